@@ -1,0 +1,53 @@
+/**
+ * MixMonitor and channel variables over AMI. The MixMonitor File field is comma-split by Asterisk
+ * into file, options and a shell command, so file names and options are held to a strict set of
+ * characters here, whatever the caller of this adapter passes.
+ */
+import type { ChannelVariables, Recorder, RecordingRequest } from '../../ports/recorder';
+import { AmiConnection, AmiError } from './ami-connection';
+
+/** Absolute path made only of safe segments: no comma, quote, space, '..' or control character. */
+const SAFE_PATH = /^(\/[A-Za-z0-9._-]+)+$/;
+const SAFE_OPTIONS = /^[A-Za-z0-9()]*$/;
+/** Channel names come from Asterisk (e.g. PJSIP/trunk-0000002a, Local/s@ctx-00000001;2). */
+const SAFE_CHANNEL = /^[A-Za-z0-9_./@;:+-]+$/;
+const SAFE_VARIABLE = /^[A-Z][A-Z0-9_]*$/;
+const SAFE_VALUE = /^[A-Za-z0-9._/@:+-]*$/;
+
+export function assertSafeRecording(req: RecordingRequest): void {
+  if (!SAFE_PATH.test(req.file) || req.file.split('/').some((seg) => seg === '.' || seg === '..')) {
+    throw new AmiError('recording file name is outside the allowed character set');
+  }
+  if (!SAFE_OPTIONS.test(req.options)) throw new AmiError('MixMonitor options are outside the allowed character set');
+  if (!SAFE_CHANNEL.test(req.channel)) throw new AmiError('channel name is outside the allowed character set');
+}
+
+export class AmiRecorder implements Recorder {
+  constructor(private readonly ami: AmiConnection) {}
+
+  async start(req: RecordingRequest): Promise<{ mixMonitorId: string }> {
+    assertSafeRecording(req);
+    const res = await this.ami.action('MixMonitor', { Channel: req.channel, File: req.file, Options: req.options });
+    const id = res.mixmonitorid;
+    if (typeof id !== 'string' || id === '') throw new AmiError('MixMonitor answered without a MixMonitorID', res);
+    return { mixMonitorId: id };
+  }
+
+  async stop(channel: string, mixMonitorId: string): Promise<void> {
+    if (!SAFE_CHANNEL.test(channel)) throw new AmiError('channel name is outside the allowed character set');
+    await this.ami.action('StopMixMonitor', { Channel: channel, MixMonitorID: mixMonitorId });
+  }
+}
+
+export class AmiChannelVariables implements ChannelVariables {
+  constructor(private readonly ami: AmiConnection) {}
+
+  async set(channel: string, vars: Record<string, string>): Promise<void> {
+    if (!SAFE_CHANNEL.test(channel)) throw new AmiError('channel name is outside the allowed character set');
+    for (const [name, value] of Object.entries(vars)) {
+      if (!SAFE_VARIABLE.test(name) || !SAFE_VALUE.test(value)) throw new AmiError(`variable ${name} is outside the allowed character set`);
+    }
+    // One action per variable; sent together so the total wait is one round trip.
+    await Promise.all(Object.entries(vars).map(([name, value]) => this.ami.action('Setvar', { Channel: channel, Variable: name, Value: value })));
+  }
+}

@@ -1,0 +1,267 @@
+/**
+ * Calls in Stasis over ari-client 2.2.0. Only client-level listeners are used (per-instance
+ * listeners of ari-client are never pruned), events are routed by channel id, every REST request is
+ * bounded by a timeout, and the connection is supervised: when ari-client gives up reconnecting, a
+ * new client is made, for ever, with a capped backoff.
+ */
+import ari from 'ari-client';
+import { EventEmitter } from 'node:events';
+import type { Language } from '../../config/schema';
+import type { Logger } from '../../logging/logger';
+import type { CallControl, CallEvent, CallSource, IncomingCall } from '../../ports/call-control';
+
+export interface AriSettings {
+  url: string;
+  user: string;
+  password: string;
+  app: string;
+  requestTimeoutMs: number;
+}
+
+export class AriRequestError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'AriRequestError';
+  }
+}
+
+export type AriState = 'connecting' | 'up' | 'down' | 'closed';
+
+const MAX_BACKOFF_MS = 5000;
+const HEARTBEAT_MS = 5000;
+
+type AnyClient = ari.Client & { _ws?: { ping(): void } };
+
+interface RawChannel {
+  id: string;
+  name: string;
+  state: string;
+  caller?: { number?: string };
+  dialplan?: { exten?: string };
+  linkedid?: string;
+}
+
+export class AriAdapter extends EventEmitter implements CallControl, CallSource {
+  private client: AnyClient | null = null;
+  private stateValue: AriState = 'connecting';
+  private backoffMs = 200;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private retry: NodeJS.Timeout | null = null;
+  private lastPong = 0;
+
+  constructor(
+    private readonly settings: AriSettings,
+    private readonly log: Logger,
+  ) {
+    super();
+  }
+
+  get state(): AriState {
+    return this.stateValue;
+  }
+
+  onCall(handler: (call: IncomingCall) => void): void {
+    this.on('call', handler);
+  }
+
+  onEvent(handler: (event: CallEvent) => void): void {
+    this.on('call-event', handler);
+  }
+
+  private setState(s: AriState): void {
+    if (this.stateValue === s) return;
+    this.stateValue = s;
+    this.emit('state', s);
+  }
+
+  /**
+   * Connects and subscribes the Stasis application. Rejects at once on bad credentials (401);
+   * when Asterisk is unreachable it keeps trying in the background and resolves once connected.
+   */
+  async start(): Promise<void> {
+    for (;;) {
+      if (this.stateValue === 'closed') return;
+      try {
+        await this.connectOnce();
+        return;
+      } catch (e) {
+        const err = e as Error & { name?: string };
+        if (/401|Unauthorized/i.test(err.message)) {
+          throw new AriRequestError(`ARI refused the credentials of user ${this.settings.user} (check ari.user and the ARI password)`, 401);
+        }
+        this.log.warn('ARI not reachable; retrying', { url: this.settings.url, error: err.message, retryInMs: this.backoffMs });
+        await new Promise((r) => {
+          this.retry = setTimeout(r, this.backoffMs);
+        });
+        this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
+      }
+    }
+  }
+
+  private async connectOnce(): Promise<void> {
+    const { url, user, password, app } = this.settings;
+    const client = (await withTimeout(ari.connect(url, user, password), this.settings.requestTimeoutMs * 3, 'ARI connect')) as AnyClient;
+    this.client = client;
+    client.on('StasisStart', (event, channel) => this.onStasisStart(event as unknown as { args?: string[] }, channel as unknown as RawChannel));
+    client.on('ChannelDtmfReceived', (event, channel) =>
+      this.emit('call-event', { type: 'digit', channelId: (channel as unknown as RawChannel).id, digit: String((event as unknown as { digit: string }).digit) }),
+    );
+    client.on('PlaybackFinished', (_event, playback) => {
+      const p = playback as unknown as { id: string; state: string };
+      this.emit('call-event', { type: 'playback-finished', playbackId: p.id, ok: p.state !== 'failed' });
+    });
+    client.on('ChannelHangupRequest', (_e, channel) => this.emit('call-event', { type: 'hangup', channelId: (channel as unknown as RawChannel).id }));
+    client.on('ChannelDestroyed', (_e, channel) => this.emit('call-event', { type: 'hangup', channelId: (channel as unknown as RawChannel).id }));
+    client.on('StasisEnd', (_e, channel) => this.emit('call-event', { type: 'left-stasis', channelId: (channel as unknown as RawChannel).id }));
+    client.on('WebSocketReconnecting', () => {
+      if (this.stateValue === 'up') this.log.warn('ARI websocket lost; reconnecting');
+      this.setState('down');
+    });
+    client.on('WebSocketConnected', () => {
+      if (this.stateValue === 'down') {
+        this.log.info('ARI websocket reconnected');
+        this.setState('up');
+        this.emit('reconnected');
+      }
+    });
+    client.on('WebSocketMaxRetries', () => {
+      this.log.warn('ARI client gave up reconnecting; making a new connection');
+      this.replaceClient();
+    });
+    client.on('pong', () => {
+      this.lastPong = Date.now();
+    });
+    await withTimeout(client.start(app), this.settings.requestTimeoutMs * 3, 'ARI websocket');
+    this.backoffMs = 200;
+    this.lastPong = Date.now();
+    const wasDown = this.stateValue === 'down';
+    this.setState('up');
+    this.log.info('ARI connected', { url, app });
+    if (wasDown) this.emit('reconnected');
+    this.startHeartbeat();
+  }
+
+  /** Pings the websocket; a silent socket is replaced, since ari-client does not notice it. */
+  private startHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = setInterval(() => {
+      const c = this.client;
+      if (!c || this.stateValue !== 'up') return;
+      if (Date.now() - this.lastPong > HEARTBEAT_MS * 3) {
+        this.log.warn('ARI websocket silent; reconnecting');
+        this.replaceClient();
+        return;
+      }
+      try {
+        c._ws?.ping();
+      } catch {
+        this.replaceClient();
+      }
+    }, HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  private replaceClient(): void {
+    const old = this.client;
+    this.client = null;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+    if (old) {
+      closeSocket(old, this.log);
+    }
+    if (this.stateValue === 'closed') return;
+    this.setState('down');
+    void this.start().catch((e: Error) => this.log.error('ARI reconnect failed', { error: e.message }));
+  }
+
+  private onStasisStart(event: { args?: string[] }, channel: RawChannel): void {
+    const call: IncomingCall = {
+      channelId: channel.id,
+      channelName: channel.name,
+      answered: channel.state === 'Up',
+      callerNumber: channel.caller?.number ?? '',
+      calledNumber: channel.dialplan?.exten ?? '',
+      linkedId: channel.linkedid ?? channel.id,
+      args: event.args ?? [],
+    };
+    this.emit('call', call);
+  }
+
+  private requireClient(): AnyClient {
+    if (!this.client || this.stateValue !== 'up') throw new AriRequestError(`ARI is not connected (${this.stateValue})`);
+    return this.client;
+  }
+
+  private request<T>(what: string, fn: (c: AnyClient) => Promise<T>): Promise<T> {
+    let c: AnyClient;
+    try {
+      c = this.requireClient();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return withTimeout(fn(c), this.settings.requestTimeoutMs, `ARI ${what}`);
+  }
+
+  async answer(channelId: string): Promise<void> {
+    await this.request('answer', (c) => c.channels.answer({ channelId }));
+  }
+
+  async play(channelId: string, playbackId: string, sound: string, lang: Language): Promise<void> {
+    await this.request('play', (c) => c.channels.play({ channelId, playbackId, media: `sound:${sound}`, lang }));
+  }
+
+  async stopPlayback(playbackId: string): Promise<void> {
+    await this.request('stop playback', (c) => c.playbacks.stop({ playbackId }));
+  }
+
+  async continueInDialplan(channelId: string): Promise<void> {
+    await this.request('continue', (c) => c.channels.continueInDialplan({ channelId }));
+  }
+
+  /** Channels currently in this application's Stasis, for reconciliation after a reconnect. */
+  async ownedChannels(): Promise<string[]> {
+    const app = await this.request('get application', (c) => c.applications.get({ applicationName: this.settings.app }));
+    return (app as unknown as { channel_ids?: string[] }).channel_ids ?? [];
+  }
+
+  close(): void {
+    this.setState('closed');
+    if (this.retry) clearTimeout(this.retry);
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    const c = this.client;
+    this.client = null;
+    if (c) {
+      closeSocket(c, this.log);
+    }
+  }
+}
+
+/** Drops every listener of an old client and closes its websocket. */
+function closeSocket(c: AnyClient, log: Logger): void {
+  (c as unknown as EventEmitter).removeAllListeners();
+  try {
+    (c as unknown as { stop(): void }).stop();
+  } catch (e) {
+    log.debug('closing an ARI websocket failed', { error: (e as Error).message });
+  }
+}
+
+function withTimeout<T>(p: Promise<T> | PromiseLike<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new AriRequestError(`${what} timed out after ${ms} ms`)), ms);
+    Promise.resolve(p).then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        const err = e as { message?: string; statusCode?: number };
+        reject(new AriRequestError(`${what} failed: ${err?.message ?? String(e)}`, err?.statusCode));
+      },
+    );
+  });
+}

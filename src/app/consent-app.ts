@@ -1,0 +1,130 @@
+/**
+ * Routes calls and their events to one CallRunner per channel. Holds no per-call logic itself.
+ */
+import type { Summary } from '../flow/types';
+import type { Logger } from '../logging/logger';
+import type { CallEvent, CallSource, IncomingCall } from '../ports/call-control';
+import { CallRunner, RunnerPorts, RunnerSettings } from '../runner/call-runner';
+
+export interface AppHooks {
+  onCallStarted?(): void;
+  onCallEnded?(summary: Summary, durationMs: number): void;
+}
+
+export class ConsentApp {
+  private readonly runners = new Map<string, CallRunner>();
+  /** playback id → channel id, for PlaybackFinished events. */
+  private readonly playbackOwner = new Map<string, string>();
+  private accepting = true;
+
+  constructor(
+    source: CallSource,
+    private readonly ports: RunnerPorts,
+    private readonly settings: RunnerSettings,
+    private readonly log: Logger,
+    private readonly pseudonymise: (number: string) => string,
+    private readonly hooks: AppHooks = {},
+  ) {
+    source.onCall((call) => this.onCall(call));
+    source.onEvent((event) => this.onEvent(event));
+  }
+
+  get activeCalls(): number {
+    return this.runners.size;
+  }
+
+  has(channelId: string): boolean {
+    return this.runners.has(channelId);
+  }
+
+  private onCall(call: IncomingCall): void {
+    if (this.runners.has(call.channelId)) return;
+    const pseudonym = this.pseudonymise(call.callerNumber);
+    const log = this.log.child({ call: call.channelId, caller: pseudonym.slice(0, 16) });
+    if (!this.accepting) {
+      log.info('shutting down: continuing the call without the consent flow');
+      void this.ports.variables
+        .set(call.channelName, { CONSENT_RESULT: 'unavailable', CONSENT_REASON: 'shutdown', CONSENT_ID: call.channelId })
+        .catch((e: Error) => log.warn('result variables could not be set', { error: e.message }))
+        .then(() => this.ports.calls.continueInDialplan(call.channelId))
+        .catch((e: Error) => log.error('could not continue the call', { error: e.message }));
+      return;
+    }
+    const startedAt = Date.now();
+    const runner = new CallRunner(call, pseudonym, this.ports, this.settings, log, {
+      onPlaybackStarted: (playbackId) => this.playbackOwner.set(playbackId, call.channelId),
+      onDone: (summary) => this.hooks.onCallEnded?.(summary, Date.now() - startedAt),
+    });
+    this.runners.set(call.channelId, runner);
+    log.info('call entered the consent flow');
+    this.hooks.onCallStarted?.();
+    runner.start();
+  }
+
+  private onEvent(event: CallEvent): void {
+    switch (event.type) {
+      case 'digit':
+        this.runners.get(event.channelId)?.digit(event.digit);
+        return;
+      case 'playback-finished': {
+        const channelId = this.playbackOwner.get(event.playbackId);
+        if (channelId === undefined) return;
+        this.playbackOwner.delete(event.playbackId);
+        this.runners.get(channelId)?.playbackFinished(event.playbackId, event.ok);
+        return;
+      }
+      case 'hangup':
+        this.runners.get(event.channelId)?.hangup();
+        this.forget(event.channelId);
+        return;
+      case 'left-stasis': {
+        const runner = this.runners.get(event.channelId);
+        // Leaving Stasis before the flow ended means someone else moved the channel: stop acting on it.
+        if (runner && !runner.isDone) runner.hangup();
+        this.forget(event.channelId);
+        return;
+      }
+    }
+  }
+
+  private forget(channelId: string): void {
+    const runner = this.runners.get(channelId);
+    if (!runner) return;
+    this.runners.delete(channelId);
+    for (const [pb, ch] of this.playbackOwner) if (ch === channelId) this.playbackOwner.delete(pb);
+  }
+
+  /**
+   * After the event connection came back: calls we run go on (their deadline bounds them); channels
+   * in our application that we do not know (e.g. after a restart) are continued unrecorded.
+   */
+  reconcile(owned: string[], channelNames: Map<string, string>): void {
+    for (const channelId of owned) {
+      if (this.runners.has(channelId)) continue;
+      const log = this.log.child({ call: channelId });
+      log.warn('channel found in Stasis without a flow; continuing it unrecorded');
+      const name = channelNames.get(channelId);
+      const setVars = name
+        ? this.ports.variables.set(name, { CONSENT_RESULT: 'error', CONSENT_REASON: 'deadline', CONSENT_ID: channelId })
+        : Promise.resolve();
+      void setVars
+        .catch((e: Error) => log.warn('result variables could not be set', { error: e.message }))
+        .then(() => this.ports.calls.continueInDialplan(channelId))
+        .catch((e: Error) => log.error('could not continue the channel', { error: e.message }));
+    }
+  }
+
+  /** Stops taking new calls; waits up to `graceMs` for flows in progress, then ends the rest unrecorded. */
+  async drain(graceMs: number): Promise<void> {
+    this.accepting = false;
+    const pending = [...this.runners.values()].map((r) => r.done);
+    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
+    const result = await Promise.race([Promise.all(pending).then(() => 'done' as const), timeout]);
+    if (result === 'timeout') {
+      const left = [...this.runners.values()].filter((r) => !r.isDone);
+      this.log.warn('shutdown grace period over; continuing the remaining calls unrecorded', { calls: left.length });
+      for (const r of left) r.forceEnd();
+      await Promise.race([Promise.all(left.map((r) => r.done)), new Promise((r) => setTimeout(r, 3000).unref())]);
+    }
+  }
+}

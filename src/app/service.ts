@@ -1,0 +1,113 @@
+/**
+ * `consent-ivr start`: wires configuration, logging, the ARI/AMI adapters, the ledger, the call
+ * router and the metrics listener, and handles process signals.
+ */
+import type { Server } from 'node:http';
+import { AmiConnection } from '../adapters/ami/ami-connection';
+import { AmiChannelVariables, AmiRecorder } from '../adapters/ami/recorder';
+import { AriAdapter } from '../adapters/ari/ari-adapter';
+import { ConfigError } from '../config/load';
+import type { Config } from '../config/schema';
+import { createLedger, pseudonymise } from '../ledger';
+import { createLogger, Logger } from '../logging/logger';
+import { Metrics } from '../observability/metrics';
+import { systemClock } from '../ports/clock';
+import { noticeVersion } from '../prompts/build';
+import { ConsentApp } from './consent-app';
+
+const SAFE_DIR = /^(\/[A-Za-z0-9._-]+)+\/?$/;
+const AMI_FIRST_CONNECT_MS = 5000;
+
+export interface Service {
+  app: ConsentApp;
+  stop(): Promise<void>;
+}
+
+export async function startService(config: Config, warnings: string[] = [], log: Logger = createLogger(config.logging)): Promise<Service> {
+  for (const w of warnings) log.warn(w);
+  if (!SAFE_DIR.test(config.recording.dir) || config.recording.dir.split('/').includes('..')) {
+    throw new ConfigError(`recording.dir: ${config.recording.dir} must be an absolute path of letters, digits, '.', '_' and '-' only`, 'recording.dir');
+  }
+  const notice = noticeVersion(config);
+  if (notice.audioMissing.length > 0) {
+    log.warn('some prompt files cannot be read from here; the notice version covers their texts only', { missing: notice.audioMissing.length });
+  }
+
+  const ledger = await createLedger(config, log.child({ component: 'ledger' }));
+
+  const ami = new AmiConnection(
+    { host: config.ami.host, port: config.ami.port, user: config.ami.user, secret: config.secrets.amiSecret, actionTimeoutMs: config.ami.actionTimeoutMs },
+    log.child({ component: 'ami' }),
+  );
+  const amiFirst = await Promise.race([
+    ami.start().then(() => 'up' as const),
+    new Promise<'pending'>((r) => setTimeout(() => r('pending'), AMI_FIRST_CONNECT_MS).unref()),
+  ]).catch((e: Error) => {
+    ledger.close().catch(() => undefined);
+    throw new ConfigError(`${e.message} (ami.user / CONSENT_IVR_AMI_SECRET)`, 'ami.user');
+  });
+  if (amiFirst === 'pending') log.warn('AMI not reachable yet; accepted calls continue unrecorded until it is', { host: config.ami.host, port: config.ami.port });
+
+  const ari = new AriAdapter(
+    { url: config.ari.url, user: config.ari.user, password: config.secrets.ariPassword, app: config.ari.app, requestTimeoutMs: config.ari.requestTimeoutMs },
+    log.child({ component: 'ari' }),
+  );
+
+  let metrics: Metrics | null = null;
+  const app = new ConsentApp(
+    ari,
+    { calls: ari, recorder: new AmiRecorder(ami), variables: new AmiChannelVariables(ami), ledger: ledger.ledger, clock: systemClock },
+    {
+      flow: config.flow,
+      recording: config.recording,
+      promptFolder: config.prompts.folder,
+      noticeVersion: notice.version,
+    },
+    log,
+    (n) => pseudonymise(n, config.secrets.pseudonymKey),
+    { onCallEnded: (s, ms) => metrics?.callEnded(s.outcome, s.lang, ms) },
+  );
+
+  ari.on('reconnected', () => {
+    ari
+      .ownedChannels()
+      .then((ids) => app.reconcile(ids, new Map()))
+      .catch((e: Error) => log.warn('could not list channels to reconcile', { error: e.message }));
+  });
+
+  let server: Server | null = null;
+  if (config.metrics.enabled) {
+    metrics = new Metrics({
+      ari: () => ari.state,
+      ami: () => ami.state,
+      redis: () => ledger.state(),
+      journalBacklog: () => ledger.journalBacklog(),
+      activeCalls: () => app.activeCalls,
+    });
+    server = await metrics.listen(config.metrics.host, config.metrics.port);
+    log.info('metrics listening', { host: config.metrics.host, port: config.metrics.port });
+  }
+
+  await ari.start().catch((e: Error) => {
+    ami.close();
+    server?.close();
+    void ledger.close();
+    throw new ConfigError(e.message, 'ari.user');
+  });
+  log.info('consent-ivr ready', { app: config.ari.app, noticeVersion: notice.version });
+
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      log.info('stopping: no new calls; finishing flows in progress', { calls: app.activeCalls });
+      await app.drain(config.flow.shutdownGraceMs);
+      ari.close();
+      ami.close();
+      server?.close();
+      await ledger.close();
+      log.info('stopped');
+    })();
+    return stopping;
+  };
+  return { app, stop };
+}

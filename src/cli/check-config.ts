@@ -1,0 +1,102 @@
+/** `consent-ivr check-config`: what an administrator must fix before going live (pure). */
+import type { Config } from '../config/schema';
+import { LANGUAGES } from '../config/schema';
+
+export interface Finding {
+  level: 'error' | 'warning';
+  key: string;
+  message: string;
+}
+
+/** The sample legal values shipped in config/consent-ivr.yaml; a live site must replace them. */
+export const SAMPLE_LEGAL = {
+  controller: 'Société Exemple SARL',
+  cndpReference: 'D-000-2026',
+  purposes: { fr: 'la qualité du service et la formation de nos conseillers', ar: 'جودة الخدمة وتكوين مستشارينا' },
+  recipients: { fr: 'le service qualité de Société Exemple', ar: 'مصلحة الجودة لدى الشركة' },
+  retention: { fr: 'six mois', ar: 'ستة أشهر' },
+  rights: { fr: 'écrivez à dpo@exemple.ma', ar: 'راسلونا على العنوان dpo@exemple.ma' },
+} as const;
+
+/** Legal fields that the full notice of Law 09-08 art. 5 needs. */
+const LEGAL_TEXT_KEYS = ['purposes', 'recipients', 'retention', 'rights'] as const;
+
+export function checkConfig(config: Config): Finding[] {
+  const findings: Finding[] = [];
+  const sample = SAMPLE_LEGAL;
+  const legal = config.legal;
+  const unset = (key: string, what: string) => findings.push({ level: 'error', key, message: `${what} is not set` });
+  const sampleLeft = (key: string) => findings.push({ level: 'error', key, message: 'still the sample value shipped with consent-ivr' });
+
+  if (!legal.controller.trim()) unset('legal.controller', 'the controller (who records)');
+  else if (legal.controller === sample.controller) sampleLeft('legal.controller');
+  if (!legal.cndpReference.trim()) unset('legal.cndpReference', 'the CNDP receipt or authorisation number');
+  else if (legal.cndpReference === sample.cndpReference) sampleLeft('legal.cndpReference');
+  for (const k of LEGAL_TEXT_KEYS) {
+    for (const lang of config.flow.languages) {
+      const v = legal[k][lang];
+      if (!v.trim()) unset(`legal.${k}.${lang}`, `the ${k} (${lang})`);
+      else if (v === sample[k]?.[lang]) sampleLeft(`legal.${k}.${lang}`);
+    }
+  }
+  for (const lang of LANGUAGES) {
+    for (const [name, text] of Object.entries(config.prompts.texts[lang])) {
+      if (!text.trim()) findings.push({ level: 'error', key: `prompts.texts.${lang}.${name}`, message: 'empty prompt text' });
+    }
+    const fullNotice = config.prompts.texts[lang]['full-notice'];
+    for (const ph of ['{controller}', '{purposes}', '{recipients}', '{retention}', '{rights}', '{cndpReference}']) {
+      if (!fullNotice.includes(ph)) {
+        findings.push({ level: 'warning', key: `prompts.texts.${lang}.full-notice`, message: `does not mention ${ph}: the full notice must give it (Law 09-08 art. 5)` });
+      }
+    }
+  }
+  if (!config.flow.languages.includes(config.flow.defaultLanguage)) {
+    findings.push({ level: 'error', key: 'flow.defaultLanguage', message: `${config.flow.defaultLanguage} is not one of flow.languages` });
+  }
+  if (!config.recording.options.replace(/\([^)]*\)/g, '').includes('b')) {
+    findings.push({ level: 'warning', key: 'recording.options', message: 'without "b" the recording also captures this IVR and anything before the bridge' });
+  }
+  if (config.ledger.retentionDays > 365) {
+    findings.push({ level: 'warning', key: 'ledger.retentionDays', message: 'more than a year: keep recordings no longer than their purpose needs' });
+  }
+  if (!['127.0.0.1', 'localhost', '::1'].includes(config.metrics.host)) {
+    findings.push({ level: 'warning', key: 'metrics.host', message: 'metrics listen beyond loopback' });
+  }
+  if (!['127.0.0.1', 'localhost', '::1'].includes(config.ami.host)) {
+    findings.push({ level: 'warning', key: 'ami.host', message: 'AMI is reached over the network: keep it on loopback or a private link' });
+  }
+  return findings;
+}
+
+/**
+ * Dialplan lines that would end the call because of the caller's answer: a refusal (or silence)
+ * must never cost the caller the service. Looks for CONSENT_RESULT tests that hang up, directly
+ * or through a label whose first application is Hangup().
+ */
+export function checkDialplan(file: string, text: string): Finding[] {
+  const findings: Finding[] = [];
+  const lines = text.split('\n');
+  const labelApp = new Map<string, string>();
+  for (const line of lines) {
+    const m = /^\s*(?:exten|same)\s*=>\s*(?:[^,]*,)?\s*n?\(([A-Za-z0-9_-]+)\)\s*,\s*([A-Za-z]+)/.exec(line);
+    if (m?.[1] && m[2]) labelApp.set(m[1], m[2].toLowerCase());
+  }
+  lines.forEach((raw, i) => {
+    const line = raw.replace(/;.*$/, '');
+    if (!line.includes('CONSENT_RESULT')) return;
+    const where = `${file}:${i + 1}`;
+    if (/\bHangup\s*\(/i.test(line)) {
+      findings.push({ level: 'error', key: where, message: 'hangs up depending on CONSENT_RESULT: refusing must never end the call' });
+      return;
+    }
+    const branch = /GotoIf\s*\(.*\?([^)]*)\)/i.exec(line);
+    if (!branch?.[1]) return;
+    for (const target of branch[1].split(':')) {
+      const label = target.split(',').pop()?.trim() ?? '';
+      if (labelApp.get(label) === 'hangup') {
+        findings.push({ level: 'error', key: where, message: `branches on CONSENT_RESULT to "${label}", which hangs up: refusing must never end the call` });
+      }
+    }
+  });
+  return findings;
+}

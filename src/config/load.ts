@@ -1,0 +1,199 @@
+/**
+ * Loads config/consent-ivr.yaml, applies environment overrides, validates it against the schema and
+ * reads the secrets. Every failure is a ConfigError whose message names the offending key.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { Config, ConfigFile, configSchema, Secrets } from './schema';
+
+export class ConfigError extends Error {
+  constructor(
+    message: string,
+    readonly key?: string,
+  ) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export const ENV_PREFIX = 'CONSENT_IVR_';
+
+/** Keys that hold a path; a relative path is taken relative to the configuration file's folder. */
+const PATH_KEYS = [
+  'ari.passwordFile',
+  'ami.secretFile',
+  'ledger.journalPath',
+  'ledger.pseudonymKeyFile',
+  'recording.dir',
+  'prompts.soundsDir',
+] as const;
+
+const SECRETS: { field: keyof Secrets; env: string; fileKey: (typeof PATH_KEYS)[number] }[] = [
+  { field: 'ariPassword', env: `${ENV_PREFIX}ARI_PASSWORD`, fileKey: 'ari.passwordFile' },
+  { field: 'amiSecret', env: `${ENV_PREFIX}AMI_SECRET`, fileKey: 'ami.secretFile' },
+  { field: 'pseudonymKey', env: `${ENV_PREFIX}PSEUDONYM_KEY`, fileKey: 'ledger.pseudonymKeyFile' },
+];
+
+/** ari.passwordFile → CONSENT_IVR_ARI_PASSWORD_FILE */
+export function envNameFor(path: string): string {
+  return ENV_PREFIX + path.replace(/\./g, '_').replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/-/g, '_').toUpperCase();
+}
+
+type LeafKind = 'string' | 'number' | 'boolean' | 'array';
+
+interface ZodInternals {
+  _zod: { def: { type: string; innerType?: unknown; shape?: Record<string, unknown>; in?: unknown } };
+}
+
+function unwrap(schema: unknown): ZodInternals {
+  let s = schema as ZodInternals;
+  for (;;) {
+    const def = s._zod.def;
+    if (def.innerType && ['default', 'prefault', 'optional', 'nullable', 'readonly'].includes(def.type)) {
+      s = def.innerType as ZodInternals;
+    } else if (def.type === 'pipe' && def.in) {
+      s = def.in as ZodInternals;
+    } else {
+      return s;
+    }
+  }
+}
+
+/** Every leaf key of the schema with the kind of value an environment variable must be turned into. */
+export function schemaLeaves(schema: unknown = configSchema, prefix = ''): { path: string; kind: LeafKind }[] {
+  const s = unwrap(schema);
+  const def = s._zod.def;
+  if (def.type === 'object' && def.shape) {
+    return Object.entries(def.shape).flatMap(([k, v]) => schemaLeaves(v, prefix ? `${prefix}.${k}` : k));
+  }
+  const kind: LeafKind =
+    def.type === 'number' ? 'number' : def.type === 'boolean' ? 'boolean' : def.type === 'array' ? 'array' : 'string';
+  return [{ path: prefix, kind }];
+}
+
+function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let cur = obj;
+  for (const p of parts.slice(0, -1)) {
+    const next = cur[p];
+    if (next === undefined || next === null) cur[p] = {};
+    else if (typeof next !== 'object' || Array.isArray(next)) {
+      throw new ConfigError(`${path}: cannot override, ${parts.slice(0, parts.indexOf(p) + 1).join('.')} is not a section`, path);
+    }
+    cur = cur[p] as Record<string, unknown>;
+  }
+  cur[parts[parts.length - 1] as string] = value;
+}
+
+function getPath(obj: unknown, path: string): unknown {
+  return path.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), obj);
+}
+
+function fromEnv(raw: string, kind: LeafKind, envName: string, path: string): unknown {
+  switch (kind) {
+    case 'number': {
+      const n = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(n)) throw new ConfigError(`${path}: ${envName} must be a number, got "${raw}"`, path);
+      return n;
+    }
+    case 'boolean':
+      if (!['true', 'false'].includes(raw)) throw new ConfigError(`${path}: ${envName} must be true or false, got "${raw}"`, path);
+      return raw === 'true';
+    case 'array':
+      return raw.split(',').map((v) => v.trim()).filter((v) => v !== '');
+    default:
+      return raw;
+  }
+}
+
+function describeIssue(issue: z.core.$ZodIssue): { key: string; message: string } {
+  const key = issue.path.map(String).join('.');
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys.map((k) => (key ? `${key}.${k}` : k));
+    return { key: keys[0] ?? key, message: `${keys.join(', ')}: unknown key` };
+  }
+  if (issue.code === 'invalid_type' && issue.message.includes('received undefined')) {
+    return { key, message: `${key}: required value is missing` };
+  }
+  return { key, message: `${key || '(top level)'}: ${issue.message}` };
+}
+
+export function validate(raw: unknown, source = '(inline)'): ConfigFile {
+  const result = configSchema.safeParse(raw ?? {});
+  if (!result.success) {
+    const first = result.error.issues[0];
+    const { key, message } = first ? describeIssue(first) : { key: '', message: 'invalid configuration' };
+    const more = result.error.issues.length > 1 ? ` (and ${result.error.issues.length - 1} more problem(s))` : '';
+    throw new ConfigError(`${source}: ${message}${more}`, key);
+  }
+  return result.data;
+}
+
+function resolvePaths(cfg: ConfigFile, baseDir: string): void {
+  for (const key of PATH_KEYS) {
+    const v = getPath(cfg, key);
+    if (typeof v === 'string' && v !== '' && !isAbsolute(v)) setPath(cfg as unknown as Record<string, unknown>, key, resolve(baseDir, v));
+  }
+}
+
+export interface LoadResult {
+  config: Config;
+  /** Non-fatal findings, e.g. a secret file readable by other users. */
+  warnings: string[];
+}
+
+function readSecrets(cfg: ConfigFile, env: NodeJS.ProcessEnv, warnings: string[]): Secrets {
+  const out = {} as Secrets;
+  for (const s of SECRETS) {
+    const fromEnvValue = env[s.env];
+    if (fromEnvValue !== undefined && fromEnvValue !== '') {
+      out[s.field] = fromEnvValue;
+      continue;
+    }
+    const file = getPath(cfg, s.fileKey) as string;
+    if (!file) throw new ConfigError(`${s.fileKey}: no secret: set ${s.env} or ${s.fileKey}`, s.fileKey);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8').trim();
+      const mode = statSync(file).mode;
+      if (mode & 0o004) warnings.push(`${s.fileKey}: ${file} is readable by every user; chmod 600 it`);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? 'error';
+      throw new ConfigError(`${s.fileKey}: cannot read secret file ${file} (${code}); set ${s.env} or fix the path`, s.fileKey);
+    }
+    if (text === '') throw new ConfigError(`${s.fileKey}: secret file ${file} is empty`, s.fileKey);
+    out[s.field] = text;
+  }
+  return out;
+}
+
+/** Reads, overrides from the environment, validates, resolves paths and reads secrets. */
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, opts: { secrets?: boolean } = {}): LoadResult {
+  const source = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(source, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`${source}: cannot read configuration file (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  const doc = parseDocument(text, { uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const err = doc.errors[0];
+    throw new ConfigError(`${source}: not valid YAML: ${err?.message.split('\n')[0] ?? 'parse error'}`);
+  }
+  const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${source}: the top level must be a mapping of sections`);
+
+  for (const leaf of schemaLeaves()) {
+    const name = envNameFor(leaf.path);
+    const v = env[name];
+    if (v !== undefined) setPath(raw, leaf.path, fromEnv(v, leaf.kind, name, leaf.path));
+  }
+  const cfg = validate(raw, source);
+  resolvePaths(cfg, dirname(source));
+  const warnings: string[] = [];
+  const secrets = opts.secrets === false ? { ariPassword: '', amiSecret: '', pseudonymKey: '' } : readSecrets(cfg, env, warnings);
+  return { config: { ...cfg, source, secrets }, warnings };
+}

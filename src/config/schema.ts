@@ -1,0 +1,152 @@
+/**
+ * The typed configuration of consent-ivr. Every key has a default and a description; the YAML file
+ * `config/consent-ivr.yaml` documents them for administrators. Every leaf key can be overridden by an
+ * environment variable named CONSENT_IVR_<PATH> (see envNameFor in load.ts), e.g. ari.url →
+ * CONSENT_IVR_ARI_URL, flow.inputTimeoutMs → CONSENT_IVR_FLOW_INPUT_TIMEOUT_MS.
+ *
+ * Secrets (ARI password, AMI secret, pseudonym key) are never read from the YAML itself: they come from
+ * an environment variable or from a file named in the YAML.
+ */
+import { z } from 'zod';
+
+export const LANGUAGES = ['ar', 'fr'] as const;
+export type Language = (typeof LANGUAGES)[number];
+
+export const PROMPT_NAMES = ['notice', 'full-notice', 'choice', 'invalid', 'accepted', 'refused'] as const;
+export type PromptName = (typeof PROMPT_NAMES)[number];
+
+/** Characters MixMonitor options may contain: letters and the option arguments used in practice. */
+const MIXMONITOR_OPTIONS = /^[A-Za-z0-9()]*$/;
+
+const promptTexts = z
+  .strictObject({
+    notice: z.string().describe('Short notice: who records, why, and the keys 1 / 2 / 0'),
+    'full-notice': z.string().describe('Full notice of Law 09-08 art. 5, then the keys again'),
+    choice: z.string().describe('The keys again, after an invalid key or silence'),
+    invalid: z.string().describe('Said after an invalid key'),
+    accepted: z.string().describe('Confirmation: this call will be recorded'),
+    refused: z.string().describe('Confirmation: this call will not be recorded'),
+  })
+  .describe('Texts of one language; {controller}, {cndpReference}, {purposes}, {recipients}, {retention} and {rights} are replaced from the legal section');
+
+/** A text given in each language. */
+const localized = z.strictObject({ ar: z.string().default(''), fr: z.string().default('') }).prefault({});
+
+const secretFile = z.string().describe('File holding the secret (the environment variable wins)');
+
+export const configSchema = z.strictObject({
+  ari: z
+    .strictObject({
+      url: z.url().default('http://127.0.0.1:8088').describe('Base URL of Asterisk HTTP (without /ari)'),
+      user: z.string().min(1).default('consent-ivr').describe('ARI user (ari.conf)'),
+      passwordFile: secretFile.default('../.sandbox/secrets/ari-password'),
+      app: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only')
+        .default('consent-ivr')
+        .describe('Stasis application name; the dialplan calls Stasis(<app>)'),
+      requestTimeoutMs: z.number().int().positive().default(3000).describe('Bound on one ARI request'),
+    })
+    .prefault({}),
+  ami: z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1').describe('AMI host (keep it on loopback)'),
+      port: z.number().int().min(1).max(65535).default(5038).describe('AMI port'),
+      user: z.string().min(1).default('consent-ivr').describe('AMI user (needs write=system,call)'),
+      secretFile: secretFile.default('../.sandbox/secrets/ami-secret'),
+      actionTimeoutMs: z.number().int().positive().default(3000).describe('Bound on one AMI action'),
+    })
+    .prefault({}),
+  redis: z
+    .strictObject({
+      mode: z.enum(['single', 'sentinel', 'cluster']).default('single').describe('Redis topology'),
+      url: z.string().default('redis://127.0.0.1:6379/0').describe('single: redis:// URL'),
+      sentinels: z.array(z.string()).default([]).describe('sentinel: host:port list'),
+      sentinelName: z.string().default('mymaster').describe('sentinel: master group name'),
+      clusterNodes: z.array(z.string()).default([]).describe('cluster: host:port seed list'),
+      keyPrefix: z.string().default('consent-ivr:').describe('Prefix of every key the app writes'),
+      writeTimeoutMs: z.number().int().positive().default(500).describe('Bound on a ledger write before the journal takes it'),
+    })
+    .prefault({}),
+  ledger: z
+    .strictObject({
+      journalPath: z.string().default('../.sandbox/journal/ledger.jsonl').describe('Local append-only journal used when Redis is unavailable'),
+      retentionDays: z.number().int().positive().default(180).describe('Records and recordings older than this are purged'),
+      pseudonymKeyFile: secretFile.default('../.sandbox/secrets/pseudonym-key'),
+    })
+    .prefault({}),
+  recording: z
+    .strictObject({
+      dir: z.string().default('../.sandbox/recordings').describe('Directory MixMonitor writes into (as Asterisk sees it)'),
+      format: z.enum(['wav', 'wav49', 'gsm', 'sln']).default('wav').describe('File extension / format'),
+      options: z
+        .string()
+        .regex(MIXMONITOR_OPTIONS, 'letters, digits and parentheses only')
+        .default('b')
+        .describe('MixMonitor options; b records only the bridged conversation'),
+    })
+    .prefault({}),
+  flow: z
+    .strictObject({
+      languages: z
+        .array(z.enum(LANGUAGES))
+        .min(1)
+        .default(['ar', 'fr'])
+        .refine((l) => new Set(l).size === l.length, 'languages must not repeat')
+        .describe('Languages of the notice, in the order they are played'),
+      defaultLanguage: z.enum(LANGUAGES).default('ar').describe('Language used when a key is pressed after every part has played'),
+      inputTimeoutMs: z.number().int().min(500).default(5000).describe('Wait for a key after the prompt ends'),
+      maxAttempts: z.number().int().min(1).max(10).default(3).describe('Presentations of the choice before no-input'),
+      maxCallMs: z.number().int().min(5000).default(60000).describe('Every call leaves Stasis within this time'),
+      shutdownGraceMs: z.number().int().min(0).default(15000).describe('On SIGTERM, time given to flows in progress before they continue unrecorded'),
+    })
+    .prefault({}),
+  prompts: z
+    .strictObject({
+      soundsDir: z.string().default('/usr/share/asterisk/sounds').describe('Asterisk sounds directory (prompts go in <lang>/<folder>/)'),
+      folder: z.string().regex(/^[A-Za-z0-9_-]+$/).default('consent-ivr').describe('Sub-folder of each language for the prompts'),
+      voices: z
+        .strictObject({ ar: z.string().default('ar'), fr: z.string().default('fr') })
+        .prefault({})
+        .describe('espeak-ng voice per language'),
+      wordsPerMinute: z.number().int().min(80).max(400).default(150).describe('espeak-ng speed'),
+      texts: z.strictObject({ ar: promptTexts, fr: promptTexts }).describe('All spoken texts'),
+    }),
+  legal: z
+    .strictObject({
+      controller: z.string().default('').describe('Identity of the controller (who records), as spoken in every language'),
+      cndpReference: z.string().default('').describe('CNDP declaration receipt or authorisation number'),
+      purposes: localized.describe('Purposes of the recording'),
+      recipients: localized.describe('Who receives the recordings'),
+      retention: localized.describe('Retention period, as said to the caller'),
+      rights: localized.describe('Rights of access, rectification and opposition, and how to use them (contact)'),
+    })
+    .prefault({}),
+  logging: z
+    .strictObject({
+      level: z.enum(['error', 'warn', 'info', 'debug']).default('info').describe('Log level'),
+      format: z.enum(['json', 'text']).default('json').describe('json: one JSON object per line'),
+    })
+    .prefault({}),
+  metrics: z
+    .strictObject({
+      enabled: z.boolean().default(true).describe('Serve /metrics, /healthz and /readyz'),
+      host: z.string().default('127.0.0.1').describe('Listen address (loopback by default)'),
+      port: z.number().int().min(0).max(65535).default(9464).describe('Listen port'),
+    })
+    .prefault({}),
+});
+
+export type ConfigFile = z.infer<typeof configSchema>;
+
+export interface Secrets {
+  ariPassword: string;
+  amiSecret: string;
+  pseudonymKey: string;
+}
+
+export interface Config extends ConfigFile {
+  /** Absolute path of the file the configuration came from. */
+  source: string;
+  secrets: Secrets;
+}

@@ -1,0 +1,76 @@
+/**
+ * Prometheus metrics and health endpoints on a loopback HTTP listener:
+ * /metrics, /healthz (the process is alive), /readyz (ARI and AMI connected: calls can be served).
+ */
+import { createServer, Server } from 'node:http';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Outcome } from '../flow/types';
+
+export type LinkState = 'up' | 'down' | 'connecting' | 'closed';
+
+export interface HealthSource {
+  ari(): LinkState;
+  ami(): LinkState;
+  redis(): 'up' | 'down';
+  journalBacklog(): number;
+  activeCalls(): number;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly outcomes: Counter<'outcome' | 'lang'>;
+  private readonly latency: Histogram<'outcome'>;
+
+  constructor(private readonly health: HealthSource) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'consent_ivr_' });
+    const registers = [this.registry];
+    new Gauge({ name: 'consent_ivr_calls_in_flow', help: 'Calls currently in the consent flow', registers, collect() { this.set(health.activeCalls()); } });
+    this.outcomes = new Counter({ name: 'consent_ivr_calls_total', help: 'Calls that left the flow, by outcome and language', labelNames: ['outcome', 'lang'], registers });
+    this.latency = new Histogram({
+      name: 'consent_ivr_flow_duration_seconds',
+      help: 'Time from entering the flow to leaving it',
+      labelNames: ['outcome'],
+      buckets: [1, 2, 5, 10, 15, 20, 30, 45, 60, 90],
+      registers,
+    });
+    const link = (name: string, help: string, read: () => string) =>
+      new Gauge({ name, help, registers, collect() { this.set(read() === 'up' ? 1 : 0); } });
+    link('consent_ivr_ari_connected', 'ARI websocket connected (1) or not (0)', () => health.ari());
+    link('consent_ivr_ami_connected', 'AMI connected (1) or not (0)', () => health.ami());
+    link('consent_ivr_redis_connected', 'Redis reachable (1) or not (0)', () => health.redis());
+    new Gauge({ name: 'consent_ivr_journal_backlog', help: 'Ledger entries waiting in the local journal', registers, collect() { this.set(health.journalBacklog()); } });
+  }
+
+  callEnded(outcome: Outcome, lang: string | null, durationMs: number): void {
+    this.outcomes.inc({ outcome, lang: lang ?? 'none' });
+    this.latency.observe({ outcome }, durationMs / 1000);
+  }
+
+  ready(): { ready: boolean; ari: string; ami: string; redis: string; journalBacklog: number } {
+    const h = this.health;
+    return { ready: h.ari() === 'up' && h.ami() === 'up', ari: h.ari(), ami: h.ami(), redis: h.redis(), journalBacklog: h.journalBacklog() };
+  }
+
+  listen(host: string, port: number): Promise<Server> {
+    const server = createServer((req, res) => {
+      const send = (code: number, body: string, type = 'application/json') => {
+        res.writeHead(code, { 'content-type': type });
+        res.end(body);
+      };
+      if (req.url === '/metrics') {
+        this.registry.metrics().then((m) => send(200, m, this.registry.contentType), (e: Error) => send(500, e.message, 'text/plain'));
+      } else if (req.url === '/healthz') {
+        send(200, JSON.stringify({ ok: true }));
+      } else if (req.url === '/readyz') {
+        const r = this.ready();
+        send(r.ready ? 200 : 503, JSON.stringify(r));
+      } else {
+        send(404, JSON.stringify({ error: 'not found' }));
+      }
+    });
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve(server));
+    });
+  }
+}

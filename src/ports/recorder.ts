@@ -1,0 +1,22 @@
+/** Recording and dialplan variables, implemented over AMI by adapters/ami. */
+
+export interface RecordingRequest {
+  /** Channel name as Asterisk knows it (server-side, never caller data). */
+  channel: string;
+  /** Absolute path of the file; validated by the adapter against a strict character set. */
+  file: string;
+  /** MixMonitor options, validated by the adapter. */
+  options: string;
+}
+
+export interface Recorder {
+  /** Starts MixMonitor; resolves with its id once Asterisk confirmed it, rejects otherwise. */
+  start(req: RecordingRequest): Promise<{ mixMonitorId: string }>;
+  /** Stops a recording started by `start` (used when a start completes after the call ended). */
+  stop(channel: string, mixMonitorId: string): Promise<void>;
+}
+
+export interface ChannelVariables {
+  /** Sets channel variables so that the dialplan after the consent routine can read them. */
+  set(channel: string, vars: Record<string, string>): Promise<void>;
+}

@@ -1,0 +1,109 @@
+/**
+ * `consent-ivr prompts build`: speaks the configured texts with espeak-ng and converts them with sox
+ * to what Asterisk plays (8 kHz, mono, 16-bit WAV) in <soundsDir>/<lang>/<folder>/<prompt>.wav.
+ * A manifest in each folder lists the files this command wrote; any other .wav there was supplied
+ * by an administrator and is left alone.
+ */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Config, Language, PromptName } from '../config/schema';
+import { renderAll } from './texts';
+
+const run = promisify(execFile);
+export const MANIFEST = '.consent-ivr-generated.json';
+
+interface Manifest {
+  /** file name → hash of (voice, speed, text) it was generated from, and of the audio written */
+  files: Record<string, { source: string; audio: string }>;
+}
+
+export interface BuildResult {
+  lang: Language;
+  prompt: PromptName;
+  file: string;
+  status: 'generated' | 'unchanged' | 'admin-supplied';
+}
+
+function sha256(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export function promptFile(soundsDir: string, folder: string, lang: Language, prompt: PromptName): string {
+  return join(soundsDir, lang, folder, `${prompt}.wav`);
+}
+
+function readManifest(dir: string): Manifest {
+  try {
+    return JSON.parse(readFileSync(join(dir, MANIFEST), 'utf8')) as Manifest;
+  } catch {
+    return { files: {} };
+  }
+}
+
+export async function buildPrompts(config: Config, soundsDir = config.prompts.soundsDir, force = false): Promise<BuildResult[]> {
+  const { folder, voices, wordsPerMinute } = config.prompts;
+  const results: BuildResult[] = [];
+  const manifests = new Map<string, Manifest>();
+  for (const { lang, prompt, text } of renderAll(config)) {
+    const dir = join(soundsDir, lang, folder);
+    mkdirSync(dir, { recursive: true });
+    const manifest = manifests.get(dir) ?? readManifest(dir);
+    manifests.set(dir, manifest);
+    const name = `${prompt}.wav`;
+    const file = join(dir, name);
+    const source = sha256(JSON.stringify([voices[lang], wordsPerMinute, text]));
+    const known = manifest.files[name];
+    if (existsSync(file)) {
+      const audio = sha256(readFileSync(file));
+      if (!known || known.audio !== audio) {
+        results.push({ lang, prompt, file, status: 'admin-supplied' });
+        continue;
+      }
+      if (known.source === source && !force) {
+        results.push({ lang, prompt, file, status: 'unchanged' });
+        continue;
+      }
+    }
+    const raw = `${file}.espeak.wav`;
+    const tmp = `${file}.tmp.wav`;
+    try {
+      await run('espeak-ng', ['-v', voices[lang], '-s', String(wordsPerMinute), '-w', raw, text]);
+      // 8 kHz mono 16-bit, a little silence after the words so prompts do not run into each other.
+      await run('sox', [raw, '-r', '8000', '-c', '1', '-b', '16', '-e', 'signed-integer', tmp, 'pad', '0', '0.3']);
+      renameSync(tmp, file);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException & { stderr?: string };
+      const tool = err.code === 'ENOENT' ? ' (is espeak-ng and sox installed?)' : '';
+      throw new Error(`could not build prompt ${lang}/${prompt}${tool}: ${err.stderr?.trim() || err.message}`);
+    } finally {
+      rmSync(raw, { force: true });
+      rmSync(tmp, { force: true });
+    }
+    manifest.files[name] = { source, audio: sha256(readFileSync(file)) };
+    results.push({ lang, prompt, file, status: 'generated' });
+  }
+  for (const [dir, manifest] of manifests) writeFileSync(join(dir, MANIFEST), JSON.stringify(manifest, null, 2));
+  return results;
+}
+
+/**
+ * The notice version kept with every decision: a hash of the rendered texts and, where the
+ * prompt files can be read from here, of the audio the caller hears.
+ */
+export function noticeVersion(config: Pick<Config, 'prompts' | 'legal'>, soundsDir = config.prompts.soundsDir): { version: string; audioMissing: string[] } {
+  const h = createHash('sha256');
+  const audioMissing: string[] = [];
+  for (const { lang, prompt, text } of renderAll(config)) {
+    h.update(`${lang}/${prompt}\0${text}\0`);
+    const file = promptFile(soundsDir, config.prompts.folder, lang, prompt);
+    try {
+      h.update(readFileSync(file));
+    } catch {
+      audioMissing.push(file);
+    }
+  }
+  return { version: h.digest('hex').slice(0, 16), audioMissing };
+}

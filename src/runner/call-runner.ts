@@ -1,0 +1,295 @@
+/**
+ * Runs the consent flow for one call: feeds events to the pure state machine and carries out the
+ * effects it returns through the ports. It owns the call's timers and playbacks and drops them all
+ * when the flow ends; once the flow has ended, a late result (a recording that started after the
+ * caller hung up) is undone rather than acted on.
+ */
+import type { Language } from '../config/schema';
+import { decide, initialState } from '../flow/machine';
+import type { Decision, Effect, FlowEvent, FlowSettings, FlowState, Summary, TimerName } from '../flow/types';
+import type { Logger } from '../logging/logger';
+import type { CallControl, IncomingCall } from '../ports/call-control';
+import type { Clock } from '../ports/clock';
+import type { ConsentRecord, Ledger } from '../ports/ledger';
+import type { ChannelVariables, Recorder } from '../ports/recorder';
+
+export interface RunnerPorts {
+  calls: CallControl;
+  recorder: Recorder;
+  variables: ChannelVariables;
+  ledger: Ledger;
+  clock: Clock;
+}
+
+export interface RunnerSettings {
+  flow: FlowSettings;
+  recording: { dir: string; format: string; options: string };
+  promptFolder: string;
+  noticeVersion: string;
+}
+
+export interface RunnerHooks {
+  /** Called once when the flow has ended and its result was handed to the dialplan. */
+  onDone?(summary: Summary, runner: CallRunner): void;
+  onPlaybackStarted?(playbackId: string, runner: CallRunner): void;
+}
+
+/** Recording file name from server-side data only: <dir>/YYYY/MM/DD/<uniqueid>.<format>. */
+export function recordingPath(dir: string, uniqueId: string, format: string, at: Date): string {
+  const safeId = uniqueId.replace(/[^A-Za-z0-9.-]/g, '_');
+  const y = at.getUTCFullYear();
+  const m = String(at.getUTCMonth() + 1).padStart(2, '0');
+  const d = String(at.getUTCDate()).padStart(2, '0');
+  return `${dir.replace(/\/+$/, '')}/${y}/${m}/${d}/${safeId}.${format}`;
+}
+
+export class CallRunner {
+  private state: FlowState;
+  private readonly timers = new Map<TimerName, { cancel(): void }>();
+  /** ARI playback id → the flow's playback number. */
+  private readonly playbacks = new Map<string, number>();
+  private readonly record: ConsentRecord;
+  private finished = false;
+  readonly done: Promise<Summary>;
+  private resolveDone!: (s: Summary) => void;
+
+  constructor(
+    readonly call: IncomingCall,
+    callerPseudonym: string,
+    private readonly ports: RunnerPorts,
+    private readonly settings: RunnerSettings,
+    readonly log: Logger,
+    private readonly hooks: RunnerHooks = {},
+  ) {
+    this.state = initialState(settings.flow);
+    this.done = new Promise((r) => {
+      this.resolveDone = r;
+    });
+    this.record = {
+      uniqueId: call.channelId,
+      linkedId: call.linkedId,
+      callerPseudonym,
+      calledNumber: call.calledNumber.replace(/[^0-9A-Za-z+*#_-]/g, '').slice(0, 40),
+      outcome: null,
+      digit: null,
+      language: null,
+      attempts: 0,
+      enteredAt: ports.clock.now().toISOString(),
+      noticeStartedAt: null,
+      decidedAt: null,
+      recordingStartedAt: null,
+      recordingPath: null,
+      noticeVersion: settings.noticeVersion,
+    };
+  }
+
+  get channelId(): string {
+    return this.call.channelId;
+  }
+
+  get isDone(): boolean {
+    return this.state.phase === 'done';
+  }
+
+  get phase(): string {
+    return this.state.phase;
+  }
+
+  ownsPlayback(playbackId: string): boolean {
+    return this.playbacks.has(playbackId);
+  }
+
+  start(): void {
+    this.dispatch({ type: 'start', answered: this.call.answered });
+  }
+
+  digit(digit: string): void {
+    this.dispatch({ type: 'digit', digit });
+  }
+
+  playbackFinished(playbackId: string, ok: boolean): void {
+    const id = this.playbacks.get(playbackId);
+    if (id === undefined) return;
+    this.playbacks.delete(playbackId);
+    this.dispatch({ type: 'playback-finished', id, ok });
+  }
+
+  hangup(): void {
+    this.dispatch({ type: 'hangup' });
+  }
+
+  /** Ends the flow from outside (shutdown, reconciliation): continue unrecorded unless already accepted. */
+  forceEnd(): void {
+    this.dispatch({ type: 'timeout', timer: 'deadline' });
+  }
+
+  private dispatch(event: FlowEvent): void {
+    if (this.finished) return;
+    const before = this.state.phase;
+    const { state, effects } = decide(this.state, event);
+    this.state = state;
+    if (event.type !== 'digit' || before !== state.phase) {
+      this.log.debug('flow', { event: event.type, from: before, to: state.phase });
+    }
+    for (const effect of effects) this.execute(effect);
+  }
+
+  private later(p: Promise<unknown>, onError: (e: Error) => void): void {
+    p.catch((e: unknown) => onError(e instanceof Error ? e : new Error(String(e))));
+  }
+
+  private execute(effect: Effect): void {
+    const { calls, clock } = this.ports;
+    switch (effect.type) {
+      case 'answer':
+        this.later(
+          calls.answer(this.channelId).then(() => this.dispatch({ type: 'answered' })),
+          (e) => {
+            this.log.warn('answer failed', { error: e.message });
+            this.dispatch({ type: 'answer-failed' });
+          },
+        );
+        return;
+
+      case 'play': {
+        const playbackId = `${this.channelId}-p${effect.id}`;
+        this.playbacks.set(playbackId, effect.id);
+        if (effect.prompt === 'notice' && !this.record.noticeStartedAt) this.record.noticeStartedAt = clock.now().toISOString();
+        this.hooks.onPlaybackStarted?.(playbackId, this);
+        this.later(calls.play(this.channelId, playbackId, `${this.settings.promptFolder}/${effect.prompt}`, effect.lang), (e) => {
+          this.log.warn('prompt could not be played', { prompt: effect.prompt, lang: effect.lang, error: e.message });
+          this.playbackFinished(playbackId, false);
+        });
+        return;
+      }
+
+      case 'stop-playback': {
+        const playbackId = `${this.channelId}-p${effect.id}`;
+        this.playbacks.delete(playbackId);
+        this.later(calls.stopPlayback(playbackId), (e) => this.log.debug('stop playback failed', { error: e.message }));
+        return;
+      }
+
+      case 'start-timer': {
+        this.timers.get(effect.timer)?.cancel();
+        this.timers.set(
+          effect.timer,
+          clock.setTimeout(() => {
+            this.timers.delete(effect.timer);
+            this.dispatch({ type: 'timeout', timer: effect.timer });
+          }, effect.ms),
+        );
+        return;
+      }
+
+      case 'cancel-timer':
+        this.timers.get(effect.timer)?.cancel();
+        this.timers.delete(effect.timer);
+        return;
+
+      case 'store-decision':
+        this.storeDecision(effect.decision, effect.lang, effect.attempts);
+        return;
+
+      case 'start-recording':
+        this.startRecording();
+        return;
+
+      case 'finish':
+        this.finish(effect.summary);
+        return;
+    }
+  }
+
+  private storeDecision(decision: Decision, lang: Language | null, attempts: number): void {
+    const rec = this.record;
+    rec.outcome = decision.outcome;
+    rec.digit = decision.digit;
+    rec.language = lang;
+    rec.attempts = attempts;
+    rec.decidedAt = this.ports.clock.now().toISOString();
+    this.log.info('decision', { decision: decision.outcome, lang, attempts });
+    this.later(
+      this.ports.ledger.recordDecision({ ...rec }).then((where) => {
+        if (where === 'journal') this.log.warn('decision stored in the local journal (ledger unavailable)');
+        this.dispatch({ type: 'decision-stored' });
+      }),
+      (e) => {
+        this.log.error('decision could not be stored', { error: e.message });
+        this.dispatch({ type: 'decision-store-failed' });
+      },
+    );
+  }
+
+  private startRecording(): void {
+    const { recording } = this.settings;
+    const file = recordingPath(recording.dir, this.call.channelId, recording.format, this.ports.clock.now());
+    this.later(
+      this.ports.recorder.start({ channel: this.call.channelName, file, options: recording.options }).then(({ mixMonitorId }) => {
+        if (this.finished || this.state.phase !== 'recording') {
+          // The call ended (or the deadline passed) while MixMonitor was starting: undo it.
+          this.log.warn('recording started after the flow ended; stopping it');
+          this.later(this.ports.recorder.stop(this.call.channelName, mixMonitorId), (e) =>
+            this.log.error('could not stop a late recording', { error: e.message }),
+          );
+          return;
+        }
+        this.record.recordingPath = file;
+        this.record.recordingStartedAt = this.ports.clock.now().toISOString();
+        this.log.info('recording started', { mixMonitorId });
+        this.dispatch({ type: 'recording-started', path: file });
+      }),
+      (e) => {
+        this.log.error('recording could not be started', { error: e.message });
+        this.dispatch({ type: 'recording-failed' });
+      },
+    );
+  }
+
+  private finish(summary: Summary): void {
+    this.finished = true;
+    for (const t of this.timers.values()) t.cancel();
+    this.timers.clear();
+    const rec = this.record;
+    rec.outcome = summary.outcome;
+    rec.language = summary.lang;
+    rec.attempts = summary.attempts;
+    if (summary.outcome !== 'accepted' && summary.outcome !== 'abandoned') {
+      rec.recordingPath = null;
+    }
+    this.log.info('consent flow ended', { outcome: summary.outcome, reason: summary.reason, lang: summary.lang, attempts: summary.attempts });
+
+    const handOver =
+      summary.outcome === 'abandoned'
+        ? Promise.resolve()
+        : this.handBack(summary).catch((e: Error) => this.log.error('could not hand the call back to the dialplan', { error: e.message }));
+    void handOver.then(() => {
+      this.hooks.onDone?.(summary, this);
+      this.resolveDone(summary);
+    });
+    this.later(
+      this.ports.ledger.recordOutcome({ ...rec }).then((where) => {
+        if (where === 'journal') this.log.warn('outcome stored in the local journal (ledger unavailable)');
+      }),
+      (e) => this.log.error('outcome could not be stored', { error: e.message }),
+    );
+  }
+
+  /** Sets the result variables over AMI (not ARI: see README) and continues in the dialplan. */
+  private async handBack(summary: Summary): Promise<void> {
+    const vars: Record<string, string> = {
+      CONSENT_RESULT: summary.outcome,
+      CONSENT_REASON: summary.reason,
+      CONSENT_LANG: summary.lang ?? '',
+      CONSENT_ID: this.call.channelId,
+    };
+    if (summary.outcome === 'accepted' && summary.recordingPath) vars.CONSENT_RECORDING = summary.recordingPath;
+    try {
+      await this.ports.variables.set(this.call.channelName, vars);
+    } catch (e) {
+      // The routine's defaults then apply (CONSENT_RESULT=error): the call still continues.
+      this.log.error('result variables could not be set', { error: (e as Error).message });
+    }
+    await this.ports.calls.continueInDialplan(this.channelId);
+  }
+}
