@@ -12,7 +12,7 @@ export interface Finding {
 export const SAMPLE_LEGAL = {
   controller: 'Société Exemple SARL',
   cndpReference: 'D-000-2026',
-  purposes: { fr: 'la qualité du service et la formation de nos conseillers', ar: 'جودة الخدمة وتكوين مستشارينا' },
+  purposes: { fr: 'la qualité du service', ar: 'جودة الخدمة' },
   recipients: { fr: 'le service qualité de Société Exemple', ar: 'مصلحة الجودة لدى الشركة' },
   retention: { fr: 'six mois', ar: 'ستة أشهر' },
   rights: { fr: 'écrivez à dpo@exemple.ma', ar: 'راسلونا على العنوان dpo@exemple.ma' },
@@ -66,6 +66,30 @@ export function checkConfig(config: Config): Finding[] {
     findings.push({ level: 'warning', key: 'ami.host', message: 'AMI is reached over the network: keep it on loopback or a private link' });
   }
   return findings;
+}
+
+/** Seconds of each prompt, by "<lang>/<prompt>", as far as they could be measured. */
+export type PromptDurations = Map<string, number>;
+
+/**
+ * The longest a silent caller stays in the flow: notice, then the choice again after each timeout,
+ * then "not recorded" in every language. Beyond flow.maxCallMs they would end as error, not no-input.
+ */
+export function checkTimings(config: Config, durations: PromptDurations): Finding[] {
+  const { languages, inputTimeoutMs, maxAttempts, maxCallMs } = config.flow;
+  const sum = (prompt: string) => languages.reduce((t, l) => t + (durations.get(`${l}/${prompt}`) ?? NaN), 0);
+  const seconds = sum('notice') + inputTimeoutMs / 1000 + (maxAttempts - 1) * (sum('choice') + inputTimeoutMs / 1000) + sum('refused');
+  if (Number.isNaN(seconds)) return [{ level: 'warning', key: 'prompts.soundsDir', message: 'prompt files not found: build them with `consent-ivr prompts build`' }];
+  if (seconds * 1000 > maxCallMs * 0.95) {
+    return [
+      {
+        level: 'warning',
+        key: 'flow.maxCallMs',
+        message: `a silent caller needs about ${seconds.toFixed(1)} s, too close to or over maxCallMs (${maxCallMs / 1000} s): they would end as error instead of no-input; shorten the prompts or raise maxCallMs`,
+      },
+    ];
+  }
+  return [];
 }
 
 /**

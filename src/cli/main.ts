@@ -10,8 +10,8 @@ import { startService } from '../app/service';
 import { ConfigError, loadConfig, LoadResult } from '../config/load';
 import type { Config } from '../config/schema';
 import { createLogger } from '../logging/logger';
-import { buildPrompts, noticeVersion } from '../prompts/build';
-import { checkConfig, checkDialplan, Finding } from './check-config';
+import { buildPrompts, noticeVersion, promptDurations } from '../prompts/build';
+import { checkConfig, checkDialplan, checkTimings, Finding } from './check-config';
 import { registerLedgerCommands } from './ledger-commands';
 
 const DEFAULT_CONFIG = process.env.CONSENT_IVR_CONFIG ?? 'config/consent-ivr.yaml';
@@ -89,12 +89,14 @@ export function buildProgram(): Command {
     .command('check-config')
     .description('report unset legal fields and settings that would cost a refusing caller the service')
     .option('--dialplan <files...>', 'dialplan files to check for hang-ups on refusal')
+    .option('--sounds-dir <dir>', 'Asterisk sounds directory holding the prompts (default: prompts.soundsDir)')
     .option('--json', 'print findings as JSON')
-    .action((o: { dialplan?: string[]; json?: boolean }) => {
+    .action((o: { dialplan?: string[]; json?: boolean; soundsDir?: string }) => {
       const { config, warnings } = load(program);
       const findings: Finding[] = [
         ...warnings.map((w): Finding => ({ level: 'warning', key: w.split(':')[0] ?? '', message: w })),
         ...checkConfig(config),
+        ...checkTimings(config, promptDurations(config, o.soundsDir ? resolve(o.soundsDir) : config.prompts.soundsDir)),
       ];
       for (const f of o.dialplan ?? []) {
         let text: string;

@@ -66,6 +66,9 @@ export const configSchema = z.strictObject({
       clusterNodes: z.array(z.string()).default([]).describe('cluster: host:port seed list'),
       keyPrefix: z.string().default('consent-ivr:').describe('Prefix of every key the app writes'),
       writeTimeoutMs: z.number().int().positive().default(500).describe('Bound on a ledger write before the journal takes it'),
+      commandTimeoutMs: z.number().int().positive().default(2000).describe('Bound on any one Redis command (reads, CLI scans)'),
+      connectTimeoutMs: z.number().int().positive().default(2000).describe('Bound on establishing a Redis connection'),
+      reconnectMaxDelayMs: z.number().int().positive().default(2000).describe('Cap of the backoff between reconnect attempts (the app reconnects forever)'),
     })
     .prefault({}),
   ledger: z
@@ -73,6 +76,7 @@ export const configSchema = z.strictObject({
       journalPath: z.string().default('../.sandbox/journal/ledger.jsonl').describe('Local append-only journal used when Redis is unavailable'),
       retentionDays: z.number().int().positive().default(180).describe('Records and recordings older than this are purged'),
       pseudonymKeyFile: secretFile.default('../.sandbox/secrets/pseudonym-key'),
+      replayIntervalMs: z.number().int().min(100).default(5000).describe('Pause between attempts to replay the journal into Redis while it has entries'),
     })
     .prefault({}),
   recording: z
@@ -95,9 +99,10 @@ export const configSchema = z.strictObject({
         .refine((l) => new Set(l).size === l.length, 'languages must not repeat')
         .describe('Languages of the notice, in the order they are played'),
       defaultLanguage: z.enum(LANGUAGES).default('ar').describe('Language used when a key is pressed after every part has played'),
-      inputTimeoutMs: z.number().int().min(500).default(5000).describe('Wait for a key after the prompt ends'),
+      inputTimeoutMs: z.number().int().min(500).default(4000).describe('Wait for a key after the prompt ends'),
       maxAttempts: z.number().int().min(1).max(10).default(3).describe('Presentations of the choice before no-input'),
       maxCallMs: z.number().int().min(5000).default(60000).describe('Every call leaves Stasis within this time'),
+      fullNoticeExtensionMs: z.number().int().min(0).default(60000).describe('Once per call, key 0 moves the deadline to this long after the key'),
       shutdownGraceMs: z.number().int().min(0).default(15000).describe('On SIGTERM, time given to flows in progress before they continue unrecorded'),
     })
     .prefault({}),
@@ -109,7 +114,7 @@ export const configSchema = z.strictObject({
         .strictObject({ ar: z.string().default('ar'), fr: z.string().default('fr') })
         .prefault({})
         .describe('espeak-ng voice per language'),
-      wordsPerMinute: z.number().int().min(80).max(400).default(150).describe('espeak-ng speed'),
+      wordsPerMinute: z.number().int().min(80).max(400).default(175).describe('espeak-ng speed'),
       texts: z.strictObject({ ar: promptTexts, fr: promptTexts }).describe('All spoken texts'),
     }),
   legal: z

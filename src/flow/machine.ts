@@ -27,6 +27,7 @@ export function initialState(settings: FlowSettings): FlowState {
     recordingPath: null,
     outcome: null,
     reason: null,
+    extended: false,
   };
 }
 
@@ -96,8 +97,11 @@ function onKey(state: FlowState, digit: string, lang: Language, effects: Effect[
       return decide_(s, { outcome: 'accepted', digit }, effects);
     case KEY_REFUSE:
       return decide_(s, { outcome: 'refused', digit }, effects);
-    case KEY_FULL_NOTICE:
-      return present(s, 'presenting', [{ prompt: 'full-notice', lang }, { prompt: 'choice', lang }], effects);
+    case KEY_FULL_NOTICE: {
+      // The full notice is long: give the caller time to hear it, once per call.
+      const extend: Effect[] = s.extended ? [] : [{ type: 'start-timer', timer: 'deadline', ms: s.settings.fullNoticeExtensionMs }];
+      return present({ ...s, extended: true }, 'presenting', [{ prompt: 'full-notice', lang }, { prompt: 'choice', lang }], [...effects, ...extend]);
+    }
     default:
       return failedAttempt(s, [{ prompt: 'invalid', lang }, { prompt: 'choice', lang }], effects);
   }

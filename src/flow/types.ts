@@ -27,6 +27,8 @@ export interface FlowSettings {
   inputTimeoutMs: number;
   maxAttempts: number;
   maxCallMs: number;
+  /** Once per call, the full notice moves the deadline to this long after the key. */
+  fullNoticeExtensionMs: number;
 }
 
 export type Phase = 'idle' | 'answering' | 'presenting' | 'awaiting' | 'storing' | 'recording' | 'confirming' | 'done';
@@ -61,6 +63,8 @@ export interface FlowState {
   recordingPath: string | null;
   outcome: Outcome | null;
   reason: Reason | null;
+  /** Whether the deadline was already extended for the full notice. */
+  extended: boolean;
 }
 
 export type FlowEvent =

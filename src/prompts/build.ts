@@ -107,3 +107,30 @@ export function noticeVersion(config: Pick<Config, 'prompts' | 'legal'>, soundsD
   }
   return { version: h.digest('hex').slice(0, 16), audioMissing };
 }
+
+/** Seconds of each prompt file that can be read, keyed "<lang>/<prompt>". */
+export function promptDurations(config: Pick<Config, 'prompts' | 'legal'>, soundsDir = config.prompts.soundsDir): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const { lang, prompt } of renderAll(config)) {
+    try {
+      out.set(`${lang}/${prompt}`, wavSeconds(readFileSync(promptFile(soundsDir, config.prompts.folder, lang, prompt))));
+    } catch {
+      // Not readable from here (Asterisk on another host): the timing check is skipped for it.
+    }
+  }
+  return out;
+}
+
+/** Length of a PCM WAV in seconds, from its fmt and data chunks. */
+export function wavSeconds(buf: Buffer): number {
+  let byteRate = 0;
+  let off = 12;
+  while (off + 8 <= buf.length) {
+    const id = buf.toString('ascii', off, off + 4);
+    const size = buf.readUInt32LE(off + 4);
+    if (id === 'fmt ') byteRate = buf.readUInt32LE(off + 16);
+    if (id === 'data' && byteRate > 0) return Math.min(size, buf.length - off - 8) / byteRate;
+    off += 8 + size + (size % 2);
+  }
+  throw new Error('not a PCM WAV file');
+}

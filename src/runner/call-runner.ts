@@ -156,6 +156,7 @@ export class CallRunner {
         this.playbacks.set(playbackId, effect.id);
         if (effect.prompt === 'notice' && !this.record.noticeStartedAt) this.record.noticeStartedAt = clock.now().toISOString();
         this.hooks.onPlaybackStarted?.(playbackId, this);
+        this.log.debug('play', { prompt: effect.prompt, lang: effect.lang });
         this.later(calls.play(this.channelId, playbackId, `${this.settings.promptFolder}/${effect.prompt}`, effect.lang), (e) => {
           this.log.warn('prompt could not be played', { prompt: effect.prompt, lang: effect.lang, error: e.message });
           this.playbackFinished(playbackId, false);

@@ -1,7 +1,7 @@
 import { decide, initialState } from '../../src/flow/machine';
 import type { Effect, FlowEvent, FlowSettings, FlowState, Phase } from '../../src/flow/types';
 
-const settings: FlowSettings = { languages: ['ar', 'fr'], defaultLanguage: 'ar', inputTimeoutMs: 5000, maxAttempts: 3, maxCallMs: 60000 };
+const settings: FlowSettings = { languages: ['ar', 'fr'], defaultLanguage: 'ar', inputTimeoutMs: 5000, maxAttempts: 3, maxCallMs: 60000, fullNoticeExtensionMs: 45000 };
 
 function run(events: FlowEvent[], s: FlowSettings = settings): { state: FlowState; effects: Effect[] } {
   let state = initialState(s);
@@ -144,6 +144,7 @@ describe('consent flow: paths', () => {
   test('When 0 is pressed, then the full notice and the choice play in that language, then accept works', () => {
     const t = run([{ type: 'start', answered: true }, { type: 'playback-finished', id: 1, ok: true }, { type: 'digit', digit: '0' }]);
     expect(plays(t.effects)).toEqual(['fr:full-notice']);
+    expect(t.effects).toContainEqual({ type: 'start-timer', timer: 'deadline', ms: 45000 });
     const t2 = decide(t.state, { type: 'playback-finished', id: 3, ok: true });
     expect(plays(t2.effects)).toEqual(['fr:choice']);
     const t3 = decide(t2.state, { type: 'digit', digit: '1' });
@@ -265,6 +266,12 @@ describe('consent flow: paths', () => {
     for (const d of '1212120*#ABCD') t = decide(t.state, { type: 'digit', digit: d });
     expect(t.effects).toEqual([]);
     expect(t.state.decision).toEqual({ outcome: 'accepted', digit: '1' });
+  });
+
+  test('When 0 is pressed a second time, then the deadline is not extended again', () => {
+    const t = run([{ type: 'start', answered: true }, { type: 'digit', digit: '0' }, { type: 'digit', digit: '0' }]);
+    expect(plays(t.effects)).toEqual(['ar:full-notice']);
+    expect(t.effects.some((e) => e.type === 'start-timer')).toBe(false);
   });
 
   test('When maxAttempts is 1, then the first silence ends as no-input', () => {

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The whole test suite (`npm test`): installs and starts what the tests need (the Asterisk 22 +
+# Redis sandbox), then lint, type check, unit tests and end-to-end tests against the sandbox.
+# Run as root on Debian (the sandbox builds a chroot and installs packages on first use).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+[ -d node_modules ] || { step "npm ci"; npm ci; }
+
+step "build"
+npm run --silent build
+
+step "sandbox (Asterisk + Redis)"
+bash scripts/sandbox.sh up
+
+step "lint and type check"
+npx eslint .
+npx tsc -p tsconfig.json --noEmit
+
+step "unit and end-to-end tests"
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+status=0
+npx jest --runInBand --json --outputFile="$results" "$@" || status=$?
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  const skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`\njest: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
+  if (skipped > 0) { console.error("skipped tests are not allowed"); process.exit(1); }
+  if (r.numTotalTests === 0) { console.error("no test ran"); process.exit(1); }
+' "$results" || status=1
+exit "$status"

@@ -1,0 +1,169 @@
+/**
+ * The consent call end to end against the real sandbox: calls are Local channels placed through
+ * AMI, with the caller's keys sent as DTMF by the dialplan, and the service started through its
+ * real entry point.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { activeChannels, placeCall, promptSeconds, RunningApp, sandbox, startApp, TestAmi, waitNoChannels, wavSeconds } from '../helpers/sandbox';
+
+let ami: TestAmi;
+let app: RunningApp;
+
+/** Test timings: short waits so the whole file runs in about a minute. */
+const INPUT_TIMEOUT_MS = 1500;
+
+beforeAll(async () => {
+  sandbox();
+  ami = new TestAmi();
+  await ami.start();
+  app = await startApp({
+    CONSENT_IVR_FLOW_INPUT_TIMEOUT_MS: String(INPUT_TIMEOUT_MS),
+    CONSENT_IVR_FLOW_MAX_ATTEMPTS: '2',
+    CONSENT_IVR_FLOW_MAX_CALL_MS: '120000',
+  });
+}, 60000);
+
+afterAll(async () => {
+  const code = await app?.stop();
+  ami?.close();
+  expect(code).toBe(0);
+});
+
+/** Log lines of one call (by its channel id). */
+function callLog(uniqueId: string): Record<string, unknown>[] {
+  return app.lines.filter((l) => l.call === uniqueId);
+}
+
+function ended(uniqueId: string, ms = 90000) {
+  return app.waitForLog((l) => l.call === uniqueId && l.message === 'consent flow ended', ms, `end of flow for ${uniqueId}`);
+}
+
+/** Recording files of one call, anywhere under the recordings directory. */
+function recordingsOf(uniqueId: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    if (!existsSync(dir)) return;
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.startsWith(uniqueId)) out.push(p);
+    }
+  };
+  walk(sandbox().recordingsDir);
+  return out;
+}
+
+/** sox's estimate of the dominant frequency of a file. */
+function roughFrequency(file: string): number {
+  // `sox FILE -n stat` writes its report on stderr.
+  const r = spawnSync('sox', [file, '-n', 'stat'], { encoding: 'utf8' });
+  const m = /Rough\s+frequency:\s+(\d+)/.exec(r.stderr);
+  if (!m?.[1]) throw new Error(`sox stat gave no frequency for ${file}: ${r.stderr}`);
+  return Number(m[1]);
+}
+
+describe('the consent call', () => {
+  test.concurrent('When the caller presses 1 during the Arabic notice, then the call is recorded from the accept on, in Arabic, and the dialplan continues', async () => {
+    const call = await placeCall(ami, { w1: 1.5, k1: '1', talk: 6, agentSecs: 5 });
+    const uid = await call.uniqueId;
+    const r = await call.result;
+    expect(r).toMatchObject({ result: 'accepted', reason: 'key-accept', lang: 'ar', id: uid, db: 'accepted' });
+    expect(r.recording).toMatch(new RegExp(`/\\d{4}/\\d{2}/\\d{2}/${uid.replace('.', '\\.')}\\.wav$`));
+    await ended(uid);
+    // Recording stops when the channel goes away; wait for the file to be complete.
+    await waitNoChannels(20000);
+    expect(existsSync(r.recording as string)).toBe(true);
+    const seconds = wavSeconds(r.recording as string);
+    // Only the bridged conversation: the caller's ~6 s of tone minus the confirmation, not the notice.
+    expect(seconds).toBeGreaterThan(1);
+    expect(seconds).toBeLessThan(6);
+    // What was recorded is the caller's 1 kHz tone, not the spoken notice.
+    expect(Math.abs(roughFrequency(r.recording as string) - 1000)).toBeLessThan(100);
+    const log = callLog(uid);
+    const decided = log.findIndex((l) => l.message === 'decision');
+    const started = log.findIndex((l) => l.message === 'recording started');
+    expect(decided).toBeGreaterThanOrEqual(0);
+    expect(started).toBeGreaterThan(decided);
+  });
+
+  test.concurrent('When the caller presses 2 during the French notice, then nothing is recorded, the language is French and the call continues', async () => {
+    const arNotice = promptSeconds('ar', 'notice');
+    const call = await placeCall(ami, { w1: arNotice + 1.5, k1: '2', talk: 2 });
+    const uid = await call.uniqueId;
+    const r = await call.result;
+    expect(r).toMatchObject({ result: 'refused', reason: 'key-refuse', lang: 'fr', recording: '', db: 'refused' });
+    await ended(uid);
+    expect(callLog(uid).some((l) => l.message === 'recording started')).toBe(false);
+    expect(recordingsOf(uid)).toEqual([]);
+  });
+
+  test.concurrent('When the caller presses 1 during the French notice, then CONSENT_LANG is fr', async () => {
+    const arNotice = promptSeconds('ar', 'notice');
+    const call = await placeCall(ami, { w1: arNotice + 1.5, k1: '1', talk: 2 });
+    const r = await call.result;
+    expect(r).toMatchObject({ result: 'accepted', lang: 'fr' });
+  });
+
+  test.concurrent('When the caller presses nothing, then the choice is repeated and the call continues unrecorded as no-input', async () => {
+    const call = await placeCall(ami, { talk: 1 }, 120000);
+    const uid = await call.uniqueId;
+    const r = await call.result;
+    expect(r).toMatchObject({ result: 'no-input', reason: 'attempts-exhausted', recording: '', db: 'no-input' });
+    const prompts = callLog(uid).filter((l) => l.message === 'play').map((l) => `${String(l.lang)}:${String(l.prompt)}`);
+    expect(prompts.slice(0, 4)).toEqual(['ar:notice', 'fr:notice', 'ar:choice', 'fr:choice']);
+    expect(recordingsOf(uid)).toEqual([]);
+  }, 150000);
+
+  test.concurrent('When the caller presses an invalid key then 1, then "invalid" plays and the call is accepted', async () => {
+    const invalid = promptSeconds('ar', 'invalid');
+    const call = await placeCall(ami, { w1: 1, k1: '#', w2: invalid + 1, k2: '1', talk: 2 });
+    const uid = await call.uniqueId;
+    const r = await call.result;
+    expect(r).toMatchObject({ result: 'accepted', lang: 'ar' });
+    const prompts = callLog(uid).filter((l) => l.message === 'play').map((l) => l.prompt);
+    expect(prompts).toEqual(['notice', 'invalid', 'choice', 'accepted']);
+  });
+
+  test.concurrent('When the caller presses 0, then the full notice plays in their language, and 1 afterwards accepts', async () => {
+    const call = await placeCall(ami, { w1: 1, k1: '0', w2: 4, k2: '1', talk: 2 });
+    const uid = await call.uniqueId;
+    const r = await call.result;
+    expect(r).toMatchObject({ result: 'accepted', lang: 'ar' });
+    const prompts = callLog(uid).filter((l) => l.message === 'play').map((l) => `${String(l.lang)}:${String(l.prompt)}`);
+    expect(prompts).toEqual(['ar:notice', 'ar:full-notice', 'ar:accepted']);
+  });
+
+  test.concurrent('When the caller hangs up during the notice, then the flow ends as abandoned and nothing is recorded', async () => {
+    const call = await placeCall(ami, { w1: 2, hangupAfter: 1 });
+    const uid = await call.uniqueId;
+    const end = await ended(uid);
+    expect(end).toMatchObject({ outcome: 'abandoned', reason: 'hangup' });
+    expect(callLog(uid).some((l) => l.message === 'recording started')).toBe(false);
+    expect(recordingsOf(uid)).toEqual([]);
+  });
+
+  test.concurrent('When the caller hangs up right after pressing 1, then no recording starts after the hangup and no channel is left', async () => {
+    const call = await placeCall(ami, { w1: 1.5, k1: '1', hangupAfter: 1 });
+    const uid = await call.uniqueId;
+    const end = await ended(uid);
+    expect(end.outcome).toBe('abandoned');
+    // Give a late MixMonitor answer time to arrive, then check the order of events in the app.
+    await new Promise((r) => setTimeout(r, 2000));
+    const log = callLog(uid);
+    const endIdx = log.findIndex((l) => l.message === 'consent flow ended');
+    expect(log.slice(endIdx).some((l) => l.message === 'recording started')).toBe(false);
+  });
+});
+
+describe('after all calls', () => {
+  test('When every call has ended, then no channel is left in Asterisk or in the Stasis application', async () => {
+    // Runs after the concurrent tests of the describe above have finished.
+    const left = await waitNoChannels(30000);
+    expect(left).toEqual([]);
+    expect(activeChannels()).toEqual([]);
+    const dir = sandbox().recordingsDir;
+    expect(statSync(dir).isDirectory()).toBe(true);
+  });
+});

@@ -1,0 +1,263 @@
+/**
+ * Helpers for end-to-end tests against the real sandbox (Asterisk 22 + Redis started by
+ * `npm run sandbox:up`): its status, a full-privilege AMI connection for placing calls, and the
+ * service started through its real entry point.
+ */
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { AmiConnection } from '../../src/adapters/ami/ami-connection';
+import { createLogger } from '../../src/logging/logger';
+import { wavSeconds as wavBufferSeconds } from '../../src/prompts/build';
+
+export const REPO = resolve(__dirname, '../..');
+
+export interface SandboxStatus {
+  ari: { url: string; user: string; password: string; app: string; running: boolean };
+  ami: { host: string; port: number; user: string; secret: string; running: boolean };
+  amiTest: { host: string; port: number; user: string; secret: string };
+  redis: { url: string; running: boolean };
+  recordingsDir: string;
+  stateDir: string;
+  asteriskRoot: string;
+  soundsDir: string;
+}
+
+let cached: SandboxStatus | null = null;
+
+export function sandbox(): SandboxStatus {
+  cached ??= JSON.parse(execFileSync('bash', [resolve(REPO, 'scripts/sandbox.sh'), 'status', '--json'], { encoding: 'utf8' })) as SandboxStatus;
+  if (!cached.ari.running || !cached.ami.running || !cached.redis.running) {
+    throw new Error('the sandbox is not running: run `npm run sandbox:up` (npm test does it)');
+  }
+  return cached;
+}
+
+/** Runs an Asterisk CLI command in the sandbox. */
+export function asteriskCli(command: string): string {
+  return execFileSync('bash', [resolve(REPO, 'scripts/sandbox.sh'), 'cli', command], { encoding: 'utf8' });
+}
+
+const quiet = createLogger({ level: 'error', format: 'json' });
+
+export type AmiEvent = Record<string, string>;
+
+/** A test-only AMI connection with every privilege, receiving events. */
+export class TestAmi {
+  readonly conn: AmiConnection;
+  readonly events: AmiEvent[] = [];
+  private waiters: { match: (e: AmiEvent) => boolean; resolve: (e: AmiEvent) => void }[] = [];
+
+  constructor() {
+    const s = sandbox().amiTest;
+    this.conn = new AmiConnection({ host: s.host, port: s.port, user: s.user, secret: s.secret, actionTimeoutMs: 10000, events: true }, quiet);
+    this.conn.on('event', (e: AmiEvent) => {
+      this.events.push(e);
+      this.waiters = this.waiters.filter((w) => {
+        if (!w.match(e)) return true;
+        w.resolve(e);
+        return false;
+      });
+    });
+  }
+
+  start(): Promise<void> {
+    return this.conn.start();
+  }
+
+  /** Resolves with the first event (already seen or coming) that matches, or rejects after `ms`. */
+  waitFor(match: (e: AmiEvent) => boolean, ms: number, what: string): Promise<AmiEvent> {
+    const seen = this.events.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((res, rej) => {
+      const t = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w.resolve !== done);
+        rej(new Error(`timed out after ${ms} ms waiting for ${what}`));
+      }, ms);
+      const done = (e: AmiEvent) => {
+        clearTimeout(t);
+        res(e);
+      };
+      this.waiters.push({ match, resolve: done });
+    });
+  }
+
+  close(): void {
+    this.conn.close();
+  }
+}
+
+export interface CallScript {
+  /** Seconds to wait, then keys to send, in up to three steps. */
+  w1?: number;
+  k1?: string;
+  w2?: number;
+  k2?: string;
+  w3?: number;
+  k3?: string;
+  /** Hang up right after step N instead of talking. */
+  hangupAfter?: 1 | 2 | 3;
+  /** Seconds the caller "talks" (a 1 kHz tone) after the keys. */
+  talk?: number;
+  /** Seconds the agent stays on the line. */
+  agentSecs?: number;
+  /** Caller ID number / name, any bytes (sent URI-encoded, decoded in the dialplan). */
+  callerNum?: string;
+  callerName?: string;
+}
+
+export interface PlacedCall {
+  testId: string;
+  /** UNIQUEID of the inbound channel (the one in Stasis), known once it entered the routine. */
+  uniqueId: Promise<string>;
+  /** The ConsentTest user event emitted by the dialplan after the routine returned. */
+  result: Promise<AmiEvent>;
+}
+
+/** Places a test call: Local/s@consent-test-in (inbound side) with the scripted caller on the other half. */
+export async function placeCall(ami: TestAmi, script: CallScript, resultTimeoutMs = 90000): Promise<PlacedCall> {
+  const testId = randomUUID().replace(/-/g, '').slice(0, 12);
+  const vars: Record<string, string> = { __TESTID: testId };
+  const put = (k: string, v: string | number | undefined) => {
+    if (v !== undefined) vars[k] = String(v);
+  };
+  put('W1', script.w1);
+  put('K1', script.k1);
+  put('W2', script.w2);
+  put('K2', script.k2);
+  put('W3', script.w3);
+  put('K3', script.k3);
+  put('HANGUP_AFTER', script.hangupAfter);
+  put('TALK', script.talk);
+  put('__AGENT_SECS', script.agentSecs);
+  if (script.callerNum !== undefined) vars.__TEST_CALLER_NUM = encodeURIComponent(script.callerNum);
+  if (script.callerName !== undefined) vars.__TEST_CALLER_NAME = encodeURIComponent(script.callerName);
+  const uniqueId = ami
+    .waitFor((e) => e.event === 'UserEvent' && e.userevent === 'ConsentTestEnter' && e.testid === testId, 30000, `call ${testId} to enter`)
+    .then((e) => e.unique as string);
+  const result = ami.waitFor((e) => e.event === 'UserEvent' && e.userevent === 'ConsentTest' && e.testid === testId, resultTimeoutMs, `result of call ${testId}`);
+  // Keep unhandled-rejection noise away when a test does not await one of them.
+  uniqueId.catch(() => undefined);
+  result.catch(() => undefined);
+  await ami.conn.action('Originate', {
+    Channel: 'Local/s@consent-test-in',
+    Context: 'consent-test-caller',
+    Exten: 's',
+    Priority: '1',
+    Async: 'true',
+    Timeout: '30000',
+    // One header; Asterisk splits it on commas (values are URI-encoded, so they hold none).
+    Variable: Object.entries(vars)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(','),
+  });
+  return { testId, uniqueId, result };
+}
+
+export interface RunningApp {
+  proc: ChildProcess;
+  lines: Record<string, unknown>[];
+  raw: string[];
+  /** Resolves with the first log line matching, or rejects after `ms`. */
+  waitForLog(match: (l: Record<string, unknown>) => boolean, ms: number, what: string): Promise<Record<string, unknown>>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts `consent-ivr start` (the built CLI) with the sandbox config plus environment overrides. */
+export async function startApp(env: Record<string, string> = {}): Promise<RunningApp> {
+  const proc = spawn(process.execPath, [resolve(REPO, 'dist/cli/main.js'), 'start', '--config', resolve(REPO, 'config/consent-ivr.yaml')], {
+    cwd: REPO,
+    env: { ...process.env, CONSENT_IVR_METRICS_PORT: '0', CONSENT_IVR_LOGGING_LEVEL: 'debug', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Record<string, unknown>[] = [];
+  const raw: string[] = [];
+  let waiters: { match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
+  let buf = '';
+  const onData = (chunk: Buffer) => {
+    buf += chunk.toString('utf8');
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      raw.push(line);
+      let parsed: Record<string, unknown>;
+      try {
+        parsed = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        parsed = { message: line, unparsed: true };
+      }
+      lines.push(parsed);
+      waiters = waiters.filter((w) => {
+        if (!w.match(parsed)) return true;
+        w.resolve(parsed);
+        return false;
+      });
+    }
+  };
+  proc.stdout.on('data', onData);
+  proc.stderr.on('data', (c: Buffer) => raw.push(`stderr: ${c.toString('utf8')}`));
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+
+  const waitForLog = (match: (l: Record<string, unknown>) => boolean, ms: number, what: string) => {
+    const seen = lines.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise<Record<string, unknown>>((res, rej) => {
+      const t = setTimeout(() => rej(new Error(`timed out after ${ms} ms waiting for ${what}; last lines:\n${raw.slice(-15).join('\n')}`)), ms);
+      waiters.push({
+        match,
+        resolve: (l) => {
+          clearTimeout(t);
+          res(l);
+        },
+      });
+    });
+  };
+  const app: RunningApp = {
+    proc,
+    lines,
+    raw,
+    waitForLog,
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
+      proc.kill(signal);
+      return exited;
+    },
+  };
+  await Promise.race([
+    waitForLog((l) => l.message === 'consent-ivr ready', 30000, 'the service to be ready'),
+    exited.then((code) => {
+      throw new Error(`consent-ivr exited with ${code} before it was ready:\n${raw.join('\n')}`);
+    }),
+  ]);
+  return app;
+}
+
+/** Channels currently in the sandbox (`core show channels concise`). */
+export function activeChannels(): string[] {
+  return asteriskCli('core show channels concise')
+    .split('\n')
+    .filter((l) => l.includes('!'));
+}
+
+/** Waits until no channel is left in Asterisk; returns what is left after `ms`. */
+export async function waitNoChannels(ms = 20000): Promise<string[]> {
+  const until = Date.now() + ms;
+  let left = activeChannels();
+  while (left.length > 0 && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 250));
+    left = activeChannels();
+  }
+  return left;
+}
+
+/** Length in seconds of a PCM WAV file. */
+export function wavSeconds(file: string): number {
+  return wavBufferSeconds(readFileSync(file));
+}
+
+/** Length of a consent prompt as built in the sandbox. */
+export function promptSeconds(lang: 'ar' | 'fr', prompt: string): number {
+  return wavSeconds(resolve(sandbox().soundsDir, lang, 'consent-ivr', `${prompt}.wav`));
+}

@@ -1,0 +1,200 @@
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { ConfigError, envNameFor, loadConfig, schemaLeaves } from '../../src/config/load';
+import { checkConfig, checkDialplan, checkTimings, SAMPLE_LEGAL } from '../../src/cli/check-config';
+
+const SHIPPED = resolve(__dirname, '../../config/consent-ivr.yaml');
+const shippedText = readFileSync(SHIPPED, 'utf8');
+const secretsEnv = { CONSENT_IVR_ARI_PASSWORD: 'a', CONSENT_IVR_AMI_SECRET: 'b', CONSENT_IVR_PSEUDONYM_KEY: 'c' };
+
+function tmp(): string {
+  return mkdtempSync(join(tmpdir(), 'civr-config-'));
+}
+
+/** Writes a config made of the shipped file with `edit` applied, returns its path. */
+function withEdit(edit: (doc: Record<string, any>) => void): string {
+  const doc = parse(shippedText) as Record<string, any>;
+  edit(doc);
+  const file = join(tmp(), 'c.yaml');
+  writeFileSync(file, JSON.stringify(doc));
+  return file;
+}
+
+function errorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return e as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configuration', () => {
+  test('When the shipped file is loaded, then it is valid and relative paths are resolved next to it', () => {
+    const { config } = loadConfig(SHIPPED, secretsEnv);
+    expect(config.flow.languages).toEqual(['ar', 'fr']);
+    expect(config.recording.dir).toBe(resolve(__dirname, '../../.sandbox/recordings'));
+    expect(config.secrets).toEqual({ ariPassword: 'a', amiSecret: 'b', pseudonymKey: 'c' });
+  });
+
+  test('When a value has the wrong type, then the error names the key', () => {
+    const e = errorOf(() => loadConfig(withEdit((d) => (d.flow.inputTimeoutMs = 'soon')), secretsEnv));
+    expect(e.key).toBe('flow.inputTimeoutMs');
+    expect(e.message).toMatch(/flow\.inputTimeoutMs: .*number/);
+  });
+
+  test('When a key is unknown, then the error names it', () => {
+    const e = errorOf(() => loadConfig(withEdit((d) => (d.flow.inputTimoutMs = 4000)), secretsEnv));
+    expect(e.message).toContain('flow.inputTimoutMs: unknown key');
+  });
+
+  test('When an unknown section is present, then the error names it', () => {
+    const e = errorOf(() => loadConfig(withEdit((d) => (d.recordings = {})), secretsEnv));
+    expect(e.message).toContain('recordings: unknown key');
+  });
+
+  test('When a required value is missing, then the error names it', () => {
+    const e = errorOf(() => loadConfig(withEdit((d) => delete d.prompts.texts.fr.notice), secretsEnv));
+    expect(e.key).toBe('prompts.texts.fr.notice');
+    expect(e.message).toContain('prompts.texts.fr.notice: required value is missing');
+  });
+
+  test('When an enum value is wrong, then the error names the key', () => {
+    const e = errorOf(() => loadConfig(withEdit((d) => (d.flow.languages = ['ar', 'en'])), secretsEnv));
+    expect(e.key).toBe('flow.languages.1');
+  });
+
+  test('When MixMonitor options contain a comma, then they are refused', () => {
+    const e = errorOf(() => loadConfig(withEdit((d) => (d.recording.options = 'b,/bin/sh')), secretsEnv));
+    expect(e.key).toBe('recording.options');
+  });
+
+  test('When the file cannot be read, then the error says so with the path', () => {
+    const e = errorOf(() => loadConfig('/nonexistent/consent.yaml', secretsEnv));
+    expect(e.message).toMatch(/\/nonexistent\/consent\.yaml: cannot read configuration file \(ENOENT\)/);
+  });
+
+  test('When the file is not YAML, then the error says so', () => {
+    const file = join(tmp(), 'bad.yaml');
+    writeFileSync(file, 'ari: [unclosed\n');
+    expect(errorOf(() => loadConfig(file, secretsEnv)).message).toContain('not valid YAML');
+  });
+
+  test('When a key is repeated, then the file is refused', () => {
+    const file = join(tmp(), 'dup.yaml');
+    writeFileSync(file, `${shippedText}\nlogging:\n  level: debug\n`);
+    expect(errorOf(() => loadConfig(file, secretsEnv)).message).toContain('not valid YAML');
+  });
+
+  test('When an environment variable overrides a key, then it wins and is typed', () => {
+    const { config } = loadConfig(SHIPPED, {
+      ...secretsEnv,
+      CONSENT_IVR_FLOW_INPUT_TIMEOUT_MS: '1500',
+      CONSENT_IVR_FLOW_LANGUAGES: 'fr,ar',
+      CONSENT_IVR_METRICS_ENABLED: 'false',
+      CONSENT_IVR_ARI_URL: 'http://10.0.0.1:8088',
+    });
+    expect(config.flow.inputTimeoutMs).toBe(1500);
+    expect(config.flow.languages).toEqual(['fr', 'ar']);
+    expect(config.metrics.enabled).toBe(false);
+    expect(config.ari.url).toBe('http://10.0.0.1:8088');
+  });
+
+  test('When an environment override has the wrong type, then the error names the key and the variable', () => {
+    const e = errorOf(() => loadConfig(SHIPPED, { ...secretsEnv, CONSENT_IVR_AMI_PORT: 'five' }));
+    expect(e.key).toBe('ami.port');
+    expect(e.message).toContain('CONSENT_IVR_AMI_PORT');
+  });
+
+  test('When every leaf is listed, then each has an environment name', () => {
+    const leaves = schemaLeaves().map((l) => l.path);
+    expect(leaves).toContain('flow.inputTimeoutMs');
+    expect(leaves).toContain('prompts.texts.ar.full-notice');
+    expect(envNameFor('flow.inputTimeoutMs')).toBe('CONSENT_IVR_FLOW_INPUT_TIMEOUT_MS');
+    expect(envNameFor('prompts.texts.ar.full-notice')).toBe('CONSENT_IVR_PROMPTS_TEXTS_AR_FULL_NOTICE');
+  });
+
+  test('When a secret is neither in the environment nor in a readable file, then the error names the key and the variable', () => {
+    const file = withEdit((d) => (d.ari.passwordFile = '/nonexistent/ari-password'));
+    const e = errorOf(() => loadConfig(file, { CONSENT_IVR_AMI_SECRET: 'b', CONSENT_IVR_PSEUDONYM_KEY: 'c' }));
+    expect(e.key).toBe('ari.passwordFile');
+    expect(e.message).toContain('CONSENT_IVR_ARI_PASSWORD');
+  });
+
+  test('When a secret file is readable by everyone, then a warning says so and the secret is not in it', () => {
+    const dir = tmp();
+    const secret = join(dir, 'ari');
+    writeFileSync(secret, 's3cr3t-value\n');
+    chmodSync(secret, 0o644);
+    const file = withEdit((d) => (d.ari.passwordFile = secret));
+    const { config, warnings } = loadConfig(file, { CONSENT_IVR_AMI_SECRET: 'b', CONSENT_IVR_PSEUDONYM_KEY: 'c' });
+    expect(config.secrets.ariPassword).toBe('s3cr3t-value');
+    expect(warnings.join('\n')).toContain('readable by every user');
+    expect(warnings.join('\n')).not.toContain('s3cr3t');
+  });
+});
+
+describe('check-config', () => {
+  test('When the shipped sample legal values are left, then each is reported', () => {
+    const { config } = loadConfig(SHIPPED, secretsEnv);
+    expect(config.legal).toEqual(SAMPLE_LEGAL);
+    const keys = checkConfig(config).filter((f) => f.level === 'error').map((f) => f.key);
+    expect(keys).toEqual(expect.arrayContaining(['legal.controller', 'legal.cndpReference', 'legal.retention.fr', 'legal.purposes.ar']));
+  });
+
+  test('When legal fields are empty, then they are reported as not set', () => {
+    const { config } = loadConfig(withEdit((d) => (d.legal = {})), secretsEnv);
+    const messages = checkConfig(config).map((f) => `${f.key}: ${f.message}`);
+    expect(messages).toEqual(expect.arrayContaining([expect.stringMatching(/legal\.controller: .*not set/), expect.stringMatching(/legal\.cndpReference: .*not set/)]));
+  });
+
+  test('When real legal values are given, then no legal finding remains', () => {
+    const { config } = loadConfig(
+      withEdit((d) => {
+        d.legal = {
+          controller: 'Banque X',
+          cndpReference: 'D-123-2025',
+          purposes: { fr: 'qualité', ar: 'الجودة' },
+          recipients: { fr: 'service qualité', ar: 'الجودة' },
+          retention: { fr: 'trois mois', ar: 'ثلاثة أشهر' },
+          rights: { fr: 'dpo@x.ma', ar: 'dpo@x.ma' },
+        };
+      }),
+      secretsEnv,
+    );
+    expect(checkConfig(config).filter((f) => f.key.startsWith('legal.'))).toEqual([]);
+  });
+
+  test('When a silent caller would outlast maxCallMs, then the timing is reported; when not, nothing is', () => {
+    const { config } = loadConfig(SHIPPED, secretsEnv);
+    const d = (notice: number) =>
+      new Map(['ar', 'fr'].flatMap((l) => [[`${l}/notice`, notice], [`${l}/choice`, 4], [`${l}/refused`, 2]] as [string, number][]));
+    // 2×10 + 4 + 2×(8 + 4) + 4 = 52 s < 57 s
+    expect(checkTimings(config, d(10))).toEqual([]);
+    // 2×15 + 4 + 24 + 4 = 62 s
+    expect(checkTimings(config, d(15))).toEqual([expect.objectContaining({ key: 'flow.maxCallMs' })]);
+    expect(checkTimings(config, new Map())).toEqual([expect.objectContaining({ key: 'prompts.soundsDir' })]);
+  });
+
+  test('When the dialplan hangs up on refusal, then it is reported with the line', () => {
+    const dp = [
+      '[in]',
+      'exten => _X.,1,Gosub(consent-ivr,s,1)',
+      ' same => n,GotoIf($["${CONSENT_RESULT}" = "refused"]?bye)',
+      ' same => n,Queue(support)',
+      ' same => n(bye),Hangup()',
+      ' same => n,ExecIf($["${CONSENT_RESULT}" = "no-input"]?Hangup())',
+    ].join('\n');
+    const findings = checkDialplan('in.conf', dp);
+    expect(findings.map((f) => f.key)).toEqual(['in.conf:3', 'in.conf:6']);
+  });
+
+  test('When the shipped dialplans are checked, then nothing hangs up on refusal', () => {
+    for (const f of ['dialplans/consent-ivr.conf', 'dialplans/example-inbound.conf']) {
+      expect(checkDialplan(f, readFileSync(resolve(__dirname, '../..', f), 'utf8'))).toEqual([]);
+    }
+  });
+});
