@@ -1,0 +1,228 @@
+/** The per-call runner with in-memory ports and a manual clock (pure logic; the real ports are proven end to end). */
+import { CallRunner, recordingPath } from '../../src/runner/call-runner';
+import { createLogger } from '../../src/logging/logger';
+import type { CallControl, IncomingCall } from '../../src/ports/call-control';
+import type { Clock } from '../../src/ports/clock';
+import type { ConsentRecord, Ledger, StoredIn } from '../../src/ports/ledger';
+import type { ChannelVariables, Recorder, RecordingRequest } from '../../src/ports/recorder';
+import { Writable } from 'node:stream';
+
+class ManualClock implements Clock {
+  t = Date.UTC(2026, 10, 28, 12, 0, 0);
+  timers: { at: number; fn: () => void; live: boolean }[] = [];
+  now() {
+    return new Date(this.t);
+  }
+  setTimeout(fn: () => void, ms: number) {
+    const timer = { at: this.t + ms, fn, live: true };
+    this.timers.push(timer);
+    return { cancel: () => (timer.live = false) };
+  }
+  advance(ms: number) {
+    this.t += ms;
+    for (const timer of this.timers.filter((x) => x.live && x.at <= this.t)) {
+      timer.live = false;
+      timer.fn();
+    }
+  }
+  get live() {
+    return this.timers.filter((x) => x.live).length;
+  }
+}
+
+/** A promise whose settlement the test controls. */
+function deferred<T>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+const flush = () => new Promise((r) => setImmediate(r));
+
+function setup() {
+  const log: string[] = [];
+  const clock = new ManualClock();
+  const calls: CallControl & { played: string[]; stopped: string[]; continued: number } = {
+    played: [],
+    stopped: [],
+    continued: 0,
+    answer: async () => undefined,
+    play: async (_c, id, sound, lang) => {
+      calls.played.push(`${id}:${lang}:${sound}`);
+    },
+    stopPlayback: async (id) => {
+      calls.stopped.push(id);
+    },
+    continueInDialplan: async () => {
+      calls.continued += 1;
+    },
+  };
+  const recStart = deferred<{ mixMonitorId: string }>();
+  const recorder: Recorder & { started: RecordingRequest[]; stoppedIds: string[] } = {
+    started: [],
+    stoppedIds: [],
+    start: (req) => {
+      recorder.started.push(req);
+      return recStart.promise;
+    },
+    stop: async (_c, id) => {
+      recorder.stoppedIds.push(id);
+    },
+  };
+  const vars: ChannelVariables & { set_: Record<string, string>[] } = {
+    set_: [],
+    set: async (_c, v) => {
+      vars.set_.push(v);
+    },
+  };
+  const decisionStore = deferred<StoredIn>();
+  const ledger: Ledger & { decisions: ConsentRecord[]; outcomes: ConsentRecord[] } = {
+    decisions: [],
+    outcomes: [],
+    recordDecision: (r) => {
+      ledger.decisions.push(r);
+      return decisionStore.promise;
+    },
+    recordOutcome: async (r) => {
+      ledger.outcomes.push(r);
+      return 'redis';
+    },
+  };
+  const call: IncomingCall = {
+    channelId: '1732800000.42',
+    channelName: 'Local/s@consent-test-in-00000001;2',
+    answered: true,
+    callerNumber: '+212600000000',
+    calledNumber: '0522000000',
+    linkedId: '1732800000.41',
+    args: [],
+  };
+  const sink = new Writable({
+    write(chunk: Buffer, _e, cb) {
+      log.push(chunk.toString());
+      cb();
+    },
+  });
+  const runner = new CallRunner(
+    call,
+    'pseudo',
+    { calls, recorder, variables: vars, ledger, clock },
+    {
+      flow: { languages: ['ar', 'fr'], defaultLanguage: 'ar', inputTimeoutMs: 4000, maxAttempts: 3, maxCallMs: 60000, fullNoticeExtensionMs: 60000 },
+      recording: { dir: '/var/spool/rec', format: 'wav', options: 'b' },
+      promptFolder: 'consent-ivr',
+      noticeVersion: 'v1',
+    },
+    createLogger({ level: 'debug', format: 'json' }, sink),
+  );
+  return { runner, clock, calls, recorder, recStart, vars, ledger, decisionStore, log };
+}
+
+describe('call runner', () => {
+  test('When a file name is made, then it comes from the server-side id and the date only', () => {
+    expect(recordingPath('/rec/', 'host-1.2', 'wav', new Date(Date.UTC(2026, 0, 5)))).toBe('/rec/2026/01/05/host-1.2.wav');
+    expect(recordingPath('/rec', '../x,y', 'wav', new Date(Date.UTC(2026, 0, 5)))).toBe('/rec/2026/01/05/.._x_y.wav');
+  });
+
+  test('When the caller accepts, then the decision is stored before MixMonitor, the variables are set and the call continues', async () => {
+    const t = setup();
+    t.runner.start();
+    expect(t.calls.played).toEqual(['1732800000.42-p1:ar:consent-ivr/notice']);
+    t.runner.digit('1');
+    expect(t.calls.stopped).toEqual(['1732800000.42-p1']);
+    expect(t.ledger.decisions).toHaveLength(1);
+    expect(t.recorder.started).toHaveLength(0);
+    t.decisionStore.resolve('redis');
+    await flush();
+    expect(t.recorder.started).toEqual([{ channel: 'Local/s@consent-test-in-00000001;2', file: '/var/spool/rec/2026/11/28/1732800000.42.wav', options: 'b' }]);
+    t.recStart.resolve({ mixMonitorId: '0x1' });
+    await flush();
+    expect(t.calls.played[1]).toBe('1732800000.42-p2:ar:consent-ivr/accepted');
+    t.runner.playbackFinished('1732800000.42-p2', true);
+    const summary = await t.runner.done;
+    expect(summary.outcome).toBe('accepted');
+    expect(t.vars.set_).toEqual([
+      { CONSENT_RESULT: 'accepted', CONSENT_REASON: 'key-accept', CONSENT_LANG: 'ar', CONSENT_ID: '1732800000.42', CONSENT_RECORDING: '/var/spool/rec/2026/11/28/1732800000.42.wav' },
+    ]);
+    expect(t.calls.continued).toBe(1);
+    expect(t.clock.live).toBe(0);
+    expect(t.ledger.outcomes[0]).toMatchObject({ outcome: 'accepted', digit: '1', language: 'ar', recordingPath: expect.any(String), noticeVersion: 'v1' });
+  });
+
+  test('When the caller hangs up while MixMonitor is starting, then the late recording is stopped and the call is not continued', async () => {
+    const t = setup();
+    t.runner.start();
+    t.runner.digit('1');
+    t.decisionStore.resolve('redis');
+    await flush();
+    t.runner.hangup();
+    t.recStart.resolve({ mixMonitorId: '0x9' });
+    await flush();
+    expect(t.recorder.stoppedIds).toEqual(['0x9']);
+    expect(t.calls.continued).toBe(0);
+    expect(t.vars.set_).toEqual([]);
+    expect((await t.runner.done).outcome).toBe('abandoned');
+    expect(t.clock.live).toBe(0);
+  });
+
+  test('When the caller hangs up while the decision is being stored, then MixMonitor is never asked', async () => {
+    const t = setup();
+    t.runner.start();
+    t.runner.digit('1');
+    t.runner.hangup();
+    t.decisionStore.resolve('redis');
+    await flush();
+    expect(t.recorder.started).toEqual([]);
+  });
+
+  test('When nobody answers, then timers drive the flow to no-input and no timer is left', async () => {
+    const t = setup();
+    t.runner.start();
+    const finishPlayback = () => {
+      const last = t.calls.played[t.calls.played.length - 1]?.split(':')[0] ?? '';
+      t.runner.playbackFinished(last, true);
+    };
+    finishPlayback();
+    finishPlayback();
+    t.clock.advance(4000);
+    finishPlayback();
+    finishPlayback();
+    t.clock.advance(4000);
+    finishPlayback();
+    finishPlayback();
+    t.clock.advance(4000);
+    t.decisionStore.resolve('redis');
+    await flush();
+    finishPlayback();
+    finishPlayback();
+    expect((await t.runner.done).outcome).toBe('no-input');
+    expect(t.recorder.started).toEqual([]);
+    expect(t.clock.live).toBe(0);
+  });
+
+  test('When the flow is stuck, then the deadline continues the call unrecorded with error', async () => {
+    const t = setup();
+    t.runner.start();
+    t.clock.advance(60000);
+    const s = await t.runner.done;
+    expect(s).toMatchObject({ outcome: 'error', reason: 'deadline' });
+    expect(t.vars.set_[0]).toMatchObject({ CONSENT_RESULT: 'error' });
+    expect(t.calls.continued).toBe(1);
+  });
+
+  test('When the raw caller number is given, then it appears in no log line', async () => {
+    const t = setup();
+    t.runner.start();
+    t.runner.digit('2');
+    t.decisionStore.resolve('redis');
+    await flush();
+    t.runner.playbackFinished(t.calls.played[1]?.split(':')[0] ?? '', true);
+    await t.runner.done;
+    expect(t.log.join('')).not.toContain('600000000');
+    expect(t.ledger.outcomes[0]?.callerPseudonym).toBe('pseudo');
+  });
+});
