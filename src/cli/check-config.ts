@@ -80,7 +80,7 @@ export function checkTimings(config: Config, durations: PromptDurations): Findin
   const sum = (prompt: string) => languages.reduce((t, l) => t + (durations.get(`${l}/${prompt}`) ?? NaN), 0);
   const seconds = sum('notice') + inputTimeoutMs / 1000 + (maxAttempts - 1) * (sum('choice') + inputTimeoutMs / 1000) + sum('refused');
   if (Number.isNaN(seconds)) return [{ level: 'warning', key: 'prompts.soundsDir', message: 'prompt files not found: build them with `consent-ivr prompts build`' }];
-  if (seconds * 1000 > maxCallMs * 0.95) {
+  if (seconds * 1000 > maxCallMs - 2000) {
     return [
       {
         level: 'warning',

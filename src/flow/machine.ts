@@ -202,7 +202,7 @@ export function decide(state: FlowState, event: FlowEvent): Transition {
       if (event.type !== 'playback-finished' || event.id !== state.current?.id) return none;
       // A failed confirmation prompt does not change the decision.
       if (state.queue.length > 0) return present({ ...state, current: null }, 'confirming', state.queue, []);
-      return finish(state, state.outcome ?? 'error', state.reason ?? 'deadline');
+      return finish({ ...state, current: null }, state.outcome ?? 'error', state.reason ?? 'deadline');
     }
   }
   return none;

@@ -27,6 +27,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   const code = await app?.stop();
+  app?.saveLog('consent-call');
   ami?.close();
   expect(code).toBe(0);
 });
@@ -90,7 +91,7 @@ describe('the consent call', () => {
 
   test.concurrent('When the caller presses 2 during the French notice, then nothing is recorded, the language is French and the call continues', async () => {
     const arNotice = promptSeconds('ar', 'notice');
-    const call = await placeCall(ami, { w1: arNotice + 1.5, k1: '2', talk: 2 });
+    const call = await placeCall(ami, { w1: arNotice + 1.5, k1: '2', talk: 8 });
     const uid = await call.uniqueId;
     const r = await call.result;
     expect(r).toMatchObject({ result: 'refused', reason: 'key-refuse', lang: 'fr', recording: '', db: 'refused' });
@@ -101,13 +102,14 @@ describe('the consent call', () => {
 
   test.concurrent('When the caller presses 1 during the French notice, then CONSENT_LANG is fr', async () => {
     const arNotice = promptSeconds('ar', 'notice');
-    const call = await placeCall(ami, { w1: arNotice + 1.5, k1: '1', talk: 2 });
+    const call = await placeCall(ami, { w1: arNotice + 1.5, k1: '1', talk: 8 });
     const r = await call.result;
     expect(r).toMatchObject({ result: 'accepted', lang: 'fr' });
   });
 
   test.concurrent('When the caller presses nothing, then the choice is repeated and the call continues unrecorded as no-input', async () => {
-    const call = await placeCall(ami, { talk: 1 }, 120000);
+    // A silent caller: waits longer than the whole flow before hanging up.
+    const call = await placeCall(ami, { w1: 110, hangupAfter: 1 }, 120000);
     const uid = await call.uniqueId;
     const r = await call.result;
     expect(r).toMatchObject({ result: 'no-input', reason: 'attempts-exhausted', recording: '', db: 'no-input' });
@@ -118,7 +120,7 @@ describe('the consent call', () => {
 
   test.concurrent('When the caller presses an invalid key then 1, then "invalid" plays and the call is accepted', async () => {
     const invalid = promptSeconds('ar', 'invalid');
-    const call = await placeCall(ami, { w1: 1, k1: '#', w2: invalid + 1, k2: '1', talk: 2 });
+    const call = await placeCall(ami, { w1: 1, k1: '#', w2: invalid + 1, k2: '1', talk: 8 });
     const uid = await call.uniqueId;
     const r = await call.result;
     expect(r).toMatchObject({ result: 'accepted', lang: 'ar' });
@@ -127,7 +129,7 @@ describe('the consent call', () => {
   });
 
   test.concurrent('When the caller presses 0, then the full notice plays in their language, and 1 afterwards accepts', async () => {
-    const call = await placeCall(ami, { w1: 1, k1: '0', w2: 4, k2: '1', talk: 2 });
+    const call = await placeCall(ami, { w1: 1, k1: '0', w2: 4, k2: '1', talk: 8 });
     const uid = await call.uniqueId;
     const r = await call.result;
     expect(r).toMatchObject({ result: 'accepted', lang: 'ar' });

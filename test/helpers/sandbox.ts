@@ -4,7 +4,7 @@
  * service started through its real entry point.
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { AmiConnection } from '../../src/adapters/ami/ami-connection';
@@ -162,13 +162,15 @@ export interface RunningApp {
   /** Resolves with the first log line matching, or rejects after `ms`. */
   waitForLog(match: (l: Record<string, unknown>) => boolean, ms: number, what: string): Promise<Record<string, unknown>>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Keeps the service's output in the sandbox's logs folder, for reading after a failure. */
+  saveLog(name: string): void;
 }
 
 /** Starts `consent-ivr start` (the built CLI) with the sandbox config plus environment overrides. */
 export async function startApp(env: Record<string, string> = {}): Promise<RunningApp> {
   const proc = spawn(process.execPath, [resolve(REPO, 'dist/cli/main.js'), 'start', '--config', resolve(REPO, 'config/consent-ivr.yaml')], {
     cwd: REPO,
-    env: { ...process.env, CONSENT_IVR_METRICS_PORT: '0', CONSENT_IVR_LOGGING_LEVEL: 'debug', ...env },
+    env: { ...process.env, CONSENT_IVR_METRICS_PORT: '0', CONSENT_IVR_LOGGING_LEVEL: 'debug', CONSENT_IVR_PROMPTS_SOUNDS_DIR: sandbox().soundsDir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: Record<string, unknown>[] = [];
@@ -219,6 +221,9 @@ export async function startApp(env: Record<string, string> = {}): Promise<Runnin
     lines,
     raw,
     waitForLog,
+    saveLog(name) {
+      writeFileSync(resolve(sandbox().stateDir, 'logs', `app-${name}.log`), `${raw.join('\n')}\n`);
+    },
     async stop(signal = 'SIGTERM') {
       if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
       proc.kill(signal);

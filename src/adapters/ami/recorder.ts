@@ -14,6 +14,9 @@ const SAFE_CHANNEL = /^[A-Za-z0-9_./@;:+-]+$/;
 const SAFE_VARIABLE = /^[A-Z][A-Z0-9_]*$/;
 const SAFE_VALUE = /^[A-Za-z0-9._/@:+-]*$/;
 
+/** Channel variable that holds the recording's MixMonitor id (for an admin's StopMixMonitor). */
+export const MIXMONITOR_ID_VARIABLE = 'CONSENT_MIXMONITOR_ID';
+
 export function assertSafeRecording(req: RecordingRequest): void {
   if (!SAFE_PATH.test(req.file) || req.file.split('/').some((seg) => seg === '.' || seg === '..')) {
     throw new AmiError('recording file name is outside the allowed character set');
@@ -27,7 +30,9 @@ export class AmiRecorder implements Recorder {
 
   async start(req: RecordingRequest): Promise<{ mixMonitorId: string }> {
     assertSafeRecording(req);
-    const res = await this.ami.action('MixMonitor', { Channel: req.channel, File: req.file, Options: req.options });
+    // Asterisk returns the MixMonitorID only when the i() option names a variable to store it in.
+    const options = /i\(/.test(req.options) ? req.options : `${req.options}i(${MIXMONITOR_ID_VARIABLE})`;
+    const res = await this.ami.action('MixMonitor', { Channel: req.channel, File: req.file, Options: options });
     const id = res.mixmonitorid;
     if (typeof id !== 'string' || id === '') throw new AmiError('MixMonitor answered without a MixMonitorID', res);
     return { mixMonitorId: id };

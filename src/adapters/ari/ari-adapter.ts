@@ -103,7 +103,9 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource 
 
   private async connectOnce(): Promise<void> {
     const { url, user, password, app } = this.settings;
-    const client = (await withTimeout(ari.connect(url, user, password), this.settings.requestTimeoutMs * 3, 'ARI connect')) as AnyClient;
+    const client = (await withoutSwaggerNotice(() =>
+      withTimeout(ari.connect(url, user, password), this.settings.requestTimeoutMs * 3, 'ARI connect'),
+    )) as AnyClient;
     this.client = client;
     client.on('StasisStart', (event, channel) => this.onStasisStart(event as unknown as { args?: string[] }, channel as unknown as RawChannel));
     client.on('ChannelDtmfReceived', (event, channel) =>
@@ -236,6 +238,23 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource 
     if (c) {
       closeSocket(c, this.log);
     }
+  }
+}
+
+/**
+ * ari-client's Swagger 1.1 loader prints a deprecation notice with console.log on every connect,
+ * which would break the JSON log stream: drop that one message while connecting.
+ */
+async function withoutSwaggerNotice<T>(fn: () => Promise<T>): Promise<T> {
+  const original = console.log;
+  console.log = (...args: unknown[]) => {
+    if (JSON.stringify(args).includes('deprecated version of Swagger')) return;
+    original(...args);
+  };
+  try {
+    return await fn();
+  } finally {
+    console.log = original;
   }
 }
 

@@ -1,0 +1,1055 @@
+#!/usr/bin/env bash
+#
+# sandbox.sh -- a real Asterisk 22 and a Redis on this machine, for developing
+# and testing consent-ivr.
+#
+# Asterisk comes from Debian sid (bookworm has none) and runs in a chroot built
+# once with debootstrap and kept in a cache shared by every checkout. Redis is
+# the host's redis-server. Everything that belongs to one checkout (secrets,
+# pid files, logs, Redis data, recordings) lives in its state directory.
+#
+#   sandbox.sh up             build/start whatever is missing, load the repo's config
+#   sandbox.sh down           stop what `up` started
+#   sandbox.sh status [--json]
+#   sandbox.sh cli "CMD"      run an Asterisk CLI command
+#   sandbox.sh build          only install host packages and build the chroot
+#
+# Environment:
+#   CONSENT_IVR_SANDBOX_CACHE   where the chroot is kept   (/var/cache/consent-ivr)
+#   CONSENT_IVR_SANDBOX_STATE   per-checkout state          (<repo>/.sandbox)
+#   CONSENT_IVR_REDIS_PORT      Redis port                  (6379)
+#   CONSENT_IVR_DEBIAN_MIRROR   Debian mirror for debootstrap (default: the one
+#                               the host's apt uses)
+#
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(dirname "$SCRIPT_DIR")
+CACHE=$(realpath -m "${CONSENT_IVR_SANDBOX_CACHE:-/var/cache/consent-ivr}")
+CHROOT=$CACHE/chroot
+STATE=$(realpath -m "${CONSENT_IVR_SANDBOX_STATE:-$REPO/.sandbox}")
+REDIS_PORT=${CONSENT_IVR_REDIS_PORT:-6379}
+
+SECRETS_DIR=$STATE/secrets
+RUN_DIR=$STATE/run
+LOG_DIR=$STATE/logs
+REDIS_DIR=$STATE/redis
+RECORDINGS_DIR=$STATE/recordings
+JOURNAL_DIR=$STATE/journal
+
+# The chroot counts as built only when this file exists in it.
+READY_MARKER_NAME=.consent-ivr-ready
+CHROOT_SUITE=sid
+# Debian packages of the chroot. Adding one here installs it into existing
+# chroots on the next `up`. The hold music (1.7 MB) is there because Debian's
+# musiconhold.conf points at it and Asterisk logs an error without it.
+CHROOT_PACKAGES=asterisk,asterisk-core-sounds-fr,asterisk-core-sounds-en,asterisk-moh-opsound-gsm
+# Free space needed on the cache's filesystem to build the chroot (~500 MB used).
+BUILD_MIN_FREE_KB=$((1536 * 1024))
+
+ARI_URL=http://127.0.0.1:8088
+ARI_USER=consent-ivr
+ARI_APP=consent-ivr
+AMI_HOST=127.0.0.1
+AMI_PORT=5038
+AMI_USER=consent-ivr
+AMI_TEST_USER=consent-ivr-test
+
+ASTERISK_PIDFILE_IN_CHROOT=/run/asterisk/asterisk.pid
+ASTERISK_BOOT_TIMEOUT=90
+ASTERISK_STOP_TIMEOUT=30
+REDIS_START_TIMEOUT=15
+
+# Host command -> Debian package providing it.
+HOST_PACKAGES=(
+    "debootstrap:debootstrap"
+    "redis-server:redis-server"
+    "redis-cli:redis-tools"
+    "espeak-ng:espeak-ng"
+    "sox:sox"
+    "sipp:sip-tester"
+)
+
+# --------------------------------------------------------------------------
+# Small helpers
+
+log() { printf 'sandbox: %s\n' "$*" >&2; }
+
+die() {
+    printf 'sandbox: error: %s\n' "$*" >&2
+    exit 1
+}
+
+usage() {
+    sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
+}
+
+require_root() {
+    if [[ $EUID -ne 0 ]]; then
+        die "must run as root (it uses chroot, mount and apt-get); try: sudo bash scripts/sandbox.sh $*"
+    fi
+}
+
+now_seconds() { date +%s.%N; }
+
+elapsed_seconds_int() {
+    awk -v start="$1" -v end="$(now_seconds)" 'BEGIN { printf "%d", end - start }'
+}
+
+elapsed_since() {
+    # Seconds elapsed since $1 (from now_seconds), one decimal.
+    awk -v start="$1" -v end="$(now_seconds)" 'BEGIN { printf "%.1f", end - start }'
+}
+
+# Take an exclusive lock for the rest of the process (fd 9) so that two
+# `up`/`down` of the same checkout never interleave. The daemons we start
+# must not inherit fds 8 and 9, or they would hold the locks forever.
+lock_state() {
+    mkdir -p "$RUN_DIR"
+    exec 9>"$RUN_DIR/lock"
+    if flock -n 9; then
+        return 0
+    fi
+    log "waiting for another sandbox.sh working on $STATE"
+    if ! flock -w 300 9; then
+        die "another sandbox.sh is still running for $STATE (lock $RUN_DIR/lock held for 5 minutes)"
+    fi
+}
+
+# True while process $1 exists and is not a zombie (a daemon that exited
+# stays a zombie until its parent reaps it, and kill -0 still succeeds then).
+pid_running() {
+    local stat
+    [[ $1 =~ ^[0-9]+$ ]] || return 1
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    [[ ${stat##*) } != Z* ]]
+}
+
+# True when process $1 is running and its command name is $2.
+process_is() {
+    pid_running "$1" && [[ $(cat "/proc/$1/comm" 2>/dev/null) == "$2" ]]
+}
+
+# Read a file's first line, or nothing when it does not exist.
+read_first_line() {
+    local file=$1 line=""
+    if [[ -r $file ]]; then
+        IFS= read -r line <"$file" || true
+    fi
+    printf '%s' "$line"
+}
+
+# --------------------------------------------------------------------------
+# Host packages
+
+missing_host_packages() {
+    local entry cmd pkg
+    for entry in "${HOST_PACKAGES[@]}"; do
+        cmd=${entry%%:*}
+        pkg=${entry#*:}
+        if ! command -v "$cmd" >/dev/null 2>&1; then
+            printf '%s\n' "$pkg"
+        fi
+    done
+}
+
+install_host_packages() {
+    local -a missing
+    mapfile -t missing < <(missing_host_packages)
+    if ((${#missing[@]} == 0)); then
+        return 0
+    fi
+    log "installing host packages: ${missing[*]}"
+    local apt_log=$LOG_DIR/apt.log
+    mkdir -p "$LOG_DIR"
+    if ! apt-get update >"$apt_log" 2>&1 || grep -qE '^(E:|W: Failed to fetch|Err:)' "$apt_log"; then
+        tail -n 15 "$apt_log" >&2
+        die "cannot reach the Debian package mirror (apt-get update failed, log in $apt_log); needed to install: ${missing[*]}"
+    fi
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >>"$apt_log" 2>&1; then
+        tail -n 15 "$apt_log" >&2
+        die "apt-get install ${missing[*]} failed (log in $apt_log)"
+    fi
+    mapfile -t missing < <(missing_host_packages)
+    if ((${#missing[@]} > 0)); then
+        die "still missing after apt-get install: ${missing[*]}"
+    fi
+}
+
+# --------------------------------------------------------------------------
+# The chroot
+
+chroot_ready() { [[ -f $CHROOT/$READY_MARKER_NAME ]]; }
+
+# The Debian mirror the host's apt uses (first "…/debian" URI), or nothing, in
+# which case debootstrap uses its built-in default.
+host_debian_mirror() {
+    if [[ -n ${CONSENT_IVR_DEBIAN_MIRROR:-} ]]; then
+        printf '%s' "$CONSENT_IVR_DEBIAN_MIRROR"
+        return 0
+    fi
+    local -a files=()
+    local f
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+        [[ -r $f ]] && files+=("$f")
+    done
+    ((${#files[@]} > 0)) || return 0
+    awk '
+        /^[[:space:]]*#/ { next }
+        /^URIs:/ { for (i = 2; i <= NF; i++) if ($i ~ /\/debian\/?$/) { print $i; exit } }
+        /^deb[[:space:]]/ {
+            for (i = 2; i <= NF; i++) {
+                if ($i ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; continue }
+                if ($i ~ /\/debian\/?$/) { print $i; exit }
+                break
+            }
+        }' "${files[@]}"
+}
+
+# Refuse to delete anything that still has a mount inside it.
+assert_nothing_mounted_under() {
+    local dir=$1 mounts
+    mounts=$(findmnt -rn -o TARGET | awk -v d="$dir" 'index($0, d "/") == 1 || $0 == d') || true
+    if [[ -n $mounts ]]; then
+        die "cannot remove $dir: something is still mounted inside it: $(tr '\n' ' ' <<<"$mounts")"
+    fi
+}
+
+check_free_space_for_build() {
+    local probe=$CACHE avail_kb
+    while [[ ! -d $probe ]]; do probe=$(dirname "$probe"); done
+    avail_kb=$(df -Pk "$probe" | awk 'NR == 2 { print $4 }')
+    if ((avail_kb < BUILD_MIN_FREE_KB)); then
+        die "not enough disk space to build the Asterisk chroot: $((avail_kb / 1024)) MB free on the filesystem of $CACHE, 1536 MB needed (set CONSENT_IVR_SANDBOX_CACHE to another place)"
+    fi
+}
+
+build_chroot() {
+    check_free_space_for_build
+    mkdir -p "$CACHE"
+    # One build at a time per cache, whichever checkout asks.
+    exec 8>"$CACHE/.build.lock"
+    flock 8
+    if chroot_ready; then
+        return 0
+    fi
+
+    # A chroot directory without the marker is a leftover from a build made
+    # by other means or a broken one: replace it.
+    local leftover
+    for leftover in "$CHROOT" "$CACHE"/chroot.building.*; do
+        [[ -e $leftover ]] || continue
+        assert_nothing_mounted_under "$leftover"
+        log "removing unfinished chroot $leftover"
+        rm -rf --one-file-system -- "$leftover"
+    done
+
+    local tmp mirror start build_log=$LOG_DIR/chroot-build.log
+    tmp=$(mktemp -d "$CACHE/chroot.building.XXXXXX")
+    mirror=$(host_debian_mirror)
+    mkdir -p "$LOG_DIR"
+    log "building the Asterisk chroot (Debian $CHROOT_SUITE, $CHROOT_PACKAGES) in $CHROOT; this takes a minute or two, log in $build_log"
+    start=$(now_seconds)
+    # shellcheck disable=SC2086  # $mirror is empty (no argument) or one URL
+    if ! debootstrap --variant=minbase --include="$CHROOT_PACKAGES" \
+        "$CHROOT_SUITE" "$tmp" $mirror >"$build_log" 2>&1; then
+        tail -n 20 "$build_log" >&2
+        # debootstrap may leave /proc or /sys mounted when it fails.
+        umount_if_mounted "$tmp/proc"
+        umount_if_mounted "$tmp/sys"
+        assert_nothing_mounted_under "$tmp"
+        rm -rf --one-file-system -- "$tmp"
+        if grep -qiE 'Failed getting release file|Couldn.t download|Temporary failure resolving|Could not resolve|Connection (refused|timed out)' "$build_log"; then
+            die "cannot reach the Debian mirror ${mirror:-(debootstrap default)} to build the chroot (log in $build_log)"
+        fi
+        die "debootstrap failed to build the Asterisk chroot (log in $build_log)"
+    fi
+    deny_service_starts_in_chroot "$tmp"
+    chroot "$tmp" apt-get clean >/dev/null 2>&1 || true
+    if ! chroot "$tmp" asterisk -V >/dev/null 2>&1; then
+        die "the freshly built chroot $tmp has no working asterisk binary (log in $build_log)"
+    fi
+    {
+        printf 'built=%s\n' "$(date -u +%FT%TZ)"
+        printf 'suite=%s\n' "$CHROOT_SUITE"
+        printf 'packages=%s\n' "$CHROOT_PACKAGES"
+        printf 'asterisk=%s\n' "$(chroot "$tmp" asterisk -V)"
+    } >"$tmp/$READY_MARKER_NAME"
+    chmod 0755 "$tmp"
+    mv -T "$tmp" "$CHROOT"
+    log "built the Asterisk chroot in $(elapsed_since "$start") s ($(chroot "$CHROOT" asterisk -V))"
+}
+
+# Commands run in the chroot get a clean environment.
+in_chroot() {
+    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+        DEBIAN_FRONTEND=noninteractive chroot "$CHROOT" "$@"
+}
+
+# Install the packages of CHROOT_PACKAGES that an existing chroot lacks (it
+# was built when the list was shorter). Cheap when nothing changed: the
+# marker records the list the chroot was built or last completed with.
+ensure_chroot_packages() {
+    local marker=$CHROOT/$READY_MARKER_NAME recorded pkg
+    recorded=$(sed -n 's/^packages=//p' "$marker")
+    [[ $recorded == "$CHROOT_PACKAGES" ]] && return 0
+    local -a missing=()
+    for pkg in ${CHROOT_PACKAGES//,/ }; do
+        # shellcheck disable=SC2016  # a dpkg-query format, not a shell expansion
+        if [[ $(in_chroot dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null) != installed ]]; then
+            missing+=("$pkg")
+        fi
+    done
+    if ((${#missing[@]} > 0)); then
+        local apt_log=$LOG_DIR/chroot-apt.log
+        log "installing into the chroot: ${missing[*]} (log in $apt_log)"
+        deny_service_starts_in_chroot
+        local -a apt_opts=()
+        if ! chroot_apt_update "$apt_log" && grep -q 'is expired' "$apt_log"; then
+            # sid's Release file is only valid for a week; a mirror that is a
+            # dated snapshot serves it expired. Accept it, for this sandbox only.
+            log "the mirror's sid Release file has expired (a dated snapshot?): retrying without the date check"
+            apt_opts=(-o Acquire::Check-Valid-Until=false)
+            chroot_apt_update "$apt_log" "${apt_opts[@]}" || true
+        fi
+        if grep -qE '^(E:|W: Failed to fetch|Err:)' "$apt_log"; then
+            tail -n 15 "$apt_log" >&2
+            die "apt-get update failed in the chroot, cannot install ${missing[*]} (mirror unreachable? log in $apt_log)"
+        fi
+        if ! in_chroot apt-get "${apt_opts[@]}" install -y --no-install-recommends "${missing[@]}" >>"$apt_log" 2>&1; then
+            tail -n 15 "$apt_log" >&2
+            die "apt-get install ${missing[*]} in the chroot failed (log in $apt_log)"
+        fi
+        in_chroot apt-get clean >/dev/null 2>&1 || true
+    fi
+    sed -i "s|^packages=.*|packages=$CHROOT_PACKAGES|" "$marker"
+}
+
+# Debian points sounds/en, sounds/fr, ... at /etc/alternatives through
+# absolute symlinks, which dangle when the chroot is seen from the host, where
+# the voice prompts are written. Make such links relative: Asterisk inside the
+# chroot sees the same directories, and so does the host.
+make_sound_links_relative() {
+    local sounds=/usr/share/asterisk/sounds link resolved
+    for link in "$CHROOT$sounds"/*; do
+        [[ -L $link && $(readlink "$link") == /* ]] || continue
+        resolved=$(in_chroot readlink -f "$sounds/${link##*/}" 2>/dev/null) || continue
+        [[ -n $resolved && -e $CHROOT$resolved ]] || continue
+        ln -sfn "$(realpath -m --relative-to="$CHROOT$sounds" "$CHROOT$resolved")" "$link"
+    done
+}
+
+# apt-get update in the chroot; fails when apt reports any error.
+chroot_apt_update() {
+    local apt_log=$1
+    shift
+    in_chroot apt-get "$@" update >"$apt_log" 2>&1 && ! grep -qE '^(E:|W: Failed to fetch|Err:)' "$apt_log"
+}
+
+# Packages installed in the chroot must not start their services there
+# (Asterisk is started by this script only).
+deny_service_starts_in_chroot() {
+    local dir=${1:-$CHROOT}
+    printf '#!/bin/sh\n# consent-ivr sandbox: never start services in this chroot.\nexit 101\n' \
+        >"$dir/usr/sbin/policy-rc.d"
+    chmod 0755 "$dir/usr/sbin/policy-rc.d"
+}
+
+# --------------------------------------------------------------------------
+# Secrets
+
+# 32 random bytes as 64 hex characters.
+random_hex() { od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; }
+
+ensure_secrets() {
+    mkdir -p "$SECRETS_DIR"
+    chmod 0700 "$SECRETS_DIR"
+    local name file
+    for name in ari-password ami-secret ami-test-secret pseudonym-key; do
+        file=$SECRETS_DIR/$name
+        if [[ -s $file ]]; then
+            continue
+        fi
+        (
+            umask 077
+            random_hex >"$file.tmp"
+            printf '\n' >>"$file.tmp"
+            mv -f "$file.tmp" "$file"
+        )
+        log "generated secret $file"
+    done
+    chmod 0600 "$SECRETS_DIR"/*
+}
+
+secret() {
+    local value
+    value=$(read_first_line "$SECRETS_DIR/$1")
+    [[ $value =~ ^[0-9a-f]+$ ]] || die "secret $SECRETS_DIR/$1 is missing or not hexadecimal (delete it and run up again)"
+    printf '%s' "$value"
+}
+
+# --------------------------------------------------------------------------
+# Asterisk configuration
+
+STAGED_DIR=$RUN_DIR/config.staged
+LOADED_DIR=$RUN_DIR/config.loaded
+
+# Render config/asterisk/*.conf and collect the dialplans into $STAGED_DIR:
+#   etc/NAME.conf            -> chroot /etc/asterisk/NAME.conf
+#   consent-ivr.d/NAME.conf  -> chroot /etc/asterisk/consent-ivr.d/NAME.conf
+stage_config() {
+    local ari_password ami_secret ami_test_secret
+    ari_password=$(secret ari-password)
+    ami_secret=$(secret ami-secret)
+    ami_test_secret=$(secret ami-test-secret)
+
+    rm -rf "$STAGED_DIR"
+    mkdir -p "$STAGED_DIR/etc" "$STAGED_DIR/consent-ivr.d"
+    chmod 0700 "$STAGED_DIR"
+
+    local src name left
+    local -a sources
+    shopt -s nullglob
+    sources=("$REPO"/config/asterisk/*.conf)
+    shopt -u nullglob
+    ((${#sources[@]} > 0)) || die "no Asterisk configuration found in $REPO/config/asterisk/"
+    for src in "${sources[@]}"; do
+        name=$(basename "$src")
+        # The secrets are hexadecimal and the recordings path is ours, but
+        # escape "|", "&" and "\" anyway so that no path can break sed.
+        sed -e "s|@ARI_PASSWORD@|$ari_password|g" \
+            -e "s|@AMI_SECRET@|$ami_secret|g" \
+            -e "s|@AMI_TEST_SECRET@|$ami_test_secret|g" \
+            -e "s|@RECORDINGS_DIR@|$(sed_escape "$RECORDINGS_DIR")|g" \
+            "$src" >"$STAGED_DIR/etc/$name"
+        left=$(grep -noE '@[A-Z_]+@' "$STAGED_DIR/etc/$name" | head -n 3 | tr '\n' ' ') || true
+        if [[ -n $left ]]; then
+            die "config/asterisk/$name has an unknown placeholder: $left"
+        fi
+    done
+
+    local dir
+    shopt -s nullglob
+    for dir in "$REPO/dialplans" "$REPO/test/dialplans"; do
+        for src in "$dir"/*.conf; do
+            name=$(basename "$src")
+            if [[ -e $STAGED_DIR/consent-ivr.d/$name ]]; then
+                shopt -u nullglob
+                die "two dialplan files are both named $name (dialplans/ and test/dialplans/): rename one"
+            fi
+            cp "$src" "$STAGED_DIR/consent-ivr.d/$name"
+        done
+    done
+    sources=("$STAGED_DIR"/consent-ivr.d/*.conf)
+    shopt -u nullglob
+    # An #include pattern that matches nothing makes pbx_config reject the
+    # whole extensions.conf (and a reload silently keeps the old dialplan).
+    if ((${#sources[@]} == 0)); then
+        printf '; No dialplan in the repository yet: this file keeps the\n; #include "consent-ivr.d/*.conf" of extensions.conf matching.\n' \
+            >"$STAGED_DIR/consent-ivr.d/00-empty.conf"
+    fi
+}
+
+sed_escape() { printf '%s' "$1" | sed -e 's/[\\|&]/\\&/g'; }
+
+# Debian sample configuration files that only cause noise in the sandbox.
+# They are renamed, not deleted. users.conf: pbx_config logs a deprecation
+# warning on every start as long as the file exists, even empty.
+DEBIAN_CONFIGS_DISABLED=(users.conf)
+
+# Record which staged files differ from what the chroot holds now: the
+# chroot is shared by every checkout, so another checkout's `up` (other
+# secrets, other dialplans) may have installed and loaded its own. Run before
+# install_config.
+note_config_drift() {
+    local etc=$CHROOT/etc/asterisk f name
+    : >"$RUN_DIR/config.drift"
+    for f in "$STAGED_DIR"/etc/*.conf; do
+        name=$(basename "$f")
+        cmp -s "$f" "$etc/$name" || printf '%s\n' "$name" >>"$RUN_DIR/config.drift"
+    done
+    if ! diff -qr "$STAGED_DIR/consent-ivr.d" "$etc/consent-ivr.d" >/dev/null 2>&1; then
+        printf 'dialplans\n' >>"$RUN_DIR/config.drift"
+    fi
+}
+
+# Copy the staged configuration into the chroot.
+install_config() {
+    local etc=$CHROOT/etc/asterisk f name
+    for f in "$STAGED_DIR"/etc/*.conf; do
+        install -m 0640 "$f" "$etc/$(basename "$f")"
+    done
+    for name in "${DEBIAN_CONFIGS_DISABLED[@]}"; do
+        if [[ -e $etc/$name && ! -e $STAGED_DIR/etc/$name ]]; then
+            mv -f "$etc/$name" "$etc/$name.disabled-by-consent-ivr-sandbox"
+        fi
+    done
+    rm -rf "$etc/consent-ivr.d"
+    mkdir -p "$etc/consent-ivr.d"
+    cp -a "$STAGED_DIR/consent-ivr.d/." "$etc/consent-ivr.d/"
+}
+
+# Remember what the running Asterisk (pid $1) has loaded.
+record_loaded_config() {
+    rm -rf "$LOADED_DIR"
+    cp -a "$STAGED_DIR" "$LOADED_DIR"
+    printf '%s\n' "$1" >"$LOADED_DIR/asterisk.pid"
+}
+
+# The reload commands that bring a running Asterisk from the loaded
+# configuration to the staged one, one per line; RESTART when only a restart
+# can. When we do not know what it loaded (it was not started or reloaded by
+# this checkout's `up`), every reload, but no restart: modules.conf was already
+# in place when it started.
+reload_commands() {
+    local pid=$1 loaded_pid
+    loaded_pid=$(read_first_line "$LOADED_DIR/asterisk.pid")
+    local -a changed=()
+    local f name
+    if [[ $loaded_pid != "$pid" ]]; then
+        for f in "$STAGED_DIR"/etc/*.conf; do
+            name=$(basename "$f")
+            [[ $name == modules.conf || $name == asterisk.conf ]] || changed+=("$name")
+        done
+        changed+=(dialplans)
+    else
+        for f in "$STAGED_DIR"/etc/*.conf "$LOADED_DIR"/etc/*.conf; do
+            [[ -e $f ]] || continue
+            name=$(basename "$f")
+            if ! cmp -s "$STAGED_DIR/etc/$name" "$LOADED_DIR/etc/$name"; then
+                changed+=("$name")
+            fi
+        done
+        if ! diff -qr "$STAGED_DIR/consent-ivr.d" "$LOADED_DIR/consent-ivr.d" >/dev/null 2>&1; then
+            changed+=(dialplans)
+        fi
+        # Files someone else changed in the chroot since.
+        if [[ -s $RUN_DIR/config.drift ]]; then
+            mapfile -t -O "${#changed[@]}" changed <"$RUN_DIR/config.drift"
+        fi
+    fi
+    ((${#changed[@]} > 0)) || return 0
+    local -A seen=()
+    for name in "${changed[@]}"; do
+        case $name in
+            extensions.conf | users.conf | dialplans) seen["dialplan reload"]=1 ;;
+            ari.conf) seen["module reload res_ari.so"]=1 ;;
+            manager.conf) seen["manager reload"]=1 ;;
+            http.conf) seen["module reload http"]=1 ;;
+            logger.conf) seen["logger reload"]=1 ;;
+            pjsip.conf) seen["module reload res_pjsip.so"]=1 ;;
+            rtp.conf) seen["module reload res_rtp_asterisk.so"]=1 ;;
+            musiconhold.conf) seen["moh reload"]=1 ;;
+            features.conf) seen["module reload features"]=1 ;;
+            modules.conf | asterisk.conf) seen["RESTART"]=1 ;;
+            *) seen["reload"]=1 ;;
+        esac
+    done
+    printf '%s\n' "${!seen[@]}" | sort
+}
+
+# --------------------------------------------------------------------------
+# Mounts
+
+umount_if_mounted() {
+    if mountpoint -q "$1" 2>/dev/null; then
+        umount "$1" || die "cannot unmount $1 (still in use? see: fuser -vm $1)"
+    fi
+}
+
+ensure_mounts() {
+    if ! mountpoint -q "$CHROOT/proc"; then
+        mount -t proc proc "$CHROOT/proc" || die "cannot mount /proc in $CHROOT"
+    fi
+    mkdir -p "$RECORDINGS_DIR"
+    chmod 0750 "$RECORDINGS_DIR"
+    local inside=$CHROOT$RECORDINGS_DIR
+    mkdir -p "$inside"
+    if ! mountpoint -q "$inside"; then
+        mount --bind "$RECORDINGS_DIR" "$inside" || die "cannot bind-mount $RECORDINGS_DIR at $inside"
+    fi
+}
+
+release_mounts() {
+    umount_if_mounted "$CHROOT$RECORDINGS_DIR"
+    umount_if_mounted "$CHROOT/proc"
+}
+
+# --------------------------------------------------------------------------
+# Asterisk
+
+# Asterisk's pid when it runs in our chroot, or nothing.
+asterisk_pid() {
+    local pid root
+    pid=$(read_first_line "$CHROOT$ASTERISK_PIDFILE_IN_CHROOT")
+    process_is "$pid" asterisk || return 0
+    root=$(readlink "/proc/$pid/root" 2>/dev/null) || return 0
+    [[ $root == "$(realpath "$CHROOT")" ]] || return 0
+    printf '%s' "$pid"
+}
+
+asterisk_rx() {
+    in_chroot /usr/sbin/asterisk -rx "$1"
+}
+
+ASTERISK_MESSAGES_LOG=var/log/asterisk/messages.log
+
+# Size of Asterisk's messages log, to find what a start or reload adds to it.
+asterisk_log_offset() {
+    stat -c %s "$CHROOT/$ASTERISK_MESSAGES_LOG" 2>/dev/null || echo 0
+}
+
+# Show the warnings and errors Asterisk logged since offset $1.
+report_asterisk_log_since() {
+    local offset=$1 file=$CHROOT/$ASTERISK_MESSAGES_LOG problems
+    [[ -f $file ]] || return 0
+    (($(stat -c %s "$file") >= offset)) || offset=0
+    problems=$(tail -c +"$((offset + 1))" "$file" | grep -E '\] (WARNING|ERROR)\[' || true)
+    if [[ -n $problems ]]; then
+        log "Asterisk logged warnings or errors ($file):"
+        printf '%s\n' "$problems" | sed 's/^/    /' >&2
+    fi
+}
+
+asterisk_log_tail() {
+    local messages=$CHROOT/$ASTERISK_MESSAGES_LOG
+    if [[ -s $messages ]]; then
+        printf -- '--- last lines of %s ---\n' "$messages" >&2
+        tail -n 15 "$messages" >&2
+    fi
+    if [[ -s $LOG_DIR/asterisk-start.log ]]; then
+        printf -- '--- output of the asterisk command (%s) ---\n' "$LOG_DIR/asterisk-start.log" >&2
+        tail -n 15 "$LOG_DIR/asterisk-start.log" >&2
+    fi
+}
+
+start_asterisk() {
+    mkdir -p "$CHROOT/run/asterisk"
+    rm -f "$CHROOT$ASTERISK_PIDFILE_IN_CHROOT"
+    log "starting Asterisk"
+    local start pid="" deadline log_offset
+    start=$(now_seconds)
+    log_offset=$(asterisk_log_offset)
+    # A clean environment: nothing from the caller's shell leaks into Asterisk.
+    # Without -U/-G it runs as root: the configuration belongs to the chroot's
+    # asterisk user, whose uid means nothing on the host.
+    if ! (
+        ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+        exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+            chroot "$CHROOT" /usr/sbin/asterisk
+    ) >"$LOG_DIR/asterisk-start.log" 2>&1 8>&- 9>&-; then
+        asterisk_log_tail
+        die "Asterisk did not start"
+    fi
+    deadline=$((SECONDS + ASTERISK_BOOT_TIMEOUT))
+    while :; do
+        pid=$(asterisk_pid)
+        # The command also returns 0 when Asterisk exits while it waits:
+        # trust its message, and check the process is still there.
+        if [[ -n $pid ]] && timeout 10 chroot "$CHROOT" /usr/sbin/asterisk -rx 'core waitfullybooted' 2>/dev/null |
+            grep -q 'fully booted' && pid_running "$pid"; then
+            break
+        fi
+        if ((SECONDS >= deadline)); then
+            asterisk_log_tail
+            die "Asterisk did not finish booting within ${ASTERISK_BOOT_TIMEOUT} s"
+        fi
+        # It writes its pid file before loading modules, and removes it on exit.
+        if [[ -z $pid ]] && { [[ -s $CHROOT$ASTERISK_PIDFILE_IN_CHROOT ]] ||
+            (($(elapsed_seconds_int "$start") >= 10)); }; then
+            asterisk_log_tail
+            die "Asterisk exited while booting"
+        fi
+        sleep 0.2
+    done
+    printf '%s\n' "$pid" >"$RUN_DIR/asterisk.pid"
+    log "Asterisk is up (pid $pid) after $(elapsed_since "$start") s"
+    report_asterisk_log_since "$log_offset"
+}
+
+stop_asterisk() {
+    local pid
+    pid=$(asterisk_pid)
+    if [[ -z $pid ]]; then
+        rm -f "$RUN_DIR/asterisk.pid"
+        return 0
+    fi
+    log "stopping Asterisk (pid $pid)"
+    timeout 15 chroot "$CHROOT" /usr/sbin/asterisk -rx 'core stop now' >/dev/null 2>&1 || true
+    if ! wait_for_exit "$pid" "$ASTERISK_STOP_TIMEOUT"; then
+        log "Asterisk did not stop within ${ASTERISK_STOP_TIMEOUT} s: sending SIGTERM"
+        kill -TERM "$pid" 2>/dev/null || true
+        if ! wait_for_exit "$pid" 10; then
+            log "sending SIGKILL to Asterisk"
+            kill -KILL "$pid" 2>/dev/null || true
+            wait_for_exit "$pid" 5 || die "cannot stop Asterisk (pid $pid)"
+        fi
+    fi
+    rm -f "$RUN_DIR/asterisk.pid"
+}
+
+wait_for_exit() {
+    local pid=$1 timeout_s=$2 deadline
+    deadline=$((SECONDS + timeout_s))
+    while pid_running "$pid"; do
+        ((SECONDS < deadline)) || return 1
+        sleep 0.2
+    done
+}
+
+# Reload what changed in the configuration of the running Asterisk.
+reload_asterisk() {
+    local pid=$1 cmd out log_offset
+    local -a cmds
+    mapfile -t cmds < <(reload_commands "$pid")
+    if ((${#cmds[@]} == 0)); then
+        return 0
+    fi
+    log_offset=$(asterisk_log_offset)
+    for cmd in "${cmds[@]}"; do
+        [[ $cmd != RESTART ]] || continue
+        log "asterisk: $cmd"
+        if ! out=$(timeout 60 chroot "$CHROOT" /usr/sbin/asterisk -rx "$cmd" 2>&1); then
+            die "'$cmd' failed: $out"
+        fi
+    done
+    report_asterisk_log_since "$log_offset"
+}
+
+# True when GET /ari/asterisk/info succeeds with our credentials.
+ari_accepts_password() {
+    # shellcheck disable=SC2016  # JavaScript template literals, not shell
+    SB_URL=$ARI_URL/ari/asterisk/info SB_USER=$ARI_USER SB_PASSWORD=$(secret ari-password) node -e '
+        const e = process.env;
+        const auth = Buffer.from(`${e.SB_USER}:${e.SB_PASSWORD}`).toString("base64");
+        fetch(e.SB_URL, { headers: { authorization: `Basic ${auth}` }, signal: AbortSignal.timeout(3000) })
+          .then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1));'
+}
+
+asterisk_version() {
+    if [[ -x $CHROOT/usr/sbin/asterisk ]]; then
+        chroot "$CHROOT" /usr/sbin/asterisk -V 2>/dev/null | sed -n '1s/^Asterisk //p'
+    fi
+}
+
+# --------------------------------------------------------------------------
+# Redis
+
+redis_pid() {
+    local pid
+    pid=$(read_first_line "$RUN_DIR/redis.pid")
+    process_is "$pid" redis-server || return 0
+    printf '%s' "$pid"
+}
+
+# True when something listens on TCP port $1 (ss is in iproute2, which a
+# minimal host may lack: then only the Redis ping above detects a conflict).
+port_listened() {
+    command -v ss >/dev/null 2>&1 && ss -Hltn "sport = :$1" 2>/dev/null | grep -q .
+}
+
+port_owner() {
+    local owner=""
+    if command -v ss >/dev/null 2>&1; then
+        owner=$(ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'users:(("[^"]*",pid=[0-9]*' | head -n 1)
+        owner=${owner#users:((}
+    fi
+    printf '%s' "${owner:-unknown process}"
+}
+
+start_redis() {
+    mkdir -p "$REDIS_DIR" "$LOG_DIR"
+    chmod 0700 "$REDIS_DIR"
+    if redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1 || port_listened "$REDIS_PORT"; then
+        die "port $REDIS_PORT is already taken by another program ($(port_owner "$REDIS_PORT")); stop it (e.g. 'systemctl stop redis-server') or set CONSENT_IVR_REDIS_PORT"
+    fi
+    log "starting Redis on 127.0.0.1:$REDIS_PORT"
+    rm -f "$RUN_DIR/redis.pid"
+    if ! redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes \
+        --pidfile "$RUN_DIR/redis.pid" --dir "$REDIS_DIR" \
+        --logfile "$LOG_DIR/redis.log" --appendonly yes >/dev/null 2>&1 8>&- 9>&-; then
+        tail -n 15 "$LOG_DIR/redis.log" >&2 || true
+        die "redis-server did not start (log in $LOG_DIR/redis.log)"
+    fi
+    local deadline=$((SECONDS + REDIS_START_TIMEOUT))
+    until [[ -n $(redis_pid) ]] && redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; do
+        if ((SECONDS >= deadline)); then
+            tail -n 15 "$LOG_DIR/redis.log" >&2 || true
+            die "Redis did not answer on 127.0.0.1:$REDIS_PORT within ${REDIS_START_TIMEOUT} s (log in $LOG_DIR/redis.log)"
+        fi
+        sleep 0.1
+    done
+}
+
+stop_redis() {
+    local pid
+    pid=$(redis_pid)
+    if [[ -z $pid ]]; then
+        rm -f "$RUN_DIR/redis.pid"
+        return 0
+    fi
+    log "stopping Redis (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    if ! wait_for_exit "$pid" 15; then
+        log "Redis did not stop within 15 s: sending SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+        wait_for_exit "$pid" 5 || die "cannot stop Redis (pid $pid)"
+    fi
+    rm -f "$RUN_DIR/redis.pid"
+}
+
+# --------------------------------------------------------------------------
+# Voice prompts (built by the application's own CLI once it has the command)
+
+build_prompts() {
+    local main=$REPO/dist/cli/main.js out
+    if [[ ! -e $REPO/src/cli/main.ts && ! -e $main ]]; then
+        log "voice prompts: skipped (the consent-ivr CLI does not exist yet)"
+        return 0
+    fi
+    local stamp=$RUN_DIR/build.stamp start
+    if [[ ! -f $main || ! -f $stamp ]] || [[ -n $(cd "$REPO" &&
+        find src package.json package-lock.json tsconfig*.json -newer "$stamp" -print -quit 2>/dev/null) ]]; then
+        start=$(date +%s.%N)
+        if ! out=$(cd "$REPO" && npm run --silent build 2>&1); then
+            printf '%s\n' "$out" >&2
+            die "the TypeScript build failed (npm run build), so the voice prompts cannot be built; the services are up"
+        fi
+        # Stamped with the start time, so an edit made during the build
+        # triggers another one next time.
+        touch -d "@$start" "$stamp"
+    fi
+    if [[ ! -f $main ]]; then
+        log "voice prompts: skipped ($main was not built)"
+        return 0
+    fi
+    if ! (cd "$REPO" && node "$main" prompts --help) >/dev/null 2>&1; then
+        log "voice prompts: skipped (the CLI has no 'prompts' command yet)"
+        return 0
+    fi
+    log "building the voice prompts"
+    if ! out=$(cd "$REPO" && node "$main" prompts build --config "$REPO/config/consent-ivr.yaml" \
+        --sounds-dir "$CHROOT/usr/share/asterisk/sounds" 2>&1); then
+        printf '%s\n' "$out" >&2
+        die "building the voice prompts failed (consent-ivr prompts build)"
+    fi
+}
+
+# --------------------------------------------------------------------------
+# Status
+
+# One JSON object on stdout. Probes ARI, AMI and Redis over the network so that
+# "running" means "answers", not only "has a process".
+status_json() {
+    local ari_password="" ami_secret="" ami_test_secret=""
+    [[ -r $SECRETS_DIR/ari-password ]] && ari_password=$(read_first_line "$SECRETS_DIR/ari-password")
+    [[ -r $SECRETS_DIR/ami-secret ]] && ami_secret=$(read_first_line "$SECRETS_DIR/ami-secret")
+    [[ -r $SECRETS_DIR/ami-test-secret ]] && ami_test_secret=$(read_first_line "$SECRETS_DIR/ami-test-secret")
+    SB_ARI_URL=$ARI_URL SB_ARI_USER=$ARI_USER SB_ARI_PASSWORD=$ari_password SB_ARI_APP=$ARI_APP \
+        SB_AMI_HOST=$AMI_HOST SB_AMI_PORT=$AMI_PORT SB_AMI_USER=$AMI_USER SB_AMI_SECRET=$ami_secret \
+        SB_AMI_TEST_USER=$AMI_TEST_USER SB_AMI_TEST_SECRET=$ami_test_secret \
+        SB_REDIS_PORT=$REDIS_PORT SB_REDIS_RUNNING=$([[ -n $(redis_pid) ]] && echo 1 || echo 0) \
+        SB_RECORDINGS_DIR=$RECORDINGS_DIR SB_STATE_DIR=$STATE SB_CHROOT=$CHROOT \
+        SB_ASTERISK_PID=$(asterisk_pid) SB_ASTERISK_VERSION=$(asterisk_version) \
+        node - <<'EOF'
+const net = require('node:net');
+const e = process.env;
+
+// Resolves true when host:port accepts a connection and its first bytes match.
+function probe(host, port, send, expect) {
+  return new Promise((resolve) => {
+    let buf = '';
+    const sock = net.connect({ host, port });
+    const done = (ok) => { sock.destroy(); resolve(ok); };
+    sock.setTimeout(1500, () => done(false));
+    sock.on('error', () => done(false));
+    sock.on('connect', () => { if (send) sock.write(send); });
+    sock.on('data', (d) => { buf += d; if (expect.test(buf)) done(true); });
+  });
+}
+
+async function ariAnswers() {
+  if (!e.SB_ARI_PASSWORD) return false;
+  try {
+    const auth = Buffer.from(`${e.SB_ARI_USER}:${e.SB_ARI_PASSWORD}`).toString('base64');
+    const res = await fetch(`${e.SB_ARI_URL}/ari/asterisk/info`, {
+      headers: { authorization: `Basic ${auth}` },
+      signal: AbortSignal.timeout(2000),
+    });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+(async () => {
+  const asteriskPid = e.SB_ASTERISK_PID ? Number(e.SB_ASTERISK_PID) : null;
+  const redisPort = Number(e.SB_REDIS_PORT);
+  const [ariRunning, amiRunning, redisRunning] = await Promise.all([
+    asteriskPid ? ariAnswers() : false,
+    asteriskPid ? probe('127.0.0.1', Number(e.SB_AMI_PORT), null, /^Asterisk Call Manager/) : false,
+    e.SB_REDIS_RUNNING === '1' ? probe('127.0.0.1', redisPort, 'PING\r\n', /^\+PONG/) : false,
+  ]);
+  const status = {
+    ari: {
+      url: e.SB_ARI_URL,
+      user: e.SB_ARI_USER,
+      password: e.SB_ARI_PASSWORD,
+      app: e.SB_ARI_APP,
+      running: ariRunning,
+    },
+    ami: {
+      host: e.SB_AMI_HOST,
+      port: Number(e.SB_AMI_PORT),
+      user: e.SB_AMI_USER,
+      secret: e.SB_AMI_SECRET,
+      running: amiRunning,
+    },
+    amiTest: {
+      host: e.SB_AMI_HOST,
+      port: Number(e.SB_AMI_PORT),
+      user: e.SB_AMI_TEST_USER,
+      secret: e.SB_AMI_TEST_SECRET,
+    },
+    redis: { url: `redis://127.0.0.1:${redisPort}`, running: redisRunning },
+    recordingsDir: e.SB_RECORDINGS_DIR,
+    stateDir: e.SB_STATE_DIR,
+    asteriskRoot: e.SB_CHROOT,
+    soundsDir: `${e.SB_CHROOT}/usr/share/asterisk/sounds`,
+    asterisk: {
+      running: asteriskPid !== null,
+      pid: asteriskPid,
+      version: e.SB_ASTERISK_VERSION || null,
+    },
+  };
+  process.stdout.write(JSON.stringify(status) + '\n');
+})();
+EOF
+}
+
+status_human() {
+    local json
+    json=$(status_json)
+    SB_STATUS=$json SB_CHROOT_READY=$(chroot_ready && echo 1 || echo 0) SB_SECRETS_DIR=$SECRETS_DIR \
+        SB_LOG_DIR=$LOG_DIR node - <<'EOF'
+const s = JSON.parse(process.env.SB_STATUS);
+const state = (up) => (up ? 'up  ' : 'DOWN');
+const lines = [
+  `chroot    ${process.env.SB_CHROOT_READY === '1' ? 'ready' : 'NOT BUILT'}  ${s.asteriskRoot}`,
+  `asterisk  ${state(s.asterisk.running)}  ${s.asterisk.version ?? ''}${s.asterisk.pid ? ` (pid ${s.asterisk.pid})` : ''}`,
+  `ari       ${state(s.ari.running)}  ${s.ari.url}/ari  user ${s.ari.user}, app ${s.ari.app}`,
+  `ami       ${state(s.ami.running)}  ${s.ami.host}:${s.ami.port}  users ${s.ami.user}, ${s.amiTest.user} (tests only)`,
+  `redis     ${state(s.redis.running)}  ${s.redis.url}`,
+  `recordings      ${s.recordingsDir}`,
+  `sounds          ${s.soundsDir}`,
+  `secrets         ${process.env.SB_SECRETS_DIR}/ (or: sandbox.sh status --json)`,
+  `logs            ${process.env.SB_LOG_DIR}/`,
+];
+process.stdout.write(lines.join('\n') + '\n');
+EOF
+}
+
+# --------------------------------------------------------------------------
+# Subcommands
+
+cmd_build() {
+    require_root build
+    mkdir -p "$LOG_DIR"
+    install_host_packages
+    if chroot_ready; then
+        log "the Asterisk chroot is ready in $CHROOT"
+    else
+        build_chroot
+    fi
+    ensure_chroot_packages
+}
+
+cmd_up() {
+    require_root up
+    lock_state
+    mkdir -p "$LOG_DIR" "$JOURNAL_DIR" "$REDIS_DIR"
+    install_host_packages
+    chroot_ready || build_chroot
+    ensure_chroot_packages
+    make_sound_links_relative
+    ensure_secrets
+    ln -sfn "$CHROOT/var/log/asterisk" "$LOG_DIR/asterisk"
+
+    stage_config
+    note_config_drift
+    install_config
+    ensure_mounts
+
+    [[ -n $(redis_pid) ]] || start_redis
+
+    local pid
+    pid=$(asterisk_pid)
+    if [[ -n $pid ]] && reload_commands "$pid" | grep -qx RESTART; then
+        log "modules.conf or asterisk.conf changed: restarting Asterisk"
+        stop_asterisk
+        pid=""
+    fi
+    if [[ -z $pid ]]; then
+        start_asterisk
+        pid=$(asterisk_pid)
+    else
+        reload_asterisk "$pid"
+    fi
+    # The last word: ARI must accept this checkout's password. If it does not
+    # (the running Asterisk loaded another checkout's configuration in a way
+    # we could not see), reload everything once.
+    if ! ari_accepts_password; then
+        log "ARI refuses this checkout's password: reloading the whole configuration"
+        rm -rf "$LOADED_DIR"
+        reload_asterisk "$pid"
+        ari_accepts_password || die "ARI at $ARI_URL does not accept the password in $SECRETS_DIR/ari-password (see $LOG_DIR/asterisk/messages.log)"
+    fi
+    printf '%s\n' "$pid" >"$RUN_DIR/asterisk.pid"
+    record_loaded_config "$pid"
+
+    build_prompts
+    status_human
+}
+
+cmd_down() {
+    require_root down
+    lock_state
+    stop_asterisk
+    stop_redis
+    release_mounts
+    log "sandbox stopped"
+}
+
+cmd_status() {
+    require_root status
+    case ${1:-} in
+        --json) status_json ;;
+        "") status_human ;;
+        *) die "unknown option for status: $1 (expected --json)" ;;
+    esac
+}
+
+cmd_cli() {
+    require_root cli
+    (($# > 0)) || die 'usage: sandbox.sh cli "<asterisk CLI command>"'
+    [[ -n $(asterisk_pid) ]] || die "Asterisk is not running (start it with: npm run sandbox:up)"
+    asterisk_rx "$*"
+}
+
+main() {
+    [[ $REDIS_PORT =~ ^[0-9]+$ ]] || die "CONSENT_IVR_REDIS_PORT must be a port number, not '$REDIS_PORT'"
+    local cmd=${1:-}
+    (($# > 0)) && shift
+    case $cmd in
+        up) cmd_up "$@" ;;
+        down) cmd_down "$@" ;;
+        status) cmd_status "$@" ;;
+        cli) cmd_cli "$@" ;;
+        build) cmd_build "$@" ;;
+        -h | --help | help) usage ;;
+        "") usage >&2; exit 2 ;;
+        *) usage >&2; die "unknown command: $cmd" ;;
+    esac
+}
+
+main "$@"

@@ -1,0 +1,2 @@
+// End-to-end tests place real calls: give each test up to two minutes.
+jest.setTimeout(120000);
