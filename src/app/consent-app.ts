@@ -8,6 +8,8 @@ import { CallRunner, RunnerPorts, RunnerSettings } from '../runner/call-runner';
 
 export interface AppHooks {
   onCallStarted?(): void;
+  /** The caller decided (or stayed silent) this long after entering the flow. */
+  onDecision?(decision: 'accepted' | 'refused' | 'no-input', msSinceEntry: number): void;
   onCallEnded?(summary: Summary, durationMs: number): void;
 }
 
@@ -53,6 +55,7 @@ export class ConsentApp {
     const startedAt = Date.now();
     const runner = new CallRunner(call, pseudonym, this.ports, this.settings, log, {
       onPlaybackStarted: (playbackId) => this.playbackOwner.set(playbackId, call.channelId),
+      onDecision: (decision) => this.hooks.onDecision?.(decision, Date.now() - startedAt),
       onDone: (summary) => this.hooks.onCallEnded?.(summary, Date.now() - startedAt),
     });
     this.runners.set(call.channelId, runner);

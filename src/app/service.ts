@@ -65,7 +65,10 @@ export async function startService(config: Config, warnings: string[] = [], log:
     },
     log,
     (n) => pseudonymise(n, config.secrets.pseudonymKey),
-    { onCallEnded: (s, ms) => metrics?.callEnded(s.outcome, s.lang, ms) },
+    {
+      onCallEnded: (s, ms) => metrics?.callEnded(s.outcome, s.lang, ms),
+      onDecision: (d, ms) => metrics?.decided(d, ms),
+    },
   );
 
   ari.on('reconnected', () => {

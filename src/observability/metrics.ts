@@ -20,6 +20,7 @@ export class Metrics {
   readonly registry = new Registry();
   private readonly outcomes: Counter<'outcome' | 'lang'>;
   private readonly latency: Histogram<'outcome'>;
+  private readonly decisionLatency: Histogram<'decision'>;
 
   constructor(private readonly health: HealthSource) {
     collectDefaultMetrics({ register: this.registry, prefix: 'consent_ivr_' });
@@ -33,6 +34,13 @@ export class Metrics {
       buckets: [1, 2, 5, 10, 15, 20, 30, 45, 60, 90],
       registers,
     });
+    this.decisionLatency = new Histogram({
+      name: 'consent_ivr_decision_seconds',
+      help: 'Time from entering the flow to the caller\'s decision (or no-input)',
+      labelNames: ['decision'],
+      buckets: [2, 5, 10, 15, 20, 30, 45, 60],
+      registers,
+    });
     const link = (name: string, help: string, read: () => string) =>
       new Gauge({ name, help, registers, collect() { this.set(read() === 'up' ? 1 : 0); } });
     link('consent_ivr_ari_connected', 'ARI websocket connected (1) or not (0)', () => health.ari());
@@ -44,6 +52,10 @@ export class Metrics {
   callEnded(outcome: Outcome, lang: string | null, durationMs: number): void {
     this.outcomes.inc({ outcome, lang: lang ?? 'none' });
     this.latency.observe({ outcome }, durationMs / 1000);
+  }
+
+  decided(decision: string, msSinceEntry: number): void {
+    this.decisionLatency.observe({ decision }, msSinceEntry / 1000);
   }
 
   ready(): { ready: boolean; ari: string; ami: string; redis: string; journalBacklog: number } {

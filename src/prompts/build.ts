@@ -77,7 +77,7 @@ export async function buildPrompts(config: Config, soundsDir = config.prompts.so
     } catch (e) {
       const err = e as NodeJS.ErrnoException & { stderr?: string };
       const tool = err.code === 'ENOENT' ? ' (is espeak-ng and sox installed?)' : '';
-      throw new Error(`could not build prompt ${lang}/${prompt}${tool}: ${err.stderr?.trim() || err.message}`);
+      throw new Error(`could not build prompt ${lang}/${prompt}${tool}: ${err.stderr?.trim() || err.message}`, { cause: e });
     } finally {
       rmSync(raw, { force: true });
       rmSync(tmp, { force: true });

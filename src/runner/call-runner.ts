@@ -32,6 +32,8 @@ export interface RunnerHooks {
   /** Called once when the flow has ended and its result was handed to the dialplan. */
   onDone?(summary: Summary, runner: CallRunner): void;
   onPlaybackStarted?(playbackId: string, runner: CallRunner): void;
+  /** Called when the caller's decision (or no-input) is known, before it is stored. */
+  onDecision?(decision: Decision['outcome'], runner: CallRunner): void;
 }
 
 /** Recording file name from server-side data only: <dir>/YYYY/MM/DD/<uniqueid>.<format>. */
@@ -210,6 +212,7 @@ export class CallRunner {
     rec.attempts = attempts;
     rec.decidedAt = this.ports.clock.now().toISOString();
     this.log.info('decision', { decision: decision.outcome, lang, attempts });
+    this.hooks.onDecision?.(decision.outcome, this);
     this.later(
       this.ports.ledger.recordDecision({ ...rec }).then((where) => {
         if (where === 'journal') this.log.warn('decision stored in the local journal (ledger unavailable)');

@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { activeChannels, placeCall, promptSeconds, RunningApp, sandbox, startApp, TestAmi, waitNoChannels, wavSeconds } from '../helpers/sandbox';
+import { CallScript, placeCall as place, promptSeconds, RunningApp, sandbox, stasisChannels, startApp, TestAmi, waitChannelsGone, wavSeconds } from '../helpers/sandbox';
 
 let ami: TestAmi;
 let app: RunningApp;
@@ -31,6 +31,14 @@ afterAll(async () => {
   ami?.close();
   expect(code).toBe(0);
 });
+
+/** UNIQUEIDs of the inbound channels of every call this file placed. */
+const placed: string[] = [];
+const placeCall = async (a: TestAmi, script: CallScript, ms?: number) => {
+  const call = await place(a, { app: app.name, ...script }, ms);
+  void call.uniqueId.then((u) => placed.push(u), () => undefined);
+  return call;
+};
 
 /** Log lines of one call (by its channel id). */
 function callLog(uniqueId: string): Record<string, unknown>[] {
@@ -74,7 +82,7 @@ describe('the consent call', () => {
     expect(r.recording).toMatch(new RegExp(`/\\d{4}/\\d{2}/\\d{2}/${uid.replace('.', '\\.')}\\.wav$`));
     await ended(uid);
     // Recording stops when the channel goes away; wait for the file to be complete.
-    await waitNoChannels(20000);
+    expect(await waitChannelsGone([uid], 20000)).toEqual([]);
     expect(existsSync(r.recording as string)).toBe(true);
     const seconds = wavSeconds(r.recording as string);
     // Only the bridged conversation: the caller's ~6 s of tone minus the confirmation, not the notice.
@@ -160,11 +168,11 @@ describe('the consent call', () => {
 });
 
 describe('after all calls', () => {
-  test('When every call has ended, then no channel is left in Asterisk or in the Stasis application', async () => {
+  test('When every call has ended, then none of its channels is left in Asterisk or in the Stasis application', async () => {
     // Runs after the concurrent tests of the describe above have finished.
-    const left = await waitNoChannels(30000);
-    expect(left).toEqual([]);
-    expect(activeChannels()).toEqual([]);
+    expect(placed.length).toBe(8);
+    expect(await waitChannelsGone(placed, 30000)).toEqual([]);
+    expect(await stasisChannels(app.name)).toEqual([]);
     const dir = sandbox().recordingsDir;
     expect(statSync(dir).isDirectory()).toBe(true);
   });

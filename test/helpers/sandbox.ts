@@ -105,6 +105,8 @@ export interface CallScript {
   /** Caller ID number / name, any bytes (sent URI-encoded, decoded in the dialplan). */
   callerNum?: string;
   callerName?: string;
+  /** Stasis application (ari.app) of the service instance the call goes to. */
+  app?: string;
 }
 
 export interface PlacedCall {
@@ -131,6 +133,7 @@ export async function placeCall(ami: TestAmi, script: CallScript, resultTimeoutM
   put('HANGUP_AFTER', script.hangupAfter);
   put('TALK', script.talk);
   put('__AGENT_SECS', script.agentSecs);
+  put('__CONSENT_APP', script.app);
   if (script.callerNum !== undefined) vars.__TEST_CALLER_NUM = encodeURIComponent(script.callerNum);
   if (script.callerName !== undefined) vars.__TEST_CALLER_NAME = encodeURIComponent(script.callerName);
   const uniqueId = ami
@@ -156,6 +159,8 @@ export async function placeCall(ami: TestAmi, script: CallScript, resultTimeoutM
 }
 
 export interface RunningApp {
+  /** The Stasis application name of this instance; calls reach it with `placeCall({ app })`. */
+  name: string;
   proc: ChildProcess;
   lines: Record<string, unknown>[];
   raw: string[];
@@ -166,11 +171,21 @@ export interface RunningApp {
   saveLog(name: string): void;
 }
 
-/** Starts `consent-ivr start` (the built CLI) with the sandbox config plus environment overrides. */
-export async function startApp(env: Record<string, string> = {}): Promise<RunningApp> {
+/**
+ * Starts `consent-ivr start` (the built CLI) with the sandbox config plus environment overrides.
+ * Each instance gets its own Stasis application name, so test files never take each other's calls.
+ */
+export async function startApp(env: Record<string, string> = {}, name = `civr-${randomUUID().slice(0, 8)}`): Promise<RunningApp> {
   const proc = spawn(process.execPath, [resolve(REPO, 'dist/cli/main.js'), 'start', '--config', resolve(REPO, 'config/consent-ivr.yaml')], {
     cwd: REPO,
-    env: { ...process.env, CONSENT_IVR_METRICS_PORT: '0', CONSENT_IVR_LOGGING_LEVEL: 'debug', CONSENT_IVR_PROMPTS_SOUNDS_DIR: sandbox().soundsDir, ...env },
+    env: {
+      ...process.env,
+      CONSENT_IVR_METRICS_PORT: '0',
+      CONSENT_IVR_LOGGING_LEVEL: 'debug',
+      CONSENT_IVR_PROMPTS_SOUNDS_DIR: sandbox().soundsDir,
+      CONSENT_IVR_ARI_APP: name,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: Record<string, unknown>[] = [];
@@ -217,6 +232,7 @@ export async function startApp(env: Record<string, string> = {}): Promise<Runnin
     });
   };
   const app: RunningApp = {
+    name,
     proc,
     lines,
     raw,
@@ -239,22 +255,38 @@ export async function startApp(env: Record<string, string> = {}): Promise<Runnin
   return app;
 }
 
-/** Channels currently in the sandbox (`core show channels concise`). */
+/** Channels currently in the sandbox (`core show channels concise`), one line each. */
 export function activeChannels(): string[] {
   return asteriskCli('core show channels concise')
     .split('\n')
     .filter((l) => l.includes('!'));
 }
 
-/** Waits until no channel is left in Asterisk; returns what is left after `ms`. */
-export async function waitNoChannels(ms = 20000): Promise<string[]> {
+/**
+ * Waits until none of the given channels (by UNIQUEID, the last field of a concise line) exists;
+ * returns the lines still there after `ms`.
+ */
+export async function waitChannelsGone(uniqueIds: string[], ms = 20000): Promise<string[]> {
+  const ids = new Set(uniqueIds);
+  const left = () => activeChannels().filter((l) => ids.has(l.split('!').pop() ?? ''));
   const until = Date.now() + ms;
-  let left = activeChannels();
-  while (left.length > 0 && Date.now() < until) {
+  let rest = left();
+  while (rest.length > 0 && Date.now() < until) {
     await new Promise((r) => setTimeout(r, 250));
-    left = activeChannels();
+    rest = left();
   }
-  return left;
+  return rest;
+}
+
+/** Channels in a Stasis application, as ARI reports them. */
+export async function stasisChannels(app: string): Promise<string[]> {
+  const { url, user, password } = sandbox().ari;
+  const res = await fetch(`${url}/ari/applications/${encodeURIComponent(app)}`, {
+    headers: { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` },
+  });
+  if (res.status === 404) return [];
+  const body = (await res.json()) as { channel_ids?: string[] };
+  return body.channel_ids ?? [];
 }
 
 /** Length in seconds of a PCM WAV file. */

@@ -14,8 +14,11 @@ function tmp(): string {
 }
 
 /** Writes a config made of the shipped file with `edit` applied, returns its path. */
-function withEdit(edit: (doc: Record<string, any>) => void): string {
-  const doc = parse(shippedText) as Record<string, any>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- free-form edits of a parsed YAML document
+type Doc = Record<string, any>;
+
+function withEdit(edit: (doc: Doc) => void): string {
+  const doc = parse(shippedText) as Doc;
   edit(doc);
   const file = join(tmp(), 'c.yaml');
   writeFileSync(file, JSON.stringify(doc));
