@@ -635,6 +635,9 @@ start_asterisk() {
     # asterisk user, whose uid means nothing on the host.
     if ! (
         ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+        # Recordings are personal data: MixMonitor's folders come out 0750 and its files 0640.
+        # (On a PBX, the same with UMask=0027 in asterisk.service.)
+        umask 027
         exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
             chroot "$CHROOT" /usr/sbin/asterisk
     ) >"$LOG_DIR/asterisk-start.log" 2>&1 8>&- 9>&-; then

@@ -5,6 +5,7 @@ import type { Summary } from '../flow/types';
 import type { Logger } from '../logging/logger';
 import type { CallEvent, CallSource, IncomingCall } from '../ports/call-control';
 import { CallRunner, RunnerPorts, RunnerSettings } from '../runner/call-runner';
+import { resultTarget } from '../runner/hand-back';
 
 export interface AppHooks {
   onCallStarted?(): void;
@@ -45,10 +46,8 @@ export class ConsentApp {
     const log = this.log.child({ call: call.channelId, caller: pseudonym.slice(0, 16) });
     if (!this.accepting) {
       log.info('shutting down: continuing the call without the consent flow');
-      void this.ports.variables
-        .set(call.channelName, { CONSENT_RESULT: 'unavailable', CONSENT_REASON: 'shutdown', CONSENT_ID: call.channelId })
-        .catch((e: Error) => log.warn('result variables could not be set', { error: e.message }))
-        .then(() => this.ports.calls.continueInDialplan(call.channelId))
+      void this.ports.calls
+        .continueInDialplan(call.channelId, resultTarget('unavailable', null, 'shutdown'))
         .catch((e: Error) => log.error('could not continue the call', { error: e.message }));
       return;
     }
@@ -101,18 +100,13 @@ export class ConsentApp {
    * After the event connection came back: calls we run go on (their deadline bounds them); channels
    * in our application that we do not know (e.g. after a restart) are continued unrecorded.
    */
-  reconcile(owned: string[], channelNames: Map<string, string>): void {
+  reconcile(owned: string[]): void {
     for (const channelId of owned) {
       if (this.runners.has(channelId)) continue;
       const log = this.log.child({ call: channelId });
       log.warn('channel found in Stasis without a flow; continuing it unrecorded');
-      const name = channelNames.get(channelId);
-      const setVars = name
-        ? this.ports.variables.set(name, { CONSENT_RESULT: 'error', CONSENT_REASON: 'deadline', CONSENT_ID: channelId })
-        : Promise.resolve();
-      void setVars
-        .catch((e: Error) => log.warn('result variables could not be set', { error: e.message }))
-        .then(() => this.ports.calls.continueInDialplan(channelId))
+      void this.ports.calls
+        .continueInDialplan(channelId, resultTarget('error', null, 'recovered'))
         .catch((e: Error) => log.error('could not continue the channel', { error: e.message }));
     }
   }

@@ -4,7 +4,7 @@
  */
 import type { Server } from 'node:http';
 import { AmiConnection } from '../adapters/ami/ami-connection';
-import { AmiChannelVariables, AmiRecorder } from '../adapters/ami/recorder';
+import { AmiRecorder } from '../adapters/ami/recorder';
 import { AriAdapter } from '../adapters/ari/ari-adapter';
 import { ConfigError } from '../config/load';
 import type { Config } from '../config/schema';
@@ -56,7 +56,7 @@ export async function startService(config: Config, warnings: string[] = [], log:
   let metrics: Metrics | null = null;
   const app = new ConsentApp(
     ari,
-    { calls: ari, recorder: new AmiRecorder(ami), variables: new AmiChannelVariables(ami), ledger: ledger.ledger, clock: systemClock },
+    { calls: ari, recorder: new AmiRecorder(ami), ledger: ledger.ledger, clock: systemClock },
     {
       flow: config.flow,
       recording: config.recording,
@@ -74,7 +74,7 @@ export async function startService(config: Config, warnings: string[] = [], log:
   ari.on('reconnected', () => {
     ari
       .ownedChannels()
-      .then((ids) => app.reconcile(ids, new Map()))
+      .then((ids) => app.reconcile(ids))
       .catch((e: Error) => log.warn('could not list channels to reconcile', { error: e.message }));
   });
 

@@ -6,8 +6,14 @@ export interface CallControl {
   /** Starts `sound:<name>` in a language; resolves once Asterisk accepted the playback. */
   play(channelId: string, playbackId: string, sound: string, lang: Language): Promise<void>;
   stopPlayback(playbackId: string): Promise<void>;
-  /** Leaves Stasis at the priority after Stasis(), so the consent Gosub routine returns. */
-  continueInDialplan(channelId: string): Promise<void>;
+  /** Leaves Stasis: at the priority after Stasis(), or at the given place of the dialplan. */
+  continueInDialplan(channelId: string, target?: DialplanTarget): Promise<void>;
+}
+
+export interface DialplanTarget {
+  context: string;
+  extension: string;
+  priority: number;
 }
 
 /** What the application learns about a channel when it enters Stasis. */

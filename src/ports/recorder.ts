@@ -1,4 +1,4 @@
-/** Recording and dialplan variables, implemented over AMI by adapters/ami. */
+/** Recording, implemented over AMI MixMonitor by adapters/ami. */
 
 export interface RecordingRequest {
   /** Channel name as Asterisk knows it (server-side, never caller data). */
@@ -14,9 +14,4 @@ export interface Recorder {
   start(req: RecordingRequest): Promise<{ mixMonitorId: string }>;
   /** Stops a recording started by `start` (used when a start completes after the call ended). */
   stop(channel: string, mixMonitorId: string): Promise<void>;
-}
-
-export interface ChannelVariables {
-  /** Sets channel variables so that the dialplan after the consent routine can read them. */
-  set(channel: string, vars: Record<string, string>): Promise<void>;
 }

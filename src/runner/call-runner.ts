@@ -11,12 +11,12 @@ import type { Logger } from '../logging/logger';
 import type { CallControl, IncomingCall } from '../ports/call-control';
 import type { Clock } from '../ports/clock';
 import type { ConsentRecord, Ledger } from '../ports/ledger';
-import type { ChannelVariables, Recorder } from '../ports/recorder';
+import type { Recorder } from '../ports/recorder';
+import { resultTarget } from './hand-back';
 
 export interface RunnerPorts {
   calls: CallControl;
   recorder: Recorder;
-  variables: ChannelVariables;
   ledger: Ledger;
   clock: Clock;
 }
@@ -279,21 +279,8 @@ export class CallRunner {
     );
   }
 
-  /** Sets the result variables over AMI (not ARI: see README) and continues in the dialplan. */
+  /** Continues the call at the dialplan place that sets the CONSENT_* variables and returns. */
   private async handBack(summary: Summary): Promise<void> {
-    const vars: Record<string, string> = {
-      CONSENT_RESULT: summary.outcome,
-      CONSENT_REASON: summary.reason,
-      CONSENT_LANG: summary.lang ?? '',
-      CONSENT_ID: this.call.channelId,
-    };
-    if (summary.outcome === 'accepted' && summary.recordingPath) vars.CONSENT_RECORDING = summary.recordingPath;
-    try {
-      await this.ports.variables.set(this.call.channelName, vars);
-    } catch (e) {
-      // The routine's defaults then apply (CONSENT_RESULT=error): the call still continues.
-      this.log.error('result variables could not be set', { error: (e as Error).message });
-    }
-    await this.ports.calls.continueInDialplan(this.channelId);
+    await this.ports.calls.continueInDialplan(this.channelId, resultTarget(summary.outcome, summary.lang, summary.reason));
   }
 }

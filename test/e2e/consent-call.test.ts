@@ -28,6 +28,7 @@ beforeAll(async () => {
 afterAll(async () => {
   const code = await app?.stop();
   app?.saveLog('consent-call');
+  expect(app?.leaks()).toEqual([]);
   ami?.close();
   expect(code).toBe(0);
 });

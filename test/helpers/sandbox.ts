@@ -4,7 +4,7 @@
  * service started through its real entry point.
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { AmiConnection } from '../../src/adapters/ami/ami-connection';
@@ -169,6 +169,8 @@ export interface RunningApp {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   /** Keeps the service's output in the sandbox's logs folder, for reading after a failure. */
   saveLog(name: string): void;
+  /** Strings of the output that must never be there: the sandbox secrets and the given values. */
+  leaks(forbidden?: string[]): string[];
 }
 
 /**
@@ -184,6 +186,8 @@ export async function startApp(env: Record<string, string> = {}, name = `civr-${
       CONSENT_IVR_LOGGING_LEVEL: 'debug',
       CONSENT_IVR_PROMPTS_SOUNDS_DIR: sandbox().soundsDir,
       CONSENT_IVR_ARI_APP: name,
+      // One journal per instance: the journal is locked by the instance that owns it.
+      CONSENT_IVR_LEDGER_JOURNAL_PATH: resolve(sandbox().stateDir, 'journal', `${name}.jsonl`),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -237,6 +241,11 @@ export async function startApp(env: Record<string, string> = {}, name = `civr-${
     lines,
     raw,
     waitForLog,
+    leaks(forbidden = []) {
+      const secrets = readdirSync(resolve(sandbox().stateDir, 'secrets')).map((f) => readFileSync(resolve(sandbox().stateDir, 'secrets', f), 'utf8').trim());
+      const text = raw.join('\n');
+      return [...secrets, sandbox().ari.password, sandbox().ami.secret, ...forbidden].filter((s) => s.length >= 4 && text.includes(s));
+    },
     saveLog(name) {
       writeFileSync(resolve(sandbox().stateDir, 'logs', `app-${name}.log`), `${raw.join('\n')}\n`);
     },

@@ -1,10 +1,10 @@
 /** The per-call runner with in-memory ports and a manual clock (pure logic; the real ports are proven end to end). */
 import { CallRunner, recordingPath } from '../../src/runner/call-runner';
 import { createLogger } from '../../src/logging/logger';
-import type { CallControl, IncomingCall } from '../../src/ports/call-control';
+import type { CallControl, DialplanTarget, IncomingCall } from '../../src/ports/call-control';
 import type { Clock } from '../../src/ports/clock';
 import type { ConsentRecord, Ledger, StoredIn } from '../../src/ports/ledger';
-import type { ChannelVariables, Recorder, RecordingRequest } from '../../src/ports/recorder';
+import type { Recorder, RecordingRequest } from '../../src/ports/recorder';
 import { Writable } from 'node:stream';
 
 class ManualClock implements Clock {
@@ -46,10 +46,10 @@ const flush = () => new Promise((r) => setImmediate(r));
 function setup() {
   const log: string[] = [];
   const clock = new ManualClock();
-  const calls: CallControl & { played: string[]; stopped: string[]; continued: number } = {
+  const calls: CallControl & { played: string[]; stopped: string[]; continued: (DialplanTarget | undefined)[] } = {
     played: [],
     stopped: [],
-    continued: 0,
+    continued: [],
     answer: async () => undefined,
     play: async (_c, id, sound, lang) => {
       calls.played.push(`${id}:${lang}:${sound}`);
@@ -57,8 +57,8 @@ function setup() {
     stopPlayback: async (id) => {
       calls.stopped.push(id);
     },
-    continueInDialplan: async () => {
-      calls.continued += 1;
+    continueInDialplan: async (_c, target) => {
+      calls.continued.push(target);
     },
   };
   const recStart = deferred<{ mixMonitorId: string }>();
@@ -71,12 +71,6 @@ function setup() {
     },
     stop: async (_c, id) => {
       recorder.stoppedIds.push(id);
-    },
-  };
-  const vars: ChannelVariables & { set_: Record<string, string>[] } = {
-    set_: [],
-    set: async (_c, v) => {
-      vars.set_.push(v);
     },
   };
   const decisionStore = deferred<StoredIn>();
@@ -110,7 +104,7 @@ function setup() {
   const runner = new CallRunner(
     call,
     'pseudo',
-    { calls, recorder, variables: vars, ledger, clock },
+    { calls, recorder, ledger, clock },
     {
       flow: { languages: ['ar', 'fr'], defaultLanguage: 'ar', inputTimeoutMs: 4000, maxAttempts: 3, maxCallMs: 60000, fullNoticeExtensionMs: 60000 },
       recording: { dir: '/var/spool/rec', format: 'wav', options: 'b' },
@@ -119,7 +113,7 @@ function setup() {
     },
     createLogger({ level: 'debug', format: 'json' }, sink),
   );
-  return { runner, clock, calls, recorder, recStart, vars, ledger, decisionStore, log };
+  return { runner, clock, calls, recorder, recStart, ledger, decisionStore, log };
 }
 
 describe('call runner', () => {
@@ -145,10 +139,7 @@ describe('call runner', () => {
     t.runner.playbackFinished('1732800000.42-p2', true);
     const summary = await t.runner.done;
     expect(summary.outcome).toBe('accepted');
-    expect(t.vars.set_).toEqual([
-      { CONSENT_RESULT: 'accepted', CONSENT_REASON: 'key-accept', CONSENT_LANG: 'ar', CONSENT_ID: '1732800000.42', CONSENT_RECORDING: '/var/spool/rec/2026/11/28/1732800000.42.wav' },
-    ]);
-    expect(t.calls.continued).toBe(1);
+    expect(t.calls.continued).toEqual([{ context: 'consent-ivr-result', extension: 'accepted_ar_key-accept', priority: 1 }]);
     expect(t.clock.live).toBe(0);
     expect(t.ledger.outcomes[0]).toMatchObject({ outcome: 'accepted', digit: '1', language: 'ar', recordingPath: expect.any(String), noticeVersion: 'v1' });
   });
@@ -163,8 +154,7 @@ describe('call runner', () => {
     t.recStart.resolve({ mixMonitorId: '0x9' });
     await flush();
     expect(t.recorder.stoppedIds).toEqual(['0x9']);
-    expect(t.calls.continued).toBe(0);
-    expect(t.vars.set_).toEqual([]);
+    expect(t.calls.continued).toEqual([]);
     expect((await t.runner.done).outcome).toBe('abandoned');
     expect(t.clock.live).toBe(0);
   });
@@ -210,8 +200,7 @@ describe('call runner', () => {
     t.clock.advance(60000);
     const s = await t.runner.done;
     expect(s).toMatchObject({ outcome: 'error', reason: 'deadline' });
-    expect(t.vars.set_[0]).toMatchObject({ CONSENT_RESULT: 'error' });
-    expect(t.calls.continued).toBe(1);
+    expect(t.calls.continued).toEqual([{ context: 'consent-ivr-result', extension: 'error__deadline', priority: 1 }]);
   });
 
   test('When the raw caller number is given, then it appears in no log line', async () => {

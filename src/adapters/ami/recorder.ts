@@ -1,9 +1,9 @@
 /**
- * MixMonitor and channel variables over AMI. The MixMonitor File field is comma-split by Asterisk
+ * MixMonitor over AMI. The MixMonitor File field is comma-split by Asterisk
  * into file, options and a shell command, so file names and options are held to a strict set of
  * characters here, whatever the caller of this adapter passes.
  */
-import type { ChannelVariables, Recorder, RecordingRequest } from '../../ports/recorder';
+import type { Recorder, RecordingRequest } from '../../ports/recorder';
 import { AmiConnection, AmiError } from './ami-connection';
 
 /** Absolute path made only of safe segments: no comma, quote, space, '..' or control character. */
@@ -11,8 +11,6 @@ const SAFE_PATH = /^(\/[A-Za-z0-9._-]+)+$/;
 const SAFE_OPTIONS = /^[A-Za-z0-9()]*$/;
 /** Channel names come from Asterisk (e.g. PJSIP/trunk-0000002a, Local/s@ctx-00000001;2). */
 const SAFE_CHANNEL = /^[A-Za-z0-9_./@;:+-]+$/;
-const SAFE_VARIABLE = /^[A-Z][A-Z0-9_]*$/;
-const SAFE_VALUE = /^[A-Za-z0-9._/@:+-]*$/;
 
 /** Channel variable that holds the recording's MixMonitor id (for an admin's StopMixMonitor). */
 export const MIXMONITOR_ID_VARIABLE = 'CONSENT_MIXMONITOR_ID';
@@ -41,18 +39,5 @@ export class AmiRecorder implements Recorder {
   async stop(channel: string, mixMonitorId: string): Promise<void> {
     if (!SAFE_CHANNEL.test(channel)) throw new AmiError('channel name is outside the allowed character set');
     await this.ami.action('StopMixMonitor', { Channel: channel, MixMonitorID: mixMonitorId });
-  }
-}
-
-export class AmiChannelVariables implements ChannelVariables {
-  constructor(private readonly ami: AmiConnection) {}
-
-  async set(channel: string, vars: Record<string, string>): Promise<void> {
-    if (!SAFE_CHANNEL.test(channel)) throw new AmiError('channel name is outside the allowed character set');
-    for (const [name, value] of Object.entries(vars)) {
-      if (!SAFE_VARIABLE.test(name) || !SAFE_VALUE.test(value)) throw new AmiError(`variable ${name} is outside the allowed character set`);
-    }
-    // One action per variable; sent together so the total wait is one round trip.
-    await Promise.all(Object.entries(vars).map(([name, value]) => this.ami.action('Setvar', { Channel: channel, Variable: name, Value: value })));
   }
 }

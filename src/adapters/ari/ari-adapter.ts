@@ -8,7 +8,7 @@ import ari from 'ari-client';
 import { EventEmitter } from 'node:events';
 import type { Language } from '../../config/schema';
 import type { Logger } from '../../logging/logger';
-import type { CallControl, CallEvent, CallSource, IncomingCall } from '../../ports/call-control';
+import type { CallControl, CallEvent, CallSource, DialplanTarget, IncomingCall } from '../../ports/call-control';
 
 export interface AriSettings {
   url: string;
@@ -219,8 +219,8 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource 
     await this.request('stop playback', (c) => c.playbacks.stop({ playbackId }));
   }
 
-  async continueInDialplan(channelId: string): Promise<void> {
-    await this.request('continue', (c) => c.channels.continueInDialplan({ channelId }));
+  async continueInDialplan(channelId: string, target?: DialplanTarget): Promise<void> {
+    await this.request('continue', (c) => c.channels.continueInDialplan({ channelId, ...target }));
   }
 
   /** Channels currently in this application's Stasis, for reconciliation after a reconnect. */

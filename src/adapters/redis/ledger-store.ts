@@ -1,0 +1,331 @@
+/**
+ * The ledger's store over Redis (single, Sentinel or Cluster): the chain as a stream, records as hashes,
+ * a time index and a caller index (layout in keys.ts). The append is one Lua script: compare the head,
+ * skip events already applied, add the entries and write the records, all or nothing.
+ */
+import { createHash } from 'node:crypto';
+import { entryId, EMPTY_HEAD } from '../../ledger/chain';
+import type {
+  AdminStore,
+  AppendItem,
+  AppendResult,
+  ChainEntry,
+  ChainHead,
+  RecordRow,
+  StoredChainEntry,
+  TrimRequest,
+} from '../../ledger/types';
+import { isReady, type RedisClient } from './client';
+import { ledgerKeys, type LedgerKeys } from './keys';
+
+/**
+ * KEYS: chain, anchor, idx:entered, then per item: record key, caller index key.
+ * ARGV: expected seq, expected hash, item count, trim seq (0: none), trim hash, trim min id, then per item
+ * 11 values: event id, seq, prev, hash, body, has record (1/0), uniqueid, record JSON, stage, enteredMs,
+ * caller index mode (add/remove/none).
+ */
+const APPEND_LUA = `
+local chain, anchorKey, idx = KEYS[1], KEYS[2], KEYS[3]
+local expSeq, expHash, n = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+local trimSeq, trimHash, trimMin = tonumber(ARGV[4]), ARGV[5], ARGV[6]
+local headSeq, headHash = 0, string.rep('0', 64)
+local last = redis.call('XREVRANGE', chain, '+', '-', 'COUNT', 1)
+if #last > 0 then
+  local f = last[1][2]
+  for i = 1, #f, 2 do
+    if f[i] == 'seq' then headSeq = tonumber(f[i + 1]) elseif f[i] == 'hash' then headHash = f[i + 1] end
+  end
+else
+  local a = redis.call('GET', anchorKey)
+  if a then
+    local s, h = string.match(a, '^(%d+):(%x+)$')
+    if s then headSeq, headHash = tonumber(s), h end
+  end
+end
+if headSeq ~= expSeq or headHash ~= expHash then
+  return {'conflict', tostring(headSeq), headHash}
+end
+local dups = {}
+for i = 0, n - 1 do
+  local a = 7 + i * 11
+  if ARGV[a + 5] == '1' and redis.call('HEXISTS', KEYS[4 + i * 2], 'ev:' .. ARGV[a]) == 1 then
+    dups[#dups + 1] = ARGV[a]
+  end
+end
+if #dups > 0 then return {'duplicate', unpack(dups)} end
+if trimSeq > 0 then
+  local t = redis.call('XRANGE', chain, ARGV[4] .. '-0', ARGV[4] .. '-0')
+  local ok = false
+  if #t > 0 then
+    local f = t[1][2]
+    for i = 1, #f, 2 do if f[i] == 'hash' and f[i + 1] == trimHash then ok = true end end
+  end
+  if not ok then return redis.error_reply('LEDGER trim target is not in the chain') end
+  local a = redis.call('GET', anchorKey)
+  if a then
+    local s = tonumber(string.match(a, '^(%d+):'))
+    if s and s >= trimSeq then return redis.error_reply('LEDGER chain already trimmed past the target') end
+  end
+end
+for i = 0, n - 1 do
+  local a = 7 + i * 11
+  local seq = ARGV[a + 1]
+  redis.call('XADD', chain, seq .. '-0', 'seq', seq, 'prev', ARGV[a + 2], 'hash', ARGV[a + 3], 'body', ARGV[a + 4])
+  if ARGV[a + 5] == '1' then
+    local rec, callerKey, uid = KEYS[4 + i * 2], KEYS[5 + i * 2], ARGV[a + 6]
+    local stage = tonumber(ARGV[a + 8])
+    local cur = tonumber(redis.call('HGET', rec, 'stage') or '0')
+    redis.call('HSET', rec, 'ev:' .. ARGV[a], seq)
+    if stage >= cur then
+      redis.call('HSET', rec, 'record', ARGV[a + 7], 'stage', ARGV[a + 8], 'seq', seq, 'enteredMs', ARGV[a + 9])
+      redis.call('ZADD', idx, ARGV[a + 9], uid)
+      if ARGV[a + 10] == 'add' then
+        redis.call('SADD', callerKey, uid)
+      elseif ARGV[a + 10] == 'remove' then
+        redis.call('SREM', callerKey, uid)
+      end
+    end
+  end
+end
+if trimSeq > 0 then
+  redis.call('SET', anchorKey, ARGV[4] .. ':' .. trimHash)
+  redis.call('XTRIM', chain, 'MINID', trimMin)
+end
+return {'ok'}
+`;
+
+const UNLOCK_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+class Script {
+  readonly sha: string;
+  constructor(readonly lua: string) {
+    this.sha = createHash('sha1').update(lua).digest('hex');
+  }
+
+  async run(client: RedisClient, keys: string[], args: (string | number)[]): Promise<unknown> {
+    try {
+      return await client.call('EVALSHA', this.sha, keys.length, ...keys, ...args);
+    } catch (e) {
+      if (!(e instanceof Error) || !e.message.startsWith('NOSCRIPT')) throw e;
+      return client.call('EVAL', this.lua, keys.length, ...keys, ...args);
+    }
+  }
+}
+
+const appendScript = new Script(APPEND_LUA);
+const unlockScript = new Script(UNLOCK_LUA);
+
+type RawEntry = [string, string[]];
+
+function fieldsOf(flat: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = String(flat[i + 1]);
+  return out;
+}
+
+function toEntry(raw: RawEntry): StoredChainEntry {
+  const f = fieldsOf(raw[1]);
+  return { id: raw[0], seq: Number(f.seq), prev: f.prev ?? '', hash: f.hash ?? '', body: f.body ?? '' };
+}
+
+function parseAnchor(v: unknown): ChainHead | null {
+  if (typeof v !== 'string') return null;
+  const m = /^(\d+):([0-9a-f]+)$/.exec(v);
+  return m ? { seq: Number(m[1]), hash: String(m[2]) } : null;
+}
+
+function scoreArg(ms: number, exclusive: boolean): string {
+  if (ms === Infinity) return '+inf';
+  if (ms === -Infinity) return '-inf';
+  return exclusive ? `(${ms}` : String(ms);
+}
+
+/** Results of a MULTI/pipeline: throws the first command error. */
+function results(res: [Error | null, unknown][] | null): unknown[] {
+  if (!res) throw new Error('Redis transaction aborted');
+  return res.map(([err, v]) => {
+    if (err) throw err;
+    return v;
+  });
+}
+
+export class RedisLedgerStore implements AdminStore {
+  readonly keys: LedgerKeys;
+
+  constructor(
+    private readonly client: RedisClient,
+    keyPrefix: string,
+  ) {
+    this.keys = ledgerKeys(keyPrefix);
+  }
+
+  isReady(): boolean {
+    return isReady(this.client);
+  }
+
+  onReady(listener: () => void): void {
+    this.client.on('ready', listener);
+  }
+
+  async head(): Promise<ChainHead> {
+    const last = (await this.client.call('XREVRANGE', this.keys.chain, '+', '-', 'COUNT', '1')) as RawEntry[];
+    const first = last[0];
+    if (first) {
+      const e = toEntry(first);
+      return { seq: e.seq, hash: e.hash };
+    }
+    return parseAnchor(await this.client.call('GET', this.keys.anchor)) ?? EMPTY_HEAD;
+  }
+
+  async append(expected: ChainHead, entries: ChainEntry[], items: AppendItem[], trim?: TrimRequest): Promise<AppendResult> {
+    if (entries.length !== items.length) throw new Error('append: one entry per item');
+    const keys = [this.keys.chain, this.keys.anchor, this.keys.entered];
+    const args: (string | number)[] = [expected.seq, expected.hash, items.length, trim?.seq ?? 0, trim?.hash ?? '', trim ? entryId(trim.seq + 1) : ''];
+    items.forEach((item, i) => {
+      const e = entries[i] as ChainEntry;
+      const r = item.record;
+      keys.push(r ? this.keys.record(r.uniqueId) : this.keys.chain, r && r.callerPseudonym ? this.keys.caller(r.callerPseudonym) : this.keys.chain);
+      args.push(
+        item.eventId,
+        e.seq,
+        e.prev,
+        e.hash,
+        e.body,
+        r ? '1' : '0',
+        r?.uniqueId ?? '',
+        r?.json ?? '',
+        r?.stage ?? 0,
+        r?.enteredMs ?? 0,
+        r && r.callerPseudonym ? r.callerIndex : 'none',
+      );
+    });
+    const reply = (await appendScript.run(this.client, keys, args)) as string[];
+    switch (reply[0]) {
+      case 'ok':
+        return { status: 'ok' };
+      case 'conflict':
+        return { status: 'conflict', head: { seq: Number(reply[1]), hash: String(reply[2]) } };
+      case 'duplicate':
+        return { status: 'duplicate', eventIds: reply.slice(1).map(String) };
+      default:
+        throw new Error(`append: unexpected reply from Redis: ${String(reply[0])}`);
+    }
+  }
+
+  async getRecord(uniqueId: string): Promise<RecordRow | null> {
+    return (await this.getRecords([uniqueId]))[0] ?? null;
+  }
+
+  async getRecords(uniqueIds: string[]): Promise<(RecordRow | null)[]> {
+    if (uniqueIds.length === 0) return [];
+    const p = this.client.pipeline();
+    for (const id of uniqueIds) p.hmget(this.keys.record(id), 'record', 'seq');
+    const rows = results(await p.exec()) as [string | null, string | null][];
+    return rows.map(([json, seq], i) => (json === null ? null : { uniqueId: uniqueIds[i] as string, json, seq: Number(seq) }));
+  }
+
+  async *recordsByTime(fromMs: number, toMs: number, chunk: number): AsyncIterable<RecordRow[]> {
+    // Keyset pagination: resume at the last score seen, skipping the members already read at that score.
+    let min = scoreArg(fromMs, false);
+    let skip = 0;
+    let lastScore: string | null = null;
+    const max = scoreArg(toMs, true);
+    for (;;) {
+      const flat = (await this.client.call('ZRANGE', this.keys.entered, min, max, 'BYSCORE', 'LIMIT', skip, chunk, 'WITHSCORES')) as string[];
+      if (flat.length === 0) return;
+      const ids: string[] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const id = String(flat[i]);
+        const score = String(flat[i + 1]);
+        ids.push(id);
+        if (score === lastScore) skip += 1;
+        else {
+          lastScore = score;
+          skip = 1;
+        }
+      }
+      min = lastScore ?? min;
+      const rows = await this.getRecords(ids);
+      yield rows.filter((r): r is RecordRow => r !== null);
+      if (ids.length < chunk) return;
+    }
+  }
+
+  async recordsBefore(beforeMs: number, offset: number, count: number): Promise<{ uniqueId: string; row: RecordRow | null }[]> {
+    const ids = ((await this.client.call('ZRANGE', this.keys.entered, '-inf', scoreArg(beforeMs, true), 'BYSCORE', 'LIMIT', offset, count)) as string[]).map(String);
+    const rows = await this.getRecords(ids);
+    return ids.map((uniqueId, i) => ({ uniqueId, row: rows[i] ?? null }));
+  }
+
+  async *callerRecordIds(pseudonym: string, chunk: number): AsyncIterable<string[]> {
+    let cursor = '0';
+    do {
+      const [next, ids] = (await this.client.call('SSCAN', this.keys.caller(pseudonym), cursor, 'COUNT', chunk)) as [string, string[]];
+      cursor = String(next);
+      if (ids.length > 0) yield ids.map(String);
+    } while (cursor !== '0');
+  }
+
+  async deleteRecords(rows: { uniqueId: string; callerPseudonym: string }[]): Promise<void> {
+    if (rows.length === 0) return;
+    const m = this.client.multi();
+    for (const r of rows) {
+      m.del(this.keys.record(r.uniqueId));
+      m.zrem(this.keys.entered, r.uniqueId);
+      if (r.callerPseudonym) m.srem(this.keys.caller(r.callerPseudonym), r.uniqueId);
+    }
+    results(await m.exec());
+  }
+
+  async *chain(chunk: number): AsyncIterable<{ anchor: ChainHead | null; entries: StoredChainEntry[] }> {
+    // The anchor and the first chunk are read in one transaction, so a concurrent purge cannot slip between.
+    const first = results(await this.client.multi().get(this.keys.anchor).xrange(this.keys.chain, '-', '+', 'COUNT', chunk).exec());
+    const anchor = parseAnchor(first[0]);
+    let entries = (first[1] as RawEntry[]).map(toEntry);
+    yield { anchor, entries };
+    while (entries.length === chunk) {
+      const lastId = (entries[entries.length - 1] as StoredChainEntry).id;
+      entries = ((await this.client.call('XRANGE', this.keys.chain, `(${lastId}`, '+', 'COUNT', chunk)) as RawEntry[]).map(toEntry);
+      if (entries.length === 0) return;
+      yield { anchor, entries };
+    }
+  }
+
+  async chainEntries(seqs: number[]): Promise<(StoredChainEntry | null)[]> {
+    if (seqs.length === 0) return [];
+    const p = this.client.pipeline();
+    for (const s of seqs) p.xrange(this.keys.chain, entryId(s), entryId(s));
+    const rows = results(await p.exec()) as RawEntry[][];
+    return rows.map((r) => (r[0] ? toEntry(r[0]) : null));
+  }
+
+  async chainInfo(): Promise<{ lastGeneratedId: string | null; entriesAdded: number | null }> {
+    let flat: unknown[];
+    try {
+      flat = (await this.client.call('XINFO', 'STREAM', this.keys.chain)) as unknown[];
+    } catch (e) {
+      if (e instanceof Error && /no such key/i.test(e.message)) return { lastGeneratedId: null, entriesAdded: null };
+      throw e;
+    }
+    const info: Record<string, unknown> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) info[String(flat[i])] = flat[i + 1];
+    const added = info['entries-added'];
+    return {
+      lastGeneratedId: typeof info['last-generated-id'] === 'string' ? info['last-generated-id'] : null,
+      entriesAdded: added === undefined || added === null ? null : Number(added),
+    };
+  }
+
+  async lock(name: string, ttlMs: number): Promise<(() => Promise<void>) | null> {
+    const key = this.keys.lock(name);
+    const token = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    const ok = await this.client.call('SET', key, token, 'NX', 'PX', ttlMs);
+    if (ok !== 'OK') return null;
+    return async () => {
+      await unlockScript.run(this.client, [key], [token]);
+    };
+  }
+}
