@@ -1,0 +1,359 @@
+/**
+ * `consent-ivr ledger …`: show, list, export, verify, erase and purge the consent ledger.
+ *
+ * Each command is a function taking the configuration (run*), so it can be tested without a process;
+ * they stream (bounded memory), write results to stdout, and show progress on stderr only when stderr is
+ * a terminal. Exit codes: 0 ok, 1 verification break or operational failure, 2 bad usage.
+ * A caller number given to `erase` is never printed or logged.
+ */
+import { once } from 'node:events';
+import { Command, Option } from 'commander';
+import { closeClient, connectOnce, createRedisClient, describeTarget, RedisConfigError, RedisLedgerStore } from '../adapters/redis';
+import type { Config } from '../config/schema';
+import type { Outcome } from '../flow/types';
+import { adminContextDefaults, AdminUsageError, eraseCaller, listRecords, purgeLedger, verifyLedger, type AdminContext } from '../ledger/admin';
+import { csvHeader, csvRow, jsonlRow, printable, TEXT_HEADER, textRecord, textRow } from '../ledger/format';
+import { OUTCOMES, parseStoredRecord } from '../ledger/record';
+import { createLogger } from '../logging/logger';
+import type { AdminStore } from '../ledger/types';
+
+export interface CliStream {
+  write(chunk: string): boolean;
+  once(event: 'drain', listener: () => void): unknown;
+  isTTY?: boolean;
+}
+
+export interface CliIO {
+  stdout: CliStream;
+  stderr: CliStream;
+  /** For `erase --caller -`. */
+  stdin?: NodeJS.ReadableStream;
+}
+
+export interface CliDeps {
+  io?: CliIO;
+  /** The clock of erase and purge (tests move it). */
+  now?: () => Date;
+}
+
+export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+const processIO: CliIO = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin };
+
+async function out(stream: CliStream, text: string): Promise<void> {
+  if (!stream.write(text)) await once(stream as unknown as NodeJS.EventEmitter, 'drain');
+}
+
+/** Progress on stderr, only when it is a terminal; at most ~5 updates a second. */
+function progress(io: CliIO, label: string): { tick(n: number): void; end(): void } {
+  if (!io.stderr.isTTY) return { tick: () => undefined, end: () => undefined };
+  let last = 0;
+  let shown = false;
+  return {
+    tick(n) {
+      const t = Date.now();
+      if (t - last < 200) return;
+      last = t;
+      shown = true;
+      io.stderr.write(`\r${label}: ${n}`);
+    },
+    end() {
+      if (shown) io.stderr.write('\n');
+    },
+  };
+}
+
+// ------------------------------------------------------------------------------------ option parsing
+
+const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+
+/** ISO 8601 date or date-time; a date alone or a time without zone is taken as UTC. */
+export function parseTimeOption(name: string, value: string): number {
+  const m = DATE_RE.exec(value.trim());
+  const bad = () =>
+    new UsageError(`${name}: "${printable(value)}" is not a date; use ISO 8601, e.g. 2025-01-31 or 2025-01-31T08:00:00Z (a date or time without zone is UTC)`);
+  if (!m) throw bad();
+  const [, y, mo, d, h = '00', mi = '00', s = '00'] = m;
+  const zone = m[7];
+  const text = `${y}-${mo}-${d}T${h}:${mi}:${s}${value.trim().match(/\.\d{1,3}/)?.[0] ?? ''}${zone ? (zone === 'Z' ? 'Z' : zone.replace(/^([+-]\d{2})(\d{2})$/, '$1:$2')) : 'Z'}`;
+  const ms = Date.parse(text);
+  // Date.parse rolls 2025-02-30 over to March: check the fields survived.
+  const check = new Date(Date.parse(`${y}-${mo}-${d}T00:00:00Z`));
+  if (!Number.isFinite(ms) || check.getUTCDate() !== Number(d) || check.getUTCMonth() + 1 !== Number(mo) || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) {
+    throw bad();
+  }
+  return ms;
+}
+
+function timeRange(o: { since?: string; until?: string }): { fromMs: number; toMs: number } {
+  const fromMs = o.since === undefined ? -Infinity : parseTimeOption('--since', o.since);
+  const toMs = o.until === undefined ? Infinity : parseTimeOption('--until', o.until);
+  if (fromMs >= toMs) throw new UsageError('--since must be before --until');
+  return { fromMs, toMs };
+}
+
+function parseOutcome(v: string | undefined): Outcome | undefined {
+  if (v === undefined) return undefined;
+  if (!(OUTCOMES as readonly string[]).includes(v)) throw new UsageError(`--outcome: "${printable(v)}" is not one of ${OUTCOMES.join(', ')}`);
+  return v as Outcome;
+}
+
+// ----------------------------------------------------------------------------------------- plumbing
+
+/** Connects to Redis for one command and closes afterwards. */
+async function withStore<T>(config: Config, fn: (store: AdminStore) => Promise<T>): Promise<T> {
+  const log = createLogger({ level: 'error', format: 'text' }, process.stderr);
+  const client = createRedisClient(config.redis, log, { role: 'cli', lazy: true });
+  client.on('error', () => undefined); // reported through the failing command
+  try {
+    try {
+      await connectOnce(client, config.redis.connectTimeoutMs);
+    } catch (e) {
+      throw new Error(`cannot reach Redis (${describeTarget(config.redis)}): ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+    return await fn(new RedisLedgerStore(client, config.redis.keyPrefix));
+  } finally {
+    await closeClient(client);
+  }
+}
+
+function context(config: Config, store: AdminStore, deps: CliDeps, onProgress?: (n: number) => void): AdminContext {
+  return {
+    ...adminContextDefaults,
+    store,
+    now: deps.now ?? (() => new Date()),
+    recordingDir: config.recording.dir,
+    retentionDays: config.ledger.retentionDays,
+    pseudonymKey: config.secrets.pseudonymKey,
+    progress: onProgress,
+  };
+}
+
+/** Runs a command body and turns its failure into a message and an exit code. */
+async function run(io: CliIO, command: string, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (e) {
+    const usage = e instanceof UsageError || e instanceof AdminUsageError || e instanceof RedisConfigError;
+    io.stderr.write(`consent-ivr ledger ${command}: ${printable(e instanceof Error ? e.message : String(e))}\n`);
+    return usage ? EXIT.usage : EXIT.failure;
+  }
+}
+
+// --------------------------------------------------------------------------------------- commands
+
+export function runShow(config: Config, uniqueId: string, opts: { json?: boolean }, deps: CliDeps = {}): Promise<number> {
+  const io = deps.io ?? processIO;
+  return run(io, 'show', () =>
+    withStore(config, async (store) => {
+      const row = await store.getRecord(uniqueId);
+      if (!row) {
+        io.stderr.write(`consent-ivr ledger show: no record for uniqueid ${printable(uniqueId)}\n`);
+        return EXIT.failure;
+      }
+      const rec = parseStoredRecord(row.json);
+      await out(io.stdout, opts.json ? `${JSON.stringify({ ...rec, chainSeq: row.seq }, null, 2)}\n` : textRecord(rec, { seq: row.seq }));
+      return EXIT.ok;
+    }),
+  );
+}
+
+export interface ListOptions {
+  since?: string;
+  until?: string;
+  outcome?: string;
+  json?: boolean;
+}
+
+export function runList(config: Config, opts: ListOptions, deps: CliDeps = {}): Promise<number> {
+  const io = deps.io ?? processIO;
+  return run(io, 'list', async () => {
+    const range = timeRange(opts);
+    const outcome = parseOutcome(opts.outcome);
+    return withStore(config, async (store) => {
+      const p = progress(io, 'records read');
+      let n = 0;
+      if (opts.json) await out(io.stdout, '[');
+      else await out(io.stdout, TEXT_HEADER);
+      for await (const recs of listRecords(context(config, store, deps, p.tick), { ...range, outcome })) {
+        for (const r of recs) {
+          await out(io.stdout, opts.json ? `${n === 0 ? '\n' : ',\n'}${JSON.stringify(r)}` : textRow(r));
+          n += 1;
+        }
+      }
+      if (opts.json) await out(io.stdout, n === 0 ? ']\n' : '\n]\n');
+      p.end();
+      if (!opts.json && io.stderr.isTTY) io.stderr.write(`${n} record(s)\n`);
+      return EXIT.ok;
+    });
+  });
+}
+
+export interface ExportOptions {
+  format: string;
+  since?: string;
+  until?: string;
+}
+
+export function runExport(config: Config, opts: ExportOptions, deps: CliDeps = {}): Promise<number> {
+  const io = deps.io ?? processIO;
+  return run(io, 'export', async () => {
+    if (opts.format !== 'csv' && opts.format !== 'jsonl') throw new UsageError(`--format: "${printable(opts.format)}" is not csv or jsonl`);
+    const range = timeRange(opts);
+    return withStore(config, async (store) => {
+      const p = progress(io, 'records exported');
+      if (opts.format === 'csv') await out(io.stdout, csvHeader());
+      for await (const recs of listRecords(context(config, store, deps, p.tick), range)) {
+        await out(io.stdout, recs.map(opts.format === 'csv' ? csvRow : jsonlRow).join(''));
+      }
+      p.end();
+      return EXIT.ok;
+    });
+  });
+}
+
+export function runVerify(config: Config, opts: { json?: boolean }, deps: CliDeps = {}): Promise<number> {
+  const io = deps.io ?? processIO;
+  return run(io, 'verify', () =>
+    withStore(config, async (store) => {
+      const p = progress(io, 'entries checked');
+      const report = await verifyLedger(context(config, store, deps, p.tick));
+      p.end();
+      if (opts.json) {
+        await out(io.stdout, `${JSON.stringify(report, null, 2)}\n`);
+      } else {
+        const c = report.chain;
+        const span = c.head ? `seq ${(c.anchor?.seq ?? 0) + 1}–${c.head.seq}` : 'empty';
+        const lines = [
+          c.ok
+            ? `chain: OK, ${c.entries} entries (${span})${c.anchor ? `, trimmed before seq ${c.anchor.seq + 1}` : ''}; head ${c.head?.hash ?? '-'}`
+            : `chain: BROKEN (${c.break?.kind ?? '?'}): ${printable(c.break?.message ?? '')}`,
+          report.records.problem
+            ? `records: BROKEN: ${printable(report.records.problem.message)}`
+            : `records: OK, ${report.records.checked} checked against the chain${report.records.unverifiable ? `, ${report.records.unverifiable} older than the chain's start` : ''}`,
+          report.ok ? 'ledger verified' : 'ledger verification FAILED',
+        ];
+        await out(io.stdout, `${lines.join('\n')}\n`);
+      }
+      return report.ok ? EXIT.ok : EXIT.failure;
+    }),
+  );
+}
+
+async function readLine(stream: NodeJS.ReadableStream | undefined): Promise<string> {
+  if (!stream) throw new UsageError('--caller -: no standard input');
+  let text = '';
+  for await (const chunk of stream) {
+    text += String(chunk);
+    if (text.includes('\n') || text.length > 256) break;
+  }
+  return text.split('\n')[0] ?? '';
+}
+
+export function runErase(config: Config, opts: { caller: string }, deps: CliDeps = {}): Promise<number> {
+  const io = deps.io ?? processIO;
+  return run(io, 'erase', async () => {
+    const number = opts.caller === '-' ? await readLine(io.stdin) : opts.caller;
+    if (number.trim() === '') throw new UsageError('--caller: empty number');
+    return withStore(config, async (store) => {
+      const p = progress(io, 'records erased');
+      const r = await eraseCaller(context(config, store, deps, p.tick), number);
+      p.end();
+      await out(
+        io.stdout,
+        `erased ${r.records} record(s) of this caller; deleted ${r.recordingsDeleted} recording file(s); the erasure is logged in the chain\n`,
+      );
+      for (const f of r.failures) {
+        io.stderr.write(`not erased: record ${printable(f.uniqueId)}: cannot delete ${printable(f.path)}: ${printable(f.error)}\n`);
+      }
+      return r.failures.length > 0 ? EXIT.failure : EXIT.ok;
+    });
+  });
+}
+
+export function runPurge(config: Config, deps: CliDeps = {}): Promise<number> {
+  const io = deps.io ?? processIO;
+  return run(io, 'purge', () =>
+    withStore(config, async (store) => {
+      const p = progress(io, 'records purged');
+      const r = await purgeLedger(context(config, store, deps, p.tick));
+      p.end();
+      if (r.skipped) {
+        await out(io.stdout, `purge: nothing done: ${r.skipped}\n`);
+        return EXIT.ok;
+      }
+      await out(
+        io.stdout,
+        `purge: ${r.records} record(s) entered before ${r.cutoff} deleted, ${r.recordingsDeleted} recording file(s) deleted` +
+          `${r.trimmedTo ? `, log trimmed up to seq ${r.trimmedTo.seq}` : ''}\n`,
+      );
+      for (const f of r.failures) {
+        io.stderr.write(`kept: record ${printable(f.uniqueId)}: cannot delete ${printable(f.path)}: ${printable(f.error)}\n`);
+      }
+      return r.failures.length > 0 ? EXIT.failure : EXIT.ok;
+    }),
+  );
+}
+
+// -------------------------------------------------------------------------------------- commander
+
+export function registerLedgerCommands(program: Command, getConfig: () => Config, deps: CliDeps = {}): void {
+  const io = deps.io ?? processIO;
+  const ledger = program
+    .command('ledger')
+    .description('inspect, export, verify, erase and purge the consent ledger (Redis)')
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .exitOverride();
+  const done = (code: number) => {
+    process.exitCode = code;
+  };
+  const since = new Option('--since <time>', 'entered at or after this time (ISO 8601; UTC if no zone)');
+  const until = new Option('--until <time>', 'entered before this time (ISO 8601; UTC if no zone)');
+  const sub = (name: string) =>
+    ledger
+      .command(name)
+      .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+      .exitOverride();
+
+  sub('show')
+    .description('one record, by the channel UNIQUEID')
+    .argument('<uniqueid>')
+    .option('--json', 'print JSON')
+    .action(async (id: string, o: { json?: boolean }) => done(await runShow(getConfig(), id, o, deps)));
+
+  sub('list')
+    .description('records, oldest first')
+    .addOption(since)
+    .addOption(until)
+    .option('--outcome <outcome>', `only this outcome (${OUTCOMES.join(', ')})`)
+    .option('--json', 'print a JSON array')
+    .action(async (o: ListOptions) => done(await runList(getConfig(), o, deps)));
+
+  sub('export')
+    .description('records for auditors (CNDP): CSV or JSON Lines on stdout')
+    .requiredOption('--format <format>', 'csv or jsonl')
+    .addOption(new Option('--since <time>', since.description))
+    .addOption(new Option('--until <time>', until.description))
+    .action(async (o: ExportOptions) => done(await runExport(getConfig(), o, deps)));
+
+  sub('verify')
+    .description('walk the hash chain and check every record against it; exit 1 on a break')
+    .option('--json', 'print the report as JSON')
+    .action(async (o: { json?: boolean }) => done(await runVerify(getConfig(), o, deps)));
+
+  sub('erase')
+    .description("erase a caller's recordings and personal fields on request (keeps a record of the erasure)")
+    .requiredOption('--caller <number>', 'the caller number as they give it; "-" reads it from stdin (keeps it out of shell history)')
+    .action(async (o: { caller: string }) => done(await runErase(getConfig(), o, deps)));
+
+  sub('purge')
+    .description('delete records and recordings older than ledger.retentionDays (for a daily timer)')
+    .action(async () => done(await runPurge(getConfig(), deps)));
+}

@@ -1,0 +1,349 @@
+/**
+ * The ledger's maintenance operations (behind `consent-ivr ledger …`): listing, verification, erasure
+ * on request and purge after the retention period. They work on any AdminStore, in chunks, so memory
+ * stays bounded however large the ledger is. Recording files are deleted only inside `recordingDir`.
+ */
+import { randomUUID } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { dirname, resolve, sep } from 'node:path';
+import type { Outcome } from '../flow/types';
+import { ChainAppender } from './appender';
+import { ChainVerifier, type VerifyResult } from './chain';
+import { isAnonymous, pseudonymise } from './pseudonym';
+import { eraseRecord, parseStoredRecord, serialiseRecord, sha256Hex } from './record';
+import { STAGE, type AdminStore, type AppendItem, type ChainHead, type EventBody, type StoredRecord, type TrimRequest } from './types';
+
+const DAY_MS = 86_400_000;
+
+export interface AdminContext {
+  store: AdminStore;
+  now: () => Date;
+  /** Recording files are deleted only under this directory (recording.dir). */
+  recordingDir: string;
+  retentionDays: number;
+  pseudonymKey: string;
+  /** Items per Redis round trip. */
+  chunk: number;
+  /** Called as work progresses (count of items done so far). */
+  progress?: (done: number) => void;
+  newId?: () => string;
+}
+
+/** Defaults for the tunables of AdminContext. */
+export const adminContextDefaults = { chunk: 500 } as const;
+
+export class AdminUsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AdminUsageError';
+  }
+}
+
+function errText(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  return code ?? (e instanceof Error ? e.message : String(e));
+}
+
+// ---------------------------------------------------------------------------------------------- list
+
+export interface RecordFilter {
+  fromMs: number;
+  toMs: number;
+  outcome?: Outcome | undefined;
+}
+
+/** Records entered in [fromMs, toMs), oldest first, in chunks. */
+export async function* listRecords(ctx: AdminContext, filter: RecordFilter): AsyncGenerator<StoredRecord[]> {
+  let done = 0;
+  for await (const rows of ctx.store.recordsByTime(filter.fromMs, filter.toMs, ctx.chunk)) {
+    const recs = rows.map((r) => parseStoredRecord(r.json)).filter((r) => !filter.outcome || r.outcome === filter.outcome);
+    done += rows.length;
+    ctx.progress?.(done);
+    if (recs.length > 0) yield recs;
+  }
+}
+
+// --------------------------------------------------------------------------------------- recordings
+
+export type RemoveResult = { ok: true; deleted: boolean } | { ok: false; error: string };
+
+function within(path: string, root: string): boolean {
+  return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
+}
+
+/**
+ * Deletes a recording file. A missing file is fine; a path outside the recording directory (after
+ * resolving symbolic links of its folder) is refused, so a tampered record cannot delete other files.
+ */
+export async function removeRecording(path: string, recordingDir: string): Promise<RemoveResult> {
+  const root = await fsp.realpath(resolve(recordingDir)).catch(() => resolve(recordingDir));
+  const target = resolve(path);
+  let folder: string;
+  try {
+    folder = await fsp.realpath(dirname(target));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { ok: true, deleted: false };
+    return { ok: false, error: errText(e) };
+  }
+  const real = resolve(folder, target.slice(dirname(target).length + 1));
+  if (!within(real, root)) return { ok: false, error: `outside recording.dir (${recordingDir}); not deleted` };
+  try {
+    await fsp.unlink(real);
+    return { ok: true, deleted: true };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { ok: true, deleted: false };
+    return { ok: false, error: errText(e) };
+  }
+}
+
+export interface Failure {
+  uniqueId: string;
+  path: string;
+  error: string;
+}
+
+// ------------------------------------------------------------------------------------------- erase
+
+export interface EraseReport {
+  records: number;
+  recordingsDeleted: number;
+  failures: Failure[];
+}
+
+function recordEvent(type: 'erasure', r: StoredRecord, json: string, at: string, eventId: string, pseudonym: string): AppendItem {
+  const body: EventBody = { type, at, uniqueId: r.uniqueId, outcome: r.outcome, recordDigest: sha256Hex(json) };
+  return {
+    eventId,
+    body: JSON.stringify(body),
+    record: { uniqueId: r.uniqueId, json, stage: STAGE.erasure, enteredMs: Date.parse(r.enteredAt), callerPseudonym: pseudonym, callerIndex: 'remove' },
+  };
+}
+
+/**
+ * Erases a caller: deletes their recordings and removes the personal fields (pseudonym, recording path)
+ * from their records, which stay with `erasedAt` set. Each erased record and the request itself are
+ * logged in the chain. A record whose recording cannot be deleted is left untouched and reported.
+ */
+export async function eraseCaller(ctx: AdminContext, number: string): Promise<EraseReport> {
+  if (isAnonymous(number)) throw new AdminUsageError('--caller: an anonymous or empty number matches every withheld caller; erase needs a real number');
+  const pseudonym = pseudonymise(number, ctx.pseudonymKey);
+  const appender = new ChainAppender(ctx.store);
+  const newId = ctx.newId ?? randomUUID;
+  const report: EraseReport = { records: 0, recordingsDeleted: 0, failures: [] };
+  for await (const ids of ctx.store.callerRecordIds(pseudonym, ctx.chunk)) {
+    const rows = await ctx.store.getRecords(ids);
+    const jobs = [];
+    for (const row of rows) {
+      if (!row) continue;
+      const rec = parseStoredRecord(row.json);
+      if (rec.callerPseudonym !== pseudonym) continue; // stale index entry
+      if (rec.recordingPath) {
+        const r = await removeRecording(rec.recordingPath, ctx.recordingDir);
+        if (!r.ok) {
+          report.failures.push({ uniqueId: rec.uniqueId, path: rec.recordingPath, error: r.error });
+          continue;
+        }
+        if (r.deleted) report.recordingsDeleted += 1;
+      }
+      const at = ctx.now();
+      const erased = eraseRecord(rec, at);
+      jobs.push(appender.submit(recordEvent('erasure', erased, serialiseRecord(erased), at.toISOString(), newId(), pseudonym)).done);
+    }
+    await Promise.all(jobs);
+    report.records += jobs.length;
+    ctx.progress?.(report.records);
+  }
+  const body: EventBody = {
+    type: 'erasure-request',
+    at: ctx.now().toISOString(),
+    records: report.records,
+    recordingsDeleted: report.recordingsDeleted,
+    failures: report.failures.length,
+  };
+  await appender.submit({ eventId: newId(), body: JSON.stringify(body), record: null }).done;
+  return report;
+}
+
+// ------------------------------------------------------------------------------------------- purge
+
+export interface PurgeReport {
+  /** Set when another purge holds the lock (nothing was done). */
+  skipped: string | null;
+  cutoff: string;
+  records: number;
+  recordingsDeleted: number;
+  failures: Failure[];
+  trimmedTo: ChainHead | null;
+}
+
+/** Entries at the start of the chain that are all older than the cutoff (the last one of them). */
+async function trimTarget(store: AdminStore, cutoffMs: number, chunk: number): Promise<ChainHead | null> {
+  let target: ChainHead | null = null;
+  for await (const { entries } of store.chain(chunk)) {
+    for (const e of entries) {
+      let at: number;
+      try {
+        at = Date.parse(String((JSON.parse(e.body) as { at?: unknown }).at));
+      } catch {
+        at = NaN; // unparsable body: stop trimming here
+      }
+      if (!(at < cutoffMs)) return target;
+      target = { seq: e.seq, hash: e.hash };
+    }
+  }
+  return target;
+}
+
+/**
+ * Deletes records entered before now − retentionDays and their recordings, trims the start of the
+ * chain that is older than that, and logs the purge in the chain. Idempotent; safe to run from several
+ * hosts (one runs at a time, the others return at once).
+ */
+export async function purgeLedger(ctx: AdminContext): Promise<PurgeReport> {
+  const cutoffMs = ctx.now().getTime() - ctx.retentionDays * DAY_MS;
+  const report: PurgeReport = { skipped: null, cutoff: new Date(cutoffMs).toISOString(), records: 0, recordingsDeleted: 0, failures: [], trimmedTo: null };
+  const release = await ctx.store.lock('purge', 15 * 60_000);
+  if (!release) {
+    report.skipped = 'another purge is running';
+    return report;
+  }
+  try {
+    let kept = 0;
+    for (;;) {
+      const batch = await ctx.store.recordsBefore(cutoffMs, kept, ctx.chunk);
+      if (batch.length === 0) break;
+      const remove: { uniqueId: string; callerPseudonym: string }[] = [];
+      let records = 0;
+      for (const { uniqueId, row } of batch) {
+        if (!row) {
+          remove.push({ uniqueId, callerPseudonym: '' }); // index entry without its record
+          continue;
+        }
+        const rec = parseStoredRecord(row.json);
+        if (rec.recordingPath) {
+          const r = await removeRecording(rec.recordingPath, ctx.recordingDir);
+          if (!r.ok) {
+            report.failures.push({ uniqueId, path: rec.recordingPath, error: r.error });
+            kept += 1; // stays, to be tried again next time
+            continue;
+          }
+          if (r.deleted) report.recordingsDeleted += 1;
+        }
+        remove.push({ uniqueId, callerPseudonym: rec.callerPseudonym });
+        records += 1;
+      }
+      await ctx.store.deleteRecords(remove);
+      report.records += records;
+      ctx.progress?.(report.records);
+    }
+    const target = await trimTarget(ctx.store, cutoffMs, ctx.chunk);
+    const anchor = await currentAnchor(ctx.store);
+    const trim: TrimRequest | undefined = target && (!anchor || target.seq > anchor.seq) ? target : undefined;
+    report.trimmedTo = trim ?? null;
+    const body: EventBody = {
+      type: 'purge',
+      at: ctx.now().toISOString(),
+      cutoff: report.cutoff,
+      records: report.records,
+      recordingsDeleted: report.recordingsDeleted,
+      failures: report.failures.length,
+      trimmedTo: report.trimmedTo,
+    };
+    await new ChainAppender(ctx.store).submit({ eventId: (ctx.newId ?? randomUUID)(), body: JSON.stringify(body), record: null }, trim).done;
+    return report;
+  } finally {
+    await release();
+  }
+}
+
+async function currentAnchor(store: AdminStore): Promise<ChainHead | null> {
+  for await (const { anchor } of store.chain(1)) return anchor;
+  return null;
+}
+
+// ------------------------------------------------------------------------------------------ verify
+
+export interface RecordProblem {
+  uniqueId: string;
+  seq: number | null;
+  message: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  chain: VerifyResult;
+  records: { checked: number; unverifiable: number; problem: RecordProblem | null };
+}
+
+/**
+ * Verifies the ledger:
+ * 1. walks the chain from its anchor and reports the first edited, deleted or reordered entry, and
+ *    checks that the records its entries name still exist (unless old enough to have been purged);
+ * 2. checks every record against the chain entry that wrote it (digest of its stored JSON), so an edited
+ *    record is caught too.
+ */
+export async function verifyLedger(ctx: AdminContext): Promise<VerifyReport> {
+  let verifier: ChainVerifier | null = null;
+  let recordProblem: RecordProblem | null = null;
+  const graceMs = ctx.now().getTime() - ctx.retentionDays * DAY_MS + DAY_MS;
+  let walked = 0;
+  for await (const { anchor, entries } of ctx.store.chain(ctx.chunk)) {
+    verifier ??= new ChainVerifier(anchor);
+    verifier.feed(entries);
+    walked += entries.length;
+    ctx.progress?.(walked);
+    if (recordProblem || verifier.broken) continue;
+    const refs: { uniqueId: string; seq: number }[] = [];
+    for (const e of entries) {
+      try {
+        const b = JSON.parse(e.body) as { type?: unknown; uniqueId?: unknown; at?: unknown };
+        const named = b.type === 'decision' || b.type === 'outcome' || b.type === 'erasure';
+        if (named && typeof b.uniqueId === 'string' && Date.parse(String(b.at)) >= graceMs) refs.push({ uniqueId: b.uniqueId, seq: e.seq });
+      } catch {
+        // an unparsable body cannot name a record; the chain check covers the entry itself
+      }
+    }
+    const rows = await ctx.store.getRecords(refs.map((r) => r.uniqueId));
+    const missing = refs.findIndex((_, i) => rows[i] === null);
+    const ref = refs[missing];
+    if (ref) {
+      recordProblem = { uniqueId: ref.uniqueId, seq: ref.seq, message: `record ${ref.uniqueId} (named by chain entry seq ${ref.seq}) is missing: deleted outside erase/purge` };
+    }
+  }
+  const chain = (verifier ?? new ChainVerifier(null)).finish(await ctx.store.chainInfo());
+
+  let checked = 0;
+  let unverifiable = 0;
+  const anchorSeq = chain.anchor?.seq ?? 0;
+  const headSeq = chain.head?.seq ?? 0;
+  if (!recordProblem) {
+    outer: for await (const rows of ctx.store.recordsByTime(-Infinity, Infinity, ctx.chunk)) {
+      const inRange = rows.filter((r) => r.seq > anchorSeq);
+      unverifiable += rows.length - inRange.length;
+      const entries = await ctx.store.chainEntries(inRange.map((r) => r.seq));
+      for (let i = 0; i < inRange.length; i++) {
+        const row = inRange[i];
+        if (!row) continue;
+        const e = entries[i];
+        let problem: string | null = null;
+        if (!e) problem = row.seq > headSeq ? `points to chain entry seq ${row.seq}, past the end of the chain` : `its chain entry seq ${row.seq} is missing`;
+        else {
+          let b: { uniqueId?: unknown; recordDigest?: unknown } = {};
+          try {
+            b = JSON.parse(e.body) as typeof b;
+          } catch {
+            b = {};
+          }
+          if (b.uniqueId !== row.uniqueId) problem = `its chain entry seq ${row.seq} is about another call`;
+          else if (b.recordDigest !== sha256Hex(row.json)) problem = `its content differs from what chain entry seq ${row.seq} recorded: the record was edited`;
+        }
+        if (problem) {
+          recordProblem = { uniqueId: row.uniqueId, seq: row.seq, message: `record ${row.uniqueId}: ${problem}` };
+          break outer;
+        }
+        checked += 1;
+      }
+    }
+  }
+  return { ok: chain.ok && recordProblem === null, chain, records: { checked, unverifiable, problem: recordProblem } };
+}

@@ -1,0 +1,127 @@
+/**
+ * Appends events to the chain, safely across instances: entries are hashed in Node from the head this
+ * process believes current, and the store appends them only if that is still the head (compare and
+ * append); on conflict the entries are recomputed on the new head and sent again. Within one process
+ * appends are serialised, and events waiting together go in one batch.
+ */
+import { buildEntries } from './chain';
+import type { AppendItem, ChainHead, ChainStore, TrimRequest } from './types';
+
+export class ChainConflictError extends Error {
+  constructor(attempts: number) {
+    super(`chain append still conflicting after ${attempts} attempts (another writer keeps moving the head)`);
+    this.name = 'ChainConflictError';
+  }
+}
+
+export interface AppendJob {
+  readonly item: AppendItem;
+  /** Resolves once the event is in the store (or was already there). */
+  readonly done: Promise<void>;
+  /** Drops the job if it has not been sent yet. Returns false if it is already in flight or done. */
+  abandon(): boolean;
+}
+
+interface Job extends AppendJob {
+  trim: TrimRequest | undefined;
+  state: 'queued' | 'sent' | 'abandoned';
+  resolve(): void;
+  reject(e: unknown): void;
+}
+
+export interface AppenderOptions {
+  /** Events per batch. */
+  batchMax: number;
+  /** Conflicts tolerated for one batch before it fails. */
+  maxConflicts: number;
+}
+
+export class ChainAppender {
+  private queue: Job[] = [];
+  private running: Promise<void> | null = null;
+  private head: ChainHead | null = null;
+
+  constructor(
+    private readonly store: ChainStore,
+    private readonly opts: AppenderOptions = { batchMax: 64, maxConflicts: 100 },
+  ) {}
+
+  submit(item: AppendItem, trim?: TrimRequest): AppendJob {
+    let resolve!: () => void;
+    let reject!: (e: unknown) => void;
+    const done = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    done.catch(() => undefined); // an abandoned job's failure is nobody's business
+    const job: Job = {
+      item,
+      trim,
+      done,
+      state: 'queued',
+      resolve,
+      reject,
+      abandon: () => {
+        if (job.state !== 'queued') return false;
+        job.state = 'abandoned';
+        return true;
+      },
+    };
+    this.queue.push(job);
+    if (!this.running) this.running = this.pump();
+    return job;
+  }
+
+  /** Resolves when nothing is queued or in flight. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async pump(): Promise<void> {
+    for (;;) {
+      this.queue = this.queue.filter((j) => j.state === 'queued');
+      const first = this.queue[0];
+      if (!first) {
+        this.running = null; // same tick as the empty check: a later submit starts a new pump
+        return;
+      }
+      // A trimming append goes alone; others are batched.
+      const batch = first.trim ? [first] : this.queue.filter((j) => !j.trim).slice(0, this.opts.batchMax);
+      const taken = new Set(batch);
+      this.queue = this.queue.filter((j) => !taken.has(j));
+      for (const j of batch) j.state = 'sent';
+      try {
+        await this.appendBatch(
+          batch.map((j) => j.item),
+          first.trim,
+        );
+        for (const j of batch) j.resolve();
+      } catch (e) {
+        this.head = null; // unknown after a failure: read it again next time
+        for (const j of batch) j.reject(e);
+      }
+    }
+  }
+
+  private async appendBatch(all: AppendItem[], trim: TrimRequest | undefined): Promise<void> {
+    let items = all;
+    for (let attempt = 0; items.length > 0; attempt++) {
+      const head = this.head ?? (await this.store.head());
+      const entries = buildEntries(head, items.map((i) => i.body));
+      const r = await this.store.append(head, entries, items, trim);
+      if (r.status === 'ok') {
+        const last = entries[entries.length - 1];
+        this.head = last ? { seq: last.seq, hash: last.hash } : head;
+        return;
+      }
+      if (r.status === 'duplicate') {
+        const dup = new Set(r.eventIds);
+        items = items.filter((i) => !dup.has(i.eventId));
+        this.head = head;
+      } else {
+        this.head = r.head;
+        if (attempt + 1 >= this.opts.maxConflicts) throw new ChainConflictError(attempt + 1);
+      }
+    }
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * The Ledger port over a chain store (Redis) and the local journal.
+ *
+ * A write goes to the store, bounded by `writeTimeoutMs` (time waiting behind other appends included).
+ * If the store is not connected, fails, or does not answer in time, the write goes to the journal
+ * (fsync'd) instead; if that fails too, the write rejects. Journal entries are replayed into the store
+ * when it is back. Every event carries a unique id that the store applies at most once, so an event
+ * that reached Redis late *and* the journal, or is replayed twice, is still stored exactly once.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../logging/logger';
+import { safe } from '../logging/logger';
+import type { Clock } from '../ports/clock';
+import type { ConsentRecord, Ledger, StoredIn } from '../ports/ledger';
+import { ChainAppender } from './appender';
+import type { JournalEntry, JournalKind, JournalPort } from './journal';
+import { serialiseRecord, sha256Hex, validateRecord } from './record';
+import { STAGE, type AppendItem, type ChainStore, type EventBody } from './types';
+
+export interface DurableLedgerOptions {
+  writeTimeoutMs: number;
+  retentionDays: number;
+  /** Pause between replay attempts while the journal has entries. */
+  replayIntervalMs: number;
+  clock: Clock;
+  logger: Logger;
+  /** Journal entries replayed per round. */
+  replayBatch?: number;
+  newId?: () => string;
+}
+
+export interface ReplayResult {
+  replayed: number;
+  /** Entries not replayed because they are older than the retention period, or invalid. */
+  dropped: number;
+  remaining: number;
+}
+
+const DAY_MS = 86_400_000;
+
+/** The chain event and record write for a decision or outcome. */
+export function eventFor(kind: JournalKind, record: ConsentRecord, at: string, eventId: string): AppendItem {
+  const json = serialiseRecord({ ...record, erasedAt: null });
+  const body: EventBody = { type: kind, at, uniqueId: record.uniqueId, outcome: record.outcome, recordDigest: sha256Hex(json) };
+  return {
+    eventId,
+    body: JSON.stringify(body),
+    record: {
+      uniqueId: record.uniqueId,
+      json,
+      stage: STAGE[kind],
+      enteredMs: Date.parse(record.enteredAt),
+      callerPseudonym: record.callerPseudonym,
+      callerIndex: 'add',
+    },
+  };
+}
+
+class TimeoutError extends Error {
+  constructor(ms: number) {
+    super(`Redis did not take the write within ${ms} ms`);
+    this.name = 'TimeoutError';
+  }
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export class DurableLedger implements Ledger {
+  private readonly appender: ChainAppender;
+  private replaying: Promise<ReplayResult> | null = null;
+  private timer: { cancel(): void } | null = null;
+  private stopped = false;
+  /** Set when a write missed Redis; cleared by the next write or replay that reaches it. */
+  private degraded = false;
+  private readonly inflight = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly store: ChainStore,
+    private readonly journal: JournalPort,
+    private readonly opts: DurableLedgerOptions,
+  ) {
+    this.appender = new ChainAppender(store);
+  }
+
+  /** Replays the journal whenever the store comes back, and periodically while entries are pending. */
+  start(): void {
+    this.store.onReady(() => {
+      if (!this.stopped && this.journal.backlog() > 0) void this.replay();
+    });
+    this.schedule();
+  }
+
+  recordDecision(record: ConsentRecord): Promise<StoredIn> {
+    return this.track(this.write('decision', record));
+  }
+
+  recordOutcome(record: ConsentRecord): Promise<StoredIn> {
+    return this.track(this.write('outcome', record));
+  }
+
+  state(): 'up' | 'down' {
+    return this.store.isReady() && !this.degraded ? 'up' : 'down';
+  }
+
+  journalBacklog(): number {
+    return this.journal.backlog();
+  }
+
+  /** Replays pending journal entries into the store. Concurrent calls share one run. */
+  replay(): Promise<ReplayResult> {
+    if (!this.replaying) {
+      this.replaying = this.track(this.replayAll()).finally(() => {
+        this.replaying = null;
+      });
+    }
+    return this.replaying;
+  }
+
+  /** Stops the timers and waits (bounded) for writes and replay in progress. */
+  async close(): Promise<void> {
+    this.stopped = true;
+    this.timer?.cancel();
+    this.timer = null;
+    const bound = new Promise<void>((resolve) => {
+      const t = this.opts.clock.setTimeout(resolve, Math.max(2000, this.opts.writeTimeoutMs * 4));
+      void Promise.allSettled([...this.inflight]).then(() => {
+        t.cancel();
+        resolve();
+      });
+    });
+    await bound;
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inflight.add(p);
+    const remove = () => this.inflight.delete(p);
+    p.then(remove, remove);
+    return p;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = this.opts.clock.setTimeout(() => {
+      this.timer = null;
+      const run = this.journal.backlog() > 0 && this.store.isReady() ? this.replay().then(() => undefined) : Promise.resolve();
+      void run.finally(() => this.schedule());
+    }, this.opts.replayIntervalMs);
+  }
+
+  private async write(kind: JournalKind, record: ConsentRecord): Promise<StoredIn> {
+    validateRecord(record);
+    const entry: JournalEntry = { id: (this.opts.newId ?? randomUUID)(), kind, at: this.opts.clock.now().toISOString(), record };
+    if (!this.store.isReady()) return this.toJournal(entry, 'Redis is not connected');
+    const job = this.appender.submit(eventFor(kind, record, entry.at, entry.id));
+    try {
+      await this.bounded(job.done);
+      this.degraded = false;
+      return 'redis';
+    } catch (e) {
+      job.abandon(); // if it was already sent and lands anyway, the replay finds it applied
+      return this.toJournal(entry, message(e));
+    }
+  }
+
+  private bounded(p: Promise<void>): Promise<void> {
+    const ms = this.opts.writeTimeoutMs;
+    return new Promise<void>((resolve, reject) => {
+      const t = this.opts.clock.setTimeout(() => reject(new TimeoutError(ms)), ms);
+      p.then(
+        () => {
+          t.cancel();
+          resolve();
+        },
+        (e: unknown) => {
+          t.cancel();
+          reject(e);
+        },
+      );
+    });
+  }
+
+  private async toJournal(entry: JournalEntry, reason: string): Promise<StoredIn> {
+    this.degraded = true;
+    const log = { uniqueId: safe(entry.record.uniqueId), kind: entry.kind, reason: safe(reason) };
+    try {
+      await this.journal.append(entry);
+    } catch (e) {
+      this.opts.logger.error('ledger: record stored nowhere (Redis and the journal both failed)', { ...log, journalError: safe(message(e)) });
+      throw new Error(`ledger: ${entry.kind} of ${entry.record.uniqueId} stored nowhere: Redis: ${reason}; journal: ${message(e)}`, { cause: e });
+    }
+    this.opts.logger.warn('ledger: record stored in the local journal', { ...log, backlog: this.journal.backlog() });
+    return 'journal';
+  }
+
+  private async replayAll(): Promise<ReplayResult> {
+    const batch = this.opts.replayBatch ?? 200;
+    const result: ReplayResult = { replayed: 0, dropped: 0, remaining: this.journal.backlog() };
+    const started = Date.now();
+    try {
+      while (this.store.isReady()) {
+        const pending = this.journal.pending().slice(0, batch);
+        if (pending.length === 0) break;
+        const cutoff = this.opts.clock.now().getTime() - this.opts.retentionDays * DAY_MS;
+        const drop: string[] = [];
+        const jobs = [];
+        for (const e of pending) {
+          try {
+            validateRecord(e.record);
+          } catch (err) {
+            this.opts.logger.error('ledger: journal entry is not a valid record; dropped', { uniqueId: safe(e.record.uniqueId), problem: safe(message(err)) });
+            drop.push(e.id);
+            continue;
+          }
+          if (Date.parse(e.record.enteredAt) < cutoff) {
+            this.opts.logger.warn('ledger: journal entry older than the retention period; dropped', { uniqueId: safe(e.record.uniqueId) });
+            drop.push(e.id);
+            continue;
+          }
+          jobs.push({ id: e.id, job: this.appender.submit(eventFor(e.kind, e.record, e.at, e.id)) });
+        }
+        await Promise.all(jobs.map((j) => j.job.done));
+        await this.journal.ack([...drop, ...jobs.map((j) => j.id)]);
+        result.replayed += jobs.length;
+        result.dropped += drop.length;
+      }
+      if (this.journal.backlog() === 0) {
+        this.degraded = false;
+        await this.journal.compact();
+      }
+    } catch (e) {
+      this.opts.logger.warn('ledger: journal replay interrupted; will retry', { error: safe(message(e)), backlog: this.journal.backlog() });
+    }
+    result.remaining = this.journal.backlog();
+    if (result.replayed + result.dropped > 0) {
+      this.opts.logger.info('ledger: journal replayed', { ...result, ms: Date.now() - started });
+    }
+    return result;
+  }
+}

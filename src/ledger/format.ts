@@ -1,0 +1,152 @@
+/**
+ * Output formats of the ledger CLI: CSV (RFC 4180) and JSON Lines for auditors, and a text table.
+ * Pure; `parseCsv` / `parseJsonl` are the exact inverses of the writers.
+ *
+ * CSV cells that a spreadsheet would run as a formula (starting with =, +, -, @, tab or CR, other than a
+ * plain signed number such as +212…) are written with a leading apostrophe; so is any cell that itself
+ * starts with an apostrophe. `parseCsv` removes it again.
+ */
+import { RECORD_FIELDS } from './record';
+import type { StoredRecord } from './types';
+
+type Field = (typeof RECORD_FIELDS)[number];
+
+const NULLABLE = new Set<Field>([
+  'outcome',
+  'digit',
+  'language',
+  'noticeStartedAt',
+  'decidedAt',
+  'recordingStartedAt',
+  'recordingPath',
+  'erasedAt',
+]);
+
+function neutralise(cell: string): string {
+  if (cell.startsWith("'")) return `'${cell}`;
+  if (/^[=+\-@\t\r]/.test(cell) && !/^[+-]?\d+$/.test(cell)) return `'${cell}`;
+  return cell;
+}
+
+function quote(cell: string): string {
+  return /[",\r\n]/.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell;
+}
+
+export function csvHeader(): string {
+  return `${RECORD_FIELDS.join(',')}\r\n`;
+}
+
+export function csvRow(r: StoredRecord): string {
+  const src = r as unknown as Record<string, unknown>;
+  return `${RECORD_FIELDS.map((f) => {
+    const v = src[f];
+    return quote(neutralise(v === null || v === undefined ? '' : String(v)));
+  }).join(',')}\r\n`;
+}
+
+/** Splits CSV text into rows of cells (quoted cells may hold commas, quotes and line breaks). */
+export function splitCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i] as string;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i += 2;
+        continue;
+      }
+      if (c === '"') quoted = false;
+      else cell += c;
+      i += 1;
+      continue;
+    }
+    if (c === '"' && cell === '') quoted = true;
+    else if (c === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (c === '\r' && text[i + 1] === '\n') {
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+      i += 1;
+    } else if (c === '\n') {
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+    } else cell += c;
+    i += 1;
+  }
+  if (cell !== '' || row.length > 0) {
+    row.push(cell);
+    rows.push(row);
+  }
+  return rows;
+}
+
+/** Parses an export back into records. Throws on a header that is not the export's. */
+export function parseCsv(text: string): StoredRecord[] {
+  const [header, ...rows] = splitCsv(text);
+  if (!header || header.join(',') !== RECORD_FIELDS.join(',')) throw new Error('not a consent-ivr ledger CSV export (header differs)');
+  return rows.map((cells) => {
+    const out: Record<string, unknown> = {};
+    RECORD_FIELDS.forEach((f, i) => {
+      let v = cells[i] ?? '';
+      if (v.startsWith("'")) v = v.slice(1);
+      out[f] = v === '' && NULLABLE.has(f) ? null : v;
+    });
+    out.attempts = Number(out.attempts);
+    return out as unknown as StoredRecord;
+  });
+}
+
+export function jsonlRow(r: StoredRecord): string {
+  const src = r as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const f of RECORD_FIELDS) out[f] = src[f] ?? null;
+  return `${JSON.stringify(out)}\n`;
+}
+
+export function parseJsonl(text: string): StoredRecord[] {
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as StoredRecord);
+}
+
+/** Escapes control characters, so a tampered record cannot drive the terminal. */
+export function printable(v: unknown): string {
+  // eslint-disable-next-line no-control-regex
+  return String(v).replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+export const TEXT_HEADER = `${['ENTERED (UTC)', 'UNIQUEID', 'OUTCOME', 'KEY', 'LANG', 'TRIES', 'RECORDING', 'ERASED'].join('\t')}\n`;
+
+export function textRow(r: StoredRecord): string {
+  return `${[
+    r.enteredAt,
+    r.uniqueId,
+    r.outcome ?? '(in flow)',
+    r.digit ?? '-',
+    r.language ?? '-',
+    String(r.attempts),
+    r.recordingPath ? 'yes' : 'no',
+    r.erasedAt ? 'yes' : 'no',
+  ]
+    .map(printable)
+    .join('\t')}\n`;
+}
+
+/** `show`: one field per line. */
+export function textRecord(r: StoredRecord, meta: { seq: number }): string {
+  const src = r as unknown as Record<string, unknown>;
+  const width = Math.max(...RECORD_FIELDS.map((f) => f.length)) + 2;
+  const lines = RECORD_FIELDS.map((f) => `${f.padEnd(width)}${src[f] === null || src[f] === undefined ? '-' : printable(src[f])}`);
+  lines.push(`${'chainSeq'.padEnd(width)}${meta.seq}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,141 @@
+/**
+ * Types shared by the ledger's pure logic and its store adapters. No I/O here.
+ *
+ * Two kinds of data live in a store:
+ * - records: one per call (key: the channel's UNIQUEID), the latest known state of the consent decision;
+ * - the chain: an append-only log of events (decision, outcome, erasure, purge), each entry carrying the
+ *   hash of the previous one. Chain entries hold no personal data: a record is referenced by its
+ *   uniqueId and by the SHA-256 digest of its stored JSON.
+ */
+import type { ConsentRecord } from '../ports/ledger';
+
+/** A record as stored: the port's record plus the time its personal fields were erased. */
+export interface StoredRecord extends ConsentRecord {
+  erasedAt: string | null;
+}
+
+/**
+ * Precedence of writes to one record. A write with a lower stage never overwrites a higher one, so a
+ * decision replayed late from the journal cannot undo the outcome, and nothing undoes an erasure.
+ */
+export const STAGE = { decision: 1, outcome: 2, erasure: 9 } as const;
+export type Stage = (typeof STAGE)[keyof typeof STAGE];
+
+export type EventType = 'decision' | 'outcome' | 'erasure' | 'erasure-request' | 'purge';
+
+/** What a chain entry says (serialised to JSON as the entry's `body`). */
+export type EventBody =
+  | { type: 'decision' | 'outcome' | 'erasure'; at: string; uniqueId: string; outcome: string | null; recordDigest: string }
+  | { type: 'erasure-request'; at: string; records: number; recordingsDeleted: number; failures: number }
+  | {
+      type: 'purge';
+      at: string;
+      cutoff: string;
+      records: number;
+      recordingsDeleted: number;
+      failures: number;
+      /** The chain was trimmed up to and including this entry (its seq and hash become the anchor). */
+      trimmedTo: { seq: number; hash: string } | null;
+    };
+
+/** One entry of the chain as stored. `hash` = SHA-256 over seq, prev and body (see chain.ts). */
+export interface ChainEntry {
+  seq: number;
+  prev: string;
+  hash: string;
+  body: string;
+}
+
+/** A chain entry read back from a store, with the store's own id for it (a stream id in Redis). */
+export interface StoredChainEntry extends ChainEntry {
+  id: string;
+}
+
+export interface ChainHead {
+  seq: number;
+  hash: string;
+}
+
+/** What the chain append writes to a record together with the entry, atomically. */
+export interface RecordWrite {
+  uniqueId: string;
+  /** The stored JSON of the record (serialiseRecord). */
+  json: string;
+  stage: Stage;
+  /** Milliseconds since the epoch of enteredAt: the time index. */
+  enteredMs: number;
+  /** Caller index to add the record to, or remove it from (erasure). Empty pseudonym: none. */
+  callerPseudonym: string;
+  callerIndex: 'add' | 'remove';
+}
+
+/** One event to append: its chain entry body, plus optionally the record it writes. */
+export interface AppendItem {
+  /** Unique id of the event; a store applies an event at most once. */
+  eventId: string;
+  body: string;
+  record: RecordWrite | null;
+}
+
+/** Trims the chain up to and including `seq` (which must have `hash`), atomically with the append. */
+export interface TrimRequest {
+  seq: number;
+  hash: string;
+}
+
+export type AppendResult =
+  | { status: 'ok' }
+  /** The chain's head is not the one the entries were computed from. */
+  | { status: 'conflict'; head: ChainHead }
+  /** These events were already applied; nothing was written. */
+  | { status: 'duplicate'; eventIds: string[] };
+
+/** The write side of a store, used by DurableLedger and by erase/purge. */
+export interface ChainStore {
+  /** True when the store accepts commands now (Redis connection ready). */
+  isReady(): boolean;
+  /** Called each time the store becomes ready again. */
+  onReady(listener: () => void): void;
+  head(): Promise<ChainHead>;
+  /**
+   * Appends entries (computed from `expected`) and applies their record writes, all or nothing. Checks
+   * first that the head is `expected` and that no event was applied already.
+   */
+  append(expected: ChainHead, entries: ChainEntry[], items: AppendItem[], trim?: TrimRequest): Promise<AppendResult>;
+}
+
+/** A record row as read for the CLI: the stored JSON and the seq of the entry that wrote it. */
+export interface RecordRow {
+  uniqueId: string;
+  json: string;
+  /** Seq of the chain entry whose body holds the digest of `json`. */
+  seq: number;
+}
+
+/** The read and maintenance side of a store, used by the CLI (admin.ts). */
+export interface AdminStore extends ChainStore {
+  getRecord(uniqueId: string): Promise<RecordRow | null>;
+  getRecords(uniqueIds: string[]): Promise<(RecordRow | null)[]>;
+  /**
+   * Records whose enteredAt is within [fromMs, toMs), in order of enteredAt then uniqueId, in chunks:
+   * keyset pagination, never the whole index in memory.
+   */
+  recordsByTime(fromMs: number, toMs: number, chunk: number): AsyncIterable<RecordRow[]>;
+  /**
+   * The oldest records entered before `beforeMs`, skipping the first `offset` (records a purge kept);
+   * `row` is null for an index entry whose record is gone.
+   */
+  recordsBefore(beforeMs: number, offset: number, count: number): Promise<{ uniqueId: string; row: RecordRow | null }[]>;
+  /** The uniqueIds indexed under a caller pseudonym, in chunks. */
+  callerRecordIds(pseudonym: string, chunk: number): AsyncIterable<string[]>;
+  /** Deletes records and their index entries. */
+  deleteRecords(rows: { uniqueId: string; callerPseudonym: string }[]): Promise<void>;
+  /** The anchor (last trimmed entry) and the chain from its start, in chunks. */
+  chain(chunk: number): AsyncIterable<{ anchor: ChainHead | null; entries: StoredChainEntry[] }>;
+  /** Chain entries by seq (null where absent). */
+  chainEntries(seqs: number[]): Promise<(StoredChainEntry | null)[]>;
+  /** The id of the last entry ever appended (even if deleted since), and the number of entries ever added. */
+  chainInfo(): Promise<{ lastGeneratedId: string | null; entriesAdded: number | null }>;
+  /** Takes a named lock for `ttlMs`; returns a release function, or null when someone else holds it. */
+  lock(name: string, ttlMs: number): Promise<(() => Promise<void>) | null>;
+}

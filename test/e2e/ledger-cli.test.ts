@@ -1,0 +1,671 @@
+/**
+ * `consent-ivr ledger …` against a real Redis of its own (a redis-server on a free port in a temporary
+ * folder; never the shared sandbox's): verify, export, list, show, erase and purge, through the command
+ * functions and through the real entry point (src/cli/main.ts compiled).
+ */
+import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { Command } from 'commander';
+import { Redis } from 'ioredis';
+import { validate } from '../../src/config/load';
+import type { Config } from '../../src/config/schema';
+import { createLedger, pseudonymise } from '../../src/ledger';
+import { parseCsv, parseJsonl } from '../../src/ledger/format';
+import { registerLedgerCommands, runErase, runExport, runList, runPurge, runShow, runVerify, type CliIO } from '../../src/cli/ledger-commands';
+import { createLogger } from '../../src/logging/logger';
+import type { ConsentRecord } from '../../src/ports/ledger';
+import type { Outcome } from '../../src/flow/types';
+import type { Clock } from '../../src/ports/clock';
+import type { StoredRecord } from '../../src/ledger/types';
+
+const REPO = resolve(__dirname, '../..');
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const addr = srv.address();
+  srv.close();
+  if (!addr || typeof addr === 'string' || addr.port === 6379) throw new Error('no usable port');
+  return addr.port;
+}
+
+async function startRedis(dir: string): Promise<{ port: number; proc: ChildProcess }> {
+  const port = await freePort();
+  const proc = spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], {
+    stdio: 'ignore',
+  });
+  for (let i = 0; i < 100; i++) {
+    const c = new Redis({ port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    c.on('error', () => undefined);
+    try {
+      await c.connect();
+      await c.ping();
+      c.disconnect();
+      return { port, proc };
+    } catch {
+      c.disconnect();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error('redis-server did not start');
+}
+
+const KEY = 'cli-test-pseudonym-key-0123456789';
+const PROMPT = { notice: 'n', 'full-notice': 'f', choice: 'c', invalid: 'i', accepted: 'a', refused: 'r' };
+const DAY = 86_400_000;
+const NOW = Math.floor(Date.now() / 1000) * 1000;
+
+let port: number;
+let proc: ChildProcess;
+let raw: Redis;
+let work: string;
+let seq = 0;
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'civr-ledger-cli-'));
+  ({ port, proc } = await startRedis(work));
+  raw = new Redis({ port, maxRetriesPerRequest: 1 });
+});
+
+afterAll(async () => {
+  raw.disconnect();
+  const exited = once(proc, 'exit');
+  proc.kill('SIGTERM');
+  await exited;
+  rmSync(work, { recursive: true, force: true });
+});
+
+interface Env {
+  config: Config;
+  prefix: string;
+  dir: string;
+  recordings: string;
+}
+
+function env(retentionDays = 180): Env {
+  seq += 1;
+  const prefix = `cli${seq}:`;
+  const dir = join(work, `case${seq}`);
+  const recordings = join(dir, 'recordings');
+  mkdirSync(recordings, { recursive: true });
+  const base = validate({
+    prompts: { texts: { ar: PROMPT, fr: PROMPT } },
+    redis: { url: `redis://127.0.0.1:${port}/0`, keyPrefix: prefix, writeTimeoutMs: 2000 },
+    ledger: { journalPath: join(dir, 'journal.jsonl'), retentionDays, replayIntervalMs: 500 },
+    recording: { dir: recordings },
+  });
+  return { config: { ...base, source: join(dir, 'c.yaml'), secrets: { ariPassword: 'x', amiSecret: 'x', pseudonymKey: KEY } }, prefix, dir, recordings };
+}
+
+function capture(tty = false): { io: CliIO; out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  return {
+    io: {
+      stdout: { write: (s: string) => ((out += s), true), once: () => undefined, isTTY: tty },
+      stderr: { write: (s: string) => ((err += s), true), once: () => undefined, isTTY: tty },
+    },
+    out: () => out,
+    err: () => err,
+  };
+}
+
+function clockAt(ms: number): Clock & { set(ms: number): void } {
+  let now = ms;
+  return {
+    now: () => new Date(now),
+    setTimeout(fn, t) {
+      const h = setTimeout(fn, t);
+      return { cancel: () => clearTimeout(h) };
+    },
+    set: (v) => {
+      now = v;
+    },
+  };
+}
+
+const quiet = createLogger({ level: 'error', format: 'json' }, new Writable({ write: (_c, _e, cb) => cb() }));
+
+function rec(i: number, enteredMs: number, outcome: Outcome, number: string, over: Partial<ConsentRecord> = {}): ConsentRecord {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return {
+    uniqueId: `${Math.floor(enteredMs / 1000)}.${i}`,
+    linkedId: `${Math.floor(enteredMs / 1000)}.${i}`,
+    callerPseudonym: pseudonymise(number, KEY),
+    calledNumber: '+212522000000',
+    outcome,
+    digit: outcome === 'accepted' ? '1' : outcome === 'refused' ? '2' : null,
+    language: outcome === 'abandoned' ? null : 'fr',
+    attempts: 1,
+    enteredAt: iso(enteredMs),
+    noticeStartedAt: iso(enteredMs + 100),
+    decidedAt: outcome === 'abandoned' ? null : iso(enteredMs + 4000),
+    recordingStartedAt: null,
+    recordingPath: null,
+    noticeVersion: 'v1',
+    ...over,
+  };
+}
+
+/** Writes records through the real ledger, with its clock at each record's time. */
+async function seed(e: Env, records: ConsentRecord[]): Promise<void> {
+  const clock = clockAt(NOW);
+  const h = await createLedger(e.config, quiet, { clock });
+  const end = Date.now() + 5000;
+  while (h.state() !== 'up' && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  for (const r of records) {
+    clock.set(Date.parse(r.enteredAt) + 5000);
+    if (r.outcome === 'accepted' || r.outcome === 'refused') await expect(h.ledger.recordDecision({ ...r, recordingPath: null, recordingStartedAt: null })).resolves.toBe('redis');
+    await expect(h.ledger.recordOutcome(r)).resolves.toBe('redis');
+  }
+  await h.close();
+}
+
+async function storedRecords(e: Env): Promise<StoredRecord[]> {
+  const ids = await raw.zrange(`${e.prefix}{ledger}:idx:entered`, '0', '-1');
+  const out: StoredRecord[] = [];
+  for (const id of ids) out.push(JSON.parse(String(await raw.hget(`${e.prefix}{ledger}:rec:${id}`, 'record'))) as StoredRecord);
+  return out;
+}
+
+type Entry = [string, string[]];
+
+/** Rebuilds the log from `entries` (what someone with write access to Redis could do). */
+async function rewriteChain(e: Env, entries: Entry[], ids?: string[]): Promise<void> {
+  const key = `${e.prefix}{ledger}:chain`;
+  await raw.del(key);
+  for (let i = 0; i < entries.length; i++) {
+    const [id, fields] = entries[i] as Entry;
+    await raw.xadd(key, ids?.[i] ?? id, ...fields);
+  }
+}
+
+async function chainOf(e: Env): Promise<Entry[]> {
+  return (await raw.xrange(`${e.prefix}{ledger}:chain`, '-', '+')) as Entry[];
+}
+
+function setField(fields: string[], name: string, value: string): string[] {
+  const out = [...fields];
+  out[out.indexOf(name) + 1] = value;
+  return out;
+}
+
+const sixCalls = (t0: number) => [
+  rec(1, t0, 'accepted', '0611000001'),
+  rec(2, t0 + 60_000, 'refused', '0611000002'),
+  rec(3, t0 + 120_000, 'no-input', '0611000003'),
+  rec(4, t0 + 180_000, 'abandoned', '0611000004'),
+];
+
+describe('ledger verify', () => {
+  test('When the chain and the records are intact, then verify passes with exit 0', async () => {
+    const e = env();
+    await seed(e, sixCalls(NOW - DAY));
+    const c = capture();
+    expect(await runVerify(e.config, {}, { io: c.io })).toBe(0);
+    expect(c.out()).toMatch(/chain: OK, 6 entries/);
+    expect(c.out()).toMatch(/records: OK, 4 checked/);
+    expect(c.out()).toMatch(/ledger verified/);
+    expect(c.err()).toBe(''); // stderr is not a terminal: no progress
+  });
+
+  test('When an entry of the log is edited, then verify names that entry and exits 1', async () => {
+    const e = env();
+    await seed(e, sixCalls(NOW - DAY));
+    const entries = await chainOf(e);
+    const [id, fields] = entries[2] as Entry;
+    const body = JSON.parse(String(fields[fields.indexOf('body') + 1])) as Record<string, unknown>;
+    entries[2] = [id, setField(fields, 'body', JSON.stringify({ ...body, outcome: 'accepted' }))];
+    await rewriteChain(e, entries);
+    const c = capture();
+    expect(await runVerify(e.config, {}, { io: c.io })).toBe(1);
+    expect(c.out()).toMatch(/chain: BROKEN \(edited\): entry seq 3 \(id 3-0, position 3\): its content does not match its hash/);
+    expect(c.out()).toMatch(/verification FAILED/);
+  });
+
+  test('When an entry is edited and its hash recomputed, then verify reports the broken link at the next entry', async () => {
+    const e = env();
+    await seed(e, sixCalls(NOW - DAY));
+    const entries = await chainOf(e);
+    const [id, fields] = entries[2] as Entry;
+    const { entryHash } = await import('../../src/ledger/chain');
+    const body = JSON.stringify({ ...(JSON.parse(String(fields[fields.indexOf('body') + 1])) as object), outcome: 'accepted' });
+    const f2 = setField(setField(fields, 'body', body), 'hash', entryHash(3, String(fields[fields.indexOf('prev') + 1]), body));
+    entries[2] = [id, f2];
+    await rewriteChain(e, entries);
+    const c = capture();
+    expect(await runVerify(e.config, { json: true }, { io: c.io })).toBe(1);
+    const report = JSON.parse(c.out()) as { chain: { break: { kind: string; seq: number; id: string } } };
+    expect(report.chain.break).toMatchObject({ kind: 'edited', seq: 4, id: '4-0' });
+  });
+
+  test('When an entry is deleted, then verify reports the missing seq and exits 1', async () => {
+    const e = env();
+    await seed(e, sixCalls(NOW - DAY));
+    await raw.xdel(`${e.prefix}{ledger}:chain`, '3-0');
+    const c = capture();
+    expect(await runVerify(e.config, {}, { io: c.io })).toBe(1);
+    expect(c.out()).toMatch(/BROKEN \(deleted\): entry seq 4 \(id 4-0, position 3\) follows seq 2: entry seq 3 is missing/);
+  });
+
+  test('When the last entry is deleted, then verify still notices (the log remembers its last id)', async () => {
+    const e = env();
+    await seed(e, sixCalls(NOW - DAY));
+    await raw.xdel(`${e.prefix}{ledger}:chain`, '6-0');
+    const c = capture();
+    expect(await runVerify(e.config, {}, { io: c.io })).toBe(1);
+    expect(c.out()).toMatch(/BROKEN \(deleted\): the log's last appended entry was 6-0 but the walk ends at seq 5/);
+  });
+
+  test('When two entries are swapped, then verify reports a reordering and exits 1', async () => {
+    const e = env();
+    await seed(e, sixCalls(NOW - DAY));
+    const entries = await chainOf(e);
+    const swapped = [entries[0], entries[1], entries[3], entries[2], entries[4], entries[5]] as Entry[];
+    await rewriteChain(
+      e,
+      swapped,
+      entries.map(([id]) => id),
+    );
+    const c = capture();
+    expect(await runVerify(e.config, {}, { io: c.io })).toBe(1);
+    expect(c.out()).toMatch(/BROKEN \(reordered\): entry seq 4 \(id 3-0, position 3\) comes right after seq 2, but seq 3 turns up later \(id 4-0, position 4\)/);
+  });
+
+  test('When a record is edited in Redis, then verify reports that record and exits 1', async () => {
+    const e = env();
+    const calls = sixCalls(NOW - DAY);
+    await seed(e, calls);
+    const key = `${e.prefix}{ledger}:rec:${calls[1]?.uniqueId}`;
+    const json = JSON.parse(String(await raw.hget(key, 'record'))) as Record<string, unknown>;
+    await raw.hset(key, 'record', JSON.stringify({ ...json, outcome: 'accepted', digit: '1' }));
+    const c = capture();
+    expect(await runVerify(e.config, {}, { io: c.io })).toBe(1);
+    expect(c.out()).toContain('chain: OK');
+    expect(c.out()).toMatch(new RegExp(`records: BROKEN: record ${calls[1]?.uniqueId.replace('.', '\\.')}: its content differs from what chain entry seq \\d+ recorded`));
+  });
+
+  test('When a record is deleted outside erase and purge, then verify reports it missing', async () => {
+    const e = env();
+    const calls = sixCalls(NOW - DAY);
+    await seed(e, calls);
+    await raw.del(`${e.prefix}{ledger}:rec:${calls[2]?.uniqueId}`);
+    const c = capture();
+    expect(await runVerify(e.config, {}, { io: c.io })).toBe(1);
+    expect(c.out()).toContain(`record ${calls[2]?.uniqueId} (named by chain entry seq 5) is missing`);
+  });
+});
+
+describe('ledger export, list and show', () => {
+  const tricky = (t0: number) => [
+    rec(1, t0, 'accepted', '+33 6 12 34 56 78', { noticeVersion: 'v1, "quoted"', calledNumber: '=HYPERLINK("http://x")' }),
+    rec(2, t0 + 1000, 'refused', '0611000002', { noticeVersion: "'apostrophe", calledNumber: '-1+2' }),
+    rec(3, t0 + 2000, 'abandoned', 'anonymous', { noticeVersion: 'multi\u00a0space', calledNumber: '@sum' }),
+    rec(4, t0 + 3000, 'error', '0611000004', { language: null, decidedAt: null, digit: null }),
+    rec(5, t0 + 4000, 'no-input', '0611000005', { calledNumber: '+212522000000' }),
+  ];
+
+  test('When the ledger is exported as CSV, then parsing the export gives back exactly the stored records', async () => {
+    const e = env();
+    await seed(e, tricky(NOW - DAY));
+    const c = capture();
+    expect(await runExport(e.config, { format: 'csv' }, { io: c.io })).toBe(0);
+    expect(c.out()).toContain("'=HYPERLINK"); // formula neutralised for spreadsheets
+    expect(parseCsv(c.out())).toEqual(await storedRecords(e));
+    expect(c.err()).toBe('');
+  });
+
+  test('When the ledger is exported as JSON Lines, then parsing the export gives back exactly the stored records', async () => {
+    const e = env();
+    await seed(e, tricky(NOW - DAY));
+    const c = capture();
+    expect(await runExport(e.config, { format: 'jsonl' }, { io: c.io })).toBe(0);
+    expect(parseJsonl(c.out())).toEqual(await storedRecords(e));
+  });
+
+  test('When --since and --until are given, then only records entered in that window are exported', async () => {
+    const e = env();
+    const t0 = NOW - DAY;
+    await seed(e, tricky(t0));
+    const c = capture();
+    const since = new Date(t0 + 1000).toISOString();
+    const until = new Date(t0 + 3000).toISOString();
+    expect(await runExport(e.config, { format: 'jsonl', since, until }, { io: c.io })).toBe(0);
+    expect(parseJsonl(c.out()).map((r) => r.uniqueId)).toEqual(tricky(t0).slice(1, 3).map((r) => r.uniqueId));
+  });
+
+  test('When a ledger is larger than one chunk, then export streams it all in order', async () => {
+    const e = env();
+    const t0 = NOW - DAY;
+    const many = Array.from({ length: 1203 }, (_, i) => rec(i, t0 + Math.floor(i / 3) * 1000, 'refused', `06110${String(i).padStart(5, '0')}`));
+    await seed(e, many);
+    const c = capture(true);
+    expect(await runExport(e.config, { format: 'csv' }, { io: c.io })).toBe(0);
+    const got = parseCsv(c.out());
+    expect(c.err()).toMatch(/^\rrecords exported: \d+/); // progress, because stderr is a terminal here
+    expect(got).toHaveLength(1203);
+    expect(new Set(got.map((r) => r.uniqueId)).size).toBe(1203);
+    expect(got.map((r) => Date.parse(r.enteredAt))).toEqual([...got.map((r) => Date.parse(r.enteredAt))].sort((a, b) => a - b));
+  }, 60000);
+
+  test('When list is filtered by outcome, then only those records are listed, as text or JSON', async () => {
+    const e = env();
+    await seed(e, tricky(NOW - DAY));
+    const c = capture();
+    expect(await runList(e.config, { outcome: 'refused' }, { io: c.io })).toBe(0);
+    const lines = c.out().trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toContain('\trefused\t2\t');
+    const j = capture();
+    expect(await runList(e.config, { json: true }, { io: j.io })).toBe(0);
+    expect((JSON.parse(j.out()) as unknown[]).length).toBe(5);
+  });
+
+  test('When show is given a uniqueid, then it prints that record; an unknown one exits 1', async () => {
+    const e = env();
+    const calls = tricky(NOW - DAY);
+    await seed(e, calls);
+    const c = capture();
+    expect(await runShow(e.config, String(calls[0]?.uniqueId), { json: true }, { io: c.io })).toBe(0);
+    expect(JSON.parse(c.out())).toMatchObject({ ...calls[0], erasedAt: null });
+    const t = capture();
+    expect(await runShow(e.config, String(calls[1]?.uniqueId), {}, { io: t.io })).toBe(0);
+    expect(t.out()).toMatch(/outcome\s+refused/);
+    const missing = capture();
+    expect(await runShow(e.config, 'nope.1', {}, { io: missing.io })).toBe(1);
+    expect(missing.err()).toContain('no record for uniqueid nope.1');
+  });
+
+  test.each([
+    [{ since: 'yesterday' }, /--since: "yesterday" is not a date; use ISO 8601/],
+    [{ until: '2025-02-30' }, /--until: "2025-02-30" is not a date/],
+    [{ since: '2025-03-02', until: '2025-03-01' }, /--since must be before --until/],
+    [{ outcome: 'maybe' }, /--outcome: "maybe" is not one of accepted, refused/],
+  ])('When list gets a bad option %p, then it says so plainly and exits 2', async (opts, message) => {
+    const e = env();
+    const c = capture();
+    expect(await runList(e.config, opts, { io: c.io })).toBe(2);
+    expect(c.err()).toMatch(message);
+  });
+
+  test('When export gets an unknown format, then it exits 2', async () => {
+    const c = capture();
+    expect(await runExport(env().config, { format: 'xml' }, { io: c.io })).toBe(2);
+    expect(c.err()).toMatch(/--format: "xml" is not csv or jsonl/);
+  });
+
+  test('When Redis cannot be reached, then the command fails with exit 1 and says where it tried', async () => {
+    const e = env();
+    const cfg = { ...e.config, redis: { ...e.config.redis, url: 'redis://:secretpw@127.0.0.1:1/0' } };
+    const c = capture();
+    expect(await runVerify(cfg, {}, { io: c.io })).toBe(1);
+    expect(c.err()).toMatch(/cannot reach Redis \(redis:\/\/:\*\*\*@127\.0\.0\.1:1\/0\)/);
+    expect(c.err()).not.toContain('secretpw');
+  });
+});
+
+describe('ledger erase', () => {
+  test("When a caller's erasure is requested, then exactly their recordings and personal fields go, the erasure is logged, and the chain still verifies", async () => {
+    const e = env();
+    const a = '06 61 23 45 67';
+    const b = '0662000000';
+    const t0 = NOW - DAY;
+    const file = (n: string) => {
+      const p = join(e.recordings, n);
+      writeFileSync(p, 'RIFF fake wav');
+      return p;
+    };
+    const aRecs = [
+      rec(1, t0, 'accepted', a, { recordingPath: file('a1.wav'), recordingStartedAt: new Date(t0 + 4500).toISOString() }),
+      rec(2, t0 + 1000, 'accepted', '+212661234567', { recordingPath: file('a2.wav'), recordingStartedAt: new Date(t0 + 5500).toISOString() }),
+      rec(3, t0 + 2000, 'refused', '00212661234567'),
+      rec(4, t0 + 3000, 'accepted', a, { recordingPath: join(e.recordings, 'already-gone.wav') }),
+    ];
+    const bRecs = [rec(5, t0 + 4000, 'accepted', b, { recordingPath: file('b1.wav') }), rec(6, t0 + 5000, 'refused', b)];
+    await seed(e, [...aRecs, ...bRecs]);
+
+    const c = capture();
+    expect(await runErase(e.config, { caller: '+212 (0)6-61.23.45.67'.replace('(0)', '') }, { io: c.io })).toBe(0);
+    expect(c.out()).toContain('erased 4 record(s) of this caller; deleted 2 recording file(s)');
+    expect(c.out() + c.err()).not.toMatch(/6123|661234567/);
+
+    expect(existsSync(join(e.recordings, 'a1.wav'))).toBe(false);
+    expect(existsSync(join(e.recordings, 'a2.wav'))).toBe(false);
+    expect(existsSync(join(e.recordings, 'b1.wav'))).toBe(true);
+    const stored = new Map((await storedRecords(e)).map((r) => [r.uniqueId, r]));
+    for (const r of aRecs) {
+      const s = stored.get(r.uniqueId);
+      expect(s).toMatchObject({ callerPseudonym: '', recordingPath: null, outcome: r.outcome, noticeVersion: r.noticeVersion });
+      expect(s?.erasedAt).toEqual(expect.any(String));
+    }
+    for (const r of bRecs) expect(stored.get(r.uniqueId)).toEqual({ ...r, erasedAt: null });
+    expect(await raw.scard(`${e.prefix}{ledger}:idx:caller:${pseudonymise(a, KEY)}`)).toBe(0);
+    const bodies = (await chainOf(e)).map(([, f]) => JSON.parse(String(f[f.indexOf('body') + 1])) as { type: string; records?: number });
+    expect(bodies.filter((x) => x.type === 'erasure')).toHaveLength(4);
+    expect(bodies[bodies.length - 1]).toMatchObject({ type: 'erasure-request', records: 4, recordingsDeleted: 2, failures: 0 });
+
+    const v = capture();
+    expect(await runVerify(e.config, {}, { io: v.io })).toBe(0);
+    const again = capture();
+    expect(await runErase(e.config, { caller: a }, { io: again.io })).toBe(0);
+    expect(again.out()).toContain('erased 0 record(s)');
+  });
+
+  test('When a recording cannot be deleted or lies outside recording.dir, then that record is kept as it was and erase exits 1', async () => {
+    const e = env();
+    const a = '0663000000';
+    const t0 = NOW - DAY;
+    const dirAsFile = join(e.recordings, 'is-a-directory.wav');
+    mkdirSync(dirAsFile);
+    const outside = join(e.dir, 'outside.wav');
+    writeFileSync(outside, 'x');
+    const recs = [rec(1, t0, 'accepted', a, { recordingPath: dirAsFile }), rec(2, t0 + 1000, 'accepted', a, { recordingPath: outside })];
+    await seed(e, recs);
+    const c = capture();
+    expect(await runErase(e.config, { caller: a }, { io: c.io })).toBe(1);
+    expect(c.err()).toContain(`not erased: record ${recs[0]?.uniqueId}: cannot delete ${dirAsFile}`);
+    expect(c.err()).toMatch(/outside recording\.dir/);
+    expect(existsSync(outside)).toBe(true);
+    const stored = await storedRecords(e);
+    expect(stored).toEqual(recs.map((r) => ({ ...r, erasedAt: null })));
+  });
+
+  test('When --caller is "-", then the number is read from stdin (kept out of shell history) and never printed', async () => {
+    const e = env();
+    const number = '0665000000';
+    await seed(e, [rec(1, NOW - DAY, 'refused', number)]);
+    const c = capture();
+    const io = { ...c.io, stdin: Readable.from([`${number}\n`]) };
+    expect(await runErase(e.config, { caller: '-' }, { io })).toBe(0);
+    expect(c.out()).toContain('erased 1 record(s)');
+    expect(c.out() + c.err()).not.toContain('665000000');
+  });
+
+  test('When erase is asked for an anonymous caller, then it refuses with exit 2', async () => {
+    const c = capture();
+    expect(await runErase(env().config, { caller: 'anonymous' }, { io: c.io })).toBe(2);
+    expect(c.err()).toMatch(/anonymous or empty number/);
+  });
+});
+
+describe('ledger purge', () => {
+  test('When purge runs with a clock past the retention period, then exactly the old records and recordings go, the log is trimmed and still verifies, and a second run changes nothing', async () => {
+    const e = env(30);
+    const t = NOW - 60 * DAY;
+    const file = (n: string) => {
+      const p = join(e.recordings, n);
+      writeFileSync(p, 'RIFF');
+      return p;
+    };
+    const old = [rec(1, t, 'accepted', '0611000001', { recordingPath: file('old1.wav') }), rec(2, t + 1000, 'refused', '0611000002'), rec(3, t + 2000, 'accepted', '0611000003', { recordingPath: file('old3.wav') })];
+    const recent = [rec(4, NOW - 10 * DAY, 'accepted', '0611000001', { recordingPath: file('new4.wav') }), rec(5, NOW - 9 * DAY, 'refused', '0611000005')];
+    await seed(e, [...old, ...recent]);
+    expect(await chainOf(e)).toHaveLength(10);
+
+    const now = () => new Date(NOW);
+    const c = capture();
+    expect(await runPurge(e.config, { io: c.io, now })).toBe(0);
+    expect(c.out()).toMatch(/purge: 3 record\(s\) entered before .* deleted, 2 recording file\(s\) deleted, log trimmed up to seq 6/);
+    expect(existsSync(join(e.recordings, 'old1.wav'))).toBe(false);
+    expect(existsSync(join(e.recordings, 'old3.wav'))).toBe(false);
+    expect(existsSync(join(e.recordings, 'new4.wav'))).toBe(true);
+    expect((await storedRecords(e)).map((r) => r.uniqueId)).toEqual(recent.map((r) => r.uniqueId));
+    expect(await raw.sismember(`${e.prefix}{ledger}:idx:caller:${pseudonymise('0611000001', KEY)}`, String(old[0]?.uniqueId))).toBe(0);
+    expect(await raw.get(`${e.prefix}{ledger}:anchor`)).toMatch(/^6:[0-9a-f]{64}$/);
+    expect((await chainOf(e)).map(([id]) => id)).toEqual(['7-0', '8-0', '9-0', '10-0', '11-0']);
+
+    const v = capture();
+    expect(await runVerify(e.config, {}, { io: v.io, now })).toBe(0);
+    expect(v.out()).toMatch(/trimmed before seq 7/);
+
+    const again = capture();
+    expect(await runPurge(e.config, { io: again.io, now })).toBe(0);
+    expect(again.out()).toMatch(/purge: 0 record\(s\)/);
+    expect((await storedRecords(e)).length).toBe(2);
+    const v2 = capture();
+    expect(await runVerify(e.config, {}, { io: v2.io, now })).toBe(0);
+
+    // Thirty days later the rest goes too.
+    const later = () => new Date(NOW + 30 * DAY);
+    expect(await runPurge(e.config, { io: capture().io, now: later })).toBe(0);
+    expect(await storedRecords(e)).toEqual([]);
+    expect(existsSync(join(e.recordings, 'new4.wav'))).toBe(false);
+    expect(await runVerify(e.config, {}, { io: capture().io, now: later })).toBe(0);
+  });
+
+  test('When the anchor is moved forward by hand to hide deleted entries, then verify reports it', async () => {
+    const e = env(30);
+    await seed(e, sixCalls(NOW - 60 * DAY));
+    const entries = await chainOf(e);
+    const [, f] = entries[2] as Entry;
+    await raw.xtrim(`${e.prefix}{ledger}:chain`, 'MINID', '4-0');
+    await raw.set(`${e.prefix}{ledger}:anchor`, `3:${String(f[f.indexOf('hash') + 1])}`);
+    const c = capture();
+    expect(await runVerify(e.config, {}, { io: c.io })).toBe(1);
+    expect(c.out()).toMatch(/BROKEN \(anchor\): the chain starts after seq 3 but no purge entry declares that trim/);
+  });
+
+  test('When another purge holds the lock, then purge does nothing and exits 0', async () => {
+    const e = env();
+    await raw.set(`${e.prefix}{ledger}:lock:purge`, 'someone', 'PX', 60000);
+    const c = capture();
+    expect(await runPurge(e.config, { io: c.io })).toBe(0);
+    expect(c.out()).toContain('nothing done: another purge is running');
+  });
+});
+
+describe('ledger commands through commander and the real entry point', () => {
+  test('When commander parses "ledger export" and "ledger list --since bad", then the commands run with exit codes 0 and 2', async () => {
+    const e = env();
+    await seed(e, sixCalls(NOW - DAY));
+    const c = capture();
+    const program = new Command('consent-ivr').exitOverride();
+    registerLedgerCommands(program, () => e.config, { io: c.io });
+    process.exitCode = undefined;
+    await program.parseAsync(['ledger', 'export', '--format', 'jsonl'], { from: 'user' });
+    expect(process.exitCode).toBe(0);
+    expect(parseJsonl(c.out())).toHaveLength(4);
+    await program.parseAsync(['ledger', 'list', '--since', 'bad'], { from: 'user' });
+    expect(process.exitCode).toBe(2);
+    expect(c.err()).toMatch(/--since: "bad" is not a date/);
+    await expect(program.parseAsync(['ledger', 'list', '--bogus'], { from: 'user' })).rejects.toMatchObject({ code: 'commander.unknownOption' });
+    process.exitCode = undefined;
+  });
+
+  test('When dist-like main.js runs "ledger verify" and "ledger export", then they verify and export through the real entry point', async () => {
+    const e = env();
+    await seed(e, sixCalls(NOW - DAY));
+    const outDir = join(work, 'build');
+    execFileSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', join(REPO, 'tsconfig.build.json'), '--outDir', outDir], { stdio: 'pipe' });
+    const main = join(outDir, 'cli/main.js');
+    const yaml = join(e.dir, 'consent-ivr.yaml');
+    writeFileSync(
+      yaml,
+      JSON.stringify({
+        prompts: { texts: { ar: PROMPT, fr: PROMPT } },
+        redis: { url: `redis://127.0.0.1:${port}/0`, keyPrefix: e.prefix },
+        ledger: { journalPath: join(e.dir, 'j.jsonl') },
+        recording: { dir: e.recordings },
+      }),
+    );
+    const childEnv = {
+      PATH: process.env.PATH ?? '',
+      NODE_PATH: join(REPO, 'node_modules'),
+      CONSENT_IVR_ARI_PASSWORD: 'x',
+      CONSENT_IVR_AMI_SECRET: 'x',
+      CONSENT_IVR_PSEUDONYM_KEY: KEY,
+    };
+    const verify = spawnSync(process.execPath, [main, '--config', yaml, 'ledger', 'verify'], { env: childEnv, encoding: 'utf8' });
+    expect(verify.stderr).toBe('');
+    expect(verify.stdout).toContain('ledger verified');
+    expect(verify.status).toBe(0);
+    const exp = spawnSync(process.execPath, [main, '--config', yaml, 'ledger', 'export', '--format', 'csv'], { env: childEnv, encoding: 'utf8' });
+    expect(exp.status).toBe(0);
+    expect(parseCsv(exp.stdout)).toEqual(await storedRecords(e));
+    await raw.xdel(`${e.prefix}{ledger}:chain`, '2-0');
+    const broken = spawnSync(process.execPath, [main, '--config', yaml, 'ledger', 'verify'], { env: childEnv, encoding: 'utf8' });
+    expect(broken.status).toBe(1);
+    expect(broken.stdout).toContain('BROKEN (deleted)');
+    const usage = spawnSync(process.execPath, [main, '--config', yaml, 'ledger', 'list', '--until', 'soon'], { env: childEnv, encoding: 'utf8' });
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toMatch(/--until: "soon" is not a date/);
+    expect(readFileSync(yaml, 'utf8')).toContain(e.prefix);
+  }, 120000);
+});
+
+describe('ledger on Redis Cluster', () => {
+  test('When redis.mode is cluster, then writes, verify, export, erase and purge work (one-node cluster: same client paths, multi-key scripts in one slot)', async () => {
+    const cport = await freePort();
+    const cdir = mkdtempSync(join(tmpdir(), 'civr-cluster-'));
+    const node = spawn(
+      '/usr/bin/redis-server',
+      ['--port', String(cport), '--bind', '127.0.0.1', '--dir', cdir, '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-announce-ip', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'],
+      { stdio: 'ignore' },
+    );
+    const admin = new Redis({ port: cport, lazyConnect: true, retryStrategy: () => 100, maxRetriesPerRequest: 1 });
+    admin.on('error', () => undefined);
+    try {
+      for (let i = 0; i < 100 && admin.status !== 'ready'; i++) {
+        await admin.connect().catch(() => new Promise((r) => setTimeout(r, 50)));
+      }
+      await admin.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
+      for (let i = 0; i < 100; i++) {
+        if (String(await admin.call('CLUSTER', 'INFO')).includes('cluster_state:ok')) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const e = env(30);
+      const config: Config = { ...e.config, redis: { ...e.config.redis, mode: 'cluster', clusterNodes: [`127.0.0.1:${cport}`] } };
+      const c: Env = { ...e, config };
+      const number = '0664000000';
+      const old = rec(1, NOW - 60 * DAY, 'refused', '0611000001');
+      const calls = [old, ...sixCalls(NOW - DAY), rec(9, NOW - 1000, 'accepted', number, { recordingPath: join(e.recordings, 'c.wav') })];
+      writeFileSync(join(e.recordings, 'c.wav'), 'x');
+      await seed(c, calls);
+
+      const v = capture();
+      expect(await runVerify(config, {}, { io: v.io })).toBe(0);
+      expect(v.out()).toMatch(/chain: OK, 10 entries/);
+      const x = capture();
+      expect(await runExport(config, { format: 'jsonl' }, { io: x.io })).toBe(0);
+      expect(parseJsonl(x.out()).map((r) => r.uniqueId)).toEqual(calls.map((r) => r.uniqueId));
+      expect(await runErase(config, { caller: number }, { io: capture().io })).toBe(0);
+      expect(existsSync(join(e.recordings, 'c.wav'))).toBe(false);
+      const p = capture();
+      expect(await runPurge(config, { io: p.io, now: () => new Date(NOW) })).toBe(0);
+      expect(p.out()).toMatch(/purge: 1 record\(s\)/);
+      expect(await runVerify(config, {}, { io: capture().io, now: () => new Date(NOW) })).toBe(0);
+    } finally {
+      admin.disconnect();
+      const exited = once(node, 'exit');
+      node.kill('SIGTERM');
+      await exited;
+      rmSync(cdir, { recursive: true, force: true });
+    }
+  }, 60000);
+});

@@ -1,0 +1,263 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { buildEntries, ChainVerifier, EMPTY_HEAD, entryId } from '../../src/ledger/chain';
+import { DurableLedger } from '../../src/ledger/durable-ledger';
+import { Journal, type JournalEntry, type JournalPort } from '../../src/ledger/journal';
+import { createLogger } from '../../src/logging/logger';
+import { systemClock, type Clock } from '../../src/ports/clock';
+import type { ConsentRecord } from '../../src/ports/ledger';
+import type { AppendItem, AppendResult, ChainEntry, ChainHead, ChainStore } from '../../src/ledger/types';
+
+/** A chain store in memory with the same rules as the Redis script (compare head, skip applied events, stage order). */
+class MemoryStore implements ChainStore {
+  ready = true;
+  delayMs = 0;
+  failWith: Error | null = null;
+  entries: ChainEntry[] = [];
+  records = new Map<string, { json: string; stage: number; events: Set<string> }>();
+  appendCalls = 0;
+  private listeners: (() => void)[] = [];
+
+  isReady(): boolean {
+    return this.ready;
+  }
+  onReady(l: () => void): void {
+    this.listeners.push(l);
+  }
+  setReady(v: boolean): void {
+    this.ready = v;
+    if (v) for (const l of this.listeners) l();
+  }
+  async head(): Promise<ChainHead> {
+    const l = this.entries[this.entries.length - 1];
+    return l ? { seq: l.seq, hash: l.hash } : EMPTY_HEAD;
+  }
+  async append(expected: ChainHead, entries: ChainEntry[], items: AppendItem[]): Promise<AppendResult> {
+    this.appendCalls += 1;
+    if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+    if (this.failWith) throw this.failWith;
+    const h = await this.head();
+    if (h.seq !== expected.seq || h.hash !== expected.hash) return { status: 'conflict', head: h };
+    const dups = items.filter((i) => i.record && this.records.get(i.record.uniqueId)?.events.has(i.eventId)).map((i) => i.eventId);
+    if (dups.length) return { status: 'duplicate', eventIds: dups };
+    items.forEach((item, i) => {
+      this.entries.push(entries[i] as ChainEntry);
+      const r = item.record;
+      if (!r) return;
+      const cur = this.records.get(r.uniqueId) ?? { json: '', stage: 0, events: new Set<string>() };
+      cur.events.add(item.eventId);
+      if (r.stage >= cur.stage) {
+        cur.json = r.json;
+        cur.stage = r.stage;
+      }
+      this.records.set(r.uniqueId, cur);
+    });
+    return { status: 'ok' };
+  }
+  /** Another instance appends an entry. */
+  foreignAppend(): void {
+    const [e] = buildEntries(this.entries[this.entries.length - 1] ?? EMPTY_HEAD, ['{"type":"purge"}']);
+    this.entries.push(e as ChainEntry);
+  }
+  verify(): boolean {
+    const v = new ChainVerifier(null);
+    v.feed(this.entries.map((e) => ({ ...e, id: entryId(e.seq) })));
+    return v.finish({ lastGeneratedId: null, entriesAdded: null }).ok;
+  }
+  recordOf(id: string): ConsentRecord | undefined {
+    const r = this.records.get(id);
+    return r ? (JSON.parse(r.json) as ConsentRecord) : undefined;
+  }
+}
+
+const quiet = createLogger({ level: 'error', format: 'json' }, new Writable({ write: (_c, _e, cb) => cb() }));
+const P = 'c'.repeat(64);
+
+function record(i: number, over: Partial<ConsentRecord> = {}): ConsentRecord {
+  const t = new Date(Date.now() - 60_000).toISOString();
+  return {
+    uniqueId: `u.${i}`,
+    linkedId: `u.${i}`,
+    callerPseudonym: P,
+    calledNumber: '100',
+    outcome: 'accepted',
+    digit: '1',
+    language: 'ar',
+    attempts: 1,
+    enteredAt: t,
+    noticeStartedAt: t,
+    decidedAt: t,
+    recordingStartedAt: null,
+    recordingPath: null,
+    noticeVersion: 'v1',
+    ...over,
+  };
+}
+
+let dir: string;
+let journal: Journal;
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'civr-durable-'));
+  journal = await Journal.open(join(dir, 'j.jsonl'));
+});
+afterEach(async () => {
+  await journal.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function ledger(store: ChainStore, j: JournalPort = journal, over: { writeTimeoutMs?: number; retentionDays?: number; clock?: Clock } = {}): DurableLedger {
+  return new DurableLedger(store, j, {
+    writeTimeoutMs: over.writeTimeoutMs ?? 100,
+    retentionDays: over.retentionDays ?? 180,
+    replayIntervalMs: 60_000,
+    clock: over.clock ?? systemClock,
+    logger: quiet,
+  });
+}
+
+describe('durable ledger', () => {
+  test('When the store takes the write, then recordDecision resolves "redis" and the event is chained', async () => {
+    const s = new MemoryStore();
+    const l = ledger(s);
+    await expect(l.recordDecision(record(1))).resolves.toBe('redis');
+    expect(s.recordOf('u.1')).toMatchObject({ uniqueId: 'u.1', outcome: 'accepted', erasedAt: null });
+    expect(s.entries).toHaveLength(1);
+    expect(l.state()).toBe('up');
+    await l.close();
+  });
+
+  test('When the store is not connected, then the write goes to the journal at once and is replayed once it is back', async () => {
+    const s = new MemoryStore();
+    s.ready = false;
+    const l = ledger(s);
+    l.start();
+    const t = Date.now();
+    await expect(l.recordDecision(record(1))).resolves.toBe('journal');
+    expect(Date.now() - t).toBeLessThan(50);
+    expect(l.state()).toBe('down');
+    expect(l.journalBacklog()).toBe(1);
+    expect(s.appendCalls).toBe(0);
+    s.setReady(true);
+    await new Promise((r) => setTimeout(r, 20));
+    await l.replay();
+    expect(l.journalBacklog()).toBe(0);
+    expect(s.entries).toHaveLength(1);
+    expect(l.state()).toBe('up');
+    await l.close();
+  });
+
+  test('When the store answers too late, then the write goes to the journal after writeTimeoutMs, and the late write plus the replay store it once', async () => {
+    const s = new MemoryStore();
+    s.delayMs = 250;
+    const l = ledger(s, journal, { writeTimeoutMs: 80 });
+    const t = Date.now();
+    await expect(l.recordDecision(record(1))).resolves.toBe('journal');
+    expect(Date.now() - t).toBeGreaterThanOrEqual(75);
+    expect(Date.now() - t).toBeLessThan(240);
+    await new Promise((r) => setTimeout(r, 300)); // the late write lands
+    expect(s.entries).toHaveLength(1);
+    s.delayMs = 0;
+    const r = await l.replay();
+    expect(r.replayed).toBe(1);
+    expect(s.entries).toHaveLength(1); // already applied: not appended again
+    expect(l.journalBacklog()).toBe(0);
+    await l.close();
+  });
+
+  test('When writes queue behind a slow one, then the ones not yet sent are journaled and never sent later', async () => {
+    const s = new MemoryStore();
+    s.delayMs = 200;
+    const l = ledger(s, journal, { writeTimeoutMs: 50 });
+    const where = await Promise.all([1, 2, 3].map((i) => l.recordOutcome(record(i))));
+    expect(where).toEqual(['journal', 'journal', 'journal']);
+    await new Promise((r) => setTimeout(r, 450));
+    expect(s.appendCalls).toBe(1); // only the first batch was ever sent
+    s.delayMs = 0;
+    await l.replay();
+    expect([...s.records.keys()].sort()).toEqual(['u.1', 'u.2', 'u.3']);
+    expect(s.entries).toHaveLength(3);
+    await l.close();
+  });
+
+  test('When the store fails, then the write goes to the journal', async () => {
+    const s = new MemoryStore();
+    s.failWith = new Error('READONLY You cannot write against a read only replica.');
+    const l = ledger(s);
+    await expect(l.recordOutcome(record(1))).resolves.toBe('journal');
+    expect(l.state()).toBe('down');
+    await l.close();
+  });
+
+  test('When neither the store nor the journal takes the write, then recordDecision rejects', async () => {
+    const s = new MemoryStore();
+    s.ready = false;
+    const broken: JournalPort = {
+      append: () => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' })),
+      ack: () => Promise.resolve(),
+      pending: () => [],
+      backlog: () => 0,
+      compact: () => Promise.resolve(),
+    };
+    const l = ledger(s, broken);
+    await expect(l.recordDecision(record(1))).rejects.toThrow(/stored nowhere: Redis: Redis is not connected; journal: ENOSPC/);
+    await l.close();
+  });
+
+  test('When a record carries a raw number instead of a pseudonym, then it is refused and stored nowhere', async () => {
+    const s = new MemoryStore();
+    const l = ledger(s);
+    await expect(l.recordDecision(record(1, { callerPseudonym: '0612345678' }))).rejects.toThrow(/callerPseudonym/);
+    expect(s.entries).toHaveLength(0);
+    expect(l.journalBacklog()).toBe(0);
+    await l.close();
+  });
+
+  test('When a decision is replayed after the outcome reached the store, then the record keeps the outcome', async () => {
+    const s = new MemoryStore();
+    s.ready = false;
+    const l = ledger(s);
+    await l.recordDecision(record(1, { recordingPath: null }));
+    s.ready = true;
+    await l.recordOutcome(record(1, { recordingPath: '/rec/u1.wav', recordingStartedAt: new Date().toISOString() }));
+    await l.replay();
+    expect(s.recordOf('u.1')?.recordingPath).toBe('/rec/u1.wav');
+    expect(s.entries.map((e) => (JSON.parse(e.body) as { type: string }).type)).toEqual(['outcome', 'decision']);
+    await l.close();
+  });
+
+  test('When journal entries are older than the retention period, then replay drops them', async () => {
+    const s = new MemoryStore();
+    const old: JournalEntry = { id: 'old', kind: 'outcome', at: '2020-01-01T00:00:00.000Z', record: record(1, { enteredAt: '2020-01-01T00:00:00.000Z' }) };
+    await journal.append(old);
+    const l = ledger(s);
+    const r = await l.replay();
+    expect(r).toEqual({ replayed: 0, dropped: 1, remaining: 0 });
+    expect(s.entries).toHaveLength(0);
+    await l.close();
+  });
+
+  test('When another instance moves the head between appends, then the append retries on the new head and the chain stays valid', async () => {
+    const s = new MemoryStore();
+    const l = ledger(s);
+    await l.recordOutcome(record(1));
+    s.foreignAppend();
+    await l.recordOutcome(record(2));
+    s.foreignAppend();
+    await Promise.all([3, 4, 5].map((i) => l.recordOutcome(record(i))));
+    expect(s.entries).toHaveLength(7);
+    expect(s.verify()).toBe(true);
+    await l.close();
+  });
+
+  test('When 400 decisions arrive at once, then they are batched into few appends', async () => {
+    const s = new MemoryStore();
+    const l = ledger(s, journal, { writeTimeoutMs: 5000 });
+    const where = await Promise.all(Array.from({ length: 400 }, (_, i) => l.recordDecision(record(i))));
+    expect(where.every((w) => w === 'redis')).toBe(true);
+    expect(s.appendCalls).toBeLessThan(20);
+    expect(s.verify()).toBe(true);
+    await l.close();
+  });
+});
