@@ -19,6 +19,8 @@ export class ConsentApp {
   /** playback id → channel id, for PlaybackFinished events. */
   private readonly playbackOwner = new Map<string, string>();
   private accepting = true;
+  /** Channels whose flow ended recently (they may still be listed in Stasis for a moment). */
+  private readonly ended = new Set<string>();
 
   constructor(
     source: CallSource,
@@ -93,6 +95,8 @@ export class ConsentApp {
     const runner = this.runners.get(channelId);
     if (!runner) return;
     this.runners.delete(channelId);
+    this.ended.add(channelId);
+    setTimeout(() => this.ended.delete(channelId), 5000).unref();
     for (const [pb, ch] of this.playbackOwner) if (ch === channelId) this.playbackOwner.delete(pb);
   }
 
@@ -100,9 +104,14 @@ export class ConsentApp {
    * After the event connection came back: calls we run go on (their deadline bounds them); channels
    * in our application that we do not know (e.g. after a restart) are continued unrecorded.
    */
-  reconcile(owned: string[]): void {
+  reconcile(owned: string[], settleMs = 1000): void {
+    // A call that entered just now may be listed before its StasisStart reached us: let events settle.
+    if (settleMs > 0 && owned.length > 0) {
+      setTimeout(() => this.reconcile(owned, 0), settleMs).unref();
+      return;
+    }
     for (const channelId of owned) {
-      if (this.runners.has(channelId)) continue;
+      if (this.runners.has(channelId) || this.ended.has(channelId)) continue;
       const log = this.log.child({ call: channelId });
       log.warn('channel found in Stasis without a flow; continuing it unrecorded');
       void this.ports.calls

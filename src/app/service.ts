@@ -71,7 +71,7 @@ export async function startService(config: Config, warnings: string[] = [], log:
     },
   );
 
-  ari.on('reconnected', () => {
+  ari.on('connected', () => {
     ari
       .ownedChannels()
       .then((ids) => app.reconcile(ids))
@@ -88,7 +88,7 @@ export async function startService(config: Config, warnings: string[] = [], log:
       activeCalls: () => app.activeCalls,
     });
     server = await metrics.listen(config.metrics.host, config.metrics.port);
-    log.info('metrics listening', { host: config.metrics.host, port: config.metrics.port });
+    log.info('metrics listening', { host: config.metrics.host, port: metrics.port });
   }
 
   await ari.start().catch((e: Error) => {

@@ -17,6 +17,8 @@ export interface SandboxStatus {
   ari: { url: string; user: string; password: string; app: string; running: boolean };
   ami: { host: string; port: number; user: string; secret: string; running: boolean };
   amiTest: { host: string; port: number; user: string; secret: string };
+  /** Where SIP test callers (SIPp) send their INVITEs, and a number that reaches consent-example-inbound. */
+  sip: { host: string; port: number; exten: string };
   redis: { url: string; running: boolean };
   recordingsDir: string;
   stateDir: string;
@@ -75,6 +77,7 @@ export class TestAmi {
         this.waiters = this.waiters.filter((w) => w.resolve !== done);
         rej(new Error(`timed out after ${ms} ms waiting for ${what}`));
       }, ms);
+      t.unref();
       const done = (e: AmiEvent) => {
         clearTimeout(t);
         res(e);
@@ -105,6 +108,9 @@ export interface CallScript {
   /** Caller ID number / name, any bytes (sent URI-encoded, decoded in the dialplan). */
   callerNum?: string;
   callerName?: string;
+  callerNameUri?: string;
+  /** Append 1,280 digits to the caller number in the dialplan. */
+  callerLong?: boolean;
   /** Stasis application (ari.app) of the service instance the call goes to. */
   app?: string;
 }
@@ -134,8 +140,11 @@ export async function placeCall(ami: TestAmi, script: CallScript, resultTimeoutM
   put('TALK', script.talk);
   put('__AGENT_SECS', script.agentSecs);
   put('__CONSENT_APP', script.app);
+  if (script.callerLong) vars.__TEST_CALLER_LONG = '1';
   if (script.callerNum !== undefined) vars.__TEST_CALLER_NUM = encodeURIComponent(script.callerNum);
   if (script.callerName !== undefined) vars.__TEST_CALLER_NAME = encodeURIComponent(script.callerName);
+  // Already URI-encoded, e.g. %FF%FE for bytes that are not UTF-8.
+  if (script.callerNameUri !== undefined) vars.__TEST_CALLER_NAME = script.callerNameUri;
   const uniqueId = ami
     .waitFor((e) => e.event === 'UserEvent' && e.userevent === 'ConsentTestEnter' && e.testid === testId, 30000, `call ${testId} to enter`)
     .then((e) => e.unique as string);
@@ -306,4 +315,36 @@ export function wavSeconds(file: string): number {
 /** Length of a consent prompt as built in the sandbox. */
 export function promptSeconds(lang: 'ar' | 'fr', prompt: string): number {
   return wavSeconds(resolve(sandbox().soundsDir, lang, 'consent-ivr', `${prompt}.wav`));
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI with the sandbox config and environment overrides; kills it after `ms`. */
+export function runCli(args: string[], env: Record<string, string> = {}, ms = 20000): Promise<CliResult> {
+  return new Promise((res) => {
+    const proc = spawn(process.execPath, [resolve(REPO, 'dist/cli/main.js'), ...args], {
+      cwd: REPO,
+      env: {
+        ...process.env,
+        CONSENT_IVR_METRICS_PORT: '0',
+        CONSENT_IVR_PROMPTS_SOUNDS_DIR: sandbox().soundsDir,
+        CONSENT_IVR_LEDGER_JOURNAL_PATH: resolve(sandbox().stateDir, 'journal', `cli-${randomUUID().slice(0, 8)}.jsonl`),
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    proc.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    const t = setTimeout(() => proc.kill('SIGKILL'), ms);
+    proc.once('exit', (code) => {
+      clearTimeout(t);
+      res({ code, stdout, stderr });
+    });
+  });
 }

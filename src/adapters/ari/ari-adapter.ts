@@ -103,7 +103,10 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource 
 
   private async connectOnce(): Promise<void> {
     const { url, user, password, app } = this.settings;
-    const client = (await withoutSwaggerNotice(() =>
+    // ari-client's Swagger loader throws its failures from a callback (an uncaught exception): ask
+    // first with a plain request, so a bad password or a missing Asterisk is an ordinary error.
+    await probe(url, user, password, this.settings.requestTimeoutMs);
+    const client = (await withSwaggerFailuresCaught(() =>
       withTimeout(ari.connect(url, user, password), this.settings.requestTimeoutMs * 3, 'ARI connect'),
     )) as AnyClient;
     this.client = client;
@@ -126,7 +129,7 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource 
       if (this.stateValue === 'down') {
         this.log.info('ARI websocket reconnected');
         this.setState('up');
-        this.emit('reconnected');
+        this.emit('connected');
       }
     });
     client.on('WebSocketMaxRetries', () => {
@@ -139,10 +142,10 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource 
     await withTimeout(client.start(app), this.settings.requestTimeoutMs * 3, 'ARI websocket');
     this.backoffMs = 200;
     this.lastPong = Date.now();
-    const wasDown = this.stateValue === 'down';
     this.setState('up');
     this.log.info('ARI connected', { url, app });
-    if (wasDown) this.emit('reconnected');
+    // Every connection, the first included: channels may wait in Stasis from a previous run.
+    this.emit('connected');
     this.startHeartbeat();
   }
 
@@ -241,20 +244,47 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource 
   }
 }
 
+/** GET /ari/api-docs/resources.json: resolves when ARI answers 200 to these credentials. */
+async function probe(url: string, user: string, password: string, timeoutMs: number): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetch(`${url.replace(/\/+$/, '')}/ari/api-docs/resources.json`, {
+      headers: { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (e) {
+    const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
+    throw new AriRequestError(`ARI at ${url} cannot be reached (${cause})`);
+  }
+  await res.arrayBuffer();
+  if (res.status === 401) throw new AriRequestError('401 Unauthorized', 401);
+  if (res.status !== 200) throw new AriRequestError(`ARI at ${url} answered ${res.status}`, res.status);
+}
+
 /**
- * ari-client's Swagger 1.1 loader prints a deprecation notice with console.log on every connect,
- * which would break the JSON log stream: drop that one message while connecting.
+ * While ari-client connects: its Swagger 1.1 loader prints a deprecation notice with console.log
+ * (which would break the JSON log stream) and throws its load failures from a callback. Drop the
+ * notice, and turn those throws (strings such as "401 : … /ari/api-docs/…") into nothing: the
+ * connect promise already rejects for them.
  */
-async function withoutSwaggerNotice<T>(fn: () => Promise<T>): Promise<T> {
+async function withSwaggerFailuresCaught<T>(fn: () => Promise<T>): Promise<T> {
   const original = console.log;
   console.log = (...args: unknown[]) => {
     if (JSON.stringify(args).includes('deprecated version of Swagger')) return;
     original(...args);
   };
+  const swallow = (e: unknown) => {
+    if (typeof e === 'string' && /api-docs/.test(e)) return;
+    process.removeListener('uncaughtException', swallow);
+    throw e;
+  };
+  process.on('uncaughtException', swallow);
   try {
     return await fn();
   } finally {
     console.log = original;
+    // Late throws of this connect attempt arrive within the same tick range; leave a short window.
+    setTimeout(() => process.removeListener('uncaughtException', swallow), 1000).unref();
   }
 }
 

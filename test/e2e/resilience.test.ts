@@ -1,0 +1,181 @@
+/**
+ * Faults and hostile input against the real sandbox. Each test asserts that no channel is left,
+ * that nothing is recorded without an accept, and that the service keeps serving calls.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { placeCall, RunningApp, runCli, sandbox, stasisChannels, startApp, TestAmi, waitChannelsGone } from '../helpers/sandbox';
+
+let ami: TestAmi;
+const fast = { CONSENT_IVR_FLOW_INPUT_TIMEOUT_MS: '1500', CONSENT_IVR_FLOW_MAX_ATTEMPTS: '2' };
+
+beforeAll(async () => {
+  ami = new TestAmi();
+  await ami.start();
+});
+
+afterAll(() => ami.close());
+
+function recordingsOf(uniqueId: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    if (!existsSync(dir)) return;
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(dir, e.name));
+      else if (e.name.includes(uniqueId)) out.push(join(dir, e.name));
+    }
+  };
+  walk(sandbox().recordingsDir);
+  return out;
+}
+
+async function stopClean(app: RunningApp, name: string, forbidden: string[] = []): Promise<void> {
+  const code = await app.stop();
+  app.saveLog(name);
+  expect(code).toBe(0);
+  expect(app.leaks(forbidden)).toEqual([]);
+}
+
+describe('when the service is not there', () => {
+  test('When no service serves the Stasis application, then the routine returns at once with unavailable and the dialplan goes on', async () => {
+    const call = await placeCall(ami, { app: 'civr-nobody', w1: 20, hangupAfter: 1 });
+    const uid = await call.uniqueId;
+    const r = await call.result;
+    expect(r).toMatchObject({ result: 'unavailable', reason: 'app-not-connected', db: 'unavailable', recording: '' });
+    expect(await waitChannelsGone([uid], 30000)).toEqual([]);
+    expect(recordingsOf(uid)).toEqual([]);
+  });
+
+  test('When the service is killed mid-call, then new calls get unavailable, and once it is back the call it left is continued unrecorded and the next call works', async () => {
+    let app = await startApp(fast);
+    const name = app.name;
+    const stranded = await placeCall(ami, { app: name, w1: 40, hangupAfter: 1 });
+    const strandedId = await stranded.uniqueId;
+    await app.waitForLog((l) => l.call === strandedId && l.message === 'play', 10000, 'the notice to start');
+    await app.stop('SIGKILL');
+    app.saveLog('killed');
+
+    const during = await placeCall(ami, { app: name, w1: 20, hangupAfter: 1 });
+    expect(await during.result).toMatchObject({ result: 'unavailable' });
+
+    app = await startApp(fast, name);
+    expect(await stranded.result).toMatchObject({ result: 'error', reason: 'recovered', recording: '' });
+    expect(recordingsOf(strandedId)).toEqual([]);
+
+    const next = await placeCall(ami, { app: name, w1: 1, k1: '2', talk: 8 });
+    expect(await next.result).toMatchObject({ result: 'refused' });
+    expect(await waitChannelsGone([strandedId, await during.uniqueId, await next.uniqueId], 30000)).toEqual([]);
+    expect(await stasisChannels(name)).toEqual([]);
+    await stopClean(app, 'restarted');
+  });
+});
+
+describe('AMI down', () => {
+  test('When AMI cannot be reached, then an accepted call continues unrecorded with error, a refusal still works, and nothing pretends otherwise', async () => {
+    const app = await startApp({ ...fast, CONSENT_IVR_AMI_PORT: '1', CONSENT_IVR_AMI_ACTION_TIMEOUT_MS: '1000' });
+    expect(app.lines.some((l) => l.message === 'AMI not reachable yet; accepted calls continue unrecorded until it is')).toBe(true);
+    const accept = await placeCall(ami, { app: app.name, w1: 1, k1: '1', talk: 8 });
+    const refuse = await placeCall(ami, { app: app.name, w1: 1, k1: '2', talk: 8 });
+    const a = await accept.result;
+    expect(a).toMatchObject({ result: 'error', reason: 'recording-failed', recording: '' });
+    expect(await refuse.result).toMatchObject({ result: 'refused' });
+    expect(recordingsOf(a.id as string)).toEqual([]);
+    // The caller heard "this call will not be recorded", never "will be recorded".
+    const prompts = app.lines.filter((l) => l.call === a.id && l.message === 'play').map((l) => l.prompt);
+    expect(prompts).toContain('refused');
+    expect(prompts).not.toContain('accepted');
+    await stopClean(app, 'ami-down');
+  });
+});
+
+describe('shutdown', () => {
+  test('When SIGTERM arrives during a flow, then the flow gets the grace period, the call continues unrecorded, and the service exits 0', async () => {
+    const app = await startApp({ ...fast, CONSENT_IVR_FLOW_SHUTDOWN_GRACE_MS: '1000' });
+    const call = await placeCall(ami, { app: app.name, w1: 30, hangupAfter: 1 });
+    const uid = await call.uniqueId;
+    await app.waitForLog((l) => l.call === uid && l.message === 'play', 10000, 'the notice to start');
+    const code = await app.stop('SIGTERM');
+    expect(code).toBe(0);
+    expect(await call.result).toMatchObject({ result: 'error', reason: 'deadline', recording: '' });
+    expect(app.lines.some((l) => l.message === 'stopped')).toBe(true);
+    expect(await waitChannelsGone([uid], 40000)).toEqual([]);
+  });
+});
+
+describe('hostile and broken input', () => {
+  let app: RunningApp;
+  beforeAll(async () => {
+    app = await startApp(fast);
+  });
+
+  const nasty = {
+    // CR/LF that would add AMI headers or a second action, commas and quotes for MixMonitor's File
+    // field, a path traversal; the dialplan then makes it over 1 KB long.
+    number: `0612345678\r\nAction: Originate\r\nChannel: Local/s@consent-test-agent\r\n\r\n,b,/bin/touch /tmp/pwned"'../../etc/passwd`,
+    // Arabic script followed by bytes that are not valid UTF-8 (decoded from %FF%FE in the dialplan).
+    nameUri: `${encodeURIComponent('محمد')}%FF%FE%22%0D%0A`,
+  };
+
+  test('When the caller ID is hostile, then the call is served normally, nothing reaches AMI or a file name, and the number is absent from logs', async () => {
+    const call = await placeCall(ami, { app: app.name, w1: 1, k1: '1', talk: 8, callerNum: nasty.number, callerNameUri: nasty.nameUri, callerLong: true });
+    const uid = await call.uniqueId;
+    const r = await call.result;
+    expect(r).toMatchObject({ result: 'accepted' });
+    expect(String(r.recording).endsWith(`/${uid}.wav`)).toBe(true);
+    expect(existsSync('/tmp/pwned')).toBe(false);
+    expect(await waitChannelsGone([uid], 30000)).toEqual([]);
+    const text = app.raw.join('\n');
+    expect(text).not.toContain('0612345678');
+    expect(text).not.toContain('Originate');
+    expect(text).not.toContain('etc/passwd');
+  });
+
+  test('When digits flood in (tens a second, * # A-D), then the first valid key decides, once, and nothing crashes', async () => {
+    const call = await placeCall(ami, { app: app.name, w1: 1, k1: '*#ABCD5121212120', talk: 8 });
+    const uid = await call.uniqueId;
+    const r = await call.result;
+    // * and # are invalid (two attempts, maxAttempts 2): the flow ends as no-input, unrecorded.
+    expect(r).toMatchObject({ result: 'no-input', recording: '' });
+    expect(app.lines.filter((l) => l.call === uid && l.message === 'decision')).toHaveLength(1);
+    expect(recordingsOf(uid)).toEqual([]);
+    const next = await placeCall(ami, { app: app.name, w1: 1, k1: '2111', talk: 8 });
+    expect(await next.result).toMatchObject({ result: 'refused' });
+  });
+
+  afterAll(async () => {
+    await stopClean(app, 'hostile', ['0612345678']);
+    expect(await stasisChannels(app.name)).toEqual([]);
+  });
+});
+
+describe('bad configuration and credentials', () => {
+  test('When the ARI password is wrong, then the service says so plainly, exits 2 and prints no secret', async () => {
+    const r = await runCli(['start'], { CONSENT_IVR_ARI_PASSWORD: 'wrong-password-1234' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/ARI refused the credentials of user consent-ivr/);
+    expect(`${r.stdout}${r.stderr}`).not.toContain('wrong-password-1234');
+    expect(`${r.stdout}${r.stderr}`).not.toContain(sandbox().ami.secret);
+  });
+
+  test('When the AMI secret is wrong, then the service says so plainly, exits 2 and prints no secret', async () => {
+    const r = await runCli(['start'], { CONSENT_IVR_AMI_SECRET: 'wrong-secret-5678' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/AMI login as consent-ivr failed/);
+    expect(`${r.stdout}${r.stderr}`).not.toContain('wrong-secret-5678');
+    expect(`${r.stdout}${r.stderr}`).not.toContain(sandbox().ari.password);
+  });
+
+  test('When Asterisk cannot be reached, then the service keeps retrying with a clear warning instead of crashing', async () => {
+    const r = await runCli(['start'], { CONSENT_IVR_ARI_URL: 'http://127.0.0.1:1', CONSENT_IVR_AMI_PORT: '1' }, 10000);
+    // Still running when killed after 10 s: no crash loop.
+    expect(r.code).toBeNull();
+    expect(r.stdout).toContain('ARI not reachable; retrying');
+    expect(r.stdout).not.toContain(sandbox().ari.password);
+  });
+
+  test('When the configuration is invalid, then the service names the key and exits 2', async () => {
+    const r = await runCli(['start'], { CONSENT_IVR_FLOW_MAX_ATTEMPTS: 'many' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('flow.maxAttempts');
+  });
+});
