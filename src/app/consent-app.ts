@@ -1,7 +1,7 @@
 /**
  * Routes calls and their events to one CallRunner per channel. Holds no per-call logic itself.
  */
-import type { Summary } from '../flow/types';
+import type { Outcome, Summary } from '../flow/types';
 import type { Logger } from '../logging/logger';
 import type { CallEvent, CallSource, IncomingCall } from '../ports/call-control';
 import { CallRunner, RunnerPorts, RunnerSettings } from '../runner/call-runner';
@@ -101,8 +101,10 @@ export class ConsentApp {
   }
 
   /**
-   * After the event connection came back: calls we run go on (their deadline bounds them); channels
-   * in our application that we do not know (e.g. after a restart) are continued unrecorded.
+   * After (re)connecting: calls we run go on (their deadline bounds them). A channel in our
+   * application that we do not run (left by a previous run) is handed back according to its stored
+   * record: a decision already made is honoured (an accepted call whose recording started stays
+   * accepted); anything else continues unrecorded as error.
    */
   reconcile(owned: string[], settleMs = 1000): void {
     // A call that entered just now may be listed before its StasisStart reached us: let events settle.
@@ -112,11 +114,32 @@ export class ConsentApp {
     }
     for (const channelId of owned) {
       if (this.runners.has(channelId) || this.ended.has(channelId)) continue;
-      const log = this.log.child({ call: channelId });
-      log.warn('channel found in Stasis without a flow; continuing it unrecorded');
-      void this.ports.calls
-        .continueInDialplan(channelId, resultTarget('error', null, 'recovered'))
-        .catch((e: Error) => log.error('could not continue the channel', { error: e.message }));
+      void this.recover(channelId);
+    }
+  }
+
+  private async recover(channelId: string): Promise<void> {
+    const log = this.log.child({ call: channelId });
+    const record = await this.ports.ledger.find(channelId).catch(() => null);
+    let outcome: Outcome = 'error';
+    if (record?.outcome === 'refused' || record?.outcome === 'no-input') outcome = record.outcome;
+    if (record?.outcome === 'accepted') {
+      // MixMonitor names its file on the channel once it runs: then the recording did start.
+      const file = record.recordingPath ?? (await this.ports.calls.getVariable(channelId, 'MIXMONITOR_FILENAME').catch(() => null));
+      if (file) {
+        outcome = 'accepted';
+        record.recordingPath = file;
+      }
+    }
+    log.warn('channel found in Stasis without a flow; handing it back', { outcome, stored: record?.outcome ?? null });
+    try {
+      await this.ports.calls.continueInDialplan(channelId, resultTarget(outcome, record?.language ?? null, 'recovered'));
+    } catch (e) {
+      log.error('could not continue the channel', { error: (e as Error).message });
+      return;
+    }
+    if (record) {
+      await this.ports.ledger.recordOutcome({ ...record, outcome }).catch((e: Error) => log.error('outcome could not be stored', { error: e.message }));
     }
   }
 

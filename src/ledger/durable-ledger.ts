@@ -100,6 +100,12 @@ export class DurableLedger implements Ledger {
     return this.track(this.write('outcome', record));
   }
 
+  async find(uniqueId: string): Promise<ConsentRecord | null> {
+    if (!this.store.isReady()) return null;
+    const row = await this.bounded(this.store.getRecord(uniqueId)).catch(() => null);
+    return row ? (JSON.parse(row.json) as ConsentRecord) : null;
+  }
+
   state(): 'up' | 'down' {
     return this.store.isReady() && !this.degraded ? 'up' : 'down';
   }
@@ -164,14 +170,14 @@ export class DurableLedger implements Ledger {
     }
   }
 
-  private bounded(p: Promise<void>): Promise<void> {
+  private bounded<T>(p: Promise<T>): Promise<T> {
     const ms = this.opts.writeTimeoutMs;
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<T>((resolve, reject) => {
       const t = this.opts.clock.setTimeout(() => reject(new TimeoutError(ms)), ms);
       p.then(
-        () => {
+        (v) => {
           t.cancel();
-          resolve();
+          resolve(v);
         },
         (e: unknown) => {
           t.cancel();

@@ -102,6 +102,7 @@ export interface ChainStore {
    * first that the head is `expected` and that no event was applied already.
    */
   append(expected: ChainHead, entries: ChainEntry[], items: AppendItem[], trim?: TrimRequest): Promise<AppendResult>;
+  getRecord(uniqueId: string): Promise<RecordRow | null>;
 }
 
 /** A record row as read for the CLI: the stored JSON and the seq of the entry that wrote it. */
@@ -114,7 +115,6 @@ export interface RecordRow {
 
 /** The read and maintenance side of a store, used by the CLI (admin.ts). */
 export interface AdminStore extends ChainStore {
-  getRecord(uniqueId: string): Promise<RecordRow | null>;
   getRecords(uniqueIds: string[]): Promise<(RecordRow | null)[]>;
   /**
    * Records whose enteredAt is within [fromMs, toMs), in order of enteredAt then uniqueId, in chunks:

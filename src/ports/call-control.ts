@@ -8,6 +8,8 @@ export interface CallControl {
   stopPlayback(playbackId: string): Promise<void>;
   /** Leaves Stasis: at the priority after Stasis(), or at the given place of the dialplan. */
   continueInDialplan(channelId: string, target?: DialplanTarget): Promise<void>;
+  /** Reads a channel variable (null when unset). Reading does not restrict the dialplan, unlike setting. */
+  getVariable(channelId: string, name: string): Promise<string | null>;
 }
 
 export interface DialplanTarget {

@@ -30,4 +30,6 @@ export interface Ledger {
   recordDecision(record: ConsentRecord): Promise<StoredIn>;
   /** Stores the final state of a call (outcome, recording). Same durability as recordDecision. */
   recordOutcome(record: ConsentRecord): Promise<StoredIn>;
+  /** The stored record of a call, or null when there is none (or it cannot be read now). */
+  find(uniqueId: string): Promise<ConsentRecord | null>;
 }

@@ -46,12 +46,18 @@ describe('when the service is not there', () => {
     expect(recordingsOf(uid)).toEqual([]);
   });
 
-  test('When the service is killed mid-call, then new calls get unavailable, and once it is back the call it left is continued unrecorded and the next call works', async () => {
+  test('When the service is killed mid-call, then new calls get unavailable, and once it is back the calls it left are handed back (decisions honoured, the rest unrecorded) and the next call works', async () => {
     let app = await startApp(fast);
     const name = app.name;
     const stranded = await placeCall(ami, { app: name, w1: 40, hangupAfter: 1 });
+    const accepted = await placeCall(ami, { app: name, w1: 1, k1: '1', talk: 25 });
+    const refused = await placeCall(ami, { app: name, w1: 1, k1: '2', talk: 25 });
     const strandedId = await stranded.uniqueId;
+    const [acceptedId, refusedId] = [await accepted.uniqueId, await refused.uniqueId];
     await app.waitForLog((l) => l.call === strandedId && l.message === 'play', 10000, 'the notice to start');
+    // Killed while the two others hear their confirmation: their decisions are stored, not handed back.
+    await app.waitForLog((l) => l.call === acceptedId && l.message === 'recording started', 10000, 'the recording to start');
+    await app.waitForLog((l) => l.call === refusedId && l.message === 'decision', 10000, 'the refusal');
     await app.stop('SIGKILL');
     app.saveLog('killed');
 
@@ -61,10 +67,16 @@ describe('when the service is not there', () => {
     app = await startApp(fast, name);
     expect(await stranded.result).toMatchObject({ result: 'error', reason: 'recovered', recording: '' });
     expect(recordingsOf(strandedId)).toEqual([]);
+    // A decision made before the crash is honoured.
+    const a = await accepted.result;
+    expect(a).toMatchObject({ result: 'accepted', reason: 'recovered' });
+    expect(String(a.recording).endsWith(`/${acceptedId}.wav`)).toBe(true);
+    expect(await refused.result).toMatchObject({ result: 'refused', reason: 'recovered', recording: '' });
+    expect(recordingsOf(refusedId)).toEqual([]);
 
     const next = await placeCall(ami, { app: name, w1: 1, k1: '2', talk: 8 });
     expect(await next.result).toMatchObject({ result: 'refused' });
-    expect(await waitChannelsGone([strandedId, await during.uniqueId, await next.uniqueId], 30000)).toEqual([]);
+    expect(await waitChannelsGone([strandedId, acceptedId, refusedId, await during.uniqueId, await next.uniqueId], 40000)).toEqual([]);
     expect(await stasisChannels(name)).toEqual([]);
     await stopClean(app, 'restarted');
   });

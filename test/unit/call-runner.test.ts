@@ -57,6 +57,7 @@ function setup() {
     stopPlayback: async (id) => {
       calls.stopped.push(id);
     },
+    getVariable: async () => null,
     continueInDialplan: async (_c, target) => {
       calls.continued.push(target);
     },
@@ -85,6 +86,7 @@ function setup() {
       ledger.outcomes.push(r);
       return 'redis';
     },
+    find: async (id) => [...ledger.outcomes, ...ledger.decisions].find((r) => r.uniqueId === id) ?? null,
   };
   const call: IncomingCall = {
     channelId: '1732800000.42',

@@ -8,7 +8,7 @@ import { Journal, type JournalEntry, type JournalPort } from '../../src/ledger/j
 import { createLogger } from '../../src/logging/logger';
 import { systemClock, type Clock } from '../../src/ports/clock';
 import type { ConsentRecord } from '../../src/ports/ledger';
-import type { AppendItem, AppendResult, ChainEntry, ChainHead, ChainStore } from '../../src/ledger/types';
+import type { AppendItem, AppendResult, ChainEntry, ChainHead, ChainStore, RecordRow } from '../../src/ledger/types';
 
 /** A chain store in memory with the same rules as the Redis script (compare head, skip applied events, stage order). */
 class MemoryStore implements ChainStore {
@@ -29,6 +29,10 @@ class MemoryStore implements ChainStore {
   setReady(v: boolean): void {
     this.ready = v;
     if (v) for (const l of this.listeners) l();
+  }
+  async getRecord(uniqueId: string): Promise<RecordRow | null> {
+    const r = this.records.get(uniqueId);
+    return r ? { uniqueId, json: r.json, seq: 0 } : null;
   }
   async head(): Promise<ChainHead> {
     const l = this.entries[this.entries.length - 1];

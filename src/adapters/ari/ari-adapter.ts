@@ -226,6 +226,16 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource 
     await this.request('continue', (c) => c.channels.continueInDialplan({ channelId, ...target }));
   }
 
+  async getVariable(channelId: string, name: string): Promise<string | null> {
+    try {
+      const v = await this.request('get variable', (c) => c.channels.getChannelVar({ channelId, variable: name }));
+      return (v as { value?: string }).value || null;
+    } catch (e) {
+      if ((e as AriRequestError).status === 404) return null;
+      throw e;
+    }
+  }
+
   /** Channels currently in this application's Stasis, for reconciliation after a reconnect. */
   async ownedChannels(): Promise<string[]> {
     const app = await this.request('get application', (c) => c.applications.get({ applicationName: this.settings.app }));
