@@ -6,13 +6,13 @@
 import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { validate } from '../../src/config/load';
+import { freePort, waitForRedis } from '../helpers/redis-server';
 import type { Config } from '../../src/config/schema';
 import { createLedger, pseudonymise } from '../../src/ledger';
 import { parseCsv, parseJsonl } from '../../src/ledger/format';
@@ -25,35 +25,13 @@ import type { StoredRecord } from '../../src/ledger/types';
 
 const REPO = resolve(__dirname, '../..');
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const addr = srv.address();
-  srv.close();
-  if (!addr || typeof addr === 'string' || addr.port === 6379) throw new Error('no usable port');
-  return addr.port;
-}
-
 async function startRedis(dir: string): Promise<{ port: number; proc: ChildProcess }> {
   const port = await freePort();
   const proc = spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], {
     stdio: 'ignore',
   });
-  for (let i = 0; i < 100; i++) {
-    const c = new Redis({ port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-    c.on('error', () => undefined);
-    try {
-      await c.connect();
-      await c.ping();
-      c.disconnect();
-      return { port, proc };
-    } catch {
-      c.disconnect();
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  throw new Error('redis-server did not start');
+  await waitForRedis(port);
+  return { port, proc };
 }
 
 const KEY = 'cli-test-pseudonym-key-0123456789';

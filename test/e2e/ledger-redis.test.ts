@@ -2,15 +2,15 @@
  * The consent ledger against a real Redis: each test file starts its own redis-server on a free port in a
  * temporary folder (never the shared sandbox's), so it can stop and restart it.
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { validate } from '../../src/config/load';
+import { freePort, RedisServer } from '../helpers/redis-server';
 import type { Config } from '../../src/config/schema';
 import { createLedger, pseudonymise } from '../../src/ledger';
 import { createLogger } from '../../src/logging/logger';
@@ -18,82 +18,6 @@ import type { ConsentRecord } from '../../src/ports/ledger';
 import type { Outcome } from '../../src/flow/types';
 
 // ------------------------------------------------------------------------------------------ helpers
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const addr = srv.address();
-  srv.close();
-  if (!addr || typeof addr === 'string') throw new Error('no port');
-  return addr.port;
-}
-
-/** A redis-server of our own, in a temporary folder, with AOF so data survives a restart. */
-class RedisServer {
-  proc: ChildProcess | null = null;
-  private constructor(
-    readonly port: number,
-    readonly dir: string,
-  ) {}
-
-  static async start(): Promise<RedisServer> {
-    const port = await freePort();
-    if (port === 6379) throw new Error('refusing the shared Redis port');
-    const s = new RedisServer(port, mkdtempSync(join(tmpdir(), 'civr-redis-')));
-    await s.up();
-    return s;
-  }
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}/0`;
-  }
-
-  async up(): Promise<void> {
-    this.proc = spawn(
-      '/usr/bin/redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--loglevel', 'warning'],
-      { stdio: 'ignore' },
-    );
-    for (let i = 0; i < 100; i++) {
-      const c = new Redis({ port: this.port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-      c.on('error', () => undefined);
-      try {
-        await c.connect();
-        await c.ping();
-        c.disconnect();
-        return;
-      } catch {
-        c.disconnect();
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
-    throw new Error(`redis-server did not start on ${this.port}`);
-  }
-
-  async down(): Promise<void> {
-    const p = this.proc;
-    if (!p || p.exitCode !== null) return;
-    const exited = once(p, 'exit');
-    p.kill('SIGTERM');
-    await exited;
-    this.proc = null;
-  }
-
-  pause(): void {
-    this.proc?.kill('SIGSTOP');
-  }
-
-  resume(): void {
-    this.proc?.kill('SIGCONT');
-  }
-
-  async destroy(): Promise<void> {
-    this.resume();
-    await this.down();
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
 
 const KEY = 'k'.repeat(16) + '-test-pseudonym-key';
 const PROMPT = { notice: 'n', 'full-notice': 'f', choice: 'c', invalid: 'i', accepted: 'a', refused: 'r' };

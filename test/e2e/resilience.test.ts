@@ -4,6 +4,8 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { RedisServer } from '../helpers/redis-server';
 import { placeCall, RunningApp, runCli, sandbox, stasisChannels, startApp, TestAmi, waitChannelsGone } from '../helpers/sandbox';
 
 let ami: TestAmi;
@@ -97,6 +99,52 @@ describe('AMI down', () => {
     expect(prompts).toContain('refused');
     expect(prompts).not.toContain('accepted');
     await stopClean(app, 'ami-down');
+  });
+});
+
+describe('Redis down', () => {
+  test('When Redis stops during calls, then decisions go to the journal, calls are not held up, and once Redis is back every record is there exactly once', async () => {
+    const redis = await RedisServer.start();
+    const raw = new Redis({ port: redis.port, maxRetriesPerRequest: 1, lazyConnect: true });
+    raw.on('error', () => undefined);
+    const app = await startApp({ ...fast, CONSENT_IVR_REDIS_URL: redis.url, CONSENT_IVR_REDIS_WRITE_TIMEOUT_MS: '300', CONSENT_IVR_LEDGER_REPLAY_INTERVAL_MS: '500' });
+    try {
+      const before = await placeCall(ami, { app: app.name, w1: 1, k1: '2', talk: 8 });
+      expect(await before.result).toMatchObject({ result: 'refused' });
+      await redis.down();
+
+      const accept = await placeCall(ami, { app: app.name, w1: 1, k1: '1', talk: 8 });
+      const refuse = await placeCall(ami, { app: app.name, w1: 1, k1: '2', talk: 8 });
+      const a = await accept.result;
+      // The journal is durable storage: the accept stands and the call is recorded.
+      expect(a).toMatchObject({ result: 'accepted' });
+      expect(await refuse.result).toMatchObject({ result: 'refused' });
+      const ids = [await before.uniqueId, await accept.uniqueId, await refuse.uniqueId];
+      for (const id of ids.slice(1)) {
+        await app.waitForLog((l) => l.call === id && l.message === 'decision stored in the local journal (ledger unavailable)', 5000, `journal write of ${id}`);
+      }
+      await waitChannelsGone(ids, 30000);
+
+      await redis.up();
+      await raw.connect();
+      const rec = (id: string) => `consent-ivr:{ledger}:rec:${id}`;
+      const deadline = Date.now() + 20000;
+      while (Date.now() < deadline && (await Promise.all(ids.map((id) => raw.exists(rec(id))))).some((n) => n === 0)) {
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      for (const id of ids) {
+        const stored = JSON.parse((await raw.hget(rec(id), 'record')) ?? 'null') as { outcome: string; recordingPath: string | null } | null;
+        expect(stored?.outcome).toBe(id === ids[1] ? 'accepted' : 'refused');
+      }
+      expect(JSON.parse((await raw.hget(rec(ids[1] as string), 'record')) as string).recordingPath).toBe(a.recording);
+      // Exactly once: one decision and one outcome entry per call in the chain.
+      const bodies = (await raw.xrange('consent-ivr:{ledger}:chain', '-', '+')).map(([, f]) => JSON.parse(f[f.indexOf('body') + 1] as string) as { type: string; uniqueId: string });
+      for (const id of ids) expect(bodies.filter((b) => b.uniqueId === id).map((b) => b.type).sort()).toEqual(['decision', 'outcome']);
+    } finally {
+      raw.disconnect();
+      await stopClean(app, 'redis-down');
+      await redis.destroy();
+    }
   });
 });
 
