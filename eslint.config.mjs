@@ -11,6 +11,12 @@ export default tseslint.config(
       'no-empty': ['error', { allowEmptyCatch: false }],
     },
   },
+  {
+    // CommonJS files that jest loads itself (the test sequencer).
+    files: ['**/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
   // ARI, AMI and Redis client libraries are imported only by their own adapter.
   ...[
     ['src/**/*.ts', ['src/adapters/**'], ['ari-client', 'asterisk-manager', 'ioredis']],

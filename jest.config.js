@@ -1,6 +1,7 @@
 /** Two projects: pure unit tests, and end-to-end tests against the real sandbox (run in band). */
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: { warnOnly: false } }];
 module.exports = {
+  testSequencer: '<rootDir>/test/helpers/sequencer.js',
   projects: [
     {
       displayName: 'unit',

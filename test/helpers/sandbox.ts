@@ -259,9 +259,11 @@ export async function startApp(env: Record<string, string> = {}, name = `civr-${
       writeFileSync(resolve(sandbox().stateDir, 'logs', `app-${name}.log`), `${raw.join('\n')}\n`);
     },
     async stop(signal = 'SIGTERM') {
-      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
-      proc.kill(signal);
-      return exited;
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      const code = await exited;
+      // Every instance's output is kept, for the log scan at the end of the run (log-scan.test.ts).
+      app.saveLog(`${name}-${proc.pid ?? 'x'}`);
+      return code;
     },
   };
   await Promise.race([
@@ -344,6 +346,7 @@ export function runCli(args: string[], env: Record<string, string> = {}, ms = 20
     const t = setTimeout(() => proc.kill('SIGKILL'), ms);
     proc.once('exit', (code) => {
       clearTimeout(t);
+      writeFileSync(resolve(sandbox().stateDir, 'logs', `app-cli-${proc.pid ?? 'x'}.log`), `${stdout}\n${stderr}`);
       res({ code, stdout, stderr });
     });
   });
