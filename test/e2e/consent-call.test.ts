@@ -3,10 +3,8 @@
  * AMI, with the caller's keys sent as DTMF by the dialplan, and the service started through its
  * real entry point.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { CallScript, placeCall as place, promptSeconds, RunningApp, sandbox, stasisChannels, startApp, TestAmi, waitChannelsGone, wavSeconds } from '../helpers/sandbox';
+import { existsSync, statSync } from 'node:fs';
+import { CallScript, placeCall as place, promptSeconds, recordingsOf, roughFrequency, RunningApp, sandbox, stasisChannels, startApp, TestAmi, waitChannelsGone, wavSeconds } from '../helpers/sandbox';
 
 let ami: TestAmi;
 let app: RunningApp;
@@ -48,30 +46,6 @@ function callLog(uniqueId: string): Record<string, unknown>[] {
 
 function ended(uniqueId: string, ms = 90000) {
   return app.waitForLog((l) => l.call === uniqueId && l.message === 'consent flow ended', ms, `end of flow for ${uniqueId}`);
-}
-
-/** Recording files of one call, anywhere under the recordings directory. */
-function recordingsOf(uniqueId: string): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    if (!existsSync(dir)) return;
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.startsWith(uniqueId)) out.push(p);
-    }
-  };
-  walk(sandbox().recordingsDir);
-  return out;
-}
-
-/** sox's estimate of the dominant frequency of a file. */
-function roughFrequency(file: string): number {
-  // `sox FILE -n stat` writes its report on stderr.
-  const r = spawnSync('sox', [file, '-n', 'stat'], { encoding: 'utf8' });
-  const m = /Rough\s+frequency:\s+(\d+)/.exec(r.stderr);
-  if (!m?.[1]) throw new Error(`sox stat gave no frequency for ${file}: ${r.stderr}`);
-  return Number(m[1]);
 }
 
 describe('the consent call', () => {

@@ -3,10 +3,10 @@
  * `npm run sandbox:up`): its status, a full-privilege AMI connection for placing calls, and the
  * service started through its real entry point.
  */
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { AmiConnection } from '../../src/adapters/ami/ami-connection';
 import { createLogger } from '../../src/logging/logger';
 import { wavSeconds as wavBufferSeconds } from '../../src/prompts/build';
@@ -350,4 +350,28 @@ export function runCli(args: string[], env: Record<string, string> = {}, ms = 20
       res({ code, stdout, stderr });
     });
   });
+}
+
+/** Recording files of one call (named <uniqueid>.<format>), anywhere under the recordings directory. */
+export function recordingsOf(uniqueId: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    if (!existsSync(dir)) return;
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.startsWith(`${uniqueId}.`)) out.push(p);
+    }
+  };
+  walk(sandbox().recordingsDir);
+  return out;
+}
+
+/** sox's estimate of the dominant frequency of an audio file. */
+export function roughFrequency(file: string): number {
+  // `sox FILE -n stat` writes its report on stderr.
+  const r = spawnSync('sox', [file, '-n', 'stat'], { encoding: 'utf8' });
+  const m = /Rough\s+frequency:\s+(\d+)/.exec(r.stderr);
+  if (!m?.[1]) throw new Error(`sox stat gave no frequency for ${file}: ${r.stderr}`);
+  return Number(m[1]);
 }
