@@ -54,6 +54,11 @@ AMI_HOST=127.0.0.1
 AMI_PORT=5038
 AMI_USER=consent-ivr
 AMI_TEST_USER=consent-ivr-test
+# SIP test callers (config/asterisk/pjsip.conf): unauthenticated from
+# 127.0.0.1 only, into consent-example-inbound, whose _X. takes any number.
+SIP_HOST=127.0.0.1
+SIP_PORT=5060
+SIP_EXTEN=2000
 
 ASTERISK_PIDFILE_IN_CHROOT=/run/asterisk/asterisk.pid
 ASTERISK_BOOT_TIMEOUT=90
@@ -851,6 +856,7 @@ status_json() {
     SB_ARI_URL=$ARI_URL SB_ARI_USER=$ARI_USER SB_ARI_PASSWORD=$ari_password SB_ARI_APP=$ARI_APP \
         SB_AMI_HOST=$AMI_HOST SB_AMI_PORT=$AMI_PORT SB_AMI_USER=$AMI_USER SB_AMI_SECRET=$ami_secret \
         SB_AMI_TEST_USER=$AMI_TEST_USER SB_AMI_TEST_SECRET=$ami_test_secret \
+        SB_SIP_HOST=$SIP_HOST SB_SIP_PORT=$SIP_PORT SB_SIP_EXTEN=$SIP_EXTEN \
         SB_REDIS_PORT=$REDIS_PORT SB_REDIS_RUNNING=$([[ -n $(redis_pid) ]] && echo 1 || echo 0) \
         SB_RECORDINGS_DIR=$RECORDINGS_DIR SB_STATE_DIR=$STATE SB_CHROOT=$CHROOT \
         SB_ASTERISK_PID=$(asterisk_pid) SB_ASTERISK_VERSION=$(asterisk_version) \
@@ -914,6 +920,7 @@ async function ariAnswers() {
       user: e.SB_AMI_TEST_USER,
       secret: e.SB_AMI_TEST_SECRET,
     },
+    sip: { host: e.SB_SIP_HOST, port: Number(e.SB_SIP_PORT), exten: e.SB_SIP_EXTEN },
     redis: { url: `redis://127.0.0.1:${redisPort}`, running: redisRunning },
     recordingsDir: e.SB_RECORDINGS_DIR,
     stateDir: e.SB_STATE_DIR,

@@ -1,0 +1,311 @@
+/**
+ * Real SIP callers end to end: SIPp places calls to the sandbox's PJSIP endpoint (SIP over UDP, RTP
+ * audio, keys sent as RFC 4733 telephone-events), Asterisk runs the example inbound context
+ * (consent-example-inbound: the Gosub routine, then the agent), and the service, started through its
+ * real entry point, decides. What each call did is read from Asterisk's AMI events (the digits it
+ * decoded, MixMonitor, the dialplan lines after the routine), the service's log, the ledger and the
+ * recording file.
+ *
+ * SIP calls reach Stasis(consent-ivr), the default application name (the PJSIP channel has no
+ * CONSENT_APP), so this file runs the service as "consent-ivr": no other instance may use that name
+ * while it runs (the e2e files run in band; the check below says so if one does).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { AmiEvent, recordingsOf, RunningApp, sandbox, stasisChannels, startApp, TestAmi, waitChannelsGone, wavSeconds } from '../helpers/sandbox';
+import { freshExten, LedgerRecord, ledgerRecord, ledgerRecordsSince, requireSipp, runSipp, SippResult, writeTonePcap } from '../helpers/sipp';
+
+const APP = 'consent-ivr';
+/** Short waits so the silent caller's flow (two presentations) lasts about half a minute. */
+const INPUT_TIMEOUT_MS = 1500;
+/** The caller "talks" with a tone, easy to recognise in the recording. */
+const TONE_HZ = 1000;
+/** The example agent (dialplans/example-inbound.conf) listens this long, then hangs up. */
+const AGENT_SECS = 8;
+/** The caller number of every SIPp scenario (From header); the service must never print it. */
+const SIP_CALLER = '0612345678';
+
+let ami: TestAmi;
+let app: RunningApp;
+let tonePcap: string;
+
+/** Numbers measured along the way, written to .sandbox/logs/sip-e2e.json. */
+const numbers: Record<string, unknown> = {};
+
+async function appRegistered(name: string): Promise<boolean> {
+  const { url, user, password } = sandbox().ari;
+  const res = await fetch(`${url}/ari/applications/${encodeURIComponent(name)}`, {
+    headers: { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` },
+  });
+  return res.ok;
+}
+
+beforeAll(async () => {
+  sandbox();
+  requireSipp();
+  if (await appRegistered(APP)) {
+    throw new Error(`another service is connected to Asterisk as "${APP}" (npm start, the demo?): stop it, SIP calls would go to it`);
+  }
+  ami = new TestAmi();
+  await ami.start();
+  app = await startApp(
+    {
+      CONSENT_IVR_FLOW_INPUT_TIMEOUT_MS: String(INPUT_TIMEOUT_MS),
+      CONSENT_IVR_FLOW_MAX_ATTEMPTS: '2',
+      CONSENT_IVR_FLOW_MAX_CALL_MS: '120000',
+    },
+    APP,
+  );
+  const dir = resolve(sandbox().stateDir, 'sipp');
+  mkdirSync(dir, { recursive: true });
+  tonePcap = resolve(dir, `tone-${TONE_HZ}hz.pcap`);
+  // Longer than any call: SIPp stops playing when the call ends.
+  writeTonePcap(tonePcap, 30, TONE_HZ);
+}, 60000);
+
+afterAll(async () => {
+  const code = await app?.stop();
+  app?.saveLog('sip');
+  ami?.close();
+  writeFileSync(resolve(sandbox().stateDir, 'logs', 'sip-e2e.json'), `${JSON.stringify(numbers, null, 2)}\n`);
+  expect(code).toBe(0);
+  // Neither a secret nor the SIP callers' number in the service's output.
+  expect(app?.leaks([SIP_CALLER])).toEqual([]);
+});
+
+// ------------------------------------------------------------------------------------------ helpers
+
+/** UNIQUEIDs of the inbound channels of every call this file placed. */
+const placed: string[] = [];
+
+/** The inbound PJSIP channel created for a call to `exten` (Asterisk's Newchannel event). */
+async function inboundChannel(exten: string, ms = 30000): Promise<string> {
+  const e = await ami.waitFor((x) => x.event === 'Newchannel' && (x.channel ?? '').startsWith('PJSIP/') && x.exten === exten, ms, `the SIP call to ${exten}`);
+  const uid = e.uniqueid as string;
+  placed.push(uid);
+  return uid;
+}
+
+function eventsOf(uid: string, event: string): AmiEvent[] {
+  return ami.events.filter((e) => e.event === event && e.uniqueid === uid);
+}
+
+function callLog(uid: string): Record<string, unknown>[] {
+  return app.lines.filter((l) => l.call === uid);
+}
+
+function ended(uid: string, ms = 90000) {
+  return app.waitForLog((l) => l.call === uid && l.message === 'consent flow ended', ms, `end of flow for ${uid}`);
+}
+
+/** The Verbose line the example inbound context runs right after Gosub(consent-ivr,s,1) returned. */
+function afterRoutine(uid: string, ms = 30000) {
+  return ami.waitFor((e) => e.event === 'Newexten' && e.uniqueid === uid && e.application === 'Verbose', ms, `the dialplan after the routine for ${uid}`);
+}
+
+/** Milliseconds since the epoch of an AMI event (timestampevents = yes) or a log line. */
+const amiMs = (e: AmiEvent) => Math.round(Number(e.timestamp) * 1000);
+const logMs = (l: Record<string, unknown>) => Date.parse(String(l.timestamp));
+
+/** SIPp's verdict, with where to look when it is not the expected one. */
+function sippVerdict(r: SippResult) {
+  return { code: r.code, successful: r.stats['SuccessfulCall(C)'], failed: r.stats['FailedCall(C)'], look: r.dir };
+}
+
+/** `sox FILE -n stat`: RMS amplitude (0..1) and the rough dominant frequency. */
+function soxStat(file: string): { rms: number; hz: number } {
+  const r = spawnSync('sox', [file, '-n', 'stat'], { encoding: 'utf8' });
+  const rms = /RMS\s+amplitude:\s+([\d.]+)/.exec(r.stderr)?.[1];
+  const hz = /Rough\s+frequency:\s+(\d+)/.exec(r.stderr)?.[1];
+  if (rms === undefined || hz === undefined) throw new Error(`sox stat failed for ${file}: ${r.stderr}`);
+  return { rms: Number(rms), hz: Number(hz) };
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+// ------------------------------------------------------------------------------------------ tests
+
+describe('SIP callers (SIPp: RTP audio, RFC 4733 digits)', () => {
+  test.concurrent('When a SIP caller presses 1 (RFC 4733) during the notice and talks, then Asterisk decodes 1, the call is accepted, MixMonitor starts after the digit and the recording holds the caller\'s RTP audio', async () => {
+    const exten = freshExten('31');
+    const sipp = runSipp({ scenario: 'accept.xml', exten, audio: tonePcap, traceMessages: true });
+    const uid = await inboundChannel(exten);
+    const end = await ended(uid);
+    expect(end).toMatchObject({ outcome: 'accepted', reason: 'key-accept', lang: 'ar' });
+
+    // The only digit Asterisk decoded from the RTP stream is the one the caller sent, and the flow acted on it.
+    const dtmf = eventsOf(uid, 'DTMFEnd');
+    expect(dtmf.map((e) => [e.digit, e.direction])).toEqual([['1', 'Received']]);
+    const decision = callLog(uid).find((l) => l.message === 'decision');
+    expect(decision).toMatchObject({ decision: 'accepted', lang: 'ar' });
+
+    // MixMonitor starts after the digit, never before.
+    const mixStart = await ami.waitFor((e) => e.event === 'MixMonitorStart' && e.uniqueid === uid, 10000, `MixMonitorStart on ${uid}`);
+    const digitAt = amiMs(dtmf[0] as AmiEvent);
+    expect(amiMs(mixStart)).toBeGreaterThanOrEqual(digitAt);
+    const log = callLog(uid);
+    expect(log.findIndex((l) => l.message === 'recording started')).toBeGreaterThan(log.findIndex((l) => l.message === 'decision'));
+    numbers.acceptDigitToDecisionMs = logMs(decision as Record<string, unknown>) - digitAt;
+    numbers.acceptDigitToMixMonitorMs = amiMs(mixStart) - digitAt;
+
+    // The dialplan after the routine sees the result.
+    const verbose = await afterRoutine(uid);
+    expect(verbose.appdata).toContain(`consent: result=accepted reason=key-accept lang=ar id=${uid}`);
+
+    // The call ends when the agent hangs up: SIPp received the BYE.
+    const r = await sipp;
+    expect(sippVerdict(r)).toMatchObject({ code: 0, successful: '1', failed: '0' });
+    // Asterisk's answer kept telephone-event/8000 on the payload type the caller offered (101).
+    const answer = r.messages.split(/-{10,}/).find((m) => /SIP\/2\.0 200 OK/.test(m) && /CSeq:\s*1 INVITE/i.test(m)) ?? '';
+    expect(answer).toMatch(/^m=audio \d+ RTP\/AVP [\d ]*\b101\b/m);
+    expect(answer).toMatch(/^a=rtpmap:101 telephone-event\/8000/m);
+    expect(await waitChannelsGone([uid])).toEqual([]);
+
+    const record = await ledgerRecord(uid);
+    expect(record).toMatchObject({ outcome: 'accepted', digit: '1', language: 'ar' });
+    const file = (record as LedgerRecord).recordingPath as string;
+    expect(file).toMatch(new RegExp(`/\\d{4}/\\d{2}/\\d{2}/${uid.replace('.', '\\.')}\\.wav$`));
+    expect(recordingsOf(uid)).toEqual([file]);
+    // Only the bridged conversation ("b"): the agent's time on the line, not the notice before it.
+    const seconds = wavSeconds(file);
+    numbers.acceptRecordingSeconds = seconds;
+    expect(seconds).toBeGreaterThan(AGENT_SECS - 2);
+    expect(seconds).toBeLessThan(AGENT_SECS + 3);
+    // What was recorded is the caller's RTP tone (the example agent only beeps), at the level it was
+    // sent (a sine of amplitude 0.5: RMS 0.35), not silence and not the spoken notice.
+    const stat = soxStat(file);
+    numbers.acceptRecordingSox = stat;
+    expect(stat.rms).toBeGreaterThan(0.25);
+    expect(stat.rms).toBeLessThan(0.45);
+    expect(Math.abs(stat.hz - TONE_HZ)).toBeLessThan(100);
+  });
+
+  test.concurrent('When a SIP caller presses 2 (RFC 4733) and talks, then the call is refused, nothing is recorded and the call goes on to the agent', async () => {
+    const exten = freshExten('32');
+    const sipp = runSipp({ scenario: 'refuse.xml', exten, audio: tonePcap });
+    const uid = await inboundChannel(exten);
+    const end = await ended(uid);
+    expect(end).toMatchObject({ outcome: 'refused', reason: 'key-refuse', lang: 'ar' });
+    expect(eventsOf(uid, 'DTMFEnd').map((e) => e.digit)).toEqual(['2']);
+
+    // The dialplan after the Gosub runs, and the agent leg answers.
+    const verbose = await afterRoutine(uid);
+    expect(verbose.appdata).toContain(`consent: result=refused reason=key-refuse lang=ar id=${uid}`);
+    const dial = await ami.waitFor((e) => e.event === 'DialEnd' && e.uniqueid === uid, 15000, `the agent leg of ${uid}`);
+    expect(dial.dialstatus).toBe('ANSWER');
+
+    const r = await sipp;
+    expect(sippVerdict(r)).toMatchObject({ code: 0, successful: '1', failed: '0' });
+    expect(await waitChannelsGone([uid])).toEqual([]);
+    expect(await ledgerRecord(uid)).toMatchObject({ outcome: 'refused', digit: '2', recordingPath: null, recordingStartedAt: null });
+    expect(callLog(uid).some((l) => l.message === 'recording started')).toBe(false);
+    expect(eventsOf(uid, 'MixMonitorStart')).toEqual([]);
+    expect(recordingsOf(uid)).toEqual([]);
+  });
+
+  test.concurrent('When a SIP caller presses nothing, then the choice is repeated, the flow ends as no-input, nothing is recorded and the call goes on', async () => {
+    const exten = freshExten('33');
+    const sipp = runSipp({ scenario: 'silent.xml', exten, timeoutS: 110 });
+    const uid = await inboundChannel(exten);
+    const end = await ended(uid, 100000);
+    expect(end).toMatchObject({ outcome: 'no-input', reason: 'attempts-exhausted' });
+    const prompts = callLog(uid)
+      .filter((l) => l.message === 'play')
+      .map((l) => `${String(l.lang)}:${String(l.prompt)}`);
+    expect(prompts.slice(0, 4)).toEqual(['ar:notice', 'fr:notice', 'ar:choice', 'fr:choice']);
+    expect(prompts.some((p) => p.endsWith(':accepted'))).toBe(false);
+    expect(eventsOf(uid, 'DTMFEnd')).toEqual([]);
+    const verbose = await afterRoutine(uid);
+    expect(verbose.appdata).toContain('consent: result=no-input reason=attempts-exhausted');
+    const dial = await ami.waitFor((e) => e.event === 'DialEnd' && e.uniqueid === uid, 15000, `the agent leg of ${uid}`);
+    expect(dial.dialstatus).toBe('ANSWER');
+
+    const r = await sipp;
+    expect(sippVerdict(r)).toMatchObject({ code: 0, successful: '1', failed: '0' });
+    expect(await ledgerRecord(uid)).toMatchObject({ outcome: 'no-input', digit: null, recordingPath: null });
+    expect(recordingsOf(uid)).toEqual([]);
+  }, 150000);
+
+  test.concurrent('When a SIP caller hangs up (BYE) during the notice, then the flow ends as abandoned and nothing is recorded', async () => {
+    const exten = freshExten('34');
+    const sipp = runSipp({ scenario: 'hangup.xml', exten });
+    const uid = await inboundChannel(exten);
+    const end = await ended(uid);
+    expect(end).toMatchObject({ outcome: 'abandoned', reason: 'hangup' });
+    const r = await sipp;
+    // SIPp's BYE got its 200 OK.
+    expect(sippVerdict(r)).toMatchObject({ code: 0, successful: '1', failed: '0' });
+    expect(await waitChannelsGone([uid])).toEqual([]);
+    // The flow ended with the BYE, not with a timeout.
+    const hangup = await ami.waitFor((e) => e.event === 'Hangup' && e.uniqueid === uid, 10000, `the hangup of ${uid}`);
+    expect(Math.abs(logMs(end) - amiMs(hangup))).toBeLessThan(2000);
+    const entered = callLog(uid).find((l) => l.message === 'call entered the consent flow');
+    expect(entered).toBeDefined();
+    // SIPp sends its BYE 2 s after the answer, while the Arabic notice (about 12 s) plays.
+    expect(logMs(end) - logMs(entered as Record<string, unknown>)).toBeLessThan(6000);
+    expect(callLog(uid).some((l) => l.message === 'recording started')).toBe(false);
+    expect(await ledgerRecord(uid)).toMatchObject({ outcome: 'abandoned', recordingPath: null });
+    expect(recordingsOf(uid)).toEqual([]);
+  });
+
+  test.concurrent('When 50 SIP callers arrive at 10 calls/s, pressing 1 and 2 alternately, then every call is decided by its own digit and none is left behind', async () => {
+    const CALLS = 50;
+    const prefix = freshExten('7').slice(0, 5);
+    const since = new Date(Date.now() - 1000);
+    const r = await runSipp({ scenario: 'load.xml', exten: prefix, audio: tonePcap, calls: CALLS, rate: 10, limit: CALLS, timeoutS: 150 });
+    expect(sippVerdict(r)).toMatchObject({ code: 0, successful: String(CALLS), failed: '0' });
+
+    // Call n dialled <prefix>0<n>: odd n pressed 1, even n pressed 2.
+    const calls = ami.events
+      .filter((e) => e.event === 'Newchannel' && (e.channel ?? '').startsWith('PJSIP/') && (e.exten ?? '').startsWith(`${prefix}0`))
+      .map((e) => ({ n: Number((e.exten as string).slice(prefix.length + 1)), uid: e.uniqueid as string }));
+    placed.push(...calls.map((c) => c.uid));
+    expect(calls.map((c) => c.n).sort((a, b) => a - b)).toEqual(Array.from({ length: CALLS }, (_, i) => i + 1));
+
+    const ledger = await ledgerRecordsSince(since);
+    const latencies: number[] = [];
+    const wrong: unknown[] = [];
+    for (const { n, uid } of calls) {
+      const digit = n % 2 === 1 ? '1' : '2';
+      const outcome = n % 2 === 1 ? 'accepted' : 'refused';
+      const end = app.lines.find((l) => l.call === uid && l.message === 'consent flow ended');
+      const decision = app.lines.find((l) => l.call === uid && l.message === 'decision');
+      const dtmf = eventsOf(uid, 'DTMFEnd').map((e) => e.digit);
+      const rec = ledger.get(uid);
+      const seen = { n, outcome: end?.outcome, dtmf, ledgerDigit: rec?.digit, ledgerOutcome: rec?.outcome };
+      const expected = { n, outcome, dtmf: [digit], ledgerDigit: digit, ledgerOutcome: outcome };
+      if (JSON.stringify(seen) !== JSON.stringify(expected)) wrong.push({ seen, expected, uid });
+      const dtmfEnd = eventsOf(uid, 'DTMFEnd')[0];
+      if (decision && dtmfEnd) latencies.push(logMs(decision) - amiMs(dtmfEnd));
+    }
+    expect(wrong).toEqual([]);
+
+    // Nothing stuck: every channel is gone and none of them is still in the Stasis application.
+    const uids = calls.map((c) => c.uid);
+    expect(await waitChannelsGone(uids, 30000)).toEqual([]);
+    const inStasis = new Set(await stasisChannels(APP));
+    expect(uids.filter((u) => inStasis.has(u))).toEqual([]);
+
+    latencies.sort((a, b) => a - b);
+    numbers.load = {
+      calls: CALLS,
+      rate: 10,
+      seconds: (r.endedAt - r.startedAt) / 1000,
+      retransmissions: Number(r.stats['Retransmissions(C)']),
+      inviteTo200MsAvg: r.stats['ResponseTime1(C)'],
+      digitToDecisionMs: { p50: percentile(latencies, 50), p95: percentile(latencies, 95), max: latencies[latencies.length - 1] },
+    };
+  }, 180000);
+});
+
+describe('after all SIP calls', () => {
+  test('When every call has ended, then none of its channels is left in Asterisk and the Stasis application holds none', async () => {
+    // Runs after the concurrent tests above: 4 single calls and 50 load calls.
+    expect(placed.length).toBe(54);
+    expect(await waitChannelsGone(placed, 30000)).toEqual([]);
+    expect(await stasisChannels(APP)).toEqual([]);
+  });
+});
