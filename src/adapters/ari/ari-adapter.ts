@@ -188,7 +188,8 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource 
       channelName: channel.name,
       answered: channel.state === 'Up',
       callerNumber: channel.caller?.number ?? '',
-      calledNumber: channel.dialplan?.exten ?? '',
+      // The routine passes the number the caller dialled (its own extension is just "s").
+      calledNumber: event.args?.[0] ?? channel.dialplan?.exten ?? '',
       linkedId: channel.linkedid ?? channel.id,
       args: event.args ?? [],
     };
