@@ -165,7 +165,8 @@ describe('SIP callers (SIPp: RTP audio, RFC 4733 digits)', () => {
     expect(await waitChannelsGone([uid])).toEqual([]);
 
     const record = await ledgerRecord(uid);
-    expect(record).toMatchObject({ outcome: 'accepted', digit: '1', language: 'ar' });
+    // The ledger keeps the number the caller dialled (the DID), not the routine's own extension.
+    expect(record).toMatchObject({ outcome: 'accepted', digit: '1', language: 'ar', calledNumber: exten });
     const file = (record as LedgerRecord).recordingPath as string;
     expect(file).toMatch(new RegExp(`/\\d{4}/\\d{2}/\\d{2}/${uid.replace('.', '\\.')}\\.wav$`));
     expect(recordingsOf(uid)).toEqual([file]);

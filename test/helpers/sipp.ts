@@ -227,6 +227,7 @@ export function freshExten(prefix: string): string {
 
 export interface LedgerRecord {
   uniqueId: string;
+  calledNumber: string;
   outcome: string | null;
   digit: string | null;
   language: string | null;
