@@ -1,6 +1,7 @@
 /**
  * Prometheus metrics and health endpoints on a loopback HTTP listener:
  * /metrics, /healthz (the process is alive), /readyz (ARI and AMI connected: calls can be served).
+ * With port 0 the system picks a free port; `port` gives the one actually bound.
  */
 import { createServer, Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -21,6 +22,7 @@ export class Metrics {
   private readonly outcomes: Counter<'outcome' | 'lang'>;
   private readonly latency: Histogram<'outcome'>;
   private readonly decisionLatency: Histogram<'decision'>;
+  private server: Server | null = null;
 
   constructor(private readonly health: HealthSource) {
     collectDefaultMetrics({ register: this.registry, prefix: 'consent_ivr_' });
@@ -47,6 +49,14 @@ export class Metrics {
     link('consent_ivr_ami_connected', 'AMI connected (1) or not (0)', () => health.ami());
     link('consent_ivr_redis_connected', 'Redis reachable (1) or not (0)', () => health.redis());
     new Gauge({ name: 'consent_ivr_journal_backlog', help: 'Ledger entries waiting in the local journal', registers, collect() { this.set(health.journalBacklog()); } });
+    const ready = () => this.ready().ready;
+    new Gauge({ name: 'consent_ivr_ready', help: 'Calls can be served: ARI and AMI connected (1) or not (0); same as /readyz', registers, collect() { this.set(ready() ? 1 : 0); } });
+  }
+
+  /** The TCP port the listener is bound to (the real one when configured as 0); null before listen(). */
+  get port(): number | null {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? a.port : null;
   }
 
   callEnded(outcome: Outcome, lang: string | null, durationMs: number): void {
@@ -66,14 +76,21 @@ export class Metrics {
   listen(host: string, port: number): Promise<Server> {
     const server = createServer((req, res) => {
       const send = (code: number, body: string, type = 'application/json') => {
-        res.writeHead(code, { 'content-type': type });
-        res.end(body);
+        res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
+        res.end(req.method === 'HEAD' ? undefined : body);
       };
-      if (req.url === '/metrics') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.setHeader('allow', 'GET, HEAD');
+        send(405, JSON.stringify({ error: 'method not allowed' }));
+        return;
+      }
+      // Probes and scrapers may add a query string (e.g. /metrics?name[]=...): route on the path.
+      const path = (req.url ?? '/').split('?')[0];
+      if (path === '/metrics') {
         this.registry.metrics().then((m) => send(200, m, this.registry.contentType), (e: Error) => send(500, e.message, 'text/plain'));
-      } else if (req.url === '/healthz') {
+      } else if (path === '/healthz') {
         send(200, JSON.stringify({ ok: true }));
-      } else if (req.url === '/readyz') {
+      } else if (path === '/readyz') {
         const r = this.ready();
         send(r.ready ? 200 : 503, JSON.stringify(r));
       } else {
@@ -82,7 +99,11 @@ export class Metrics {
     });
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, host, () => resolve(server));
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        this.server = server;
+        resolve(server);
+      });
     });
   }
 }
