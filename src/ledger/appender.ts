@@ -43,7 +43,7 @@ export class ChainAppender {
 
   constructor(
     private readonly store: ChainStore,
-    private readonly opts: AppenderOptions = { batchMax: 64, maxConflicts: 100 },
+    private readonly opts: AppenderOptions = { batchMax: 512, maxConflicts: 100 },
   ) {}
 
   submit(item: AppendItem, trim?: TrimRequest): AppendJob {

@@ -44,9 +44,18 @@ export function createLogger(settings: LogSettings, stream: NodeJS.WritableStrea
             return `${String(timestamp)} ${level} ${String(message)}${extra}`;
           }),
         );
-  return winston.createLogger({
+  const logger = winston.createLogger({
     level: settings.level,
     format,
     transports: [new winston.transports.Stream({ stream })],
   });
+  // winston runs the whole format chain before its transport drops a line below the level: make
+  // those levels no-ops (children inherit them), so debug lines cost nothing in production.
+  const ranks = ['error', 'warn', 'info', 'debug'] as const;
+  for (const level of ranks.slice(ranks.indexOf(settings.level) + 1)) {
+    (logger as unknown as Record<string, unknown>)[level] = function noop(this: Logger) {
+      return this;
+    };
+  }
+  return logger;
 }
