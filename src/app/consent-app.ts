@@ -83,6 +83,7 @@ export class ConsentApp {
         return;
       case 'left-stasis': {
         const runner = this.runners.get(event.channelId);
+        runner?.leftStasis();
         // Leaving Stasis before the flow ended means someone else moved the channel: stop acting on it.
         if (runner && !runner.isDone) runner.hangup();
         this.forget(event.channelId);

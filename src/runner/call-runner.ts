@@ -14,6 +14,9 @@ import type { ConsentRecord, Ledger } from '../ports/ledger';
 import type { Recorder } from '../ports/recorder';
 import { resultTarget } from './hand-back';
 
+/** Tries to hand a call back to the dialplan (about 30 s in all with the backoff). */
+const HAND_BACK_ATTEMPTS = 10;
+
 export interface RunnerPorts {
   calls: CallControl;
   recorder: Recorder;
@@ -52,6 +55,8 @@ export class CallRunner {
   private readonly playbacks = new Map<string, number>();
   private readonly record: ConsentRecord;
   private finished = false;
+  /** Set when the channel hung up or left Stasis: nothing is retried for it any more. */
+  private gone = false;
   readonly done: Promise<Summary>;
   private resolveDone!: (s: Summary) => void;
 
@@ -117,7 +122,13 @@ export class CallRunner {
   }
 
   hangup(): void {
+    this.gone = true;
     this.dispatch({ type: 'hangup' });
+  }
+
+  /** The channel left Stasis (normally because it was handed back). */
+  leftStasis(): void {
+    this.gone = true;
   }
 
   /** Ends the flow from outside (shutdown, reconciliation): continue unrecorded unless already accepted. */
@@ -279,8 +290,23 @@ export class CallRunner {
     );
   }
 
-  /** Continues the call at the dialplan place that sets the CONSENT_* variables and returns. */
+  /**
+   * Continues the call at the dialplan place that sets the CONSENT_* variables and returns. A failed
+   * request is retried (Asterisk busy, connection lost) until it works, the channel is gone, or
+   * HAND_BACK_ATTEMPTS is reached: a caller is never left waiting in Stasis because of one error.
+   */
   private async handBack(summary: Summary): Promise<void> {
-    await this.ports.calls.continueInDialplan(this.channelId, resultTarget(summary.outcome, summary.lang, summary.reason));
+    const target = resultTarget(summary.outcome, summary.lang, summary.reason);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.ports.calls.continueInDialplan(this.channelId, target);
+        return;
+      } catch (e) {
+        const status = (e as { status?: number }).status;
+        if (status === 404 || this.gone || attempt >= HAND_BACK_ATTEMPTS) throw e;
+        this.log.warn('hand-back failed; retrying', { attempt, error: (e as Error).message });
+        await new Promise((r) => this.ports.clock.setTimeout(() => r(undefined), Math.min(250 * 2 ** (attempt - 1), 4000)));
+      }
+    }
   }
 }

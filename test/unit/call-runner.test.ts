@@ -205,6 +205,37 @@ describe('call runner', () => {
     expect(t.calls.continued).toEqual([{ context: 'consent-ivr-result', extension: 'error__deadline', priority: 1 }]);
   });
 
+  test('When handing the call back fails, then it is retried until it works, and the flow ends once', async () => {
+    const t = setup();
+    let failures = 2;
+    const ok = t.calls.continueInDialplan;
+    t.calls.continueInDialplan = async (c, target) => {
+      if (failures-- > 0) throw Object.assign(new Error('ARI continue timed out'), { status: undefined });
+      return ok(c, target);
+    };
+    t.runner.start();
+    t.clock.advance(60000);
+    for (let i = 0; i < 5; i++) {
+      await flush();
+      t.clock.advance(1000);
+    }
+    expect((await t.runner.done).outcome).toBe('error');
+    expect(t.calls.continued).toEqual([{ context: 'consent-ivr-result', extension: 'error__deadline', priority: 1 }]);
+  });
+
+  test('When the channel is gone, then a failed hand-back is not retried', async () => {
+    const t = setup();
+    let tries = 0;
+    t.calls.continueInDialplan = async () => {
+      tries += 1;
+      throw Object.assign(new Error('Channel not found'), { status: 404 });
+    };
+    t.runner.start();
+    t.clock.advance(60000);
+    await t.runner.done;
+    expect(tries).toBe(1);
+  });
+
   test('When the raw caller number is given, then it appears in no log line', async () => {
     const t = setup();
     t.runner.start();
