@@ -4,6 +4,7 @@
  * real entry point.
  */
 import { existsSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { CallScript, placeCall as place, promptSeconds, recordingsOf, roughFrequency, RunningApp, sandbox, stasisChannels, startApp, TestAmi, waitChannelsGone, wavSeconds } from '../helpers/sandbox';
 
 let ami: TestAmi;
@@ -59,6 +60,9 @@ describe('the consent call', () => {
     // Recording stops when the channel goes away; wait for the file to be complete.
     expect(await waitChannelsGone([uid], 20000)).toEqual([]);
     expect(existsSync(r.recording as string)).toBe(true);
+    // Recordings are personal data: files 0640 in folders 0750 (Asterisk runs with umask 027).
+    expect(statSync(r.recording as string).mode & 0o777).toBe(0o640);
+    expect(statSync(dirname(r.recording as string)).mode & 0o777).toBe(0o750);
     const seconds = wavSeconds(r.recording as string);
     // Only the bridged conversation: the caller's ~6 s of tone minus the confirmation, not the notice.
     expect(seconds).toBeGreaterThan(1);

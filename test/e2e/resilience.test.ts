@@ -2,11 +2,10 @@
  * Faults and hostile input against the real sandbox. Each test asserts that no channel is left,
  * that nothing is recorded without an accept, and that the service keeps serving calls.
  */
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
-import { RedisServer } from '../helpers/redis-server';
-import { placeCall, RunningApp, runCli, sandbox, stasisChannels, startApp, TestAmi, waitChannelsGone } from '../helpers/sandbox';
+import { freePort, RedisServer } from '../helpers/redis-server';
+import { asteriskCli, placeCall, recordingsOf, RunningApp, runCli, sandbox, stasisChannels, startApp, TestAmi, waitChannelsGone } from '../helpers/sandbox';
 
 let ami: TestAmi;
 const fast = { CONSENT_IVR_FLOW_INPUT_TIMEOUT_MS: '1500', CONSENT_IVR_FLOW_MAX_ATTEMPTS: '2' };
@@ -17,19 +16,6 @@ beforeAll(async () => {
 });
 
 afterAll(() => ami.close());
-
-function recordingsOf(uniqueId: string): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    if (!existsSync(dir)) return;
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(join(dir, e.name));
-      else if (e.name.includes(uniqueId)) out.push(join(dir, e.name));
-    }
-  };
-  walk(sandbox().recordingsDir);
-  return out;
-}
 
 async function stopClean(app: RunningApp, name: string, forbidden: string[] = []): Promise<void> {
   const code = await app.stop();
@@ -100,6 +86,38 @@ describe('AMI down', () => {
     expect(prompts).not.toContain('accepted');
     await stopClean(app, 'ami-down');
   });
+});
+
+describe('Asterisk restarted', () => {
+  async function readyz(port: number): Promise<{ status: number; body: Record<string, unknown> }> {
+    const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  }
+
+  async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms: number, what: string): Promise<T> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const v = await probe().catch(() => undefined as T);
+      if (v !== undefined && ok(v)) return v;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  test('When Asterisk restarts, then the service notices, reports not ready, reconnects by itself and serves the next call', async () => {
+    const port = await freePort();
+    const app = await startApp({ ...fast, CONSENT_IVR_METRICS_PORT: String(port) });
+    expect((await readyz(port)).status).toBe(200);
+    asteriskCli('core restart now');
+    const down = await until(() => readyz(port), (r) => r.status === 503, 15000, '/readyz to report the outage');
+    expect(down.body).toMatchObject({ ready: false });
+    await app.waitForLog((l) => /ARI websocket (lost|silent)|ARI client gave up|AMI connection lost/.test(String(l.message)), 15000, 'the outage in the logs');
+    await until(() => readyz(port), (r) => r.status === 200, 60000, '/readyz to recover');
+    await app.waitForLog((l) => l.message === 'AMI connected' && app.lines.indexOf(l) > 5, 30000, 'AMI to reconnect');
+    const call = await placeCall(ami, { app: app.name, w1: 1, k1: '2', talk: 8 });
+    expect(await call.result).toMatchObject({ result: 'refused' });
+    await stopClean(app, 'asterisk-restart');
+  }, 120000);
 });
 
 describe('Redis down', () => {
