@@ -143,45 +143,34 @@ export class BenchAmi {
 
   /** Sends an action; resolves with its response (Success or Error alike). */
   action(name: string, fields: Record<string, string> = {}, id = `b${++this.seq}`): Promise<AmiMessage> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new Error(`AMI ${name} timed out`));
-      }, this.opts.timeoutMs ?? 30000);
-      this.pending.set(id, { resolve, reject, timer });
-      try {
-        this.write(name, fields, id);
-      } catch (e) {
-        clearTimeout(timer);
-        this.pending.delete(id);
-        reject(e as Error);
-      }
-    });
+    return new Promise((resolve, reject) => this.send(name, fields, id, { resolve, reject }));
   }
 
   /** Sends an action that answers with a list of events ending with `complete`. */
   actionList(name: string, complete: string, fields: Record<string, string> = {}): Promise<AmiMessage[]> {
-    const id = `b${++this.seq}`;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new Error(`AMI ${name} timed out`));
-      }, this.opts.timeoutMs ?? 30000);
-      const p: Pending = {
+    return new Promise((resolve, reject) =>
+      this.send(name, fields, `b${++this.seq}`, {
         resolve: (m) => (m.Response === 'Success' ? resolve([]) : reject(new Error(`AMI ${name}: ${m.Message ?? m.Response}`))),
         reject,
-        timer,
         list: { items: [], complete, resolveList: resolve },
-      };
-      this.pending.set(id, p);
-      try {
-        this.write(name, fields, id);
-      } catch (e) {
-        clearTimeout(timer);
-        this.pending.delete(id);
-        reject(e as Error);
-      }
-    });
+      }),
+    );
+  }
+
+  /** Registers the answer's handlers under `id` with the action timeout, then writes the action. */
+  private send(name: string, fields: Record<string, string>, id: string, entry: Omit<Pending, 'timer'>): void {
+    const timer = setTimeout(() => {
+      this.pending.delete(id);
+      entry.reject(new Error(`AMI ${name} timed out`));
+    }, this.opts.timeoutMs ?? 30000);
+    this.pending.set(id, { ...entry, timer });
+    try {
+      this.write(name, fields, id);
+    } catch (e) {
+      clearTimeout(timer);
+      this.pending.delete(id);
+      entry.reject(e as Error);
+    }
   }
 
   close(): void {
