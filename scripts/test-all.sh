@@ -23,7 +23,8 @@ step "unit and end-to-end tests"
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 status=0
-npx jest --runInBand --json --outputFile="$results" "$@" || status=$?
+# --forceExit: a handle left by a failing test must not keep CI waiting after the results are in.
+npx jest --runInBand --forceExit --json --outputFile="$results" "$@" || status=$?
 node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   const skipped = r.numPendingTests + r.numTodoTests;

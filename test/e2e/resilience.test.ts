@@ -45,7 +45,8 @@ describe('when the service is not there', () => {
     await app.waitForLog((l) => l.call === strandedId && l.message === 'play', 10000, 'the notice to start');
     // Killed while the two others hear their confirmation: their decisions are stored, not handed back.
     await app.waitForLog((l) => l.call === acceptedId && l.message === 'recording started', 10000, 'the recording to start');
-    await app.waitForLog((l) => l.call === refusedId && l.message === 'decision', 10000, 'the refusal');
+    // The confirmation plays only once the decision is stored: from then on it must be honoured.
+    await app.waitForLog((l) => l.call === refusedId && l.message === 'play' && l.prompt === 'refused', 10000, 'the stored refusal');
     await app.stop('SIGKILL');
     app.saveLog('killed');
 

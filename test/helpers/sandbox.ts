@@ -182,6 +182,24 @@ export interface RunningApp {
   leaks(forbidden?: string[]): string[];
 }
 
+/** Every service instance started by this test file, so none outlives it (see e2e-setup.ts). */
+const running = new Set<ChildProcess>();
+
+/** Kills what a failed test left running; a live child would keep jest from exiting. */
+export async function killLeftoverApps(): Promise<void> {
+  await Promise.all(
+    [...running].map(
+      (p) =>
+        new Promise<void>((r) => {
+          if (p.exitCode !== null || p.signalCode !== null) return r();
+          p.once('exit', () => r());
+          p.kill('SIGKILL');
+        }),
+    ),
+  );
+  running.clear();
+}
+
 /**
  * Starts `consent-ivr start` (the built CLI) with the sandbox config plus environment overrides.
  * Each instance gets its own Stasis application name, so test files never take each other's calls.
@@ -201,6 +219,8 @@ export async function startApp(env: Record<string, string> = {}, name = `civr-${
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(proc);
+  proc.once('exit', () => running.delete(proc));
   const lines: Record<string, unknown>[] = [];
   const raw: string[] = [];
   let waiters: { match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
