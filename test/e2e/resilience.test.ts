@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { freePort, RedisServer } from '../helpers/redis-server';
-import { asteriskCli, placeCall, recordingsOf, RunningApp, runCli, sandbox, stasisChannels, startApp, TestAmi, waitChannelsGone } from '../helpers/sandbox';
+import { asteriskCli, killLeftoverApps, placeCall, recordingsOf, RunningApp, runCli, sandbox, stasisChannels, startApp, TestAmi, waitChannelsGone } from '../helpers/sandbox';
 
 let ami: TestAmi;
 const fast = { CONSENT_IVR_FLOW_INPUT_TIMEOUT_MS: '1500', CONSENT_IVR_FLOW_MAX_ATTEMPTS: '2' };
@@ -15,7 +15,11 @@ beforeAll(async () => {
   await ami.start();
 });
 
-afterAll(() => ami.close());
+// Runs after every describe's own clean-up: kills a service instance a failed test left running.
+afterAll(async () => {
+  ami.close();
+  await killLeftoverApps();
+});
 
 async function stopClean(app: RunningApp, name: string, forbidden: string[] = []): Promise<void> {
   const code = await app.stop();

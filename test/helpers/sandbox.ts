@@ -182,7 +182,7 @@ export interface RunningApp {
   leaks(forbidden?: string[]): string[];
 }
 
-/** Every service instance started by this test file, so none outlives it (see e2e-setup.ts). */
+/** Every service instance started by this test file, so none outlives it. */
 const running = new Set<ChildProcess>();
 
 /** Kills what a failed test left running; a live child would keep jest from exiting. */
