@@ -53,6 +53,9 @@ describe('when the service is not there', () => {
     await app.waitForLog((l) => l.call === refusedId && l.message === 'play' && l.prompt === 'refused', 10000, 'the stored refusal');
     await app.stop('SIGKILL');
     app.saveLog('killed');
+    // Asterisk notices the dead websocket within milliseconds; a call placed in that gap would enter
+    // the dead application and wait there for the restart instead of getting "unavailable".
+    await new Promise((r) => setTimeout(r, 1000));
 
     const during = await placeCall(ami, { app: name, w1: 20, hangupAfter: 1 });
     expect(await during.result).toMatchObject({ result: 'unavailable' });

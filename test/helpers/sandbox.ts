@@ -183,20 +183,11 @@ export interface RunningApp {
 }
 
 /** Every service instance started by this test file, so none outlives it. */
-const running = new Set<ChildProcess>();
+const running = new Set<RunningApp>();
 
-/** Kills what a failed test left running; a live child would keep jest from exiting. */
+/** Kills what a failed test left running (keeping its output); a live child would keep jest from exiting. */
 export async function killLeftoverApps(): Promise<void> {
-  await Promise.all(
-    [...running].map(
-      (p) =>
-        new Promise<void>((r) => {
-          if (p.exitCode !== null || p.signalCode !== null) return r();
-          p.once('exit', () => r());
-          p.kill('SIGKILL');
-        }),
-    ),
-  );
+  await Promise.all([...running].map((app) => app.stop('SIGKILL')));
   running.clear();
 }
 
@@ -219,8 +210,6 @@ export async function startApp(env: Record<string, string> = {}, name = `civr-${
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  running.add(proc);
-  proc.once('exit', () => running.delete(proc));
   const lines: Record<string, unknown>[] = [];
   const raw: string[] = [];
   let waiters: { match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
@@ -286,6 +275,8 @@ export async function startApp(env: Record<string, string> = {}, name = `civr-${
       return code;
     },
   };
+  running.add(app);
+  proc.once('exit', () => running.delete(app));
   await Promise.race([
     waitForLog((l) => l.message === 'consent-ivr ready', 30000, 'the service to be ready'),
     exited.then((code) => {
