@@ -685,15 +685,22 @@ stop_asterisk() {
     log "stopping Asterisk (pid $pid)"
     timeout 15 chroot "$CHROOT" /usr/sbin/asterisk -rx 'core stop now' >/dev/null 2>&1 || true
     if ! wait_for_exit "$pid" "$ASTERISK_STOP_TIMEOUT"; then
-        log "Asterisk did not stop within ${ASTERISK_STOP_TIMEOUT} s: sending SIGTERM"
-        kill -TERM "$pid" 2>/dev/null || true
-        if ! wait_for_exit "$pid" 10; then
-            log "sending SIGKILL to Asterisk"
-            kill -KILL "$pid" 2>/dev/null || true
-            wait_for_exit "$pid" 5 || die "cannot stop Asterisk (pid $pid)"
-        fi
+        log "Asterisk did not stop within ${ASTERISK_STOP_TIMEOUT} s"
+        terminate Asterisk "$pid" 10
     fi
     rm -f "$RUN_DIR/asterisk.pid"
+}
+
+# terminate NAME PID SECONDS: SIGTERM, then SIGKILL if it is still there after SECONDS.
+terminate() {
+    local name=$1 pid=$2 grace=$3
+    log "sending SIGTERM to $name (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    if ! wait_for_exit "$pid" "$grace"; then
+        log "$name did not stop within $grace s: sending SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+        wait_for_exit "$pid" 5 || die "cannot stop $name (pid $pid)"
+    fi
 }
 
 wait_for_exit() {
@@ -797,12 +804,7 @@ stop_redis() {
         return 0
     fi
     log "stopping Redis (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    if ! wait_for_exit "$pid" 15; then
-        log "Redis did not stop within 15 s: sending SIGKILL"
-        kill -KILL "$pid" 2>/dev/null || true
-        wait_for_exit "$pid" 5 || die "cannot stop Redis (pid $pid)"
-    fi
+    terminate Redis "$pid" 15
     rm -f "$RUN_DIR/redis.pid"
 }
 
