@@ -1,7 +1,10 @@
 /**
  * The Ledger port over a chain store (Redis) and the local journal.
  *
- * A write goes to the store, bounded by `writeTimeoutMs` (time waiting behind other appends included).
+ * A write goes to the store, bounded by `writeTimeoutMs` counted from when its batch was sent to the
+ * store (or, while it waits behind a batch in flight, from when that batch was sent). Time this
+ * process spends busy before it gets to a reply that has already arrived does not count: a busy
+ * event loop alone never sends healthy writes to the journal.
  * If the store is not connected, fails, or does not answer in time, the write goes to the journal
  * (fsync'd) instead; if that fails too, the write rejects. Journal entries are replayed into the store
  * when it is back. Every event carries a unique id that the store applies at most once, so an event
@@ -12,7 +15,7 @@ import type { Logger } from '../logging/logger';
 import { safe } from '../logging/logger';
 import type { Clock } from '../ports/clock';
 import type { ConsentRecord, Ledger, StoredIn } from '../ports/ledger';
-import { ChainAppender } from './appender';
+import { ChainAppender, type AppendJob } from './appender';
 import type { JournalEntry, JournalKind, JournalPort } from './journal';
 import { serialiseRecord, sha256Hex, validateRecord } from './record';
 import { STAGE, type AppendItem, type ChainStore, type EventBody } from './types';
@@ -81,7 +84,7 @@ export class DurableLedger implements Ledger {
     private readonly journal: JournalPort,
     private readonly opts: DurableLedgerOptions,
   ) {
-    this.appender = new ChainAppender(store);
+    this.appender = new ChainAppender(store, { batchMax: 512, maxConflicts: 100, maxInflight: 4, now: () => opts.clock.now().getTime() });
   }
 
   /** Replays the journal whenever the store comes back, and periodically while entries are pending. */
@@ -161,13 +164,55 @@ export class DurableLedger implements Ledger {
     if (!this.store.isReady()) return this.toJournal(entry, 'Redis is not connected');
     const job = this.appender.submit(eventFor(kind, record, entry.at, entry.id));
     try {
-      await this.bounded(job.done);
+      await this.stored(job);
       this.degraded = false;
       return 'redis';
     } catch (e) {
       job.abandon(); // if it was already sent and lands anyway, the replay finds it applied
       return this.toJournal(entry, message(e));
     }
+  }
+
+  /**
+   * Waits for an append, up to writeTimeoutMs after its batch (or the batch ahead of it) was sent.
+   * When the timer fires, I/O that is already waiting (a reply the busy event loop has not read yet)
+   * gets its turn first: the check runs in setImmediate, after Node's poll phase.
+   */
+  private stored(job: AppendJob): Promise<void> {
+    const ms = this.opts.writeTimeoutMs;
+    const { clock } = this.opts;
+    const submittedAt = clock.now().getTime();
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      let timer: { cancel(): void } | null = null;
+      const check = () => {
+        timer = null;
+        setImmediate(() => {
+          if (settled) return;
+          const since = job.sentAt ?? this.appender.inflightSince() ?? submittedAt;
+          const waited = clock.now().getTime() - since;
+          if (waited >= ms) {
+            settled = true;
+            reject(new TimeoutError(ms));
+          } else {
+            timer = clock.setTimeout(check, ms - waited);
+          }
+        });
+      };
+      timer = clock.setTimeout(check, ms);
+      job.done.then(
+        () => {
+          settled = true;
+          timer?.cancel();
+          resolve();
+        },
+        (e: unknown) => {
+          settled = true;
+          timer?.cancel();
+          reject(e);
+        },
+      );
+    });
   }
 
   private bounded<T>(p: Promise<T>): Promise<T> {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, stat } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -14,6 +14,8 @@ import type { AppendItem, AppendResult, ChainEntry, ChainHead, ChainStore, Recor
 class MemoryStore implements ChainStore {
   ready = true;
   delayMs = 0;
+  /** Answer through an I/O callback (like a Redis reply on a socket) instead of at once. */
+  replyViaIo = false;
   failWith: Error | null = null;
   entries: ChainEntry[] = [];
   records = new Map<string, { json: string; stage: number; events: Set<string> }>();
@@ -41,6 +43,7 @@ class MemoryStore implements ChainStore {
   async append(expected: ChainHead, entries: ChainEntry[], items: AppendItem[]): Promise<AppendResult> {
     this.appendCalls += 1;
     if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+    if (this.replyViaIo) await new Promise((r) => stat(__filename, () => r(undefined)));
     if (this.failWith) throw this.failWith;
     const h = await this.head();
     if (h.seq !== expected.seq || h.hash !== expected.hash) return { status: 'conflict', head: h };
@@ -167,6 +170,39 @@ describe('durable ledger', () => {
     expect(r.replayed).toBe(1);
     expect(s.entries).toHaveLength(1); // already applied: not appended again
     expect(l.journalBacklog()).toBe(0);
+    await l.close();
+  });
+
+  test('When the process is busy past writeTimeoutMs while the reply is already waiting, then the write still counts as stored in Redis', async () => {
+    const s = new MemoryStore();
+    s.replyViaIo = true;
+    const l = ledger(s, journal, { writeTimeoutMs: 50 });
+    const where = l.recordDecision(record(1));
+    await new Promise((r) => setImmediate(r)); // the append is sent; its reply is an I/O callback
+    const until = Date.now() + 150;
+    while (Date.now() < until) {
+      // busy: the event loop cannot read the reply, and the write timer expires meanwhile
+    }
+    await expect(where).resolves.toBe('redis');
+    expect(l.journalBacklog()).toBe(0);
+    await l.close();
+  });
+
+  test('When a write waits behind a batch in flight, then its time counts from when that batch was sent, not from the call', async () => {
+    const s = new MemoryStore();
+    s.delayMs = 80;
+    const l = ledger(s, journal, { writeTimeoutMs: 100 });
+    const first = l.recordOutcome(record(1));
+    await new Promise((r) => setTimeout(r, 10)); // the first batch is in flight (80 ms)
+    const second = l.recordOutcome(record(2)); // sent at ~80 ms, answered at ~160 ms: 150 ms after its call, 80 ms after its send
+    await expect(first).resolves.toBe('redis');
+    await expect(second).resolves.toBe('redis');
+    s.delayMs = 200;
+    const slow = l.recordOutcome(record(3));
+    await new Promise((r) => setTimeout(r, 20));
+    const behind = l.recordOutcome(record(4)); // queued behind a batch that misses the bound
+    await expect(slow).resolves.toBe('journal');
+    await expect(behind).resolves.toBe('journal');
     await l.close();
   });
 

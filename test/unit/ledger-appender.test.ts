@@ -1,0 +1,192 @@
+import { buildEntries, ChainVerifier, EMPTY_HEAD, entryId } from '../../src/ledger/chain';
+import { ChainAppender, ChainConflictError } from '../../src/ledger/appender';
+import type { AppendItem, AppendResult, ChainEntry, ChainHead, ChainStore, RecordRow } from '../../src/ledger/types';
+
+/**
+ * A store that behaves like Redis for the appender: each append is applied (or refused) the moment
+ * it arrives, in arrival order, and its reply comes back `replyMs` later.
+ */
+class PipeStore implements ChainStore {
+  entries: ChainEntry[] = [];
+  applied = new Set<string>();
+  appendCalls = 0;
+  maxInflight = 0;
+  private inflight = 0;
+  replyMs = 20;
+  /** Called at each arrival before it is applied (to let "another writer" act). */
+  beforeApply: ((n: number) => void) | null = null;
+  /** Arrivals (1-based) that fail with an error after being applied or not. */
+  failAt = new Map<number, 'applied' | 'not-applied'>();
+
+  isReady(): boolean {
+    return true;
+  }
+  onReady(): void {}
+  async getRecord(): Promise<RecordRow | null> {
+    return null;
+  }
+  async head(): Promise<ChainHead> {
+    return this.current();
+  }
+  current(): ChainHead {
+    const l = this.entries[this.entries.length - 1];
+    return l ? { seq: l.seq, hash: l.hash } : EMPTY_HEAD;
+  }
+  /** Appends one foreign entry, as another instance would. */
+  foreign(body: string): void {
+    const [e] = buildEntries(this.current(), [body]);
+    this.entries.push(e as ChainEntry);
+  }
+  append(expected: ChainHead, entries: ChainEntry[], items: AppendItem[]): Promise<AppendResult> {
+    const n = ++this.appendCalls;
+    this.inflight++;
+    this.maxInflight = Math.max(this.maxInflight, this.inflight);
+    this.beforeApply?.(n);
+    const fail = this.failAt.get(n);
+    let result: AppendResult;
+    const h = this.current();
+    const dups = items.filter((i) => this.applied.has(i.eventId)).map((i) => i.eventId);
+    if (h.seq !== expected.seq || h.hash !== expected.hash) result = { status: 'conflict', head: h };
+    else if (dups.length) result = { status: 'duplicate', eventIds: dups };
+    else if (fail === 'not-applied') result = { status: 'ok' };
+    else {
+      this.entries.push(...entries);
+      for (const i of items) this.applied.add(i.eventId);
+      result = { status: 'ok' };
+    }
+    return new Promise((resolve, reject) =>
+      setTimeout(() => {
+        this.inflight--;
+        if (fail) reject(new Error(`store failed on append ${n}`));
+        else resolve(result);
+      }, this.replyMs),
+    );
+  }
+}
+
+const item = (id: string): AppendItem => ({ eventId: id, body: JSON.stringify({ type: 'outcome', at: '2026-01-01T00:00:00Z', uniqueId: id, outcome: 'refused', recordDigest: 'd' }), record: null });
+
+function intact(store: PipeStore): boolean {
+  const v = new ChainVerifier(null);
+  v.feed(store.entries.map((e) => ({ ...e, id: entryId(e.seq) })));
+  const last = store.entries[store.entries.length - 1];
+  return v.finish({ lastGeneratedId: last ? entryId(last.seq) : null, entriesAdded: last?.seq ?? null }).ok;
+}
+
+const uniqueIdsInChain = (s: PipeStore) => s.entries.map((e) => (JSON.parse(e.body) as { uniqueId?: string }).uniqueId ?? 'foreign');
+const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('chain appender', () => {
+  test('When events arrive while a batch is in flight, then the next batch is sent at once, not after the reply, and all land in order', async () => {
+    const s = new PipeStore();
+    const a = new ChainAppender(s, { batchMax: 2, maxConflicts: 10, maxInflight: 4 });
+    const jobs = ['a', 'b', 'c', 'd', 'e', 'f'].map((id) => a.submit(item(id)));
+    expect(s.appendCalls).toBe(0); // the head is read first
+    await tick(1);
+    expect(s.appendCalls).toBe(3); // three batches of two, none answered yet
+    await Promise.all(jobs.map((j) => j.done));
+    expect(s.maxInflight).toBe(3);
+    expect(uniqueIdsInChain(s)).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+    expect(intact(s)).toBe(true);
+    expect(jobs.every((j) => j.sentAt !== null)).toBe(true);
+  });
+
+  test('When no more than one batch may be in flight, then the next waits for the reply', async () => {
+    const s = new PipeStore();
+    const a = new ChainAppender(s, { batchMax: 1, maxConflicts: 10, maxInflight: 1 });
+    const jobs = ['a', 'b', 'c'].map((id) => a.submit(item(id)));
+    await Promise.all(jobs.map((j) => j.done));
+    expect(s.maxInflight).toBe(1);
+    expect(uniqueIdsInChain(s)).toEqual(['a', 'b', 'c']);
+  });
+
+  test('When another writer moves the head while batches are in flight, then every event lands once, in submission order, and the chain stays intact', async () => {
+    const s = new PipeStore();
+    s.beforeApply = (n) => {
+      if (n === 2) s.foreign('{"type":"outcome","uniqueId":"other"}');
+    };
+    const a = new ChainAppender(s, { batchMax: 1, maxConflicts: 10, maxInflight: 4 });
+    const first = a.submit(item('a'));
+    await first.done; // the head is known; the next batches are pipelined
+    const jobs = ['b', 'c', 'd', 'e'].map((id) => a.submit(item(id)));
+    await Promise.all(jobs.map((j) => j.done));
+    expect(uniqueIdsInChain(s)).toEqual(['a', 'other', 'b', 'c', 'd', 'e']);
+    expect(intact(s)).toBe(true);
+    expect(new Set(uniqueIdsInChain(s)).size).toBe(6);
+  });
+
+  test('When batches are sent again after a conflict, then they keep their place before events queued meanwhile', async () => {
+    const s = new PipeStore();
+    s.beforeApply = (n) => {
+      if (n === 2) s.foreign('{"type":"outcome","uniqueId":"other"}');
+    };
+    const a = new ChainAppender(s, { batchMax: 1, maxConflicts: 10, maxInflight: 2 });
+    await a.submit(item('a')).done;
+    const jobs = ['b', 'c', 'x'].map((id) => a.submit(item(id))); // b and c in flight, x queued
+    await Promise.all(jobs.map((j) => j.done));
+    expect(uniqueIdsInChain(s)).toEqual(['a', 'other', 'b', 'c', 'x']);
+    expect(intact(s)).toBe(true);
+  });
+
+  test('When a batch fails, then its events are rejected, the events after it still land once, and the chain stays intact', async () => {
+    const s = new PipeStore();
+    s.failAt.set(2, 'not-applied');
+    const a = new ChainAppender(s, { batchMax: 1, maxConflicts: 10, maxInflight: 4 });
+    await a.submit(item('a')).done;
+    const b = a.submit(item('b'));
+    const rest = ['c', 'd'].map((id) => a.submit(item(id)));
+    await expect(b.done).rejects.toThrow('store failed on append 2');
+    await Promise.all(rest.map((j) => j.done));
+    expect(uniqueIdsInChain(s)).toEqual(['a', 'c', 'd']);
+    expect(intact(s)).toBe(true);
+  });
+
+  test('When a failed batch had in fact been applied, then the batches after it keep their place and nothing is appended twice', async () => {
+    const s = new PipeStore();
+    s.failAt.set(2, 'applied');
+    const a = new ChainAppender(s, { batchMax: 1, maxConflicts: 10, maxInflight: 4 });
+    await a.submit(item('a')).done;
+    const b = a.submit(item('b'));
+    const rest = ['c', 'd'].map((id) => a.submit(item(id)));
+    await expect(b.done).rejects.toThrow();
+    await Promise.all(rest.map((j) => j.done));
+    expect(uniqueIdsInChain(s)).toEqual(['a', 'b', 'c', 'd']);
+    expect(intact(s)).toBe(true);
+    // The caller sends b again later (journal replay): it is recognised as already there.
+    await a.submit({ ...item('b') }).done;
+    expect(uniqueIdsInChain(s)).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  test('When an event is already in the store, then it resolves without a second entry and the others of its batch land', async () => {
+    const s = new PipeStore();
+    const a = new ChainAppender(s, { batchMax: 8, maxConflicts: 10, maxInflight: 4 });
+    await a.submit(item('a')).done;
+    const jobs = [a.submit(item('a')), a.submit(item('b'))];
+    await Promise.all(jobs.map((j) => j.done));
+    expect(uniqueIdsInChain(s)).toEqual(['a', 'b']);
+    expect(intact(s)).toBe(true);
+  });
+
+  test('When another writer keeps moving the head, then the event fails after maxConflicts attempts', async () => {
+    const s = new PipeStore();
+    s.replyMs = 1;
+    s.beforeApply = () => s.foreign('{"type":"outcome","uniqueId":"other"}');
+    const a = new ChainAppender(s, { batchMax: 1, maxConflicts: 3, maxInflight: 4 });
+    const j = a.submit(item('a'));
+    await expect(j.done).rejects.toBeInstanceOf(ChainConflictError);
+    expect(uniqueIdsInChain(s).filter((u) => u === 'a')).toHaveLength(0);
+  });
+
+  test('When a queued event is abandoned, then it is never sent; one already sent cannot be abandoned', async () => {
+    const s = new PipeStore();
+    const a = new ChainAppender(s, { batchMax: 1, maxConflicts: 10, maxInflight: 1 });
+    const first = a.submit(item('a'));
+    const second = a.submit(item('b'));
+    await tick(1);
+    expect(first.abandon()).toBe(false); // in flight
+    expect(second.abandon()).toBe(true);
+    await first.done;
+    await tick(50);
+    expect(uniqueIdsInChain(s)).toEqual(['a']);
+  });
+});
