@@ -74,11 +74,15 @@ function finish(state: FlowState, outcome: Outcome, reason: Reason, effects: Eff
   };
 }
 
+/**
+ * The decision is stored first: on an accept the write, then MixMonitor, is the path the caller
+ * waits on, so the runner starts it before the other effects (stopping the prompt, timers).
+ */
 function decide_(state: FlowState, decision: Decision, effects: Effect[]): Transition {
   const next: FlowState = { ...state, phase: 'storing', current: null, queue: [], decision };
   return {
     state: next,
-    effects: [...effects, { type: 'store-decision', decision, lang: state.lang, attempts: state.attempts }],
+    effects: [{ type: 'store-decision', decision, lang: state.lang, attempts: state.attempts }, ...effects],
   };
 }
 

@@ -222,8 +222,7 @@ export class CallRunner {
     rec.language = lang;
     rec.attempts = attempts;
     rec.decidedAt = this.ports.clock.now().toISOString();
-    this.log.info('decision', { decision: decision.outcome, lang, attempts });
-    this.hooks.onDecision?.(decision.outcome, this);
+    // The write goes out before the log line and the hook: it is on the caller's path.
     this.later(
       this.ports.ledger.recordDecision({ ...rec }).then((where) => {
         if (where === 'journal') this.log.warn('decision stored in the local journal (ledger unavailable)');
@@ -234,6 +233,8 @@ export class CallRunner {
         this.dispatch({ type: 'decision-store-failed' });
       },
     );
+    this.log.info('decision', { decision: decision.outcome, lang, attempts });
+    this.hooks.onDecision?.(decision.outcome, this);
   }
 
   private startRecording(): void {

@@ -109,11 +109,11 @@ describe('consent flow: paths', () => {
     expect(plays(t.effects)).toEqual(['fr:notice']);
   });
 
-  test('When 1 is pressed during the Arabic part, then the prompt stops, the decision is stored in Arabic, and only then recording starts', () => {
+  test('When 1 is pressed during the Arabic part, then the decision is stored in Arabic (its write first, the prompt stopped next), and only then recording starts', () => {
     const t = run([{ type: 'start', answered: true }, { type: 'digit', digit: '1' }]);
     expect(t.effects).toEqual([
-      { type: 'stop-playback', id: 1 },
       { type: 'store-decision', decision: { outcome: 'accepted', digit: '1' }, lang: 'ar', attempts: 0 },
+      { type: 'stop-playback', id: 1 },
     ]);
     const t2 = decide(t.state, { type: 'decision-stored' });
     expect(t2.effects).toEqual([{ type: 'start-recording' }]);
