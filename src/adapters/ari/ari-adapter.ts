@@ -252,15 +252,39 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource 
     }
   }
 
+  /** Parsed once: host, port, path prefix and the Basic authorization header of the REST requests. */
+  private restBaseValue: { host: string; port: string; path: string; authorization: string } | null = null;
+
+  private restBase(): { host: string; port: string; path: string; authorization: string } {
+    if (!this.restBaseValue) {
+      const { url, user, password } = this.settings;
+      const u = new URL(`${url.replace(/\/+$/, '')}/ari`);
+      this.restBaseValue = {
+        host: u.hostname.replace(/^\[(.*)\]$/, '$1'), // IPv6 literal without brackets
+        port: u.port || '80',
+        path: u.pathname,
+        authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+      };
+    }
+    return this.restBaseValue;
+  }
+
   private rest(method: string, path: string, query: Record<string, string>, what: string): Promise<string> {
     if (this.stateValue !== 'up') return Promise.reject(new AriRequestError(`ARI is not connected (${this.stateValue})`));
-    const { url, user, password, requestTimeoutMs } = this.settings;
+    const { requestTimeoutMs } = this.settings;
     const qs = new URLSearchParams(query).toString();
-    const target = new URL(`${url.replace(/\/+$/, '')}/ari${path}${qs ? `?${qs}` : ''}`);
+    const base = this.restBase();
     return new Promise((resolve, reject) => {
       const req = http.request(
-        target,
-        { method, agent: this.agent, auth: `${user}:${password}`, timeout: requestTimeoutMs },
+        {
+          host: base.host,
+          port: base.port,
+          path: `${base.path}${path}${qs ? `?${qs}` : ''}`,
+          method,
+          agent: this.agent,
+          headers: { Authorization: base.authorization },
+          timeout: requestTimeoutMs,
+        },
         (res) => {
           let body = '';
           res.setEncoding('utf8');
