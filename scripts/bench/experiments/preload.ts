@@ -3,22 +3,17 @@
  * starts the service with `node -r <this file>` to measure what a change to src/ would gain before
  * anyone makes it. Each experiment patches the built code in memory; src/ and dist/ stay untouched.
  *
- *   quiet-logs   levels below the configured one become no-ops (winston otherwise formats every
- *                entry, JSON and timestamp included, before its transport drops it): the proposed
- *                change to src/logging/logger.ts
- *   ari-pool     ari-client's requests share at most 64 keep-alive connections (http.globalAgent,
- *                which ari-client's HTTP layer uses, is unbounded: at 1,000 calls it opens more
- *                sessions than Asterisk's http.conf sessionlimit): the proposed one-line change in
- *                src/adapters/ari/ari-adapter.ts
- *   ledger-batch the ledger appender sends up to 512 events per Redis script instead of 64, so a
- *                burst of decisions needs fewer round trips (src/ledger/appender.ts)
- *   direct-ari   the four hot ARI requests (answer, play, stop playback, continue) as plain HTTP
- *                requests over a keep-alive agent instead of ari-client's swagger/shred stack: the
- *                proposed change to src/adapters/ari/ari-adapter.ts
+ *   serial-ledger  one ledger batch in flight at a time: the appender as it was before it pipelined
+ *                  its batches, to measure what pipelining gains in the same conditions
+ *   trace-ledger   no change; times each Redis append, ledger write and journal append
+ *   trace-accept   no change; per call, the service-side times of the accept path (key reaching the
+ *                  runner, ledger write, MixMonitor action) and the time spent writing log lines
+ *
+ * (quiet-logs, ari-pool, ledger-batch and direct-ari, the experiments behind R1-R4 in
+ * docs/benchmark.md, were removed once those changes were made in src/.)
  *
  * Selected with BENCH_EXPERIMENTS (comma-separated).
  */
-import { Agent, globalAgent, request } from 'node:http';
 import { resolve } from 'node:path';
 
 const REPO = resolve(__dirname, '../../../../..');
@@ -26,82 +21,18 @@ const chosen = new Set((process.env.BENCH_EXPERIMENTS ?? '').split(',').filter(B
 
 type AnyFn = (...args: unknown[]) => unknown;
 
-if (chosen.has('quiet-logs')) {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const winston = require(require.resolve('winston', { paths: [REPO] })) as { createLogger: AnyFn };
-  const original = winston.createLogger;
-  winston.createLogger = (...args: unknown[]) => {
-    const logger = original(...args) as Record<string, unknown> & { levels: Record<string, number>; level: string };
-    const max = logger.levels[logger.level] ?? Infinity;
-    for (const [name, rank] of Object.entries(logger.levels)) {
-      if (rank > max) {
-        logger[name] = function (this: unknown) {
-          return this;
-        };
-      }
-    }
-    return logger;
-  };
-}
-
-if (chosen.has('ari-pool')) {
-  globalAgent.maxSockets = 64;
-}
-
-if (chosen.has('ledger-batch')) {
+/**
+ * serial-ledger: one ledger batch in flight at a time (no pipelining), as before the appender
+ * pipelined its batches: to measure what the pipelining gains, in the same conditions.
+ */
+if (chosen.has('serial-ledger')) {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mod = require(resolve(REPO, 'dist/ledger/appender.js')) as { ChainAppender: { prototype: Record<string, AnyFn> } };
   const proto = mod.ChainAppender.prototype;
   const submit = proto.submit as AnyFn;
-  proto.submit = function (this: { opts: { batchMax: number; maxConflicts: number } }, ...args: unknown[]) {
-    if (this.opts.batchMax < 512) this.opts = { ...this.opts, batchMax: 512 };
+  proto.submit = function (this: { opts: { maxInflight?: number } }, ...args: unknown[]) {
+    if (this.opts.maxInflight !== 1) this.opts = { ...this.opts, maxInflight: 1 };
     return submit.apply(this, args);
-  };
-}
-
-if (chosen.has('direct-ari')) {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require(resolve(REPO, 'dist/adapters/ari/ari-adapter.js')) as { AriAdapter: { prototype: Record<string, AnyFn> } };
-  const proto = mod.AriAdapter.prototype;
-  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-  interface Self {
-    settings: { url: string; user: string; password: string; requestTimeoutMs: number };
-    stateValue: string;
-  }
-  const call = (self: Self, method: string, path: string, query: Record<string, string | number | undefined> = {}): Promise<void> => {
-    if (self.stateValue !== 'up') return Promise.reject(new Error(`ARI is not connected (${self.stateValue})`));
-    const qs = Object.entries(query)
-      .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
-      .join('&');
-    const url = new URL(`${self.settings.url}/ari${path}${qs ? `?${qs}` : ''}`);
-    return new Promise((res, rej) => {
-      const req = request(
-        url,
-        { method, agent, auth: `${self.settings.user}:${self.settings.password}`, timeout: self.settings.requestTimeoutMs },
-        (r) => {
-          r.resume();
-          r.on('end', () => ((r.statusCode ?? 500) < 300 ? res() : rej(new Error(`ARI ${method} ${path}: ${r.statusCode}`))));
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`ARI ${method} ${path} timed out`)));
-      req.on('error', rej);
-      req.end();
-    });
-  };
-  const enc = encodeURIComponent;
-  proto.answer = function (this: Self, channelId: unknown) {
-    return call(this, 'POST', `/channels/${enc(String(channelId))}/answer`);
-  };
-  proto.play = function (this: Self, channelId: unknown, playbackId: unknown, sound: unknown, lang: unknown) {
-    return call(this, 'POST', `/channels/${enc(String(channelId))}/play/${enc(String(playbackId))}`, { media: `sound:${String(sound)}`, lang: String(lang) });
-  };
-  proto.stopPlayback = function (this: Self, playbackId: unknown) {
-    return call(this, 'DELETE', `/playbacks/${enc(String(playbackId))}`);
-  };
-  proto.continueInDialplan = function (this: Self, channelId: unknown, target: unknown) {
-    const t = (target ?? {}) as { context?: string; extension?: string; priority?: number };
-    return call(this, 'POST', `/channels/${enc(String(channelId))}/continue`, { context: t.context, extension: t.extension, priority: t.priority });
   };
 }
 
@@ -133,5 +64,71 @@ if (chosen.has('trace-ledger')) {
     const file = process.env.BENCH_TRACE_FILE;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     if (file) (require('node:fs') as typeof import('node:fs')).writeFileSync(file, JSON.stringify(out));
+  });
+}
+
+/**
+ * trace-accept: no behaviour change; per call, the service-side times of the accept path, written to
+ * BENCH_TRACE_FILE at exit as { [uniqueId]: { digit, write0, write1, ami0, ami1 } } (ms since the
+ * epoch, the same clock as Asterisk's AMI timestamps): the key reaching the runner, the decision's
+ * ledger write, and the MixMonitor action from send to response.
+ */
+if (chosen.has('trace-accept')) {
+  const calls: Record<string, Record<string, number>> = {};
+  const now = () => performance.timeOrigin + performance.now();
+  const mark = (id: string, k: string, t: number) => {
+    const c = (calls[id] ??= {});
+    if (c[k] === undefined) c[k] = t;
+  };
+  const load = (file: string, cls: string) => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require(resolve(REPO, file)) as Record<string, { prototype: Record<string, AnyFn> }>;
+    const proto = mod[cls]?.prototype;
+    if (!proto) throw new Error(`trace-accept: ${cls} not found in ${file}`);
+    return proto;
+  };
+  const runner = load('dist/runner/call-runner.js', 'CallRunner');
+  const digit = runner.digit as AnyFn;
+  runner.digit = function (this: { channelId: string }, ...args: unknown[]) {
+    mark(this.channelId, 'digit', now());
+    return digit.apply(this, args);
+  };
+  const ledger = load('dist/ledger/durable-ledger.js', 'DurableLedger');
+  const write = ledger.write as AnyFn;
+  ledger.write = async function (this: unknown, ...args: unknown[]) {
+    const kind = args[0] as string;
+    const id = (args[1] as { uniqueId: string }).uniqueId;
+    if (kind === 'decision') mark(id, 'write0', now());
+    const r = await write.apply(this, args);
+    if (kind === 'decision') mark(id, 'write1', now());
+    return r;
+  };
+  const recorder = load('dist/adapters/ami/recorder.js', 'AmiRecorder');
+  const start = recorder.start as AnyFn;
+  recorder.start = async function (this: unknown, ...args: unknown[]) {
+    const file = (args[0] as { file: string }).file;
+    const id = file.replace(/^.*\//, '').replace(/\.[^.]*$/, '');
+    mark(id, 'ami0', now());
+    const r = await start.apply(this, args);
+    mark(id, 'ami1', now());
+    return r;
+  };
+  // Time spent in stdout writes (synchronous on a pipe: a slow reader stalls the service).
+  const stdoutWrite = process.stdout.write.bind(process.stdout) as AnyFn;
+  const stdoutStats = { calls: 0, totalMs: 0, maxMs: 0, over1ms: 0 };
+  (process.stdout as unknown as { write: AnyFn }).write = (...args: unknown[]) => {
+    const t0 = now();
+    const r = stdoutWrite(...args);
+    const ms = now() - t0;
+    stdoutStats.calls++;
+    stdoutStats.totalMs += ms;
+    if (ms > stdoutStats.maxMs) stdoutStats.maxMs = ms;
+    if (ms > 1) stdoutStats.over1ms++;
+    return r;
+  };
+  process.on('exit', () => {
+    const file = process.env.BENCH_TRACE_FILE;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    if (file) (require('node:fs') as typeof import('node:fs')).writeFileSync(file, JSON.stringify({ ...calls, __stdout: stdoutStats }));
   });
 }
