@@ -152,6 +152,9 @@ export function createRedisClient(s: RedisSettings, logger: Logger, opts: Client
   return client;
 }
 
+/** Clients being closed on purpose: their 'close' is not a lost connection. */
+const closing = new WeakSet<RedisClient>();
+
 /** Logs state changes once each (not every failed reconnect attempt). */
 function watch(client: RedisClient, s: RedisSettings, logger: Logger): void {
   const target = describeTarget(s);
@@ -168,7 +171,8 @@ function watch(client: RedisClient, s: RedisSettings, logger: Logger): void {
     lastError = msg;
   });
   client.on('close', () => {
-    if (up) logger.warn('redis: connection lost; reconnecting', { target: safe(target) });
+    if (closing.has(client)) logger.info('redis: closed', { target: safe(target) });
+    else if (up) logger.warn('redis: connection lost; reconnecting', { target: safe(target) });
     up = false;
   });
 }
@@ -197,6 +201,7 @@ export async function connectOnce(client: RedisClient, timeoutMs: number): Promi
 /** Closes the client, waiting at most `ms` for QUIT. */
 export async function closeClient(client: RedisClient, ms = 1000): Promise<void> {
   if (client.status === 'end') return;
+  closing.add(client);
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
