@@ -4,6 +4,7 @@
 import type { Outcome, Summary } from '../flow/types';
 import type { Logger } from '../logging/logger';
 import type { CallEvent, CallSource, IncomingCall } from '../ports/call-control';
+import type { StoredIn } from '../ports/ledger';
 import { CallRunner, RunnerPorts, RunnerSettings } from '../runner/call-runner';
 import { resultTarget } from '../runner/hand-back';
 
@@ -12,6 +13,10 @@ export interface AppHooks {
   /** The caller decided (or stayed silent) this long after entering the flow. */
   onDecision?(decision: 'accepted' | 'refused' | 'no-input', msSinceEntry: number): void;
   onCallEnded?(summary: Summary, durationMs: number): void;
+  /** A ledger write settled: where it went, or 'failed'. */
+  onStored?(kind: 'decision' | 'outcome', where: StoredIn | 'failed'): void;
+  /** MixMonitor was confirmed this long after the caller's accept. */
+  onRecordingStarted?(msSinceDecision: number): void;
 }
 
 export class ConsentApp {
@@ -58,6 +63,8 @@ export class ConsentApp {
       onPlaybackStarted: (playbackId) => this.playbackOwner.set(playbackId, call.channelId),
       onDecision: (decision) => this.hooks.onDecision?.(decision, Date.now() - startedAt),
       onDone: (summary) => this.hooks.onCallEnded?.(summary, Date.now() - startedAt),
+      onStored: (kind, where) => this.hooks.onStored?.(kind, where),
+      onRecordingStarted: (ms) => this.hooks.onRecordingStarted?.(ms),
     });
     this.runners.set(call.channelId, runner);
     log.info('call entered the consent flow');

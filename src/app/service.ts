@@ -68,6 +68,8 @@ export async function startService(config: Config, warnings: string[] = [], log:
     {
       onCallEnded: (s, ms) => metrics?.callEnded(s.outcome, s.lang, ms),
       onDecision: (d, ms) => metrics?.decided(d, ms),
+      onStored: (kind, where) => metrics?.stored(kind, where),
+      onRecordingStarted: (ms) => metrics?.recordingStarted(ms),
     },
   );
 

@@ -22,6 +22,8 @@ export class Metrics {
   private readonly outcomes: Counter<'outcome' | 'lang'>;
   private readonly latency: Histogram<'outcome'>;
   private readonly decisionLatency: Histogram<'decision'>;
+  private readonly ledgerWrites: Counter<'kind' | 'stored_in'>;
+  private readonly recordingLatency: Histogram;
   private server: Server | null = null;
 
   constructor(private readonly health: HealthSource) {
@@ -41,6 +43,18 @@ export class Metrics {
       help: 'Time from entering the flow to the caller\'s decision (or no-input)',
       labelNames: ['decision'],
       buckets: [2, 5, 10, 15, 20, 30, 45, 60],
+      registers,
+    });
+    this.ledgerWrites = new Counter({
+      name: 'consent_ivr_ledger_writes_total',
+      help: 'Ledger writes by kind and where they were stored (redis, journal: Redis missed its bound, failed: nowhere)',
+      labelNames: ['kind', 'stored_in'],
+      registers,
+    });
+    this.recordingLatency = new Histogram({
+      name: 'consent_ivr_recording_start_seconds',
+      help: "Time from the caller's accept to MixMonitor confirmed started (decision stored, then the AMI action)",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     });
     const link = (name: string, help: string, read: () => string) =>
@@ -66,6 +80,14 @@ export class Metrics {
 
   decided(decision: string, msSinceEntry: number): void {
     this.decisionLatency.observe({ decision }, msSinceEntry / 1000);
+  }
+
+  stored(kind: 'decision' | 'outcome', storedIn: string): void {
+    this.ledgerWrites.inc({ kind, stored_in: storedIn });
+  }
+
+  recordingStarted(msSinceDecision: number): void {
+    this.recordingLatency.observe(msSinceDecision / 1000);
   }
 
   ready(): { ready: boolean; ari: string; ami: string; redis: string; journalBacklog: number } {

@@ -10,7 +10,7 @@ import type { Decision, Effect, FlowEvent, FlowSettings, FlowState, Summary, Tim
 import type { Logger } from '../logging/logger';
 import type { CallControl, IncomingCall } from '../ports/call-control';
 import type { Clock } from '../ports/clock';
-import type { ConsentRecord, Ledger } from '../ports/ledger';
+import type { ConsentRecord, Ledger, StoredIn } from '../ports/ledger';
 import type { Recorder } from '../ports/recorder';
 import { resultTarget } from './hand-back';
 
@@ -37,6 +37,10 @@ export interface RunnerHooks {
   onPlaybackStarted?(playbackId: string, runner: CallRunner): void;
   /** Called when the caller's decision (or no-input) is known, before it is stored. */
   onDecision?(decision: Decision['outcome'], runner: CallRunner): void;
+  /** Called when a ledger write of this call settled: where it went, or 'failed'. */
+  onStored?(kind: 'decision' | 'outcome', where: StoredIn | 'failed'): void;
+  /** Called when MixMonitor is confirmed started, with the time since the decision was known. */
+  onRecordingStarted?(msSinceDecision: number): void;
 }
 
 /** Recording file name from server-side data only: <dir>/YYYY/MM/DD/<uniqueid>.<format>. */
@@ -55,6 +59,8 @@ export class CallRunner {
   private readonly playbacks = new Map<string, number>();
   private readonly record: ConsentRecord;
   private finished = false;
+  /** When the decision was known (clock ms), for the decision → recording time. */
+  private decidedAtMs: number | null = null;
   /** Set when the channel hung up or left Stasis: nothing is retried for it any more. */
   private gone = false;
   readonly done: Promise<Summary>;
@@ -221,14 +227,18 @@ export class CallRunner {
     rec.digit = decision.digit;
     rec.language = lang;
     rec.attempts = attempts;
-    rec.decidedAt = this.ports.clock.now().toISOString();
+    const decidedAt = this.ports.clock.now();
+    rec.decidedAt = decidedAt.toISOString();
+    this.decidedAtMs = decidedAt.getTime();
     // The write goes out before the log line and the hook: it is on the caller's path.
     this.later(
       this.ports.ledger.recordDecision({ ...rec }).then((where) => {
+        this.hooks.onStored?.('decision', where);
         if (where === 'journal') this.log.warn('decision stored in the local journal (ledger unavailable)');
         this.dispatch({ type: 'decision-stored' });
       }),
       (e) => {
+        this.hooks.onStored?.('decision', 'failed');
         this.log.error('decision could not be stored', { error: e.message });
         this.dispatch({ type: 'decision-store-failed' });
       },
@@ -250,8 +260,10 @@ export class CallRunner {
           );
           return;
         }
+        const startedAt = this.ports.clock.now();
         this.record.recordingPath = file;
-        this.record.recordingStartedAt = this.ports.clock.now().toISOString();
+        this.record.recordingStartedAt = startedAt.toISOString();
+        if (this.decidedAtMs !== null) this.hooks.onRecordingStarted?.(startedAt.getTime() - this.decidedAtMs);
         this.log.info('recording started', { mixMonitorId });
         this.dispatch({ type: 'recording-started', path: file });
       }),
@@ -285,9 +297,13 @@ export class CallRunner {
     });
     this.later(
       this.ports.ledger.recordOutcome({ ...rec }).then((where) => {
+        this.hooks.onStored?.('outcome', where);
         if (where === 'journal') this.log.warn('outcome stored in the local journal (ledger unavailable)');
       }),
-      (e) => this.log.error('outcome could not be stored', { error: e.message }),
+      (e) => {
+        this.hooks.onStored?.('outcome', 'failed');
+        this.log.error('outcome could not be stored', { error: e.message });
+      },
     );
   }
 

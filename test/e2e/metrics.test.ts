@@ -76,7 +76,7 @@ describe('metrics and health endpoints', () => {
     expect((await get('/healthz?probe=1')).status).toBe(200);
   });
 
-  test('When a real call is accepted, then /metrics counts its outcome and language, its flow time and decision time', async () => {
+  test('When a real call is accepted, then /metrics counts its outcome and language, its flow time, decision time, recording start time and ledger writes', async () => {
     const before = (await get('/metrics')).body;
     expect((await get('/metrics')).type).toMatch(/^text\/plain/);
     // The caller keeps talking longer than the confirmation prompt (about 4 s), so the routine returns.
@@ -89,9 +89,10 @@ describe('metrics and health endpoints', () => {
     await app.waitForLog((l) => l.call === uid && l.message === 'consent flow ended', 30000, 'the end of the flow');
 
     const counted = (m: string) => sample(m, 'consent_ivr_calls_total', { outcome: 'accepted', lang });
-    // The counter moves once the call was handed back to the dialplan: poll briefly.
+    const outcomesStored = (m: string) => sample(m, 'consent_ivr_ledger_writes_total', { kind: 'outcome', stored_in: 'redis' });
+    // The counters move once the call was handed back and its outcome stored: poll briefly.
     let after = (await get('/metrics')).body;
-    for (let i = 0; i < 50 && counted(after) === counted(before); i++) {
+    for (let i = 0; i < 50 && (counted(after) === counted(before) || outcomesStored(after) === outcomesStored(before)); i++) {
       await new Promise((r) => setTimeout(r, 100));
       after = (await get('/metrics')).body;
     }
@@ -103,6 +104,14 @@ describe('metrics and health endpoints', () => {
     expect(sample(after, 'consent_ivr_decision_seconds_count', { decision: 'accepted' })).toBe(
       sample(before, 'consent_ivr_decision_seconds_count', { decision: 'accepted' }) + 1,
     );
+    expect(sample(after, 'consent_ivr_recording_start_seconds_count')).toBe(sample(before, 'consent_ivr_recording_start_seconds_count') + 1);
+    // Key → MixMonitor confirmed, on an idle sandbox: well under a second (the histogram's 1 s bucket).
+    expect(sample(after, 'consent_ivr_recording_start_seconds_bucket', { le: '1' })).toBe(sample(before, 'consent_ivr_recording_start_seconds_bucket', { le: '1' }) + 1);
+    expect(sample(after, 'consent_ivr_ledger_writes_total', { kind: 'decision', stored_in: 'redis' })).toBe(
+      sample(before, 'consent_ivr_ledger_writes_total', { kind: 'decision', stored_in: 'redis' }) + 1,
+    );
+    expect(outcomesStored(after)).toBe(outcomesStored(before) + 1);
+    expect(sample(after, 'consent_ivr_ledger_writes_total', { stored_in: 'journal' })).toBe(sample(before, 'consent_ivr_ledger_writes_total', { stored_in: 'journal' }));
     expect(sample(after, 'consent_ivr_calls_in_flow')).toBe(0);
     expect(await waitChannelsGone([uid])).toEqual([]);
   });

@@ -1,5 +1,5 @@
 /** The per-call runner with in-memory ports and a manual clock (pure logic; the real ports are proven end to end). */
-import { CallRunner, recordingPath } from '../../src/runner/call-runner';
+import { CallRunner, recordingPath, type RunnerHooks } from '../../src/runner/call-runner';
 import { createLogger } from '../../src/logging/logger';
 import type { CallControl, DialplanTarget, IncomingCall } from '../../src/ports/call-control';
 import type { Clock } from '../../src/ports/clock';
@@ -43,7 +43,7 @@ function deferred<T>() {
 
 const flush = () => new Promise((r) => setImmediate(r));
 
-function setup() {
+function setup(hooks: RunnerHooks = {}) {
   const log: string[] = [];
   const clock = new ManualClock();
   const calls: CallControl & { played: string[]; stopped: string[]; continued: (DialplanTarget | undefined)[] } = {
@@ -114,6 +114,7 @@ function setup() {
       noticeVersion: 'v1',
     },
     createLogger({ level: 'debug', format: 'json' }, sink),
+    hooks,
   );
   return { runner, clock, calls, recorder, recStart, ledger, decisionStore, log };
 }
@@ -144,6 +145,25 @@ describe('call runner', () => {
     expect(t.calls.continued).toEqual([{ context: 'consent-ivr-result', extension: 'accepted_ar_key-accept', priority: 1 }]);
     expect(t.clock.live).toBe(0);
     expect(t.ledger.outcomes[0]).toMatchObject({ outcome: 'accepted', digit: '1', language: 'ar', recordingPath: expect.any(String), noticeVersion: 'v1' });
+  });
+
+  test('When the caller accepts, then the hooks report where each ledger write went and the time from the accept to the recording', async () => {
+    const stored: string[] = [];
+    const recordingMs: number[] = [];
+    const t = setup({ onStored: (kind, where) => stored.push(`${kind}:${where}`), onRecordingStarted: (ms) => recordingMs.push(ms) });
+    t.runner.start();
+    t.runner.digit('1');
+    t.clock.advance(30);
+    t.decisionStore.resolve('journal');
+    await flush();
+    t.clock.advance(12);
+    t.recStart.resolve({ mixMonitorId: '0x1' });
+    await flush();
+    t.runner.playbackFinished('1732800000.42-p2', true);
+    await t.runner.done;
+    await flush();
+    expect(stored).toEqual(['decision:journal', 'outcome:redis']);
+    expect(recordingMs).toEqual([42]);
   });
 
   test('When the caller hangs up while MixMonitor is starting, then the late recording is stopped and the call is not continued', async () => {
