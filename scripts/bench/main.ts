@@ -12,7 +12,7 @@
  * --cpu-prof, --log-level info|debug, --experiment serial-ledger,trace-ledger,trace-accept (see experiments/preload.ts).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import Redis from 'ioredis';
@@ -23,6 +23,7 @@ import { ProcSampler, cpuSeconds, loadAverage, machineCpu, rssMb, threads } from
 import { summariseProfile, type ProfileSummary } from './profile';
 import { BenchService, REPO, asteriskCli, promValue, sandboxStatus, type Sandbox } from './service';
 import { fmt, peakOverlap, slope, summarise, type Summary } from './stats';
+import { acceptHops, HOPS, type AcceptTrace } from './hops';
 
 const { values: args } = parseArgs({
   options: {
@@ -190,6 +191,7 @@ async function main(): Promise<void> {
   const tracker = new CallTracker(ami, runId);
 
   console.log(`run ${runId}: starting consent-ivr (app ${runId}, ledger prefix ${keyPrefix})`);
+  const traceFile = resolve(outDir, `${runId}-trace.json`);
   const svc = await BenchService.start({
     app: runId,
     keyPrefix,
@@ -199,7 +201,7 @@ async function main(): Promise<void> {
     cpuProfDir: profDir,
     logLevel,
     experiments,
-    traceFile: resolve(outDir, `${runId}-trace.json`),
+    traceFile,
   });
   if (experiments.length) console.log(`EXPERIMENT: the service runs with in-memory patches ${experiments.join(', ')} (scripts/bench/experiments/preload.ts)`);
   const appLog: AppLog = { ended: new Map(), decisionAt: new Map(), enteredAt: new Map(), recordingLoggedAt: new Map(), journalWrites: 0, errors: 0 };
@@ -472,6 +474,16 @@ async function main(): Promise<void> {
     exitCode = await svc.stop();
     ami.close();
   }
+  // trace-accept: the service wrote its per-call times when it exited.
+  const appPhase = phases.find((p) => p.flow === 'app');
+  let hops: ReturnType<typeof acceptHops> | null = null;
+  if (experiments.includes('trace-accept') && appPhase && existsSync(traceFile)) {
+    const trace = JSON.parse(readFileSync(traceFile, 'utf8')) as Record<string, AcceptTrace>;
+    hops = acceptHops(
+      appPhase.perCall.map((r) => ({ uniqueId: r[0] as string | null, dtmfEnd: r[4] as number | null, recStart: r[5] as number | null })),
+      trace,
+    );
+  }
   if (profDir) {
     profiles = readdirSync(profDir)
       .filter((f) => f.endsWith('.cpuprofile'))
@@ -495,10 +507,18 @@ async function main(): Promise<void> {
       errorLines: appLog.errors,
     },
     profiles,
+    acceptHops: hops,
   };
   const file = resolve(outDir, `${runId}-${soak ? `soak-${soakCalls}` : `burst-${calls}`}${experiments.length ? `-x-${experiments.join('+')}` : ''}.json`);
   writeFileSync(file, `${JSON.stringify(report, null, 1)}\n`);
   printReport(report.phases, report.targets, profiles, soak);
+  if (hops) {
+    console.log('\napp, the accept path hop by hop (--experiment trace-accept; ms):');
+    for (const [name, label] of HOPS) {
+      const h = hops[name];
+      console.log(`  ${label.padEnd(62)} p50 ${fmt(h.p50)}  p99 ${fmt(h.p99)}  max ${fmt(h.max)}  (n ${h.n})`);
+    }
+  }
   const problems = Object.entries(report.service.problems);
   if (problems.length > 0) {
     console.log('\nservice warnings and errors (count, level: message (detail)):');
