@@ -9,7 +9,7 @@
  *
  * Options: --calls N, --ramp S, --flows baseline,app, --soak, --soak-calls N, --concurrency N, --w1 S, --w1-jitter S, --agent-secs S,
  * --caller silence|talk|none, --no-heard, --quiet-wait S, --settle S, --sample-every S, --out DIR, --keep,
- * --cpu-prof, --log-level info|debug, --experiment serial-ledger,trace-ledger,trace-accept (see experiments/preload.ts).
+ * --cpu-prof, --log-level info|debug, --experiment trace-ledger,trace-accept (see experiments/preload.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -165,7 +165,7 @@ async function main(): Promise<void> {
   for (const f of flows) if (f !== 'app' && f !== 'baseline') throw new Error(`--flows: unknown flow ${f}`);
   const logLevel = args['log-level'] === 'debug' ? 'debug' : 'info';
   const experiments = (args.experiment ?? '').split(',').filter(Boolean);
-  const known = ['serial-ledger', 'trace-ledger', 'trace-accept'];
+  const known = ['trace-ledger', 'trace-accept'];
   for (const x of experiments) if (!known.includes(x)) throw new Error(`--experiment: unknown ${x} (${known.join(', ')})`);
 
   const sb: Sandbox = sandboxStatus();

@@ -3,11 +3,10 @@
  * starts the service with `node -r <this file>` to measure what a change to src/ would gain before
  * anyone makes it. Each experiment patches the built code in memory; src/ and dist/ stay untouched.
  *
- *   serial-ledger  one ledger batch in flight at a time: the appender as it was before it pipelined
- *                  its batches, to measure what pipelining gains in the same conditions
  *   trace-ledger   no change; times each Redis append, ledger write and journal append
  *   trace-accept   no change; per call, the service-side times of the accept path (key reaching the
- *                  runner, ledger write, MixMonitor action) and the time spent writing log lines
+ *                  runner, ledger write, MixMonitor action), the time spent writing log lines, and
+ *                  the ARI events received by type
  *
  * (quiet-logs, ari-pool, ledger-batch and direct-ari, the experiments behind R1-R4 in
  * docs/benchmark.md, were removed once those changes were made in src/.)
@@ -20,21 +19,6 @@ const REPO = resolve(__dirname, '../../../../..');
 const chosen = new Set((process.env.BENCH_EXPERIMENTS ?? '').split(',').filter(Boolean));
 
 type AnyFn = (...args: unknown[]) => unknown;
-
-/**
- * serial-ledger: one ledger batch in flight at a time (no pipelining), as before the appender
- * pipelined its batches: to measure what the pipelining gains, in the same conditions.
- */
-if (chosen.has('serial-ledger')) {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require(resolve(REPO, 'dist/ledger/appender.js')) as { ChainAppender: { prototype: Record<string, AnyFn> } };
-  const proto = mod.ChainAppender.prototype;
-  const submit = proto.submit as AnyFn;
-  proto.submit = function (this: { opts: { maxInflight?: number } }, ...args: unknown[]) {
-    if (this.opts.maxInflight !== 1) this.opts = { ...this.opts, maxInflight: 1 };
-    return submit.apply(this, args);
-  };
-}
 
 /**
  * trace-ledger: no behaviour change; times the ledger's parts and writes them to BENCH_TRACE_FILE at
@@ -113,6 +97,18 @@ if (chosen.has('trace-accept')) {
     mark(id, 'ami1', now());
     return r;
   };
+  // ARI events received, by type (ari-client emits every event as '*' too).
+  const events: Record<string, number> = {};
+  const adapter = load('dist/adapters/ari/ari-adapter.js', 'AriAdapter');
+  const connectOnce = adapter.connectOnce as AnyFn;
+  adapter.connectOnce = async function (this: { client: { on(e: string, f: (ev: { type?: string }) => void): void } | null }, ...args: unknown[]) {
+    const r = await connectOnce.apply(this, args);
+    this.client?.on('*', (ev) => {
+      const t = ev.type ?? '?';
+      events[t] = (events[t] ?? 0) + 1;
+    });
+    return r;
+  };
   // Time spent in stdout writes (synchronous on a pipe: a slow reader stalls the service).
   const stdoutWrite = process.stdout.write.bind(process.stdout) as AnyFn;
   const stdoutStats = { calls: 0, totalMs: 0, maxMs: 0, over1ms: 0 };
@@ -129,6 +125,6 @@ if (chosen.has('trace-accept')) {
   process.on('exit', () => {
     const file = process.env.BENCH_TRACE_FILE;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    if (file) (require('node:fs') as typeof import('node:fs')).writeFileSync(file, JSON.stringify({ ...calls, __stdout: stdoutStats }));
+    if (file) (require('node:fs') as typeof import('node:fs')).writeFileSync(file, JSON.stringify({ ...calls, __stdout: stdoutStats, __events: events }));
   });
 }
