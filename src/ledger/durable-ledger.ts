@@ -15,7 +15,7 @@ import type { Logger } from '../logging/logger';
 import { safe } from '../logging/logger';
 import type { Clock } from '../ports/clock';
 import type { ConsentRecord, Ledger, StoredIn } from '../ports/ledger';
-import { ChainAppender, type AppendJob } from './appender';
+import { ChainAppender } from './appender';
 import type { JournalEntry, JournalKind, JournalPort } from './journal';
 import { serialiseRecord, sha256Hex, validateRecord } from './record';
 import { STAGE, type AppendItem, type ChainStore, type EventBody } from './types';
@@ -163,8 +163,10 @@ export class DurableLedger implements Ledger {
     const entry: JournalEntry = { id: (this.opts.newId ?? randomUUID)(), kind, at: this.opts.clock.now().toISOString(), record };
     if (!this.store.isReady()) return this.toJournal(entry, 'Redis is not connected');
     const job = this.appender.submit(eventFor(kind, record, entry.at, entry.id));
+    const submittedAt = this.opts.clock.now().getTime();
     try {
-      await this.stored(job);
+      // Timed from when its batch (or the batch ahead of it) went to Redis, not from this call.
+      await this.bounded(job.done, () => job.sentAt ?? this.appender.inflightSince() ?? submittedAt);
       this.degraded = false;
       return 'redis';
     } catch (e) {
@@ -174,23 +176,24 @@ export class DurableLedger implements Ledger {
   }
 
   /**
-   * Waits for an append, up to writeTimeoutMs after its batch (or the batch ahead of it) was sent.
-   * When the timer fires, I/O that is already waiting (a reply the busy event loop has not read yet)
-   * gets its turn first: the check runs in setImmediate, after Node's poll phase.
+   * Waits for `p` up to writeTimeoutMs counted from `since()` (by default, from this call). When the
+   * timer fires, I/O that is already waiting (a reply the busy event loop has not read yet) gets its
+   * turn first: the check runs in setImmediate, after Node's poll phase. `since` is read again at each
+   * check, so a write still queued behind a batch in flight is timed from that batch's send.
    */
-  private stored(job: AppendJob): Promise<void> {
+  private bounded<T>(p: Promise<T>, since?: () => number): Promise<T> {
     const ms = this.opts.writeTimeoutMs;
     const { clock } = this.opts;
-    const submittedAt = clock.now().getTime();
-    return new Promise<void>((resolve, reject) => {
+    const calledAt = clock.now().getTime();
+    const from = since ?? (() => calledAt);
+    return new Promise<T>((resolve, reject) => {
       let settled = false;
       let timer: { cancel(): void } | null = null;
       const check = () => {
         timer = null;
         setImmediate(() => {
           if (settled) return;
-          const since = job.sentAt ?? this.appender.inflightSince() ?? submittedAt;
-          const waited = clock.now().getTime() - since;
+          const waited = clock.now().getTime() - from();
           if (waited >= ms) {
             settled = true;
             reject(new TimeoutError(ms));
@@ -200,32 +203,15 @@ export class DurableLedger implements Ledger {
         });
       };
       timer = clock.setTimeout(check, ms);
-      job.done.then(
-        () => {
-          settled = true;
-          timer?.cancel();
-          resolve();
-        },
-        (e: unknown) => {
-          settled = true;
-          timer?.cancel();
-          reject(e);
-        },
-      );
-    });
-  }
-
-  private bounded<T>(p: Promise<T>): Promise<T> {
-    const ms = this.opts.writeTimeoutMs;
-    return new Promise<T>((resolve, reject) => {
-      const t = this.opts.clock.setTimeout(() => reject(new TimeoutError(ms)), ms);
       p.then(
         (v) => {
-          t.cancel();
+          settled = true;
+          timer?.cancel();
           resolve(v);
         },
         (e: unknown) => {
-          t.cancel();
+          settled = true;
+          timer?.cancel();
           reject(e);
         },
       );
