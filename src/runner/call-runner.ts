@@ -59,8 +59,6 @@ export class CallRunner {
   private readonly playbacks = new Map<string, number>();
   private readonly record: ConsentRecord;
   private finished = false;
-  /** When the decision was known (clock ms), for the decision → recording time. */
-  private decidedAtMs: number | null = null;
   /** Set when the channel hung up or left Stasis: nothing is retried for it any more. */
   private gone = false;
   readonly done: Promise<Summary>;
@@ -227,9 +225,7 @@ export class CallRunner {
     rec.digit = decision.digit;
     rec.language = lang;
     rec.attempts = attempts;
-    const decidedAt = this.ports.clock.now();
-    rec.decidedAt = decidedAt.toISOString();
-    this.decidedAtMs = decidedAt.getTime();
+    rec.decidedAt = this.ports.clock.now().toISOString();
     // The write goes out before the log line and the hook: it is on the caller's path.
     this.later(
       this.ports.ledger.recordDecision({ ...rec }).then((where) => {
@@ -263,7 +259,7 @@ export class CallRunner {
         const startedAt = this.ports.clock.now();
         this.record.recordingPath = file;
         this.record.recordingStartedAt = startedAt.toISOString();
-        if (this.decidedAtMs !== null) this.hooks.onRecordingStarted?.(startedAt.getTime() - this.decidedAtMs);
+        if (this.record.decidedAt) this.hooks.onRecordingStarted?.(startedAt.getTime() - Date.parse(this.record.decidedAt));
         this.log.info('recording started', { mixMonitorId });
         this.dispatch({ type: 'recording-started', path: file });
       }),

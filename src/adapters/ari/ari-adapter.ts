@@ -60,11 +60,21 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource 
   private lastPong = 0;
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS });
 
+  /** Host, port, path prefix and Basic authorization header of the REST requests, parsed once. */
+  private readonly restBase: { host: string; port: string; path: string; authorization: string };
+
   constructor(
     private readonly settings: AriSettings,
     private readonly log: Logger,
   ) {
     super();
+    const u = new URL(`${settings.url.replace(/\/+$/, '')}/ari`);
+    this.restBase = {
+      host: u.hostname.replace(/^\[(.*)\]$/, '$1'), // IPv6 literal without brackets
+      port: u.port || '80',
+      path: u.pathname,
+      authorization: `Basic ${Buffer.from(`${settings.user}:${settings.password}`).toString('base64')}`,
+    };
   }
 
   get state(): AriState {
@@ -252,28 +262,11 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource 
     }
   }
 
-  /** Parsed once: host, port, path prefix and the Basic authorization header of the REST requests. */
-  private restBaseValue: { host: string; port: string; path: string; authorization: string } | null = null;
-
-  private restBase(): { host: string; port: string; path: string; authorization: string } {
-    if (!this.restBaseValue) {
-      const { url, user, password } = this.settings;
-      const u = new URL(`${url.replace(/\/+$/, '')}/ari`);
-      this.restBaseValue = {
-        host: u.hostname.replace(/^\[(.*)\]$/, '$1'), // IPv6 literal without brackets
-        port: u.port || '80',
-        path: u.pathname,
-        authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
-      };
-    }
-    return this.restBaseValue;
-  }
-
   private rest(method: string, path: string, query: Record<string, string>, what: string): Promise<string> {
     if (this.stateValue !== 'up') return Promise.reject(new AriRequestError(`ARI is not connected (${this.stateValue})`));
     const { requestTimeoutMs } = this.settings;
     const qs = new URLSearchParams(query).toString();
-    const base = this.restBase();
+    const base = this.restBase;
     return new Promise((resolve, reject) => {
       const req = http.request(
         {
