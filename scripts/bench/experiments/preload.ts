@@ -20,19 +20,35 @@ const chosen = new Set((process.env.BENCH_EXPERIMENTS ?? '').split(',').filter(B
 
 type AnyFn = (...args: unknown[]) => unknown;
 
+/** The prototype of a class of the built service, to patch. */
+function prototypeOf(file: string, cls: string): Record<string, AnyFn> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require(resolve(REPO, file)) as Record<string, { prototype: Record<string, AnyFn> }>;
+  const proto = mod[cls]?.prototype;
+  if (!proto) throw new Error(`experiment: ${cls} not found in ${file}`);
+  return proto;
+}
+
+/** Milliseconds since the epoch, sub-millisecond: the clock of Asterisk's AMI timestamps. */
+const now = () => performance.timeOrigin + performance.now();
+
+/** What the trace experiments collect; written once, as JSON, to BENCH_TRACE_FILE when the service exits. */
+const traces: (() => Record<string, unknown>)[] = [];
+process.on('exit', () => {
+  const file = process.env.BENCH_TRACE_FILE;
+  if (!file || traces.length === 0) return;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  (require('node:fs') as typeof import('node:fs')).writeFileSync(file, JSON.stringify(Object.assign({}, ...traces.map((t) => t()))));
+});
+
 /**
- * trace-ledger: no behaviour change; times the ledger's parts and writes them to BENCH_TRACE_FILE at
- * exit: each Redis append (batch size, ms from send to reply), each DurableLedger write (ms from the
+ * trace-ledger: no behaviour change; times the ledger's parts, kept under `__ledger` in the trace file: each Redis append (batch size, ms from send to reply), each DurableLedger write (ms from the
  * call to stored, where it went) and each journal append (ms, fsync included).
  */
 if (chosen.has('trace-ledger')) {
   const out = { appends: [] as [number, number, number][], writes: [] as [number, number, string][], journal: [] as [number, number][] };
-  const now = () => performance.timeOrigin + performance.now();
   const wrap = (file: string, cls: string, method: string, record: (t0: number, ms: number, args: unknown[], result: unknown) => void) => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mod = require(resolve(REPO, file)) as Record<string, { prototype: Record<string, AnyFn> }>;
-    const proto = mod[cls]?.prototype;
-    if (!proto) throw new Error(`trace-ledger: ${cls} not found in ${file}`);
+    const proto = prototypeOf(file, cls);
     const original = proto[method] as AnyFn;
     proto[method] = async function (this: unknown, ...args: unknown[]) {
       const t0 = now();
@@ -44,11 +60,7 @@ if (chosen.has('trace-ledger')) {
   wrap('dist/adapters/redis/ledger-store.js', 'RedisLedgerStore', 'append', (t0, ms, args) => out.appends.push([t0, ms, (args[1] as unknown[]).length]));
   wrap('dist/ledger/durable-ledger.js', 'DurableLedger', 'write', (t0, ms, _args, where) => out.writes.push([t0, ms, String(where)]));
   wrap('dist/ledger/journal.js', 'Journal', 'append', (t0, ms) => out.journal.push([t0, ms]));
-  process.on('exit', () => {
-    const file = process.env.BENCH_TRACE_FILE;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    if (file) (require('node:fs') as typeof import('node:fs')).writeFileSync(file, JSON.stringify(out));
-  });
+  traces.push(() => ({ __ledger: out }));
 }
 
 /**
@@ -59,25 +71,17 @@ if (chosen.has('trace-ledger')) {
  */
 if (chosen.has('trace-accept')) {
   const calls: Record<string, Record<string, number>> = {};
-  const now = () => performance.timeOrigin + performance.now();
   const mark = (id: string, k: string, t: number) => {
     const c = (calls[id] ??= {});
     if (c[k] === undefined) c[k] = t;
   };
-  const load = (file: string, cls: string) => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mod = require(resolve(REPO, file)) as Record<string, { prototype: Record<string, AnyFn> }>;
-    const proto = mod[cls]?.prototype;
-    if (!proto) throw new Error(`trace-accept: ${cls} not found in ${file}`);
-    return proto;
-  };
-  const runner = load('dist/runner/call-runner.js', 'CallRunner');
+  const runner = prototypeOf('dist/runner/call-runner.js', 'CallRunner');
   const digit = runner.digit as AnyFn;
   runner.digit = function (this: { channelId: string }, ...args: unknown[]) {
     mark(this.channelId, 'digit', now());
     return digit.apply(this, args);
   };
-  const ledger = load('dist/ledger/durable-ledger.js', 'DurableLedger');
+  const ledger = prototypeOf('dist/ledger/durable-ledger.js', 'DurableLedger');
   const write = ledger.write as AnyFn;
   ledger.write = async function (this: unknown, ...args: unknown[]) {
     const kind = args[0] as string;
@@ -87,7 +91,7 @@ if (chosen.has('trace-accept')) {
     if (kind === 'decision') mark(id, 'write1', now());
     return r;
   };
-  const recorder = load('dist/adapters/ami/recorder.js', 'AmiRecorder');
+  const recorder = prototypeOf('dist/adapters/ami/recorder.js', 'AmiRecorder');
   const start = recorder.start as AnyFn;
   recorder.start = async function (this: unknown, ...args: unknown[]) {
     const file = (args[0] as { file: string }).file;
@@ -99,7 +103,7 @@ if (chosen.has('trace-accept')) {
   };
   // ARI events received, by type (ari-client emits every event as '*' too).
   const events: Record<string, number> = {};
-  const adapter = load('dist/adapters/ari/ari-adapter.js', 'AriAdapter');
+  const adapter = prototypeOf('dist/adapters/ari/ari-adapter.js', 'AriAdapter');
   const connectOnce = adapter.connectOnce as AnyFn;
   adapter.connectOnce = async function (this: { client: { on(e: string, f: (ev: { type?: string }) => void): void } | null }, ...args: unknown[]) {
     const r = await connectOnce.apply(this, args);
@@ -122,9 +126,5 @@ if (chosen.has('trace-accept')) {
     if (ms > 1) stdoutStats.over1ms++;
     return r;
   };
-  process.on('exit', () => {
-    const file = process.env.BENCH_TRACE_FILE;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    if (file) (require('node:fs') as typeof import('node:fs')).writeFileSync(file, JSON.stringify({ ...calls, __stdout: stdoutStats, __events: events }));
-  });
+  traces.push(() => ({ ...calls, __stdout: stdoutStats, __events: events }));
 }
