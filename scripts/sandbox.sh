@@ -562,17 +562,43 @@ umount_if_mounted() {
     fi
 }
 
+# True when both paths are the same directory (same device and inode).
+same_dir() {
+    local a b
+    a=$(stat -c %d:%i -- "$1" 2>/dev/null) && b=$(stat -c %d:%i -- "$2" 2>/dev/null) && [[ $a == "$b" ]]
+}
+
+# A checkout deleted while its sandbox was up (a CI work tree, say) leaves its
+# recordings bind mount in the shared chroot, pointing at a deleted folder.
+# Files written through it vanish, so such mounts are removed.
+prune_stale_mounts() {
+    local target source
+    while read -r target source; do
+        target=$(printf '%b' "$target") # findmnt writes spaces and the like as \xNN
+        [[ $target == "$CHROOT"/* && $source == *'//deleted]' ]] || continue
+        log "removing a mount left by a deleted checkout: $target"
+        umount "$target" 2>/dev/null || umount -l "$target" || die "cannot unmount $target"
+    done < <(findmnt -rn -o TARGET,SOURCE)
+}
+
 ensure_mounts() {
     if ! mountpoint -q "$CHROOT/proc"; then
         mount -t proc proc "$CHROOT/proc" || die "cannot mount /proc in $CHROOT"
     fi
+    prune_stale_mounts
     mkdir -p "$RECORDINGS_DIR"
     chmod 0750 "$RECORDINGS_DIR"
     local inside=$CHROOT$RECORDINGS_DIR
     mkdir -p "$inside"
+    if mountpoint -q "$inside" && ! same_dir "$inside" "$RECORDINGS_DIR"; then
+        # Mounted, but not from this checkout's folder: recordings would not reach it.
+        log "$inside is mounted from another folder than $RECORDINGS_DIR: mounting it again"
+        umount "$inside" 2>/dev/null || umount -l "$inside" || die "cannot unmount $inside"
+    fi
     if ! mountpoint -q "$inside"; then
         mount --bind "$RECORDINGS_DIR" "$inside" || die "cannot bind-mount $RECORDINGS_DIR at $inside"
     fi
+    same_dir "$inside" "$RECORDINGS_DIR" || die "$inside does not show $RECORDINGS_DIR after the bind mount; recordings would be lost"
 }
 
 release_mounts() {

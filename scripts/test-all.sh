@@ -12,6 +12,15 @@ step() { printf '\n==> %s\n' "$*"; }
 step "build"
 npm run --silent build
 
+results=$(mktemp)
+cleanup() {
+  rm -f "$results"
+  # A CI work tree is deleted after its run: leave nothing of it running or mounted in the shared
+  # chroot. Developers keep their sandbox up between runs.
+  if [ -n "${CI:-}" ]; then bash scripts/sandbox.sh down || true; fi
+}
+trap cleanup EXIT
+
 step "sandbox (Asterisk + Redis)"
 bash scripts/sandbox.sh up
 
@@ -20,8 +29,6 @@ npx eslint .
 npx tsc -p tsconfig.json --noEmit
 
 step "unit and end-to-end tests"
-results=$(mktemp)
-trap 'rm -f "$results"' EXIT
 status=0
 # --forceExit: a handle left by a failing test must not keep CI waiting after the results are in.
 npx jest --runInBand --forceExit --json --outputFile="$results" "$@" || status=$?

@@ -1,5 +1,10 @@
 /** The sandbox the repo provisions, and a call through the service's real entry point. */
-import { asteriskCli, placeCall, RunningApp, sandbox, stasisChannels, startApp, TestAmi, waitChannelsGone } from '../helpers/sandbox';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { asteriskCli, REPO, placeCall, RunningApp, sandbox, stasisChannels, startApp, TestAmi, waitChannelsGone } from '../helpers/sandbox';
 
 describe('the sandbox', () => {
   test('When the sandbox is up, then its status names every part, running, with loopback addresses', () => {
@@ -16,6 +21,51 @@ describe('the sandbox', () => {
     expect(asteriskCli('dialplan show consent-ivr')).toContain('Stasis(');
     expect(asteriskCli('dialplan show consent-ivr-result')).toContain('CONSENT_RESULT');
   });
+});
+
+describe('the recordings mount in the shared chroot', () => {
+  /** Whether a file written inside the chroot (as Asterisk sees it) shows in this checkout's recordings folder. */
+  function writeReachesCheckout(): boolean {
+    const { asteriskRoot, recordingsDir } = sandbox();
+    const name = `mount-probe-${randomUUID()}`;
+    const inChroot = spawnSync('chroot', [asteriskRoot, 'sh', '-c', 'echo probe > "$1"', 'sh', join(recordingsDir, name)], { encoding: 'utf8' });
+    const seen = existsSync(join(recordingsDir, name));
+    rmSync(join(recordingsDir, name), { force: true });
+    return inChroot.status === 0 && seen;
+  }
+  const mountedAt = (path: string) => spawnSync('mountpoint', ['-q', path]).status === 0;
+  const bind = (from: string, to: string) => execFileSync('mount', ['--bind', from, to]);
+
+  test('When the recordings folder in the chroot is mounted from another folder, or a deleted checkout left its mount, then `up` mounts this checkout again and removes the dead mount', () => {
+    const { asteriskRoot, recordingsDir } = sandbox();
+    expect(writeReachesCheckout()).toBe(true);
+    const inside = asteriskRoot + recordingsDir;
+    // Another folder mounted over this checkout's (as a stale mount of an old work tree at the same path is).
+    const other = mkdtempSync(join(tmpdir(), 'civr-other-'));
+    // A checkout deleted while its sandbox was up (a CI work tree): its mount points at a deleted folder.
+    const gone = mkdtempSync(join(tmpdir(), 'civr-gone-'));
+    const goneInside = asteriskRoot + gone;
+    mkdirSync(goneInside, { recursive: true });
+    try {
+      bind(other, inside);
+      bind(gone, goneInside);
+      rmSync(gone, { recursive: true });
+      expect(writeReachesCheckout()).toBe(false);
+
+      const up = spawnSync('bash', [resolve(REPO, 'scripts/sandbox.sh'), 'up'], { encoding: 'utf8' });
+      expect(up.status).toBe(0);
+      expect(up.stderr).toContain(`removing a mount left by a deleted checkout: ${goneInside}`);
+      expect(up.stderr).toContain(`${inside} is mounted from another folder than ${recordingsDir}: mounting it again`);
+      expect(writeReachesCheckout()).toBe(true);
+      expect(mountedAt(goneInside)).toBe(false);
+    } finally {
+      // Leave the sandbox as it was even when an assertion failed.
+      if (!writeReachesCheckout()) spawnSync('umount', [inside]);
+      if (mountedAt(goneInside)) spawnSync('umount', ['-l', goneInside]);
+      rmSync(goneInside, { recursive: true, force: true });
+      rmSync(other, { recursive: true, force: true });
+    }
+  }, 120000);
 });
 
 describe('a call through the service', () => {
