@@ -30,6 +30,9 @@ npx tsc -p tsconfig.json --noEmit
 
 step "unit and end-to-end tests"
 status=0
+# Where Asterisk's log stands now: a failed run prints what Asterisk warned about during it.
+asterisk_log=.sandbox/logs/asterisk/messages.log
+log_start=$( (stat -c %s "$asterisk_log" 2>/dev/null || echo 0) )
 # --forceExit: a handle left by a failing test must not keep CI waiting after the results are in.
 npx jest --runInBand --forceExit --json --outputFile="$results" "$@" || status=$?
 node -e '
@@ -39,4 +42,9 @@ node -e '
   if (skipped > 0) { console.error("skipped tests are not allowed"); process.exit(1); }
   if (r.numTotalTests === 0) { console.error("no test ran"); process.exit(1); }
 ' "$results" || status=1
+if [ "$status" -ne 0 ] && [ -f "$asterisk_log" ]; then
+  # The tests inject faults, so some warnings are expected; this is for reading next to a failure.
+  step "Asterisk warnings and errors during the run (last 80)"
+  tail -c "+$((log_start + 1))" "$asterisk_log" | grep -E '\] (WARNING|ERROR)\[' | tail -n 80 || true
+fi
 exit "$status"
