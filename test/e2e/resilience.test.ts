@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { freePort, RedisServer } from '../helpers/redis-server';
-import { asteriskCli, killLeftoverApps, placeCall, recordingsOf, RunningApp, runCli, sandbox, stasisChannels, startApp, TestAmi, waitChannelsGone } from '../helpers/sandbox';
+import { ariApplication, asteriskCli, EVENTS_ACTED_ON, killLeftoverApps, placeCall, recordingsOf, RunningApp, runCli, sandbox, stasisChannels, startApp, TestAmi, waitChannelsGone } from '../helpers/sandbox';
 
 let ami: TestAmi;
 const fast = { CONSENT_IVR_FLOW_INPUT_TIMEOUT_MS: '1500', CONSENT_IVR_FLOW_MAX_ATTEMPTS: '2' };
@@ -122,6 +122,9 @@ describe('Asterisk restarted', () => {
     await app.waitForLog((l) => /ARI websocket (lost|silent)|ARI client gave up|AMI connection lost/.test(String(l.message)), 15000, 'the outage in the logs');
     await until(() => readyz(port), (r) => r.status === 200, 60000, '/readyz to recover');
     await app.waitForLog((l) => l.message === 'AMI connected' && app.lines.indexOf(l) > 5, 30000, 'AMI to reconnect');
+    // The restarted Asterisk knows nothing of the event filter: the service sets it again.
+    const filtered = await until(() => ariApplication(app.name), (a) => (a?.events_allowed.length ?? 0) > 0, 10000, 'the event filter to be set again');
+    expect(filtered?.events_allowed.map((e) => e.type).sort()).toEqual(EVENTS_ACTED_ON);
     const call = await placeCall(ami, { app: app.name, w1: 1, k1: '2', talk: 8 });
     expect(await call.result).toMatchObject({ result: 'refused' });
     await stopClean(app, 'asterisk-restart');

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { asteriskCli, REPO, placeCall, RunningApp, sandbox, stasisChannels, startApp, TestAmi, waitChannelsGone } from '../helpers/sandbox';
+import { ariApplication, asteriskCli, EVENTS_ACTED_ON, REPO, placeCall, RunningApp, sandbox, stasisChannels, startApp, TestAmi, waitChannelsGone } from '../helpers/sandbox';
 
 describe('the sandbox', () => {
   test('When the sandbox is up, then its status names every part, running, with loopback addresses', () => {
@@ -93,5 +93,11 @@ describe('a call through the service', () => {
     expect(r).toMatchObject({ result: 'refused', id: uid });
     expect(await waitChannelsGone([uid])).toEqual([]);
     expect(await stasisChannels(app.name)).toEqual([]);
+  });
+
+  test('When the service is connected, then Asterisk sends its application only the event types it acts on', async () => {
+    const application = await ariApplication(app.name);
+    expect(application?.events_allowed.map((e) => e.type).sort()).toEqual(EVENTS_ACTED_ON);
+    expect(application?.events_disallowed).toEqual([]);
   });
 });

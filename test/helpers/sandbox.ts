@@ -311,14 +311,28 @@ export async function waitChannelsGone(uniqueIds: string[], ms = 20000): Promise
 
 /** Channels in a Stasis application, as ARI reports them. */
 export async function stasisChannels(app: string): Promise<string[]> {
+  return (await ariApplication(app))?.channel_ids ?? [];
+}
+
+export interface AriApplication {
+  channel_ids: string[];
+  events_allowed: { type: string }[];
+  events_disallowed: { type: string }[];
+}
+
+/** A Stasis application as ARI describes it, or null when Asterisk does not know it. */
+export async function ariApplication(app: string): Promise<AriApplication | null> {
   const { url, user, password } = sandbox().ari;
   const res = await fetch(`${url}/ari/applications/${encodeURIComponent(app)}`, {
     headers: { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` },
   });
-  if (res.status === 404) return [];
-  const body = (await res.json()) as { channel_ids?: string[] };
-  return body.channel_ids ?? [];
+  if (res.status === 404) return null;
+  if (res.status !== 200) throw new Error(`ARI GET /applications/${app}: ${res.status}`);
+  return (await res.json()) as AriApplication;
 }
+
+/** The event types a service instance acts on, which it asks Asterisk to limit its application to. */
+export const EVENTS_ACTED_ON = ['ChannelDestroyed', 'ChannelDtmfReceived', 'ChannelHangupRequest', 'PlaybackFinished', 'StasisEnd', 'StasisStart'];
 
 /** Length in seconds of a PCM WAV file. */
 export function wavSeconds(file: string): number {

@@ -128,17 +128,8 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource 
       withTimeout(ari.connect(url, user, password), this.settings.requestTimeoutMs * 3, 'ARI connect'),
     )) as AnyClient;
     this.client = client;
-    client.on('StasisStart', (event, channel) => this.onStasisStart(event as unknown as { args?: string[] }, channel as unknown as RawChannel));
-    client.on('ChannelDtmfReceived', (event, channel) =>
-      this.emit('call-event', { type: 'digit', channelId: (channel as unknown as RawChannel).id, digit: String((event as unknown as { digit: string }).digit) }),
-    );
-    client.on('PlaybackFinished', (_event, playback) => {
-      const p = playback as unknown as { id: string; state: string };
-      this.emit('call-event', { type: 'playback-finished', playbackId: p.id, ok: p.state !== 'failed' });
-    });
-    client.on('ChannelHangupRequest', (_e, channel) => this.emit('call-event', { type: 'hangup', channelId: (channel as unknown as RawChannel).id }));
-    client.on('ChannelDestroyed', (_e, channel) => this.emit('call-event', { type: 'hangup', channelId: (channel as unknown as RawChannel).id }));
-    client.on('StasisEnd', (_e, channel) => this.emit('call-event', { type: 'left-stasis', channelId: (channel as unknown as RawChannel).id }));
+    const events = client as unknown as { on(type: string, handler: (...args: never[]) => unknown): void };
+    for (const [type, handler] of Object.entries(this.callEvents)) events.on(type, handler);
     client.on('WebSocketReconnecting', () => {
       if (this.stateValue === 'up') this.log.warn('ARI websocket lost; reconnecting');
       this.setState('down');
@@ -147,7 +138,7 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource 
       if (this.stateValue === 'down') {
         this.log.info('ARI websocket reconnected');
         this.setState('up');
-        this.emit('connected');
+        void this.filterEvents().then(() => this.emit('connected'));
       }
     });
     client.on('WebSocketMaxRetries', () => {
@@ -162,6 +153,7 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource 
     this.lastPong = Date.now();
     this.setState('up');
     this.log.info('ARI connected', { url, app });
+    await this.filterEvents();
     // Every connection, the first included: channels may wait in Stasis from a previous run.
     this.emit('connected');
     this.startHeartbeat();
@@ -198,6 +190,35 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource 
     if (this.stateValue === 'closed') return;
     this.setState('down');
     void this.start().catch((e: Error) => this.log.error('ARI reconnect failed', { error: e.message }));
+  }
+
+  /**
+   * The ARI events the service acts on, by type. Only these are asked of Asterisk (see
+   * filterEvents): the others (ChannelVarset, ChannelStateChange, PlaybackStarted, ...) would be
+   * sent, parsed and dropped for every call.
+   */
+  private readonly callEvents = {
+    StasisStart: (event: { args?: string[] }, channel: RawChannel) => this.onStasisStart(event, channel),
+    ChannelDtmfReceived: (event: { digit: string }, channel: RawChannel) =>
+      this.emit('call-event', { type: 'digit', channelId: channel.id, digit: String(event.digit) }),
+    PlaybackFinished: (_event: unknown, playback: { id: string; state: string }) =>
+      this.emit('call-event', { type: 'playback-finished', playbackId: playback.id, ok: playback.state !== 'failed' }),
+    ChannelHangupRequest: (_event: unknown, channel: RawChannel) => this.emit('call-event', { type: 'hangup', channelId: channel.id }),
+    ChannelDestroyed: (_event: unknown, channel: RawChannel) => this.emit('call-event', { type: 'hangup', channelId: channel.id }),
+    StasisEnd: (_event: unknown, channel: RawChannel) => this.emit('call-event', { type: 'left-stasis', channelId: channel.id }),
+  } satisfies Record<string, (event: never, object: never) => unknown>;
+
+  /**
+   * Asks Asterisk to send this application only the events it acts on. A failure costs only CPU
+   * (every event still arrives), so it is logged and the connection goes on.
+   */
+  private async filterEvents(): Promise<void> {
+    const allowed = Object.keys(this.callEvents).map((type) => ({ type }));
+    try {
+      await this.rest('PUT', `/applications/${encodeURIComponent(this.settings.app)}/eventFilter`, {}, 'event filter', { allowed });
+    } catch (e) {
+      this.log.warn('ARI event filter not set; every event type will be received', { error: (e as Error).message });
+    }
   }
 
   private onStasisStart(event: { args?: string[] }, channel: RawChannel): void {
@@ -262,7 +283,7 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource 
     }
   }
 
-  private rest(method: string, path: string, query: Record<string, string>, what: string): Promise<string> {
+  private rest(method: string, path: string, query: Record<string, string>, what: string, json?: unknown): Promise<string> {
     if (this.stateValue !== 'up') return Promise.reject(new AriRequestError(`ARI is not connected (${this.stateValue})`));
     const { requestTimeoutMs } = this.settings;
     const qs = new URLSearchParams(query).toString();
@@ -275,7 +296,7 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource 
           path: `${base.path}${path}${qs ? `?${qs}` : ''}`,
           method,
           agent: this.agent,
-          headers: { Authorization: base.authorization },
+          headers: json === undefined ? { Authorization: base.authorization } : { Authorization: base.authorization, 'Content-Type': 'application/json' },
           timeout: requestTimeoutMs,
         },
         (res) => {
@@ -297,7 +318,7 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource 
       );
       req.on('timeout', () => req.destroy(new AriRequestError(`ARI ${what} timed out after ${requestTimeoutMs} ms`)));
       req.on('error', (e) => reject(e instanceof AriRequestError ? e : new AriRequestError(`ARI ${what} failed: ${e.message}`)));
-      req.end();
+      req.end(json === undefined ? undefined : JSON.stringify(json));
     });
   }
 
