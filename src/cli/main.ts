@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { startService } from '../app/service';
 import { ConfigError, loadConfig, LoadResult } from '../config/load';
-import type { Config } from '../config/schema';
+import type { Config, Secrets } from '../config/schema';
 import { createLogger } from '../logging/logger';
 import { buildPrompts, noticeVersion, promptDurations } from '../prompts/build';
 import { checkConfig, checkDialplan, checkTimings, Finding } from './check-config';
@@ -21,7 +21,7 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
-function load(program: Command, opts: { secrets?: boolean } = {}): LoadResult {
+function load(program: Command, opts: { secrets?: readonly (keyof Secrets)[] } = {}): LoadResult {
   const file = program.opts<{ config: string }>().config;
   try {
     return loadConfig(file, process.env, opts);
@@ -74,7 +74,7 @@ export function buildProgram(): Command {
     .option('--sounds-dir <dir>', 'Asterisk sounds directory (default: prompts.soundsDir)')
     .option('--force', 'regenerate prompts this command wrote even if their text is unchanged')
     .action(async (o: { soundsDir?: string; force?: boolean }) => {
-      const { config } = load(program, { secrets: false });
+      const { config } = load(program, { secrets: [] });
       const dir = o.soundsDir ? resolve(o.soundsDir) : config.prompts.soundsDir;
       try {
         const results = await buildPrompts(config, dir, o.force ?? false);
@@ -113,7 +113,9 @@ export function buildProgram(): Command {
       process.exitCode = findings.some((f) => f.level === 'error') ? 1 : 0;
     });
 
-  registerLedgerCommands(program, (): Config => load(program).config);
+  // The ledger commands (run by whoever erases and purges, often from cron) need the pseudonym key
+  // only, not the ARI password or the AMI secret.
+  registerLedgerCommands(program, (): Config => load(program, { secrets: ['pseudonymKey'] }).config);
   return program;
 }
 

@@ -144,9 +144,14 @@ export interface LoadResult {
   warnings: string[];
 }
 
-function readSecrets(cfg: ConfigFile, env: NodeJS.ProcessEnv, warnings: string[]): Secrets {
-  const out = {} as Secrets;
+/** Every secret, for the service; a command that needs fewer names them (least privilege). */
+export const ALL_SECRETS: readonly (keyof Secrets)[] = SECRETS.map((s) => s.field);
+
+/** Reads the secrets asked for; the others are left empty and their files are never opened. */
+function readSecrets(cfg: ConfigFile, env: NodeJS.ProcessEnv, warnings: string[], wanted: readonly (keyof Secrets)[]): Secrets {
+  const out: Secrets = { ariPassword: '', amiSecret: '', pseudonymKey: '' };
   for (const s of SECRETS) {
+    if (!wanted.includes(s.field)) continue;
     const fromEnvValue = env[s.env];
     if (fromEnvValue !== undefined && fromEnvValue !== '') {
       out[s.field] = fromEnvValue;
@@ -169,8 +174,11 @@ function readSecrets(cfg: ConfigFile, env: NodeJS.ProcessEnv, warnings: string[]
   return out;
 }
 
-/** Reads, overrides from the environment, validates, resolves paths and reads secrets. */
-export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, opts: { secrets?: boolean } = {}): LoadResult {
+/**
+ * Reads, overrides from the environment, validates, resolves paths and reads the secrets named in
+ * `opts.secrets` (all of them unless told otherwise).
+ */
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, opts: { secrets?: readonly (keyof Secrets)[] } = {}): LoadResult {
   const source = resolve(file);
   let text: string;
   try {
@@ -194,6 +202,6 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, o
   const cfg = validate(raw, source);
   resolvePaths(cfg, dirname(source));
   const warnings: string[] = [];
-  const secrets = opts.secrets === false ? { ariPassword: '', amiSecret: '', pseudonymKey: '' } : readSecrets(cfg, env, warnings);
+  const secrets = readSecrets(cfg, env, warnings, opts.secrets ?? ALL_SECRETS);
   return { config: { ...cfg, source, secrets }, warnings };
 }

@@ -556,7 +556,7 @@ describe('ledger commands through commander and the real entry point', () => {
     process.exitCode = undefined;
   });
 
-  test('When dist-like main.js runs "ledger verify" and "ledger export", then they verify and export through the real entry point', async () => {
+  test('When dist-like main.js runs "ledger verify" and "ledger export" without the ARI and AMI secrets, then they verify and export through the real entry point', async () => {
     const e = env();
     await seed(e, sixCalls(NOW - DAY));
     const outDir = join(work, 'build');
@@ -570,15 +570,21 @@ describe('ledger commands through commander and the real entry point', () => {
         redis: { url: `redis://127.0.0.1:${port}/0`, keyPrefix: e.prefix },
         ledger: { journalPath: join(e.dir, 'j.jsonl') },
         recording: { dir: e.recordings },
+        // Whoever runs the ledger commands (a purge from cron, say) need not hold these secrets.
+        ari: { passwordFile: join(e.dir, 'no-such-ari-password') },
+        ami: { secretFile: join(e.dir, 'no-such-ami-secret') },
       }),
     );
     const childEnv = {
       PATH: process.env.PATH ?? '',
       NODE_PATH: join(REPO, 'node_modules'),
-      CONSENT_IVR_ARI_PASSWORD: 'x',
-      CONSENT_IVR_AMI_SECRET: 'x',
       CONSENT_IVR_PSEUDONYM_KEY: KEY,
     };
+    // The pseudonym key is the one secret they need.
+    const keyless = spawnSync(process.execPath, [main, '--config', yaml, 'ledger', 'verify'], { env: { ...childEnv, CONSENT_IVR_PSEUDONYM_KEY: '' }, encoding: 'utf8' });
+    expect(keyless.status).toBe(2);
+    expect(keyless.stderr).toContain('ledger.pseudonymKeyFile');
+    expect(keyless.stderr).not.toMatch(/ari\.passwordFile|ami\.secretFile/);
     const verify = spawnSync(process.execPath, [main, '--config', yaml, 'ledger', 'verify'], { env: childEnv, encoding: 'utf8' });
     expect(verify.stderr).toBe('');
     expect(verify.stdout).toContain('ledger verified');

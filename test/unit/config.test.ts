@@ -127,6 +127,20 @@ describe('configuration', () => {
     expect(e.message).toContain('CONSENT_IVR_ARI_PASSWORD');
   });
 
+  test('When only some secrets are asked for, then the files of the others are never read and they stay empty', () => {
+    const dir = tmp();
+    const file = withEdit((d) => {
+      d.ari.passwordFile = join(dir, 'missing-ari');
+      d.ami.secretFile = join(dir, 'missing-ami');
+    });
+    const { config } = loadConfig(file, { CONSENT_IVR_PSEUDONYM_KEY: 'c' }, { secrets: ['pseudonymKey'] });
+    expect(config.secrets).toEqual({ ariPassword: '', amiSecret: '', pseudonymKey: 'c' });
+    // Asked for, the same missing file is an error naming its key.
+    expect(errorOf(() => loadConfig(file, { CONSENT_IVR_PSEUDONYM_KEY: 'c' }, { secrets: ['pseudonymKey', 'amiSecret'] })).key).toBe('ami.secretFile');
+    // Nothing asked for: nothing read.
+    expect(loadConfig(file, {}, { secrets: [] }).config.secrets).toEqual({ ariPassword: '', amiSecret: '', pseudonymKey: '' });
+  });
+
   test('When a secret file is readable by everyone, then a warning says so and the secret is not in it', () => {
     const dir = tmp();
     const secret = join(dir, 'ari');
