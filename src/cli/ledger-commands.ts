@@ -289,15 +289,22 @@ export function runPurge(config: Config, deps: CliDeps = {}): Promise<number> {
         await out(io.stdout, `purge: nothing done: ${r.skipped}\n`);
         return EXIT.ok;
       }
+      const late = r.lateErasures;
       await out(
         io.stdout,
         `purge: ${r.records} record(s) entered before ${r.cutoff} deleted, ${r.recordingsDeleted} recording file(s) deleted` +
-          `${r.trimmedTo ? `, log trimmed up to seq ${r.trimmedTo.seq}` : ''}\n`,
+          `${r.trimmedTo ? `, log trimmed up to seq ${r.trimmedTo.seq}` : ''}\n` +
+          (late.records + late.failures.length > 0
+            ? `purge: ${late.records} record(s) of erased callers that arrived after their erasure erased, ${late.recordingsDeleted} recording file(s) deleted\n`
+            : ''),
       );
       for (const f of r.failures) {
         io.stderr.write(`kept: record ${printable(f.uniqueId)}: cannot delete ${printable(f.path)}: ${printable(f.error)}\n`);
       }
-      return r.failures.length > 0 ? EXIT.failure : EXIT.ok;
+      for (const f of late.failures) {
+        io.stderr.write(`not erased: record ${printable(f.uniqueId)}: cannot delete ${printable(f.path)}: ${printable(f.error)}\n`);
+      }
+      return r.failures.length + late.failures.length > 0 ? EXIT.failure : EXIT.ok;
     }),
   );
 }

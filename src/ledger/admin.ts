@@ -120,23 +120,20 @@ function recordEvent(type: 'erasure', r: StoredRecord, json: string, at: string,
 }
 
 /**
- * Erases a caller: deletes their recordings and removes the personal fields (pseudonym, recording path)
- * from their records, which stay with `erasedAt` set. Each erased record and the request itself are
- * logged in the chain. A record whose recording cannot be deleted is left untouched and reported.
+ * Erases the records indexed under a caller that `select` picks: deletes each one's recording, then
+ * stores it with the personal fields removed and logs an erasure entry in the chain. A record whose
+ * recording cannot be deleted is left untouched and reported.
  */
-export async function eraseCaller(ctx: AdminContext, number: string): Promise<EraseReport> {
-  if (isAnonymous(number)) throw new AdminUsageError('--caller: an anonymous or empty number matches every withheld caller; erase needs a real number');
-  const pseudonym = pseudonymise(number, ctx.pseudonymKey);
+async function eraseIndexed(ctx: AdminContext, pseudonym: string, select: (rec: StoredRecord) => boolean, report: EraseReport): Promise<void> {
   const appender = new ChainAppender(ctx.store);
   const newId = ctx.newId ?? randomUUID;
-  const report: EraseReport = { records: 0, recordingsDeleted: 0, failures: [] };
   for await (const ids of ctx.store.callerRecordIds(pseudonym, ctx.chunk)) {
     const rows = await ctx.store.getRecords(ids);
     const jobs = [];
     for (const row of rows) {
       if (!row) continue;
       const rec = parseStoredRecord(row.json);
-      if (rec.callerPseudonym !== pseudonym) continue; // stale index entry
+      if (rec.callerPseudonym !== pseudonym || !select(rec)) continue; // stale index entry, or not asked for
       if (rec.recordingPath) {
         const r = await removeRecording(rec.recordingPath, ctx.recordingDir);
         if (!r.ok) {
@@ -153,6 +150,22 @@ export async function eraseCaller(ctx: AdminContext, number: string): Promise<Er
     report.records += jobs.length;
     ctx.progress?.(report.records);
   }
+}
+
+/**
+ * Erases a caller: deletes their recordings and removes the personal fields (pseudonym, recording path)
+ * from their records, which stay with `erasedAt` set. Each erased record and the request itself are
+ * logged in the chain. A record whose recording cannot be deleted is left untouched and reported.
+ * The request is remembered (until the retention period has passed) so that the purge also erases
+ * records of this caller decided before it that reach the ledger only later, from a service's journal.
+ */
+export async function eraseCaller(ctx: AdminContext, number: string): Promise<EraseReport> {
+  if (isAnonymous(number)) throw new AdminUsageError('--caller: an anonymous or empty number matches every withheld caller; erase needs a real number');
+  const pseudonym = pseudonymise(number, ctx.pseudonymKey);
+  const report: EraseReport = { records: 0, recordingsDeleted: 0, failures: [] };
+  // First, so that a record arriving while this runs is caught by the next purge.
+  await ctx.store.markErased(pseudonym, ctx.now().getTime());
+  await eraseIndexed(ctx, pseudonym, () => true, report);
   const body: EventBody = {
     type: 'erasure-request',
     at: ctx.now().toISOString(),
@@ -160,7 +173,33 @@ export async function eraseCaller(ctx: AdminContext, number: string): Promise<Er
     recordingsDeleted: report.recordingsDeleted,
     failures: report.failures.length,
   };
-  await appender.submit({ eventId: newId(), body: JSON.stringify(body), record: null }).done;
+  await new ChainAppender(ctx.store).submit({ eventId: (ctx.newId ?? randomUUID)(), body: JSON.stringify(body), record: null }).done;
+  return report;
+}
+
+/** When a record was decided (or, never decided, entered): what an erasure request is compared with. */
+function decisionMs(rec: StoredRecord): number {
+  return Date.parse(rec.decidedAt ?? rec.enteredAt);
+}
+
+/**
+ * Erases the records that reached the ledger after their caller's erasure although decided before it
+ * (kept in a service's journal while Redis was away). A later consent of the same caller is a new
+ * one and stays. Requests older than the retention period are forgotten: no record they could
+ * concern can still arrive (the journal drops such entries) or remain (the purge deleted them).
+ */
+async function completeErasures(ctx: AdminContext, cutoffMs: number): Promise<EraseReport> {
+  const report: EraseReport = { records: 0, recordingsDeleted: 0, failures: [] };
+  const quiet = { ...ctx, progress: undefined }; // the purge's progress counts purged records
+  const expired: string[] = [];
+  for (const [pseudonym, atMs] of await ctx.store.erasureMarks()) {
+    if (atMs < cutoffMs) {
+      expired.push(pseudonym);
+      continue;
+    }
+    await eraseIndexed(quiet, pseudonym, (rec) => decisionMs(rec) <= atMs, report);
+  }
+  await ctx.store.forgetErasures(expired);
   return report;
 }
 
@@ -174,6 +213,8 @@ export interface PurgeReport {
   recordingsDeleted: number;
   failures: Failure[];
   trimmedTo: ChainHead | null;
+  /** Records of erased callers that arrived after the erasure (from a journal), erased now. */
+  lateErasures: EraseReport;
 }
 
 /** Entries at the start of the chain that are all older than the cutoff (the last one of them). */
@@ -201,7 +242,15 @@ async function trimTarget(store: AdminStore, cutoffMs: number, chunk: number): P
  */
 export async function purgeLedger(ctx: AdminContext): Promise<PurgeReport> {
   const cutoffMs = ctx.now().getTime() - ctx.retentionDays * DAY_MS;
-  const report: PurgeReport = { skipped: null, cutoff: new Date(cutoffMs).toISOString(), records: 0, recordingsDeleted: 0, failures: [], trimmedTo: null };
+  const report: PurgeReport = {
+    skipped: null,
+    cutoff: new Date(cutoffMs).toISOString(),
+    records: 0,
+    recordingsDeleted: 0,
+    failures: [],
+    trimmedTo: null,
+    lateErasures: { records: 0, recordingsDeleted: 0, failures: [] },
+  };
   const release = await ctx.store.lock('purge', 15 * 60_000);
   if (!release) {
     report.skipped = 'another purge is running';
@@ -236,6 +285,7 @@ export async function purgeLedger(ctx: AdminContext): Promise<PurgeReport> {
       report.records += records;
       ctx.progress?.(report.records);
     }
+    report.lateErasures = await completeErasures(ctx, cutoffMs);
     const target = await trimTarget(ctx.store, cutoffMs, ctx.chunk);
     const anchor = await currentAnchor(ctx.store);
     const trim: TrimRequest | undefined = target && (!anchor || target.seq > anchor.seq) ? target : undefined;

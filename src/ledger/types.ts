@@ -138,4 +138,13 @@ export interface AdminStore extends ChainStore {
   chainInfo(): Promise<{ lastGeneratedId: string | null; entriesAdded: number | null }>;
   /** Takes a named lock for `ttlMs`; returns a release function, or null when someone else holds it. */
   lock(name: string, ttlMs: number): Promise<(() => Promise<void>) | null>;
+  /**
+   * Remembers that a caller's erasure was requested at `atMs` (replacing an earlier request), so that
+   * records decided before it and stored only later (replayed from a journal) are erased too.
+   */
+  markErased(pseudonym: string, atMs: number): Promise<void>;
+  /** The remembered erasure requests: caller pseudonym → time of the request (ms). */
+  erasureMarks(): Promise<Map<string, number>>;
+  /** Forgets erasure requests (once older than the retention period). */
+  forgetErasures(pseudonyms: string[]): Promise<void>;
 }

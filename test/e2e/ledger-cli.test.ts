@@ -131,6 +131,13 @@ function rec(i: number, enteredMs: number, outcome: Outcome, number: string, ove
   };
 }
 
+/** A file standing for a call recording, in the case's recording.dir. */
+function fakeRecording(e: Env, name: string): string {
+  const p = join(e.recordings, name);
+  writeFileSync(p, 'RIFF fake wav');
+  return p;
+}
+
 /** Writes records through the real ledger, with its clock at each record's time. */
 async function seed(e: Env, records: ConsentRecord[]): Promise<void> {
   const clock = clockAt(NOW);
@@ -394,11 +401,7 @@ describe('ledger erase', () => {
     const a = '06 61 23 45 67';
     const b = '0662000000';
     const t0 = NOW - DAY;
-    const file = (n: string) => {
-      const p = join(e.recordings, n);
-      writeFileSync(p, 'RIFF fake wav');
-      return p;
-    };
+    const file = (n: string) => fakeRecording(e, n);
     const aRecs = [
       rec(1, t0, 'accepted', a, { recordingPath: file('a1.wav'), recordingStartedAt: new Date(t0 + 4500).toISOString() }),
       rec(2, t0 + 1000, 'accepted', '+212661234567', { recordingPath: file('a2.wav'), recordingStartedAt: new Date(t0 + 5500).toISOString() }),
@@ -465,6 +468,60 @@ describe('ledger erase', () => {
     expect(c.out() + c.err()).not.toContain('665000000');
   });
 
+  test("When a caller's records reach Redis from a service's journal after their erasure, then the next purge erases those decided before it, keeps a later consent, and forgets the request after the retention period", async () => {
+    const e = env(30);
+    const a = '0667000000';
+    const t0 = NOW - DAY;
+    const file = (n: string) => fakeRecording(e, n);
+    const before = rec(1, t0, 'accepted', a, { recordingPath: file('before.wav'), recordingStartedAt: new Date(t0 + 4500).toISOString() });
+    await seed(e, [before]);
+
+    // A service instance cut off from Redis keeps two more calls of this caller in its journal: one
+    // decided before the erasure request, and one decided after it (the caller called back and agreed).
+    const late = rec(2, t0 + 60_000, 'accepted', a, { recordingPath: file('late.wav'), recordingStartedAt: new Date(t0 + 64_500).toISOString() });
+    const erasedAtMs = NOW;
+    const again = rec(3, NOW + 60_000, 'accepted', a, { recordingPath: file('again.wav'), recordingStartedAt: new Date(NOW + 64_500).toISOString() });
+    const cutOff = { ...e.config, redis: { ...e.config.redis, url: `redis://127.0.0.1:${await freePort()}/0` } };
+    const clock = clockAt(NOW);
+    const offline = await createLedger(cutOff, quiet, { clock });
+    for (const r of [late, again]) await expect(offline.ledger.recordOutcome(r)).resolves.toBe('journal');
+    await offline.close();
+
+    // The erasure: only the record already in Redis is reached.
+    expect(await runErase(e.config, { caller: a }, { io: capture().io, now: () => new Date(erasedAtMs) })).toBe(0);
+    expect(existsSync(join(e.recordings, 'before.wav'))).toBe(false);
+
+    // The service is back: its journal is replayed into Redis, un-erased.
+    const back = await createLedger(e.config, quiet, { clock });
+    const end = Date.now() + 15000;
+    while (back.journalBacklog() > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    expect(back.journalBacklog()).toBe(0);
+    await back.close();
+    const byId = async () => new Map((await storedRecords(e)).map((r) => [r.uniqueId, r]));
+    expect((await byId()).get(late.uniqueId)).toEqual({ ...late, erasedAt: null });
+
+    // The daily purge completes the erasure.
+    const c = capture();
+    expect(await runPurge(e.config, { io: c.io, now: () => new Date(NOW + DAY) })).toBe(0);
+    expect(c.out()).toContain('purge: 1 record(s) of erased callers that arrived after their erasure erased, 1 recording file(s) deleted');
+    expect(existsSync(join(e.recordings, 'late.wav'))).toBe(false);
+    expect(existsSync(join(e.recordings, 'again.wav'))).toBe(true);
+    const stored = await byId();
+    expect(stored.get(late.uniqueId)).toMatchObject({ callerPseudonym: '', recordingPath: null, erasedAt: expect.any(String) });
+    expect(stored.get(again.uniqueId)).toEqual({ ...again, erasedAt: null });
+    expect(await raw.smembers(`${e.prefix}{ledger}:idx:caller:${pseudonymise(a, KEY)}`)).toEqual([again.uniqueId]);
+    expect(await runVerify(e.config, {}, { io: capture().io, now: () => new Date(NOW + DAY) })).toBe(0);
+
+    // A second purge finds nothing more to erase; once the request is older than the retention
+    // period, the purge forgets it.
+    const second = capture();
+    expect(await runPurge(e.config, { io: second.io, now: () => new Date(NOW + DAY) })).toBe(0);
+    expect(second.out()).not.toContain('erased callers');
+    expect(await raw.hexists(`${e.prefix}{ledger}:erasures`, pseudonymise(a, KEY))).toBe(1);
+    expect(await runPurge(e.config, { io: capture().io, now: () => new Date(NOW + 31 * DAY) })).toBe(0);
+    expect(await raw.hexists(`${e.prefix}{ledger}:erasures`, pseudonymise(a, KEY))).toBe(0);
+  }, 60000);
+
   test('When erase is asked for an anonymous caller, then it refuses with exit 2', async () => {
     const c = capture();
     expect(await runErase(env().config, { caller: 'anonymous' }, { io: c.io })).toBe(2);
@@ -476,11 +533,7 @@ describe('ledger purge', () => {
   test('When purge runs with a clock past the retention period, then exactly the old records and recordings go, the log is trimmed and still verifies, and a second run changes nothing', async () => {
     const e = env(30);
     const t = NOW - 60 * DAY;
-    const file = (n: string) => {
-      const p = join(e.recordings, n);
-      writeFileSync(p, 'RIFF');
-      return p;
-    };
+    const file = (n: string) => fakeRecording(e, n);
     const old = [rec(1, t, 'accepted', '0611000001', { recordingPath: file('old1.wav') }), rec(2, t + 1000, 'refused', '0611000002'), rec(3, t + 2000, 'accepted', '0611000003', { recordingPath: file('old3.wav') })];
     const recent = [rec(4, NOW - 10 * DAY, 'accepted', '0611000001', { recordingPath: file('new4.wav') }), rec(5, NOW - 9 * DAY, 'refused', '0611000005')];
     await seed(e, [...old, ...recent]);

@@ -8,6 +8,7 @@
  *   <prefix>{ledger}:idx:entered         zset     uniqueid scored by enteredAt (ms): list, export, purge
  *   <prefix>{ledger}:idx:caller:<pseudonym> set   uniqueids of one caller: erase
  *   <prefix>{ledger}:lock:<name>         string   short-lived lock (purge)
+ *   <prefix>{ledger}:erasures            hash     caller pseudonym → time (ms) of their last erasure request
  */
 export interface LedgerKeys {
   base: string;
@@ -17,6 +18,7 @@ export interface LedgerKeys {
   record(uniqueId: string): string;
   caller(pseudonym: string): string;
   lock(name: string): string;
+  erasures: string;
 }
 
 export function ledgerKeys(prefix: string): LedgerKeys {
@@ -29,5 +31,6 @@ export function ledgerKeys(prefix: string): LedgerKeys {
     record: (id) => `${base}rec:${id}`,
     caller: (p) => `${base}idx:caller:${p}`,
     lock: (name) => `${base}lock:${name}`,
+    erasures: `${base}erasures`,
   };
 }

@@ -319,6 +319,21 @@ export class RedisLedgerStore implements AdminStore {
     };
   }
 
+  async markErased(pseudonym: string, atMs: number): Promise<void> {
+    await this.client.call('HSET', this.keys.erasures, pseudonym, String(atMs));
+  }
+
+  async erasureMarks(): Promise<Map<string, number>> {
+    const flat = (await this.client.call('HGETALL', this.keys.erasures)) as string[];
+    const out = new Map<string, number>();
+    for (let i = 0; i + 1 < flat.length; i += 2) out.set(String(flat[i]), Number(flat[i + 1]));
+    return out;
+  }
+
+  async forgetErasures(pseudonyms: string[]): Promise<void> {
+    if (pseudonyms.length > 0) await this.client.call('HDEL', this.keys.erasures, ...pseudonyms);
+  }
+
   async lock(name: string, ttlMs: number): Promise<(() => Promise<void>) | null> {
     const key = this.keys.lock(name);
     const token = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
