@@ -9,7 +9,8 @@
  *
  * Options: --calls N, --ramp S, --flows baseline,app, --soak, --soak-calls N, --concurrency N, --w1 S, --w1-jitter S, --agent-secs S,
  * --caller silence|talk|none, --no-heard, --quiet-wait S, --settle S, --sample-every S, --out DIR, --keep,
- * --cpu-prof, --log-level info|debug, --experiment trace-ledger,trace-accept (see experiments/preload.ts).
+ * --cpu-prof, --log-level info|debug, --experiment trace-ledger,trace-accept (see experiments/preload.ts),
+ * --instances N (N services sharing the ledger, calls dealt to them in turn).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,9 +20,10 @@ import Redis from 'ioredis';
 import { BenchAmi } from './ami';
 import { CallTracker, latencies, type CallRecord, type CallScript, type Flow } from './calls';
 import { checkLedger, dropLedger, stasisChannels, stuckChannels, type LedgerCheck } from './checks';
-import { ProcSampler, cpuSeconds, loadAverage, machineCpu, rssMb, threads } from './proc';
+import { ProcSampler, cpuSeconds, loadAverage, machineCpu, threads } from './proc';
 import { summariseProfile, type ProfileSummary } from './profile';
-import { BenchService, REPO, asteriskCli, promValue, sandboxStatus, type Sandbox } from './service';
+import { ServiceGroup } from './instances';
+import { REPO, asteriskCli, promValue, sandboxStatus, type Sandbox } from './service';
 import { fmt, peakOverlap, slope, summarise, type Summary } from './stats';
 import { acceptHops, HOPS, type AcceptTrace } from './hops';
 
@@ -46,6 +48,7 @@ const { values: args } = parseArgs({
     'quiet-wait': { type: 'string', default: '180' },
     'no-heard': { type: 'boolean', default: false },
     experiment: { type: 'string', default: '' },
+    instances: { type: 'string', default: '1' },
     help: { type: 'boolean', default: false },
   },
   strict: true,
@@ -167,6 +170,8 @@ async function main(): Promise<void> {
   const experiments = (args.experiment ?? '').split(',').filter(Boolean);
   const known = ['trace-ledger', 'trace-accept'];
   for (const x of experiments) if (!known.includes(x)) throw new Error(`--experiment: unknown ${x} (${known.join(', ')})`);
+  const instances = Math.round(positive('instances', args.instances));
+  if (instances > 1 && experiments.length > 0) throw new Error('--experiment works with one instance only (each would write the same trace file)');
 
   const sb: Sandbox = sandboxStatus();
   if (!existsSync(resolve(REPO, 'dist/cli/main.js'))) throw new Error('dist/cli/main.js is missing: run `npm run build`');
@@ -190,9 +195,9 @@ async function main(): Promise<void> {
   await ami.connect();
   const tracker = new CallTracker(ami, runId);
 
-  console.log(`run ${runId}: starting consent-ivr (app ${runId}, ledger prefix ${keyPrefix})`);
+  console.log(`run ${runId}: starting ${instances === 1 ? 'consent-ivr' : `${instances} consent-ivr instances`} (app ${runId}, ledger prefix ${keyPrefix})`);
   const traceFile = resolve(outDir, `${runId}-trace.json`);
-  const svc = await BenchService.start({
+  const svc = await ServiceGroup.start({
     app: runId,
     keyPrefix,
     journalPath,
@@ -202,7 +207,7 @@ async function main(): Promise<void> {
     logLevel,
     experiments,
     traceFile,
-  });
+  }, instances);
   if (experiments.length) console.log(`EXPERIMENT: the service runs with in-memory patches ${experiments.join(', ')} (scripts/bench/experiments/preload.ts)`);
   const appLog: AppLog = { ended: new Map(), decisionAt: new Map(), enteredAt: new Map(), recordingLoggedAt: new Map(), journalWrites: 0, errors: 0 };
   svc.onLine((l) => {
@@ -234,8 +239,8 @@ async function main(): Promise<void> {
     BENCH_SILENCE: caller === 'none' ? '0' : '1',
     BENCH_TONE: caller === 'talk' ? '1' : '0',
   };
-  const baseVars = (flow: Flow): Record<string, string> =>
-    flow === 'app' ? { ...callerVars, __CONSENT_APP: runId } : { ...callerVars, __BASELINE_DIR: resolve(benchRecDir, 'baseline') };
+  const baseVars = (flow: Flow, i: number): Record<string, string> =>
+    flow === 'app' ? { ...callerVars, __CONSENT_APP: svc.appFor(i) } : { ...callerVars, __BASELINE_DIR: resolve(benchRecDir, 'baseline') };
 
   /**
    * Other engineers' tests share this machine and this Asterisk. Before a phase, wait (bounded) for a
@@ -258,10 +263,10 @@ async function main(): Promise<void> {
     const q = await waitQuiet(Number(args['quiet-wait']) * 1000);
     console.log(`\n${flow}: ${total} calls${limit ? `, at most ${limit} at a time` : rampMs > 0 ? ` placed over ${rampMs / 1000} s` : ' at once'} (machine ${q.quiet ? 'quiet' : 'NOT quiet'} after ${fmt(q.waitedS, 0)} s: ${q.otherChannels} other channels, ${fmt(q.busyPercentOfOneCore, 0)} % of a core busy)`);
     const astSampler = new ProcSampler(asteriskPid as number, 500).start();
-    const appSampler = flow === 'app' ? new ProcSampler(svc.pid, 500).start() : null;
+    const appSampler = flow === 'app' ? svc.sample(500) : null;
     let threadsPeak = threads(asteriskPid as number) ?? 0;
     const threadTimer = setInterval(() => (threadsPeak = Math.max(threadsPeak, threads(asteriskPid as number) ?? 0)), 500);
-    if (flow === 'app') await svc.http('/metrics').catch(() => undefined); // resets the event-loop lag histogram
+    if (flow === 'app') await svc.metrics().catch(() => undefined); // resets the event-loop lag histogram
     const redisBefore = await redisScriptStats(sb.redis.url);
     const loadStart = loadAverage();
     const machineBefore = machineCpu();
@@ -285,7 +290,7 @@ async function main(): Promise<void> {
           const due = t0 + (i * rampMs) / total;
           if (due > Date.now()) await sleep(due - Date.now());
         }
-        all.push(tracker.place(i, flow, script, baseVars(flow)));
+        all.push(tracker.place(i, flow, script, baseVars(flow, i)));
       }
       mine.push(...(await Promise.all(all)));
       placed = total;
@@ -297,7 +302,7 @@ async function main(): Promise<void> {
           const seq = placed++;
           inFlight++;
           tracker
-            .place(seq, flow, script, baseVars(flow))
+            .place(seq, flow, script, baseVars(flow, seq))
             .then((c) => mine.push(c))
             .catch((e: Error) => {
               console.error(`originate failed: ${e.message}`);
@@ -313,18 +318,20 @@ async function main(): Promise<void> {
         if (c.flow !== flow) return;
         finished++;
         inFlight--;
-        if (finished % 500 === 0) console.log(`  ${finished} calls done, service RSS ${fmt(rssMb(svc.pid))} MB`);
+        if (finished % 500 === 0) console.log(`  ${finished} calls done, service RSS ${fmt(svc.rssMb())} MB`);
         launch();
       };
       // RSS from /proc; the JS heap (used and reserved) and external memory from the service's own metrics.
       const sample = async () => {
         const mb = (text: string, name: string) => promValue(text, name) / 2 ** 20;
-        const point: NonNullable<PhaseResult['rssSeries']>[number] = { t: Date.now() - t0, completed: finished, rssMb: rssMb(svc.pid), heapUsedMb: null };
+        const point: NonNullable<PhaseResult['rssSeries']>[number] = { t: Date.now() - t0, completed: finished, rssMb: svc.rssMb(), heapUsedMb: null };
         try {
-          const m = (await svc.http('/metrics')).body;
-          point.heapUsedMb = mb(m, 'consent_ivr_nodejs_heap_size_used_bytes');
-          point.heapTotalMb = mb(m, 'consent_ivr_nodejs_heap_size_total_bytes');
-          point.externalMb = mb(m, 'consent_ivr_nodejs_external_memory_bytes');
+          // With several instances, the largest of each.
+          const ms = await svc.metrics();
+          const most = (name: string) => Math.max(...ms.map((m) => mb(m, name)));
+          point.heapUsedMb = most('consent_ivr_nodejs_heap_size_used_bytes');
+          point.heapTotalMb = most('consent_ivr_nodejs_heap_size_total_bytes');
+          point.externalMb = most('consent_ivr_nodejs_external_memory_bytes');
         } catch {
           // the sample keeps its RSS
         }
@@ -343,7 +350,7 @@ async function main(): Promise<void> {
       await tracker.waitUntil(() => finished >= total || interrupted, 1000);
     }
     if (sampleTimer) clearInterval(sampleTimer);
-    if (limit !== null) series.push({ t: Date.now() - t0, completed: finished, rssMb: rssMb(svc.pid), heapUsedMb: null });
+    if (limit !== null) series.push({ t: Date.now() - t0, completed: finished, rssMb: svc.rssMb(), heapUsedMb: null });
     clearInterval(threadTimer);
     const wallSeconds = (Date.now() - t0) / 1000;
     const ast = astSampler.stop();
@@ -379,7 +386,9 @@ async function main(): Promise<void> {
     let heapUsed: number | null = null;
     let breakdown: PhaseResult['breakdownMs'] = null;
     if (flow === 'app') {
-      stasis = await stasisChannels(sb.ari, runId);
+      // null (ARI did not answer) for any instance makes the whole answer unknown.
+      const perApp = await Promise.all(svc.apps.map((a) => stasisChannels(sb.ari, a)));
+      stasis = perApp.some((x) => x === null) ? null : perApp.flatMap((x) => x ?? []);
       // Outcome writes are asynchronous after the hand-back: give them a moment.
       await sleep(1000);
       const lc = await checkLedger(sb.redis.url, keyPrefix, mine.filter((c) => !c.originateFailed));
@@ -392,12 +401,15 @@ async function main(): Promise<void> {
         examples: [...lc.missing.slice(0, 5), ...lc.mismatched.slice(0, 5)],
       };
       try {
-        const m = (await svc.http('/metrics')).body;
-        journalBacklog = promValue(m, 'consent_ivr_journal_backlog');
+        // Counts summed over the instances; lag and heap of the worst one.
+        const ms = await svc.metrics();
+        const total = (name: string, labels: Record<string, string> = {}) => ms.reduce((a, m) => a + promValue(m, name, labels), 0);
+        const worst = (name: string) => Math.max(...ms.map((m) => promValue(m, name)));
+        journalBacklog = total('consent_ivr_journal_backlog');
         outcomeCounter = {};
-        for (const o of ['accepted', 'refused', 'no-input', 'abandoned', 'error']) outcomeCounter[o] = promValue(m, 'consent_ivr_calls_total', { outcome: o });
-        lagP99 = promValue(m, 'consent_ivr_nodejs_eventloop_lag_p99_seconds') * 1000;
-        heapUsed = promValue(m, 'consent_ivr_nodejs_heap_size_used_bytes') / 2 ** 20;
+        for (const o of ['accepted', 'refused', 'no-input', 'abandoned', 'error']) outcomeCounter[o] = total('consent_ivr_calls_total', { outcome: o });
+        lagP99 = worst('consent_ivr_nodejs_eventloop_lag_p99_seconds') * 1000;
+        heapUsed = worst('consent_ivr_nodejs_heap_size_used_bytes') / 2 ** 20;
       } catch {
         journalBacklog = null;
       }
@@ -494,7 +506,7 @@ async function main(): Promise<void> {
     runId,
     date: new Date().toISOString(),
     mode: soak ? 'soak' : 'burst',
-    settings: { calls: soak ? soakCalls : calls, concurrency: soak ? concurrency : null, rampSeconds: rampMs / 1000, script, caller, heard: !args['no-heard'], flows, logLevel, cpuProf: Boolean(profDir), experiments },
+    settings: { calls: soak ? soakCalls : calls, concurrency: soak ? concurrency : null, rampSeconds: rampMs / 1000, script, caller, heard: !args['no-heard'], flows, logLevel, cpuProf: Boolean(profDir), experiments, instances },
     machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
     code: gitState(),
     perCallColumns: ['uniqueId', 'enter', 'heard', 'dtmfBegin', 'dtmfEnd', 'recStart', 'done', 'hangup', 'result', 'originateFailed'],
@@ -509,7 +521,7 @@ async function main(): Promise<void> {
     profiles,
     acceptHops: hops,
   };
-  const file = resolve(outDir, `${runId}-${soak ? `soak-${soakCalls}` : `burst-${calls}`}${experiments.length ? `-x-${experiments.join('+')}` : ''}.json`);
+  const file = resolve(outDir, `${runId}-${soak ? `soak-${soakCalls}` : `burst-${calls}`}${instances > 1 ? `-i${instances}` : ''}${experiments.length ? `-x-${experiments.join('+')}` : ''}.json`);
   writeFileSync(file, `${JSON.stringify(report, null, 1)}\n`);
   printReport(report.phases, report.targets, profiles, soak);
   if (hops) {
@@ -529,8 +541,10 @@ async function main(): Promise<void> {
   if (!args.keep) {
     const dropped = await dropLedger(sb.redis.url, keyPrefix).catch(() => 0);
     rmSync(benchRecDir, { recursive: true, force: true });
-    rmSync(journalPath, { force: true });
-    rmSync(`${journalPath}.lock`, { force: true });
+    for (const j of svc.journalPaths) {
+      rmSync(j, { force: true });
+      rmSync(`${j}.lock`, { force: true });
+    }
     console.log(`cleaned up: ${dropped} ledger keys under ${keyPrefix}, recordings in ${benchRecDir} (keep them with --keep)`);
   }
   process.exitCode = report.targets.every((t) => t.met !== false) ? 0 : 1;

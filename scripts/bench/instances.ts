@@ -1,0 +1,89 @@
+/**
+ * Several consent-ivr instances sharing one ledger, as an administrator would run them for more
+ * simultaneous callers than one Node process serves (`--instances N`). Each instance has its own
+ * Stasis application and journal; calls are dealt to them in turn (the benchmark's dialplan sets
+ * CONSENT_APP per call). With one instance this is just that service.
+ */
+import { ProcSampler, rssMb } from './proc';
+import { BenchService, type LogLine, type ServiceOptions } from './service';
+
+type Usage = ReturnType<ProcSampler['stop']>;
+
+export class ServiceGroup {
+  private constructor(
+    readonly services: BenchService[],
+    readonly apps: string[],
+    readonly journalPaths: string[],
+  ) {}
+
+  static async start(base: ServiceOptions, count: number): Promise<ServiceGroup> {
+    const apps = count === 1 ? [base.app] : Array.from({ length: count }, (_, k) => `${base.app}-${k + 1}`);
+    const journals = count === 1 ? [base.journalPath] : apps.map((_, k) => base.journalPath.replace(/(\.jsonl)?$/, `-${k + 1}.jsonl`));
+    const services: BenchService[] = [];
+    try {
+      for (const [k, app] of apps.entries()) services.push(await BenchService.start({ ...base, app, journalPath: journals[k] as string }));
+    } catch (e) {
+      await Promise.all(services.map((s) => s.stop()));
+      throw e;
+    }
+    return new ServiceGroup(services, apps, journals);
+  }
+
+  /** The Stasis application of the i-th call. */
+  appFor(i: number): string {
+    return this.apps[i % this.apps.length] as string;
+  }
+
+  onLine(fn: (l: LogLine) => void): void {
+    for (const s of this.services) s.onLine(fn);
+  }
+
+  /** The largest RSS of one instance (MB). */
+  rssMb(): number | null {
+    const v = this.services.map((s) => rssMb(s.pid)).filter((x): x is number => x !== null);
+    return v.length ? Math.max(...v) : null;
+  }
+
+  /** The /metrics text of every instance. */
+  async metrics(): Promise<string[]> {
+    return Promise.all(this.services.map(async (s) => (await s.http('/metrics')).body));
+  }
+
+  /** Samples the CPU and RSS of every instance; stop() gives the CPU summed and the RSS of the largest. */
+  sample(everyMs: number): { stop(): Usage } {
+    const samplers = this.services.map((s) => new ProcSampler(s.pid, everyMs).start());
+    return {
+      stop: () => {
+        const all = samplers.map((x) => x.stop());
+        const sum = (f: (u: Usage) => number | null) => (all.some((u) => f(u) === null) ? null : all.reduce((a, u) => a + (f(u) as number), 0));
+        const max = (f: (u: Usage) => number | null) => {
+          const v = all.map(f).filter((x): x is number => x !== null);
+          return v.length ? Math.max(...v) : null;
+        };
+        return {
+          cpuSeconds: sum((u) => u.cpuSeconds),
+          wallSeconds: max((u) => u.wallSeconds) ?? 0,
+          cpuPercentOfOneCore: sum((u) => u.cpuPercentOfOneCore),
+          rssPeakMb: max((u) => u.rssPeakMb),
+          rssEndMb: max((u) => u.rssEndMb),
+        };
+      },
+    };
+  }
+
+  get problemCounts(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const s of this.services) for (const [k, n] of s.problemCounts) out.set(k, (out.get(k) ?? 0) + n);
+    return out;
+  }
+
+  get warnings(): LogLine[] {
+    return this.services.flatMap((s) => s.warnings);
+  }
+
+  /** Stops every instance; the first non-zero exit code, else 0. */
+  async stop(): Promise<number | null> {
+    const codes = await Promise.all(this.services.map((s) => s.stop()));
+    return codes.find((c) => c !== 0) ?? codes[0] ?? null;
+  }
+}
