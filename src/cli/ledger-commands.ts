@@ -268,7 +268,8 @@ export function runErase(config: Config, opts: { caller: string }, deps: CliDeps
       p.end();
       await out(
         io.stdout,
-        `erased ${r.records} record(s) of this caller; deleted ${r.recordingsDeleted} recording file(s); the erasure is logged in the chain\n`,
+        `erased ${r.records} record(s) of this caller; deleted ${r.recordingsDeleted} recording file(s); the erasure is logged in the chain\n` +
+          `records of this caller decided before now that reach the ledger later (from a service's journal) will be erased by the next purge\n`,
       );
       for (const f of r.failures) {
         io.stderr.write(`not erased: record ${printable(f.uniqueId)}: cannot delete ${printable(f.path)}: ${printable(f.error)}\n`);

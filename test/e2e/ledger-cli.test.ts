@@ -487,8 +487,11 @@ describe('ledger erase', () => {
     for (const r of [late, again]) await expect(offline.ledger.recordOutcome(r)).resolves.toBe('journal');
     await offline.close();
 
-    // The erasure: only the record already in Redis is reached.
-    expect(await runErase(e.config, { caller: a }, { io: capture().io, now: () => new Date(erasedAtMs) })).toBe(0);
+    // The erasure: only the record already in Redis is reached, and the operator is told what follows.
+    const erase = capture();
+    expect(await runErase(e.config, { caller: a }, { io: erase.io, now: () => new Date(erasedAtMs) })).toBe(0);
+    expect(erase.out()).toContain('erased 1 record(s) of this caller');
+    expect(erase.out()).toContain('will be erased by the next purge');
     expect(existsSync(join(e.recordings, 'before.wav'))).toBe(false);
 
     // The service is back: its journal is replayed into Redis, un-erased.
