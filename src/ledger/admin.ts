@@ -124,8 +124,13 @@ function recordEvent(type: 'erasure', r: StoredRecord, json: string, at: string,
  * stores it with the personal fields removed and logs an erasure entry in the chain. A record whose
  * recording cannot be deleted is left untouched and reported.
  */
-async function eraseIndexed(ctx: AdminContext, pseudonym: string, select: (rec: StoredRecord) => boolean, report: EraseReport): Promise<void> {
-  const appender = new ChainAppender(ctx.store);
+async function eraseIndexed(
+  ctx: AdminContext,
+  appender: ChainAppender,
+  pseudonym: string,
+  select: (rec: StoredRecord) => boolean,
+  report: EraseReport,
+): Promise<void> {
   const newId = ctx.newId ?? randomUUID;
   for await (const ids of ctx.store.callerRecordIds(pseudonym, ctx.chunk)) {
     const rows = await ctx.store.getRecords(ids);
@@ -163,9 +168,10 @@ export async function eraseCaller(ctx: AdminContext, number: string): Promise<Er
   if (isAnonymous(number)) throw new AdminUsageError('--caller: an anonymous or empty number matches every withheld caller; erase needs a real number');
   const pseudonym = pseudonymise(number, ctx.pseudonymKey);
   const report: EraseReport = { records: 0, recordingsDeleted: 0, failures: [] };
+  const appender = new ChainAppender(ctx.store);
   // First, so that a record arriving while this runs is caught by the next purge.
   await ctx.store.markErased(pseudonym, ctx.now().getTime());
-  await eraseIndexed(ctx, pseudonym, () => true, report);
+  await eraseIndexed(ctx, appender, pseudonym, () => true, report);
   const body: EventBody = {
     type: 'erasure-request',
     at: ctx.now().toISOString(),
@@ -173,7 +179,7 @@ export async function eraseCaller(ctx: AdminContext, number: string): Promise<Er
     recordingsDeleted: report.recordingsDeleted,
     failures: report.failures.length,
   };
-  await new ChainAppender(ctx.store).submit({ eventId: (ctx.newId ?? randomUUID)(), body: JSON.stringify(body), record: null }).done;
+  await appender.submit({ eventId: (ctx.newId ?? randomUUID)(), body: JSON.stringify(body), record: null }).done;
   return report;
 }
 
@@ -188,7 +194,7 @@ function decisionMs(rec: StoredRecord): number {
  * one and stays. Requests older than the retention period are forgotten: no record they could
  * concern can still arrive (the journal drops such entries) or remain (the purge deleted them).
  */
-async function completeErasures(ctx: AdminContext, cutoffMs: number): Promise<EraseReport> {
+async function completeErasures(ctx: AdminContext, appender: ChainAppender, cutoffMs: number): Promise<EraseReport> {
   const report: EraseReport = { records: 0, recordingsDeleted: 0, failures: [] };
   const quiet = { ...ctx, progress: undefined }; // the purge's progress counts purged records
   const expired: string[] = [];
@@ -197,7 +203,7 @@ async function completeErasures(ctx: AdminContext, cutoffMs: number): Promise<Er
       expired.push(pseudonym);
       continue;
     }
-    await eraseIndexed(quiet, pseudonym, (rec) => decisionMs(rec) <= atMs, report);
+    await eraseIndexed(quiet, appender, pseudonym, (rec) => decisionMs(rec) <= atMs, report);
   }
   await ctx.store.forgetErasures(expired);
   return report;
@@ -285,7 +291,8 @@ export async function purgeLedger(ctx: AdminContext): Promise<PurgeReport> {
       report.records += records;
       ctx.progress?.(report.records);
     }
-    report.lateErasures = await completeErasures(ctx, cutoffMs);
+    const appender = new ChainAppender(ctx.store);
+    report.lateErasures = await completeErasures(ctx, appender, cutoffMs);
     const target = await trimTarget(ctx.store, cutoffMs, ctx.chunk);
     const anchor = await currentAnchor(ctx.store);
     const trim: TrimRequest | undefined = target && (!anchor || target.seq > anchor.seq) ? target : undefined;
@@ -299,7 +306,7 @@ export async function purgeLedger(ctx: AdminContext): Promise<PurgeReport> {
       failures: report.failures.length,
       trimmedTo: report.trimmedTo,
     };
-    await new ChainAppender(ctx.store).submit({ eventId: (ctx.newId ?? randomUUID)(), body: JSON.stringify(body), record: null }, trim).done;
+    await appender.submit({ eventId: (ctx.newId ?? randomUUID)(), body: JSON.stringify(body), record: null }, trim).done;
     return report;
   } finally {
     await release();

@@ -41,17 +41,22 @@ export interface AppenderOptions {
   now?: () => number;
 }
 
+const DEFAULTS: AppenderOptions = { batchMax: 512, maxConflicts: 100 };
+
 export class ChainAppender {
   private queue: Job[] = [];
   private running: Promise<void> | null = null;
   private head: ChainHead | null = null;
   /** When the batch in flight was sent; null when none is. */
   private inflightAt: number | null = null;
+  private readonly opts: AppenderOptions;
 
   constructor(
     private readonly store: ChainStore,
-    private readonly opts: AppenderOptions = { batchMax: 512, maxConflicts: 100 },
-  ) {}
+    opts: Partial<AppenderOptions> = {},
+  ) {
+    this.opts = { ...DEFAULTS, ...opts };
+  }
 
   submit(item: AppendItem, trim?: TrimRequest): AppendJob {
     let resolve!: () => void;

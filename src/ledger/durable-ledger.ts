@@ -84,7 +84,7 @@ export class DurableLedger implements Ledger {
     private readonly journal: JournalPort,
     private readonly opts: DurableLedgerOptions,
   ) {
-    this.appender = new ChainAppender(store, { batchMax: 512, maxConflicts: 100, now: () => opts.clock.now().getTime() });
+    this.appender = new ChainAppender(store, { now: () => opts.clock.now().getTime() });
   }
 
   /** Replays the journal whenever the store comes back, and periodically while entries are pending. */
