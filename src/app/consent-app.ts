@@ -49,8 +49,8 @@ export class ConsentApp {
 
   private onCall(call: IncomingCall): void {
     if (this.runners.has(call.channelId)) return;
-    const pseudonym = this.pseudonymise(call.callerNumber);
-    const log = this.log.child({ call: call.channelId, caller: pseudonym.slice(0, 16) });
+    const pseudonym = this.pseudonymise(call.subjectNumber);
+    const log = this.log.child({ call: call.channelId, caller: pseudonym.slice(0, 16), direction: call.direction });
     if (!this.accepting) {
       log.info('shutting down: continuing the call without the consent flow');
       void this.ports.calls

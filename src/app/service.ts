@@ -4,16 +4,21 @@
  */
 import type { Server } from 'node:http';
 import { AmiConnection } from '../adapters/ami/ami-connection';
+import { AmiChannelVariables, AstDbWithdrawalQueue } from '../adapters/ami/midcall';
 import { AmiRecorder } from '../adapters/ami/recorder';
 import { AriAdapter } from '../adapters/ari/ari-adapter';
 import { ConfigError } from '../config/load';
 import type { Config } from '../config/schema';
 import { createLedger, pseudonymise } from '../ledger';
+import { removeRecording } from '../ledger/admin';
 import { createLogger, Logger } from '../logging/logger';
 import { Metrics } from '../observability/metrics';
 import { systemClock } from '../ports/clock';
 import { noticeVersion } from '../prompts/build';
 import { ConsentApp } from './consent-app';
+import { WithdrawalInbox } from './withdrawals';
+
+const DAY_MS = 86_400_000;
 
 const SAFE_DIR = /^(\/[A-Za-z0-9._-]+)+\/?$/;
 const AMI_FIRST_CONNECT_MS = 5000;
@@ -56,7 +61,7 @@ export async function startService(config: Config, warnings: string[] = [], log:
   let metrics: Metrics | null = null;
   const app = new ConsentApp(
     ari,
-    { calls: ari, recorder: new AmiRecorder(ami), ledger: ledger.ledger, clock: systemClock },
+    { calls: ari, recorder: new AmiRecorder(ami), ledger: ledger.ledger, clock: systemClock, agentChannel: new AmiChannelVariables(ami) },
     {
       flow: config.flow,
       recording: config.recording,
@@ -71,6 +76,24 @@ export async function startService(config: Config, warnings: string[] = [], log:
       onStored: (kind, where) => metrics?.stored(kind, where),
       onRecordingStarted: (ms) => metrics?.recordingStarted(ms),
     },
+  );
+
+  const withdrawals = new WithdrawalInbox(
+    {
+      queue: new AstDbWithdrawalQueue(ami, config.ari.app),
+      ledger: ledger.ledger,
+      files: {
+        remove: async (path) => {
+          const r = await removeRecording(path, config.recording.dir);
+          if (!r.ok) throw new Error(r.error);
+          return r.deleted ? 'removed' : 'missing';
+        },
+      },
+      clock: systemClock,
+    },
+    { ...config.withdrawal, giveUpAfterMs: config.ledger.retentionDays * DAY_MS },
+    log.child({ component: 'withdrawals' }),
+    { onStored: (by) => metrics?.withdrawn(by) },
   );
 
   ari.on('connected', () => {
@@ -99,6 +122,7 @@ export async function startService(config: Config, warnings: string[] = [], log:
     void ledger.close();
     throw new ConfigError(e.message, 'ari.user');
   });
+  withdrawals.start();
   log.info('consent-ivr ready', { app: config.ari.app, noticeVersion: notice.version });
 
   let stopping: Promise<void> | null = null;
@@ -106,6 +130,7 @@ export async function startService(config: Config, warnings: string[] = [], log:
     stopping ??= (async () => {
       log.info('stopping: no new calls; finishing flows in progress', { calls: app.activeCalls });
       await app.drain(config.flow.shutdownGraceMs);
+      await withdrawals.stop();
       ari.close();
       ami.close();
       server?.close();

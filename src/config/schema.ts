@@ -12,7 +12,7 @@ import { z } from 'zod';
 export const LANGUAGES = ['ar', 'fr'] as const;
 export type Language = (typeof LANGUAGES)[number];
 
-export const PROMPT_NAMES = ['notice', 'full-notice', 'choice', 'invalid', 'accepted', 'refused'] as const;
+export const PROMPT_NAMES = ['notice', 'full-notice', 'choice', 'invalid', 'accepted', 'refused', 'withdrawn', 'not-recorded'] as const;
 export type PromptName = (typeof PROMPT_NAMES)[number];
 
 /** Characters MixMonitor options may contain: letters and the option arguments used in practice. */
@@ -26,6 +26,8 @@ const promptTexts = z
     invalid: z.string().describe('Said after an invalid key'),
     accepted: z.string().describe('Confirmation: this call will be recorded'),
     refused: z.string().describe('Confirmation: this call will not be recorded'),
+    withdrawn: z.string().describe('After the withdrawal key during the conversation: the recording has stopped, the call goes on'),
+    'not-recorded': z.string().describe('The withdrawal key on a call that is not recorded: this call is not recorded'),
   })
   .describe('Texts of one language; {controller}, {cndpReference}, {purposes}, {recipients}, {retention} and {rights} are replaced from the legal section');
 
@@ -88,6 +90,15 @@ export const configSchema = z.strictObject({
         .regex(MIXMONITOR_OPTIONS, 'letters, digits and parentheses only')
         .default('b')
         .describe('MixMonitor options; b records only the bridged conversation'),
+    })
+    .prefault({}),
+  withdrawal: z
+    .strictObject({
+      partialRecording: z
+        .enum(['delete', 'keep'])
+        .default('delete')
+        .describe('What becomes of the part recorded before a withdrawal: delete the file, or keep it (the ledger stores when it ends)'),
+      pollMs: z.number().int().min(100).max(60000).default(1000).describe('How often withdrawals queued by the dialplan (AstDB) are taken into the ledger'),
     })
     .prefault({}),
   flow: z

@@ -103,6 +103,10 @@ export class DurableLedger implements Ledger {
     return this.track(this.write('outcome', record));
   }
 
+  recordWithdrawal(record: ConsentRecord, eventId: string): Promise<StoredIn> {
+    return this.track(this.write('withdrawal', record, eventId));
+  }
+
   async find(uniqueId: string): Promise<ConsentRecord | null> {
     if (!this.store.isReady()) return null;
     const row = await this.bounded(this.store.getRecord(uniqueId)).catch(() => null);
@@ -158,9 +162,9 @@ export class DurableLedger implements Ledger {
     }, this.opts.replayIntervalMs);
   }
 
-  private async write(kind: JournalKind, record: ConsentRecord): Promise<StoredIn> {
+  private async write(kind: JournalKind, record: ConsentRecord, eventId?: string): Promise<StoredIn> {
     validateRecord(record);
-    const entry: JournalEntry = { id: (this.opts.newId ?? randomUUID)(), kind, at: this.opts.clock.now().toISOString(), record };
+    const entry: JournalEntry = { id: eventId ?? (this.opts.newId ?? randomUUID)(), kind, at: this.opts.clock.now().toISOString(), record };
     if (!this.store.isReady()) return this.toJournal(entry, 'Redis is not connected');
     const job = this.appender.submit(eventFor(kind, record, entry.at, entry.id));
     const submittedAt = this.opts.clock.now().getTime();

@@ -19,6 +19,9 @@ const NULLABLE = new Set<Field>([
   'decidedAt',
   'recordingStartedAt',
   'recordingPath',
+  'withdrawnAt',
+  'withdrawnBy',
+  'withdrawalRecording',
   'erasedAt',
 ]);
 
@@ -125,17 +128,19 @@ export function printable(v: unknown): string {
   return String(v).replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-export const TEXT_HEADER = `${['ENTERED (UTC)', 'UNIQUEID', 'OUTCOME', 'KEY', 'LANG', 'TRIES', 'RECORDING', 'ERASED'].join('\t')}\n`;
+export const TEXT_HEADER = `${['ENTERED (UTC)', 'UNIQUEID', 'DIR', 'OUTCOME', 'KEY', 'LANG', 'TRIES', 'RECORDING', 'WITHDRAWN', 'ERASED'].join('\t')}\n`;
 
 export function textRow(r: StoredRecord): string {
   return `${[
     r.enteredAt,
     r.uniqueId,
+    r.direction === 'outbound' ? 'out' : 'in',
     r.outcome ?? '(in flow)',
     r.digit ?? '-',
     r.language ?? '-',
     String(r.attempts),
     r.recordingPath ? 'yes' : 'no',
+    r.withdrawnAt ? `by ${r.withdrawnBy ?? '?'}` : 'no',
     r.erasedAt ? 'yes' : 'no',
   ]
     .map(printable)

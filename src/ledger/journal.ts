@@ -5,7 +5,7 @@
  * compacted.
  *
  * Lines:
- *   {"t":"w","id":<event id>,"kind":"decision"|"outcome","at":<ISO time>,"record":{…}}
+ *   {"t":"w","id":<event id>,"kind":"decision"|"outcome"|"withdrawal","at":<ISO time>,"record":{…}}
  *   {"t":"a","id":<event id>}
  *
  * One process owns a journal at a time (a `<path>.lock` file holding its pid); give each app instance
@@ -16,7 +16,7 @@ import { dirname } from 'node:path';
 import type { ConsentRecord } from '../ports/ledger';
 import { Mutex } from './mutex';
 
-export type JournalKind = 'decision' | 'outcome';
+export type JournalKind = 'decision' | 'outcome' | 'withdrawal';
 
 export interface JournalEntry {
   id: string;
@@ -85,7 +85,7 @@ function parseLine(line: string): { t: 'w'; entry: JournalEntry } | { t: 'a'; id
   if (
     v.t === 'w' &&
     typeof v.id === 'string' &&
-    (v.kind === 'decision' || v.kind === 'outcome') &&
+    (v.kind === 'decision' || v.kind === 'outcome' || v.kind === 'withdrawal') &&
     typeof v.at === 'string' &&
     v.record !== null &&
     typeof v.record === 'object'

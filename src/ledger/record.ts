@@ -13,6 +13,7 @@ export const OUTCOMES: readonly Outcome[] = ['accepted', 'refused', 'no-input', 
 export const RECORD_FIELDS = [
   'uniqueId',
   'linkedId',
+  'direction',
   'callerPseudonym',
   'calledNumber',
   'outcome',
@@ -25,10 +26,18 @@ export const RECORD_FIELDS = [
   'recordingStartedAt',
   'recordingPath',
   'noticeVersion',
+  'withdrawnAt',
+  'withdrawnBy',
+  'withdrawalRecording',
   'erasedAt',
 ] as const satisfies readonly (keyof StoredRecord)[];
 
-const TIME_FIELDS = ['enteredAt', 'noticeStartedAt', 'decidedAt', 'recordingStartedAt', 'erasedAt'] as const;
+const TIME_FIELDS = ['enteredAt', 'noticeStartedAt', 'decidedAt', 'recordingStartedAt', 'withdrawnAt', 'erasedAt'] as const;
+/** Fields added after the first records were stored: a record written before them reads them as null. */
+const LATER_FIELDS = new Set<string>(['withdrawnAt', 'erasedAt']);
+export const DIRECTIONS = ['inbound', 'outbound'] as const;
+const WITHDRAWN_BY = ['caller', 'agent'] as const;
+const WITHDRAWAL_RECORDING = ['deleted', 'kept', 'none'] as const;
 
 export class InvalidRecordError extends Error {
   constructor(message: string) {
@@ -46,6 +55,13 @@ function text(r: Record<string, unknown>, field: string, max: number, nullable: 
   if (typeof v !== 'string') throw new InvalidRecordError(`${field}: must be a string${nullable ? ' or null' : ''}`);
   if (v.length > max) throw new InvalidRecordError(`${field}: longer than ${max} characters`);
   if (CONTROL.test(v)) throw new InvalidRecordError(`${field}: contains control characters`);
+}
+
+/** An optional field that holds one of a few words, or null. */
+function oneOf(r: Record<string, unknown>, field: string, allowed: readonly string[]): void {
+  const v = r[field];
+  if (v === null || v === undefined) return;
+  if (typeof v !== 'string' || !allowed.includes(v)) throw new InvalidRecordError(`${field}: must be one of ${allowed.join(', ')} or null`);
 }
 
 function isIsoTime(v: string): boolean {
@@ -67,6 +83,9 @@ export function validateRecord(record: ConsentRecord | StoredRecord, opts: { era
   text(r, 'recordingPath', 4096, true);
   const pseudonymOk = PSEUDONYM_PATTERN.test(String(record.callerPseudonym)) || (opts.erased === true && record.callerPseudonym === '');
   if (!pseudonymOk) throw new InvalidRecordError('callerPseudonym: must be the 64-hex HMAC of the caller number (see pseudonymise)');
+  if (!(DIRECTIONS as readonly string[]).includes(record.direction)) throw new InvalidRecordError('direction: must be inbound or outbound');
+  oneOf(r, 'withdrawnBy', WITHDRAWN_BY);
+  oneOf(r, 'withdrawalRecording', WITHDRAWAL_RECORDING);
   if (record.outcome !== null && !OUTCOMES.includes(record.outcome)) throw new InvalidRecordError('outcome: not a known outcome');
   if (record.language !== null && !(LANGUAGES as readonly string[]).includes(record.language)) {
     throw new InvalidRecordError('language: not a configured language');
@@ -76,7 +95,7 @@ export function validateRecord(record: ConsentRecord | StoredRecord, opts: { era
   }
   for (const f of TIME_FIELDS) {
     const v = r[f];
-    if (v === undefined && f === 'erasedAt') continue;
+    if (v === undefined && LATER_FIELDS.has(f)) continue;
     if (v === null && f !== 'enteredAt') continue;
     if (typeof v !== 'string' || !isIsoTime(v)) throw new InvalidRecordError(`${f}: must be an ISO 8601 time with a zone${f === 'enteredAt' ? '' : ' or null'}`);
   }
@@ -98,6 +117,8 @@ export function parseStoredRecord(json: string): StoredRecord {
   for (const f of RECORD_FIELDS) out[f] = v[f] ?? null;
   out.attempts = typeof v.attempts === 'number' ? v.attempts : 0;
   out.callerPseudonym = typeof v.callerPseudonym === 'string' ? v.callerPseudonym : '';
+  // Records stored before outbound calls existed were all inbound.
+  out.direction = v.direction === 'outbound' ? 'outbound' : 'inbound';
   return out as unknown as StoredRecord;
 }
 

@@ -24,6 +24,7 @@ export class Metrics {
   private readonly decisionLatency: Histogram<'decision'>;
   private readonly ledgerWrites: Counter<'kind' | 'stored_in'>;
   private readonly recordingLatency: Histogram;
+  private readonly withdrawals: Counter<'by'>;
   private server: Server | null = null;
 
   constructor(private readonly health: HealthSource) {
@@ -49,6 +50,12 @@ export class Metrics {
       name: 'consent_ivr_ledger_writes_total',
       help: 'Ledger writes by kind and where they were stored (redis, journal: Redis missed its bound, failed: nowhere)',
       labelNames: ['kind', 'stored_in'],
+      registers,
+    });
+    this.withdrawals = new Counter({
+      name: 'consent_ivr_withdrawals_total',
+      help: 'Withdrawals of consent during the conversation taken into the ledger, by who withdrew',
+      labelNames: ['by'],
       registers,
     });
     this.recordingLatency = new Histogram({
@@ -84,6 +91,10 @@ export class Metrics {
 
   stored(kind: 'decision' | 'outcome', storedIn: string): void {
     this.ledgerWrites.inc({ kind, stored_in: storedIn });
+  }
+
+  withdrawn(by: string): void {
+    this.withdrawals.inc({ by });
   }
 
   recordingStarted(msSinceDecision: number): void {

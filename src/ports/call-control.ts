@@ -18,16 +18,28 @@ export interface DialplanTarget {
   priority: number;
 }
 
+/**
+ * inbound: a caller reached the centre (the routine runs on their channel). outbound: the centre
+ * dialled a customer, and the routine runs on the called channel inside Dial's U() option.
+ */
+export type Direction = 'inbound' | 'outbound';
+
 /** What the application learns about a channel when it enters Stasis. */
 export interface IncomingCall {
+  direction: Direction;
   channelId: string;
   channelName: string;
   /** Whether the channel is already answered. */
   answered: boolean;
-  /** Raw caller number: must be pseudonymised at once and never logged or stored. */
-  callerNumber: string;
-  /** The dialled extension (DID) as the dialplan saw it. */
+  /**
+   * Raw number of the person asked for consent (the subject): the caller on inbound calls, the
+   * dialled customer on outbound calls. Must be pseudonymised at once and never logged or stored.
+   */
+  subjectNumber: string;
+  /** Inbound: the dialled extension (DID) as the dialplan saw it. Outbound: empty (it is the subject). */
   calledNumber: string;
+  /** Outbound: the calling (agent) channel that runs Dial, as Asterisk names it; null otherwise. */
+  agentChannel: string | null;
   linkedId: string;
   /** Stasis() arguments. */
   args: string[];

@@ -1,12 +1,19 @@
 /** Durable evidence of consent decisions. Implemented over Redis (with a local journal) by src/ledger. */
 import type { Language } from '../config/schema';
 import type { Outcome } from '../flow/types';
+import type { Direction } from './call-control';
+
+/** Who withdrew consent during the conversation: the caller, or the agent on the caller's behalf. */
+export type WithdrawnBy = 'caller' | 'agent';
+/** What became of the part recorded before a withdrawal ('none': nothing had been recorded). */
+export type WithdrawalRecording = 'deleted' | 'kept' | 'none';
 
 export interface ConsentRecord {
   /** The channel's UNIQUEID; the record's key. */
   uniqueId: string;
   linkedId: string;
-  /** HMAC-SHA256 of the normalised caller number; never the number itself. */
+  direction: Direction;
+  /** HMAC-SHA256 of the subject's normalised number (the caller, or the dialled customer); never the number. */
   callerPseudonym: string;
   /** Dialled number (DID). */
   calledNumber: string;
@@ -21,6 +28,10 @@ export interface ConsentRecord {
   recordingStartedAt: string | null;
   recordingPath: string | null;
   noticeVersion: string;
+  /** When consent was withdrawn during the conversation (the recording ends there), or null. */
+  withdrawnAt: string | null;
+  withdrawnBy: WithdrawnBy | null;
+  withdrawalRecording: WithdrawalRecording | null;
 }
 
 export type StoredIn = 'redis' | 'journal';
@@ -30,6 +41,11 @@ export interface Ledger {
   recordDecision(record: ConsentRecord): Promise<StoredIn>;
   /** Stores the final state of a call (outcome, recording). Same durability as recordDecision. */
   recordOutcome(record: ConsentRecord): Promise<StoredIn>;
+  /**
+   * Stores a withdrawal (the record with its withdrawal fields set). `eventId` identifies the
+   * withdrawal: storing the same one twice keeps one event.
+   */
+  recordWithdrawal(record: ConsentRecord, eventId: string): Promise<StoredIn>;
   /** The stored record of a call, or null when there is none (or it cannot be read now). */
   find(uniqueId: string): Promise<ConsentRecord | null>;
 }

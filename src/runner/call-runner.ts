@@ -11,6 +11,7 @@ import type { Logger } from '../logging/logger';
 import type { CallControl, IncomingCall } from '../ports/call-control';
 import type { Clock } from '../ports/clock';
 import type { ConsentRecord, Ledger, StoredIn } from '../ports/ledger';
+import type { ChannelVariables } from '../ports/midcall';
 import type { Recorder } from '../ports/recorder';
 import { resultTarget } from './hand-back';
 
@@ -22,6 +23,8 @@ export interface RunnerPorts {
   recorder: Recorder;
   ledger: Ledger;
   clock: Clock;
+  /** Sets the result on the agent's channel of an outbound call. */
+  agentChannel: ChannelVariables;
 }
 
 export interface RunnerSettings {
@@ -79,6 +82,7 @@ export class CallRunner {
     this.record = {
       uniqueId: call.channelId,
       linkedId: call.linkedId,
+      direction: call.direction,
       callerPseudonym,
       calledNumber: call.calledNumber.replace(/[^0-9A-Za-z+*#_-]/g, '').slice(0, 40),
       outcome: null,
@@ -91,6 +95,9 @@ export class CallRunner {
       recordingStartedAt: null,
       recordingPath: null,
       noticeVersion: settings.noticeVersion,
+      withdrawnAt: null,
+      withdrawnBy: null,
+      withdrawalRecording: null,
     };
   }
 
@@ -304,11 +311,31 @@ export class CallRunner {
   }
 
   /**
+   * Outbound: the agent's side runs Dial, which waits while the customer is asked. The result is
+   * set on that channel too (through AMI, never ARI), before the customer's channel goes back to
+   * the dialplan and Dial bridges them: what follows Dial, its hangup handler and the CDR can read
+   * it. A failure is logged; it never holds the call up.
+   */
+  private async tellAgentChannel(summary: Summary): Promise<void> {
+    const agent = this.call.agentChannel;
+    if (this.call.direction !== 'outbound' || !agent) return;
+    const vars = {
+      CONSENT_RESULT: summary.outcome,
+      CONSENT_REASON: summary.reason,
+      CONSENT_LANG: summary.lang ?? '',
+      CONSENT_ID: this.call.channelId,
+      CONSENT_RECORDING: summary.outcome === 'accepted' ? (this.record.recordingPath ?? '') : '',
+    };
+    await this.ports.agentChannel.set(agent, vars).catch((e: Error) => this.log.warn('result not set on the agent channel', { error: e.message }));
+  }
+
+  /**
    * Continues the call at the dialplan place that sets the CONSENT_* variables and returns. A failed
    * request is retried (Asterisk busy, connection lost) until it works, the channel is gone, or
    * HAND_BACK_ATTEMPTS is reached: a caller is never left waiting in Stasis because of one error.
    */
   private async handBack(summary: Summary): Promise<void> {
+    await this.tellAgentChannel(summary);
     const target = resultTarget(summary.outcome, summary.lang, summary.reason);
     for (let attempt = 1; ; attempt++) {
       try {

@@ -35,7 +35,7 @@ async function startRedis(dir: string): Promise<{ port: number; proc: ChildProce
 }
 
 const KEY = 'cli-test-pseudonym-key-0123456789';
-const PROMPT = { notice: 'n', 'full-notice': 'f', choice: 'c', invalid: 'i', accepted: 'a', refused: 'r' };
+const PROMPT = { notice: 'n', 'full-notice': 'f', choice: 'c', invalid: 'i', accepted: 'a', refused: 'r', withdrawn: 'w', 'not-recorded': 'x' };
 const DAY = 86_400_000;
 const NOW = Math.floor(Date.now() / 1000) * 1000;
 
@@ -115,6 +115,7 @@ function rec(i: number, enteredMs: number, outcome: Outcome, number: string, ove
   return {
     uniqueId: `${Math.floor(enteredMs / 1000)}.${i}`,
     linkedId: `${Math.floor(enteredMs / 1000)}.${i}`,
+    direction: 'inbound',
     callerPseudonym: pseudonymise(number, KEY),
     calledNumber: '+212522000000',
     outcome,
@@ -127,6 +128,9 @@ function rec(i: number, enteredMs: number, outcome: Outcome, number: string, ove
     recordingStartedAt: null,
     recordingPath: null,
     noticeVersion: 'v1',
+    withdrawnAt: null,
+    withdrawnBy: null,
+    withdrawalRecording: null,
     ...over,
   };
 }

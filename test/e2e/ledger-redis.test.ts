@@ -20,7 +20,7 @@ import type { Outcome } from '../../src/flow/types';
 // ------------------------------------------------------------------------------------------ helpers
 
 const KEY = 'k'.repeat(16) + '-test-pseudonym-key';
-const PROMPT = { notice: 'n', 'full-notice': 'f', choice: 'c', invalid: 'i', accepted: 'a', refused: 'r' };
+const PROMPT = { notice: 'n', 'full-notice': 'f', choice: 'c', invalid: 'i', accepted: 'a', refused: 'r', withdrawn: 'w', 'not-recorded': 'x' };
 
 function makeConfig(o: { url: string; prefix: string; dir: string; writeTimeoutMs?: number; retentionDays?: number }): Config {
   const base = validate({
@@ -54,6 +54,7 @@ function record(i: number, outcome: Outcome, over: Partial<ConsentRecord> = {}, 
   return {
     uniqueId: `1740823200.${i}`,
     linkedId: `1740823200.${i}`,
+    direction: 'inbound',
     callerPseudonym: pseudonymise(number, KEY),
     calledNumber: '+212522000000',
     outcome,
@@ -66,6 +67,9 @@ function record(i: number, outcome: Outcome, over: Partial<ConsentRecord> = {}, 
     recordingStartedAt: accepted ? iso(entered + 5300) : null,
     recordingPath: accepted ? `/var/spool/asterisk/recording/consent-${i}.wav` : null,
     noticeVersion: 'v1-abcdef',
+    withdrawnAt: null,
+    withdrawnBy: null,
+    withdrawalRecording: null,
     ...over,
   };
 }

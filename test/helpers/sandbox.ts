@@ -113,6 +113,11 @@ export interface CallScript {
   callerLong?: boolean;
   /** Stasis application (ari.app) of the service instance the call goes to. */
   app?: string;
+  /** Keys during the conversation: after W4 s of talk K4 (e.g. *9), after W5 more K5. */
+  w4?: number;
+  k4?: string;
+  w5?: number;
+  k5?: string;
 }
 
 export interface PlacedCall {
@@ -137,6 +142,10 @@ export async function placeCall(ami: TestAmi, script: CallScript, resultTimeoutM
   put('W3', script.w3);
   put('K3', script.k3);
   put('HANGUP_AFTER', script.hangupAfter);
+  put('W4', script.w4);
+  put('K4', script.k4);
+  put('W5', script.w5);
+  put('K5', script.k5);
   put('TALK', script.talk);
   put('__AGENT_SECS', script.agentSecs);
   put('__CONSENT_APP', script.app);
@@ -390,6 +399,51 @@ export function recordingsOf(uniqueId: string): string[] {
   };
   walk(sandbox().recordingsDir);
   return out;
+}
+
+/**
+ * Places an outbound test call: the agent's side (Local/s@consent-test-out) dials a customer with
+ * the outbound routine; the customer runs the caller script. The result is the ConsentTestOut user
+ * event the agent's dialplan emits after Dial returned.
+ */
+export async function placeOutboundCall(ami: TestAmi, script: CallScript, resultTimeoutMs = 90000): Promise<{ testId: string; result: Promise<AmiEvent> }> {
+  const testId = randomUUID().replace(/-/g, '').slice(0, 12);
+  const vars: Record<string, string> = { __TESTID: testId };
+  const keys: [string, string | number | undefined][] = [
+    ['W1', script.w1],
+    ['K1', script.k1],
+    ['W2', script.w2],
+    ['K2', script.k2],
+    ['HANGUP_AFTER', script.hangupAfter],
+    ['TALK', script.talk],
+    ['W4', script.w4],
+    ['K4', script.k4],
+  ];
+  // Inherited ("__"): the customer's channel is made by Dial, two channels away from the originate.
+  for (const [k, v] of keys) if (v !== undefined) vars[`__${k}`] = String(v);
+  if (script.app !== undefined) vars.__CONSENT_APP = script.app;
+  const result = ami.waitFor((e) => e.event === 'UserEvent' && e.userevent === 'ConsentTestOut' && e.testid === testId, resultTimeoutMs, `outbound call ${testId}`);
+  result.catch(() => undefined);
+  await ami.conn.action('Originate', {
+    Channel: 'Local/s@consent-test-out',
+    Context: 'consent-test-agent-voice',
+    Exten: 's',
+    Priority: '1',
+    Async: 'true',
+    Timeout: '30000',
+    Variable: Object.entries(vars)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(','),
+  });
+  return { testId, result };
+}
+
+/** RMS level (0..1) of an audio file within a frequency band, with sox's band-pass filter. */
+export function bandLevel(file: string, loHz: number, hiHz: number): number {
+  const r = spawnSync('sox', [file, '-n', 'sinc', `${loHz}-${hiHz}`, 'stat'], { encoding: 'utf8' });
+  const m = /RMS\s+amplitude:\s+([0-9.]+)/.exec(r.stderr);
+  if (!m?.[1]) throw new Error(`sox stat gave no RMS amplitude for ${file}: ${r.stderr}`);
+  return Number(m[1]);
 }
 
 /** sox's estimate of the dominant frequency of an audio file. */

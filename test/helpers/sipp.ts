@@ -227,6 +227,8 @@ export function freshExten(prefix: string): string {
 
 export interface LedgerRecord {
   uniqueId: string;
+  direction: 'inbound' | 'outbound';
+  callerPseudonym: string;
   calledNumber: string;
   outcome: string | null;
   digit: string | null;
@@ -234,6 +236,9 @@ export interface LedgerRecord {
   recordingPath: string | null;
   decidedAt: string | null;
   recordingStartedAt: string | null;
+  withdrawnAt: string | null;
+  withdrawnBy: string | null;
+  withdrawalRecording: string | null;
 }
 
 const execFileP = promisify(execFile);

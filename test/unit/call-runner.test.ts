@@ -86,14 +86,17 @@ function setup(hooks: RunnerHooks = {}) {
       ledger.outcomes.push(r);
       return 'redis';
     },
+    recordWithdrawal: async () => 'redis',
     find: async (id) => [...ledger.outcomes, ...ledger.decisions].find((r) => r.uniqueId === id) ?? null,
   };
   const call: IncomingCall = {
     channelId: '1732800000.42',
     channelName: 'Local/s@consent-test-in-00000001;2',
     answered: true,
-    callerNumber: '+212600000000',
+    direction: 'inbound',
+    subjectNumber: '+212600000000',
     calledNumber: '0522000000',
+    agentChannel: null,
     linkedId: '1732800000.41',
     args: [],
   };
@@ -106,7 +109,7 @@ function setup(hooks: RunnerHooks = {}) {
   const runner = new CallRunner(
     call,
     'pseudo',
-    { calls, recorder, ledger, clock },
+    { calls, recorder, ledger, clock, agentChannel: { set: async () => undefined } },
     {
       flow: { languages: ['ar', 'fr'], defaultLanguage: 'ar', inputTimeoutMs: 4000, maxAttempts: 3, maxCallMs: 60000, fullNoticeExtensionMs: 60000 },
       recording: { dir: '/var/spool/rec', format: 'wav', options: 'b' },

@@ -87,6 +87,7 @@ function record(i: number, over: Partial<ConsentRecord> = {}): ConsentRecord {
   return {
     uniqueId: `u.${i}`,
     linkedId: `u.${i}`,
+    direction: 'inbound',
     callerPseudonym: P,
     calledNumber: '100',
     outcome: 'accepted',
@@ -99,6 +100,9 @@ function record(i: number, over: Partial<ConsentRecord> = {}): ConsentRecord {
     recordingStartedAt: null,
     recordingPath: null,
     noticeVersion: 'v1',
+    withdrawnAt: null,
+    withdrawnBy: null,
+    withdrawalRecording: null,
     ...over,
   };
 }

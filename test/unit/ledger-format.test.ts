@@ -9,6 +9,7 @@ function rec(over: Partial<StoredRecord> = {}): StoredRecord {
   return {
     uniqueId: '1740823200.1',
     linkedId: '1740823200.1',
+    direction: 'inbound',
     callerPseudonym: P,
     calledNumber: '+212522000000',
     outcome: 'accepted',
@@ -21,6 +22,9 @@ function rec(over: Partial<StoredRecord> = {}): StoredRecord {
     recordingStartedAt: '2025-03-01T10:00:05.300Z',
     recordingPath: '/var/spool/asterisk/recording/a.wav',
     noticeVersion: 'v1',
+    withdrawnAt: null,
+    withdrawnBy: null,
+    withdrawalRecording: null,
     erasedAt: null,
     ...over,
   };

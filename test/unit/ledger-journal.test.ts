@@ -13,6 +13,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 const record = (i: number): ConsentRecord => ({
   uniqueId: `u.${i}`,
   linkedId: `u.${i}`,
+  direction: 'inbound',
   callerPseudonym: 'b'.repeat(64),
   calledNumber: '100',
   outcome: 'refused',
@@ -25,6 +26,9 @@ const record = (i: number): ConsentRecord => ({
   recordingStartedAt: null,
   recordingPath: null,
   noticeVersion: 'v1',
+  withdrawnAt: null,
+  withdrawnBy: null,
+  withdrawalRecording: null,
 });
 const entry = (i: number): JournalEntry => ({ id: `e${i}`, kind: 'outcome', at: '2025-03-01T10:00:01.000Z', record: record(i) });
 

@@ -151,7 +151,7 @@ export class AmiConnection extends EventEmitter {
    * Sends one action and resolves with its response. Rejects on an error response, on a value
    * that could inject AMI headers, when not connected, or after the action timeout.
    */
-  action(name: string, fields: Record<string, string>): Promise<Record<string, unknown>> {
+  action(name: string, fields: Record<string, string>, onId?: (actionId: string) => void): Promise<Record<string, unknown>> {
     const m = this.manager;
     if (!m || this.stateValue !== 'up') return Promise.reject(new AmiError(`AMI is not connected (${this.stateValue})`));
     const req: Record<string, string> = { action: name };
@@ -167,6 +167,7 @@ export class AmiConnection extends EventEmitter {
     }
     const id = `civr-${randomUUID()}`;
     req.actionid = id;
+    onId?.(id);
     return new Promise((resolve, reject) => {
       let settled = false;
       const timer = setTimeout(() => {
@@ -184,6 +185,36 @@ export class AmiConnection extends EventEmitter {
         } else resolve(res ?? {});
       });
     });
+  }
+
+  /**
+   * Sends an action whose answer is a list (DBGetTree, ...): resolves with the list's events once
+   * Asterisk says it is complete, bounded by the same timeout as one action.
+   */
+  async list(name: string, fields: Record<string, string>): Promise<Record<string, string>[]> {
+    const m = this.manager;
+    const items: Record<string, string>[] = [];
+    let id: string | null = null;
+    let complete!: () => void;
+    const done = new Promise<void>((r) => (complete = r));
+    const onEvent = (ev: Record<string, string>) => {
+      if (id === null || ev.actionid !== id) return;
+      if (String(ev.eventlist ?? '').toLowerCase() === 'complete') complete();
+      else items.push(ev);
+    };
+    m?.on('managerevent', onEvent as (...a: unknown[]) => void);
+    try {
+      const res = await this.action(name, fields, (actionId) => (id = actionId));
+      if (String(res.eventlist ?? '').toLowerCase() !== 'start') return items; // nothing follows (e.g. an empty family)
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new AmiError(`AMI ${name} list not complete after ${this.settings.actionTimeoutMs} ms`)), this.settings.actionTimeoutMs);
+      });
+      await Promise.race([done, timeout]).finally(() => clearTimeout(timer));
+      return items;
+    } finally {
+      m?.removeListener('managerevent', onEvent as (...a: unknown[]) => void);
+    }
   }
 
   close(): void {

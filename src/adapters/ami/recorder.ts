@@ -10,7 +10,7 @@ import { AmiConnection, AmiError } from './ami-connection';
 const SAFE_PATH = /^(\/[A-Za-z0-9._-]+)+$/;
 const SAFE_OPTIONS = /^[A-Za-z0-9()]*$/;
 /** Channel names come from Asterisk (e.g. PJSIP/trunk-0000002a, Local/s@ctx-00000001;2). */
-const SAFE_CHANNEL = /^[A-Za-z0-9_./@;:+-]+$/;
+export const SAFE_CHANNEL = /^[A-Za-z0-9_./@;:+-]+$/;
 
 /** Channel variable that holds the recording's MixMonitor id (for an admin's StopMixMonitor). */
 export const MIXMONITOR_ID_VARIABLE = 'CONSENT_MIXMONITOR_ID';

@@ -222,15 +222,14 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource 
   }
 
   private onStasisStart(event: { args?: string[] }, channel: RawChannel): void {
+    const args = event.args ?? [];
     const call: IncomingCall = {
       channelId: channel.id,
       channelName: channel.name,
       answered: channel.state === 'Up',
-      callerNumber: channel.caller?.number ?? '',
-      // The routine passes the number the caller dialled (its own extension is just "s").
-      calledNumber: event.args?.[0] ?? channel.dialplan?.exten ?? '',
+      ...routineArguments(args, channel),
       linkedId: channel.linkedid ?? channel.id,
-      args: event.args ?? [],
+      args,
     };
     this.emit('call', call);
   }
@@ -339,6 +338,37 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource 
       closeSocket(c, this.log);
     }
   }
+}
+
+/**
+ * What the dialplan routines pass to Stasis():
+ * - inbound (consent-ivr): the extension the caller dialled;
+ * - outbound (consent-ivr-outbound, run by Dial's U() on the called channel): the dialled resource
+ *   (DIALEDPEERNUMBER, e.g. "trunk/0612345678" or "0612345678@trunk"), "outbound", and the calling
+ *   channel's name.
+ * On an outbound call the person asked is the one dialled: their number is the subject.
+ */
+export function routineArguments(
+  args: string[],
+  channel: Pick<RawChannel, 'caller' | 'dialplan'>,
+): Pick<IncomingCall, 'direction' | 'subjectNumber' | 'calledNumber' | 'agentChannel'> {
+  if (args[1] === 'outbound') {
+    return { direction: 'outbound', subjectNumber: dialledNumber(args[0] ?? ''), calledNumber: '', agentChannel: args[2] ? args[2].slice(0, 256) : null };
+  }
+  return {
+    direction: 'inbound',
+    subjectNumber: channel.caller?.number ?? '',
+    // The routine passes the number the caller dialled (its own extension is just "s").
+    calledNumber: args[0] ?? channel.dialplan?.exten ?? '',
+    agentChannel: null,
+  };
+}
+
+/** The number in a dial resource: "trunk/0612", "0612@trunk", "sip:+212612@host" → "0612" / "+212612". */
+export function dialledNumber(resource: string): string {
+  const user = resource.split('@')[0] ?? '';
+  const last = user.split('/').pop() ?? '';
+  return last.replace(/^(sip|sips|tel):/i, '');
 }
 
 /** GET /ari/api-docs/resources.json: resolves when ARI answers 200 to these credentials. */

@@ -1,0 +1,208 @@
+/**
+ * Consent for the whole call, end to end against the real sandbox: outbound calls (the customer is
+ * asked inside Dial's U() before being connected), and the caller's withdrawal with *9 during the
+ * conversation — stopped by the dialplan at once, taken into the ledger by the service, even when
+ * the service was down at the time.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pseudonymise } from '../../src/ledger/pseudonym';
+import {
+  activeChannels,
+  AmiEvent,
+  bandLevel,
+  CallScript,
+  placeCall as place,
+  placeOutboundCall,
+  promptSeconds,
+  recordingsOf,
+  RunningApp,
+  sandbox,
+  startApp,
+  TestAmi,
+  wavSeconds,
+} from '../helpers/sandbox';
+import { ledgerRecord, LedgerRecord } from '../helpers/sipp';
+
+let ami: TestAmi;
+/** The default configuration: a withdrawal deletes the part already recorded. */
+let app: RunningApp;
+/** partialRecording: keep. */
+let keeper: RunningApp;
+
+const FAST = {
+  CONSENT_IVR_FLOW_INPUT_TIMEOUT_MS: '1500',
+  CONSENT_IVR_FLOW_MAX_ATTEMPTS: '2',
+  CONSENT_IVR_WITHDRAWAL_POLL_MS: '300',
+};
+
+beforeAll(async () => {
+  sandbox();
+  ami = new TestAmi();
+  await ami.start();
+  [app, keeper] = await Promise.all([startApp(FAST), startApp({ ...FAST, CONSENT_IVR_WITHDRAWAL_PARTIAL_RECORDING: 'keep' })]);
+}, 60000);
+
+afterAll(async () => {
+  const codes = await Promise.all([app?.stop(), keeper?.stop()]);
+  expect(app?.leaks(['0612345678'])).toEqual([]);
+  expect(keeper?.leaks(['0612345678'])).toEqual([]);
+  ami?.close();
+  expect(codes).toEqual([0, 0]);
+});
+
+const pseudonymKey = () => readFileSync(resolve(sandbox().stateDir, 'secrets', 'pseudonym-key'), 'utf8').trim();
+
+/** Seconds after the accept before the conversation starts: the confirmation prompt, plus a margin. */
+const afterAccept = () => promptSeconds('ar', 'accepted') + 2.5;
+
+function withdrawnEvent(uniqueId: string, ms = 60000): Promise<AmiEvent> {
+  return ami.waitFor((e) => e.event === 'UserEvent' && e.userevent === 'ConsentIvrWithdrawn' && e.id === uniqueId, ms, `withdrawal of ${uniqueId}`);
+}
+
+/** The dialplan playing one of the withdrawal routine's prompts on a channel. */
+function promptPlayed(uniqueId: string, prompt: string, ms = 60000): Promise<AmiEvent> {
+  return ami.waitFor(
+    (e) => e.event === 'Newexten' && e.uniqueid === uniqueId && e.application === 'Playback' && e.appdata === `consent-ivr/${prompt}`,
+    ms,
+    `${prompt} played to ${uniqueId}`,
+  );
+}
+
+async function ledgerUntil(uniqueId: string, ok: (r: LedgerRecord) => boolean, ms = 20000): Promise<LedgerRecord> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const r = await ledgerRecord(uniqueId);
+    if (r && ok(r)) return r;
+    if (Date.now() > until) throw new Error(`ledger record of ${uniqueId} not as expected: ${JSON.stringify(r)}`);
+    await new Promise((res) => setTimeout(res, 300));
+  }
+}
+
+const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
+
+async function inbound(to: RunningApp, script: CallScript) {
+  const call = await place(ami, { app: to.name, ...script });
+  return { uid: await call.uniqueId, result: call.result };
+}
+
+describe('outbound calls: the customer is asked before being connected', () => {
+  test.concurrent('When the customer presses 1, then the conversation after the accept is recorded with both voices, and both sides see "accepted"', async () => {
+    const call = await placeOutboundCall(ami, { app: app.name, w1: 1.5, k1: '1', talk: afterAccept() + 5 });
+    const r = await call.result;
+    expect(r).toMatchObject({ result: 'accepted', reason: 'key-accept', lang: 'ar', db: 'accepted', dialstatus: 'ANSWER' });
+    const uid = r.id as string;
+    expect(r.recording).toMatch(new RegExp(`/${uid.replace('.', '\\.')}\\.wav$`));
+    expect(existsSync(r.recording as string)).toBe(true);
+    // The conversation only (MixMonitor b): not the notice, which the agent never heard.
+    expect(wavSeconds(r.recording as string)).toBeGreaterThan(2);
+    expect(wavSeconds(r.recording as string)).toBeLessThan(afterAccept() + 5);
+    // The customer's voice (1 kHz) and the agent's (500 Hz) are both in it.
+    expect(bandLevel(r.recording as string, 900, 1100)).toBeGreaterThan(0.05);
+    expect(bandLevel(r.recording as string, 400, 600)).toBeGreaterThan(0.05);
+    const rec = await ledgerUntil(uid, (x) => x.outcome === 'accepted');
+    // The subject is the customer: their number, pseudonymised like a caller's; never stored in clear.
+    expect(rec).toMatchObject({ direction: 'outbound', calledNumber: '', callerPseudonym: pseudonymise('0612345678', pseudonymKey()) });
+  });
+
+  test.concurrent('When the customer presses 2, then the call is connected all the same, and nothing is recorded', async () => {
+    const call = await placeOutboundCall(ami, { app: app.name, w1: 1.5, k1: '2', talk: 6 });
+    const r = await call.result;
+    expect(r).toMatchObject({ result: 'refused', reason: 'key-refuse', recording: '', db: 'refused', dialstatus: 'ANSWER' });
+    // Connected: the agent and the customer were bridged for the customer's few seconds of talk.
+    expect(Number(r.answered)).toBeGreaterThanOrEqual(3);
+    expect(recordingsOf(r.id as string)).toEqual([]);
+    expect(await ledgerUntil(r.id as string, (x) => x.outcome === 'refused')).toMatchObject({ direction: 'outbound', recordingPath: null });
+  });
+
+  test.concurrent('When the customer says nothing, then the call is connected unrecorded as no-input', async () => {
+    const call = await placeOutboundCall(ami, { app: app.name, talk: 50 }, 120000);
+    const r = await call.result;
+    expect(r).toMatchObject({ result: 'no-input', reason: 'attempts-exhausted', recording: '', dialstatus: 'ANSWER' });
+    expect(Number(r.answered)).toBeGreaterThan(0);
+    expect(recordingsOf(r.id as string)).toEqual([]);
+  }, 150000);
+
+  test.concurrent('When the customer hangs up during the notice, then nothing is recorded and the agent\'s dialplan goes on', async () => {
+    const call = await placeOutboundCall(ami, { app: app.name, w1: 2, hangupAfter: 1 });
+    const r = await call.result;
+    // Dial returned at the hangup, before any decision: no result for the agent's side.
+    expect(r).toMatchObject({ result: '', recording: '', db: '' });
+    expect(r.dialstatus).not.toBe('');
+    const uid = (await ami.waitFor((e) => e.event === 'UserEvent' && e.userevent === 'ConsentTestCustomer' && e.testid === call.testId, 1000, 'the customer')).leg as string;
+    expect(uid).toMatch(/^\d+\.\d+$/);
+    expect(recordingsOf(uid)).toEqual([]);
+  });
+});
+
+describe('withdrawal during the conversation (*9)', () => {
+  test.concurrent('When the caller accepts then presses *9, then the recording stops, is deleted, the ledger says withdrawn, and the call goes on; a second *9 changes nothing', async () => {
+    const { uid, result } = await inbound(app, { w1: 1.5, k1: '1', w4: afterAccept() + 2, k4: '*9', w5: promptSeconds('ar', 'withdrawn') + 3, k5: '*9', talk: 8, agentSecs: 40 });
+    const r = await result;
+    expect(r).toMatchObject({ result: 'accepted' });
+    await withdrawnEvent(uid);
+    await promptPlayed(uid, 'withdrawn');
+    const rec = await ledgerUntil(uid, (x) => x.withdrawnAt !== null);
+    expect(rec).toMatchObject({ withdrawnBy: 'caller', withdrawalRecording: 'deleted', recordingPath: null, outcome: 'accepted' });
+    expect(existsSync(r.recording as string)).toBe(false);
+    // The call is still up after the withdrawal.
+    expect(activeChannels().some((l) => l.endsWith(`!${uid}`))).toBe(true);
+    // The second *9: "this call is not recorded", and no second withdrawal.
+    await promptPlayed(uid, 'not-recorded');
+    await sleep(1);
+    expect(ami.events.filter((e) => e.userevent === 'ConsentIvrWithdrawn' && e.id === uid)).toHaveLength(1);
+    expect((await ledgerRecord(uid))?.withdrawnAt).toBe(rec.withdrawnAt);
+    expect(app.lines.filter((l) => l.call === uid && l.message === 'consent withdrawn during the call')).toHaveLength(1);
+  }, 90000);
+
+  test.concurrent('When the caller presses *9 with partialRecording keep, then the file stops growing within a second and is kept, ending at the withdrawal', async () => {
+    const { uid, result } = await inbound(keeper, { w1: 1.5, k1: '1', w4: afterAccept() + 3, k4: '*9', talk: 10, agentSecs: 30 });
+    const r = await result;
+    const file = r.recording as string;
+    await withdrawnEvent(uid);
+    await sleep(1);
+    const size = statSync(file).size;
+    await sleep(2);
+    expect(statSync(file).size).toBe(size);
+    expect(activeChannels().some((l) => l.endsWith(`!${uid}`))).toBe(true);
+    const rec = await ledgerUntil(uid, (x) => x.withdrawnAt !== null);
+    expect(rec).toMatchObject({ withdrawnBy: 'caller', withdrawalRecording: 'kept', recordingPath: file });
+    // The conversation before *9 (at most ~5.5 s after the confirmation), not the 10 s of talk after it.
+    expect(wavSeconds(file)).toBeGreaterThan(2);
+    expect(wavSeconds(file)).toBeLessThan(afterAccept() + 3 - promptSeconds('ar', 'accepted') + 1.5);
+  }, 90000);
+
+  test.concurrent('When a caller who refused presses *9, then they hear "this call is not recorded" and nothing is stored', async () => {
+    const arNotice = promptSeconds('ar', 'notice');
+    const { uid, result } = await inbound(app, { w1: arNotice + 1.5, k1: '2', w4: promptSeconds('fr', 'refused') + 2.5, k4: '*9', talk: 6, agentSecs: 20 });
+    expect(await result).toMatchObject({ result: 'refused' });
+    await promptPlayed(uid, 'not-recorded');
+    await sleep(1.5);
+    expect(ami.events.some((e) => e.userevent === 'ConsentIvrWithdrawn' && e.id === uid)).toBe(false);
+    expect((await ledgerRecord(uid))?.withdrawnAt).toBeNull();
+  }, 90000);
+
+  test('When the service is killed during the conversation and the caller presses *9, then the recording stops at once and the withdrawal reaches the ledger after the restart', async () => {
+    const victim = await startApp(FAST);
+    const { uid, result } = await inbound(victim, { w1: 1.5, k1: '1', w4: afterAccept() + 6, k4: '*9', talk: 12, agentSecs: 40 });
+    const r = await result;
+    const file = r.recording as string;
+    expect(r).toMatchObject({ result: 'accepted' });
+    await victim.stop('SIGKILL');
+    await withdrawnEvent(uid);
+    await sleep(1);
+    const size = statSync(file).size;
+    await sleep(2);
+    // Stopped by the dialplan alone; kept until the service is back to delete it.
+    expect(statSync(file).size).toBe(size);
+    expect((await ledgerRecord(uid))?.withdrawnAt).toBeNull();
+    const back = await startApp(FAST, victim.name);
+    try {
+      await back.waitForLog((l) => l.call === uid && l.message === 'consent withdrawn during the call', 20000, 'the queued withdrawal');
+      expect(await ledgerUntil(uid, (x) => x.withdrawnAt !== null)).toMatchObject({ withdrawnBy: 'caller', withdrawalRecording: 'deleted', recordingPath: null });
+      expect(existsSync(file)).toBe(false);
+    } finally {
+      expect(await back.stop()).toBe(0);
+    }
+  }, 120000);
+});

@@ -1,0 +1,203 @@
+/**
+ * Withdrawal during the conversation: the pure plan, the queue entry format the dialplan writes,
+ * the routine's Stasis arguments, and the inbox's bookkeeping with in-memory ports.
+ */
+import { parseQueued } from '../../src/adapters/ami/midcall';
+import { dialledNumber, routineArguments } from '../../src/adapters/ari/ari-adapter';
+import { WithdrawalInbox } from '../../src/app/withdrawals';
+import { InvalidRecordError, validateRecord } from '../../src/ledger/record';
+import { createLogger } from '../../src/logging/logger';
+import { planWithdrawal, withdrawalEventId } from '../../src/midcall/withdrawal';
+import type { Clock } from '../../src/ports/clock';
+import type { ConsentRecord, Ledger, StoredIn } from '../../src/ports/ledger';
+import type { QueuedWithdrawal } from '../../src/ports/midcall';
+
+const AT = new Date('2026-11-30T10:00:05.250Z');
+
+function record(over: Partial<ConsentRecord> = {}): ConsentRecord {
+  return {
+    uniqueId: '1764496800.7',
+    linkedId: '1764496800.7',
+    direction: 'inbound',
+    callerPseudonym: 'c'.repeat(64),
+    calledNumber: '0522000000',
+    outcome: 'accepted',
+    digit: '1',
+    language: 'fr',
+    attempts: 1,
+    enteredAt: '2026-11-30T09:59:00.000Z',
+    noticeStartedAt: '2026-11-30T09:59:00.100Z',
+    decidedAt: '2026-11-30T09:59:04.000Z',
+    recordingStartedAt: '2026-11-30T09:59:04.010Z',
+    recordingPath: '/rec/2026/11/30/1764496800.7.wav',
+    noticeVersion: 'v1',
+    withdrawnAt: null,
+    withdrawnBy: null,
+    withdrawalRecording: null,
+    ...over,
+  };
+}
+
+const queued = (over: Partial<QueuedWithdrawal> = {}): QueuedWithdrawal => ({ key: '1764496800.7', uniqueId: '1764496800.7', at: AT, by: 'caller', ...over });
+
+describe('planWithdrawal', () => {
+  test('When an accepted, recorded call is withdrawn under "delete", then the file goes and the record says deleted, by whom and when', () => {
+    const plan = planWithdrawal(record(), queued(), 'delete');
+    expect(plan).toEqual({
+      kind: 'store',
+      removeFile: '/rec/2026/11/30/1764496800.7.wav',
+      record: expect.objectContaining({ withdrawnAt: AT.toISOString(), withdrawnBy: 'caller', withdrawalRecording: 'deleted', recordingPath: null, outcome: 'accepted' }),
+    });
+  });
+
+  test('When withdrawn under "keep", then the file stays and the record keeps its path', () => {
+    const plan = planWithdrawal(record(), queued({ by: 'agent' }), 'keep');
+    expect(plan).toEqual({
+      kind: 'store',
+      removeFile: null,
+      record: expect.objectContaining({ withdrawnBy: 'agent', withdrawalRecording: 'kept', recordingPath: '/rec/2026/11/30/1764496800.7.wav' }),
+    });
+  });
+
+  test.each(['refused', 'no-input', 'unavailable', 'error'] as const)('When a %s call is withdrawn, then nothing was recorded and no file is removed', (outcome) => {
+    const plan = planWithdrawal(record({ outcome, recordingPath: null }), queued(), 'delete');
+    expect(plan).toMatchObject({ kind: 'store', removeFile: null, record: { withdrawalRecording: 'none' } });
+  });
+
+  test('When the record already holds a withdrawal, then only the queue entry goes (a second withdrawal changes nothing)', () => {
+    expect(planWithdrawal(record({ withdrawnAt: AT.toISOString(), withdrawnBy: 'caller', withdrawalRecording: 'deleted' }), queued(), 'delete')).toEqual({ kind: 'already-stored' });
+  });
+
+  test('When the call\'s outcome is not stored yet, then it waits', () => {
+    expect(planWithdrawal(record({ outcome: null }), queued(), 'delete')).toEqual({ kind: 'wait' });
+  });
+
+  test('The event id is one per call', () => {
+    expect(withdrawalEventId('1.2')).toBe(withdrawalEventId('1.2'));
+    expect(withdrawalEventId('1.2')).not.toBe(withdrawalEventId('1.3'));
+  });
+
+  test('A withdrawn record passes validation; a wrong withdrawnBy or direction does not', () => {
+    const plan = planWithdrawal(record(), queued(), 'delete');
+    if (plan.kind !== 'store') throw new Error('expected a plan to store');
+    expect(() => validateRecord(plan.record)).not.toThrow();
+    expect(() => validateRecord({ ...plan.record, withdrawnBy: 'robot' as never })).toThrow(InvalidRecordError);
+    expect(() => validateRecord({ ...plan.record, direction: 'sideways' as never })).toThrow(InvalidRecordError);
+  });
+});
+
+describe('the queue entries the dialplan writes', () => {
+  test('When the entry is "<epoch>.<ms>|caller", then it parses to that time and party', () => {
+    expect(parseQueued('/consent-ivr-withdrawn/consent-ivr/1764496800.7', '1796032805.250|caller')).toEqual(queued());
+    expect(parseQueued('1764496800.7', '1796032805|agent')).toMatchObject({ by: 'agent', at: new Date('2026-11-30T10:00:05.000Z') });
+  });
+
+  test.each([
+    ['1764496800.7', '1796032805|robot'],
+    ['1764496800.7', 'yesterday|caller'],
+    ['../etc', '1796032805|caller'],
+    ['1764496800.7', '1796032805|caller\r\nAction: Originate'],
+  ])('When the entry is %j = %j, then it is not taken', (key, value) => {
+    expect(parseQueued(key, value)).toBeNull();
+  });
+});
+
+describe('the routines\' Stasis arguments', () => {
+  const channel = { caller: { number: '+212611111111' }, dialplan: { exten: 's' } };
+
+  test('Inbound: the subject is the caller, the called number is the DID', () => {
+    expect(routineArguments(['0522000000'], channel)).toEqual({ direction: 'inbound', subjectNumber: '+212611111111', calledNumber: '0522000000', agentChannel: null });
+  });
+
+  test('Outbound: the subject is the dialled customer, never stored as the called number; the agent channel is kept', () => {
+    expect(routineArguments(['trunk/0612345678', 'outbound', 'PJSIP/agent-0000002a'], channel)).toEqual({
+      direction: 'outbound',
+      subjectNumber: '0612345678',
+      calledNumber: '',
+      agentChannel: 'PJSIP/agent-0000002a',
+    });
+  });
+
+  test.each([
+    ['trunk/0612345678', '0612345678'],
+    ['0612345678@trunk', '0612345678'],
+    ['sip:+212612345678@carrier.example', '+212612345678'],
+    ['0612345678', '0612345678'],
+    ['', ''],
+  ])('The number in the dial resource %j is %j', (resource, number) => {
+    expect(dialledNumber(resource)).toBe(number);
+  });
+});
+
+describe('WithdrawalInbox', () => {
+  const log = createLogger({ level: 'error', format: 'json' });
+  const clock: Clock = { now: () => new Date(AT.getTime() + 2000), setTimeout: () => ({ cancel: () => undefined }) };
+
+  function setup(stored: ConsentRecord | null, opts: { failStore?: boolean; fileMissing?: boolean } = {}) {
+    const entries = new Map<string, string>([['1764496800.7', '1796032805.250|caller']]);
+    const removedFiles: string[] = [];
+    const withdrawals: { record: ConsentRecord; eventId: string }[] = [];
+    let current = stored;
+    const ledger: Ledger = {
+      recordDecision: async () => 'redis',
+      recordOutcome: async () => 'redis',
+      recordWithdrawal: async (r, eventId): Promise<StoredIn> => {
+        if (opts.failStore) throw new Error('Redis and the journal both failed');
+        withdrawals.push({ record: r, eventId });
+        current = r;
+        return 'redis';
+      },
+      find: async () => current,
+    };
+    const inbox = new WithdrawalInbox(
+      {
+        queue: {
+          pending: async () => ({ items: [...entries].map(([k, v]) => parseQueued(k, v)).filter((q): q is QueuedWithdrawal => q !== null), unreadable: [] }),
+          remove: async (key) => {
+            entries.delete(key);
+          },
+        },
+        ledger,
+        files: {
+          remove: async (path) => {
+            removedFiles.push(path);
+            return opts.fileMissing ? 'missing' : 'removed';
+          },
+        },
+        clock,
+      },
+      { partialRecording: 'delete', pollMs: 1000, giveUpAfterMs: 86_400_000 },
+      log,
+    );
+    return { inbox, entries, removedFiles, withdrawals };
+  }
+
+  test('When a withdrawal is queued, then the file is removed, the withdrawal stored once, and the entry removed', async () => {
+    const t = setup(record());
+    expect(await t.inbox.drain()).toBe(1);
+    expect(t.removedFiles).toEqual(['/rec/2026/11/30/1764496800.7.wav']);
+    expect(t.withdrawals).toEqual([{ eventId: 'withdrawal:1764496800.7', record: expect.objectContaining({ withdrawalRecording: 'deleted' }) }]);
+    expect(t.entries.size).toBe(0);
+    expect(await t.inbox.drain()).toBe(0);
+  });
+
+  test('When the ledger cannot store it, then the entry stays queued for the next pass', async () => {
+    const t = setup(record(), { failStore: true });
+    expect(await t.inbox.drain()).toBe(0);
+    expect(t.entries.size).toBe(1);
+  });
+
+  test('When the record cannot be read yet (Redis down), then the entry stays queued', async () => {
+    const t = setup(null);
+    expect(await t.inbox.drain()).toBe(0);
+    expect(t.entries.size).toBe(1);
+    expect(t.removedFiles).toEqual([]);
+  });
+
+  test('When the entry outlived its storing (stopped between the two), then it is removed without a second withdrawal', async () => {
+    const t = setup(record({ withdrawnAt: AT.toISOString(), withdrawnBy: 'caller', withdrawalRecording: 'deleted', recordingPath: null }));
+    expect(await t.inbox.drain()).toBe(0);
+    expect(t.withdrawals).toEqual([]);
+    expect(t.entries.size).toBe(0);
+  });
+});
