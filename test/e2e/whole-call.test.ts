@@ -182,6 +182,38 @@ describe('withdrawal during the conversation (*9)', () => {
     expect((await ledgerRecord(uid))?.withdrawnAt).toBeNull();
   }, 90000);
 
+  test.concurrent('When the agent presses *9 on the caller\'s behalf, then the recording stops and the ledger says withdrawn by the agent', async () => {
+    const { uid, result } = await inbound(app, { w1: 1.5, k1: '1', talk: 20, agentW: 3, agentK: '*9', agentSecs: 15 });
+    expect(await result).toMatchObject({ result: 'accepted' });
+    expect(await withdrawnEvent(uid)).toMatchObject({ by: 'agent' });
+    const rec = await ledgerUntil(uid, (x) => x.withdrawnAt !== null);
+    expect(rec).toMatchObject({ withdrawnBy: 'agent', withdrawalRecording: 'deleted', recordingPath: null });
+  }, 90000);
+
+  test.concurrent('When the caller hangs up during the "recording stopped" prompt, then the withdrawal still stands', async () => {
+    const { uid, result } = await inbound(app, { w1: 1.5, k1: '1', w4: afterAccept() + 2, k4: '*9', talk: 0.5, agentSecs: 30 });
+    const r = await result;
+    await withdrawnEvent(uid);
+    const rec = await ledgerUntil(uid, (x) => x.withdrawnAt !== null);
+    expect(rec).toMatchObject({ withdrawnBy: 'caller', withdrawalRecording: 'deleted' });
+    expect(existsSync(r.recording as string)).toBe(false);
+  }, 90000);
+
+  test.concurrent('When the caller presses a lone *, then it reaches the agent after the feature timeout and nothing is withdrawn', async () => {
+    const call = await place(ami, { app: app.name, w1: 1.5, k1: '1', w4: afterAccept() + 2, k4: '*', talk: 6, agentSecs: 30 });
+    const uid = await call.uniqueId;
+    await call.result;
+    const linkedid = ami.events.find((e) => e.userevent === 'ConsentTestEnter' && e.testid === call.testId)?.linkedid;
+    expect(linkedid).toBeTruthy();
+    await ami.waitFor(
+      (e) => e.event === 'DTMFEnd' && e.digit === '*' && e.direction === 'Received' && e.linkedid === linkedid && String(e.channel).startsWith('Local/s@consent-test-agent-'),
+      30000,
+      'the * at the agent',
+    );
+    await sleep(1.5);
+    expect(ami.events.some((e) => e.userevent === 'ConsentIvrWithdrawn' && e.id === uid)).toBe(false);
+  }, 90000);
+
   test('When the service is killed during the conversation and the caller presses *9, then the recording stops at once and the withdrawal reaches the ledger after the restart', async () => {
     const victim = await startApp(FAST);
     const { uid, result } = await inbound(victim, { w1: 1.5, k1: '1', w4: afterAccept() + 6, k4: '*9', talk: 12, agentSecs: 40 });

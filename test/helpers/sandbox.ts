@@ -118,6 +118,9 @@ export interface CallScript {
   k4?: string;
   w5?: number;
   k5?: string;
+  /** The agent presses agentK after agentW s on the line. */
+  agentW?: number;
+  agentK?: string;
 }
 
 export interface PlacedCall {
@@ -148,6 +151,8 @@ export async function placeCall(ami: TestAmi, script: CallScript, resultTimeoutM
   put('K5', script.k5);
   put('TALK', script.talk);
   put('__AGENT_SECS', script.agentSecs);
+  put('__AGENT_W', script.agentW);
+  put('__AGENT_K', script.agentK);
   put('__CONSENT_APP', script.app);
   if (script.callerLong) vars.__TEST_CALLER_LONG = '1';
   if (script.callerNum !== undefined) vars.__TEST_CALLER_NUM = encodeURIComponent(script.callerNum);
