@@ -131,6 +131,22 @@ export interface PlacedCall {
   result: Promise<AmiEvent>;
 }
 
+/** Originates Local/s@<context> with its other half at s@<other>, with channel variables. */
+async function originateLocal(ami: TestAmi, context: string, other: string, vars: Record<string, string>): Promise<void> {
+  await ami.conn.action('Originate', {
+    Channel: `Local/s@${context}`,
+    Context: other,
+    Exten: 's',
+    Priority: '1',
+    Async: 'true',
+    Timeout: '30000',
+    // One header; Asterisk splits it on commas (values are URI-encoded, so they hold none).
+    Variable: Object.entries(vars)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(','),
+  });
+}
+
 /** Places a test call: Local/s@consent-test-in (inbound side) with the scripted caller on the other half. */
 export async function placeCall(ami: TestAmi, script: CallScript, resultTimeoutMs = 90000): Promise<PlacedCall> {
   const testId = randomUUID().replace(/-/g, '').slice(0, 12);
@@ -166,18 +182,7 @@ export async function placeCall(ami: TestAmi, script: CallScript, resultTimeoutM
   // Keep unhandled-rejection noise away when a test does not await one of them.
   uniqueId.catch(() => undefined);
   result.catch(() => undefined);
-  await ami.conn.action('Originate', {
-    Channel: 'Local/s@consent-test-in',
-    Context: 'consent-test-caller',
-    Exten: 's',
-    Priority: '1',
-    Async: 'true',
-    Timeout: '30000',
-    // One header; Asterisk splits it on commas (values are URI-encoded, so they hold none).
-    Variable: Object.entries(vars)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(','),
-  });
+  await originateLocal(ami, 'consent-test-in', 'consent-test-caller', vars);
   return { testId, uniqueId, result };
 }
 
@@ -429,17 +434,7 @@ export async function placeOutboundCall(ami: TestAmi, script: CallScript, result
   if (script.app !== undefined) vars.__CONSENT_APP = script.app;
   const result = ami.waitFor((e) => e.event === 'UserEvent' && e.userevent === 'ConsentTestOut' && e.testid === testId, resultTimeoutMs, `outbound call ${testId}`);
   result.catch(() => undefined);
-  await ami.conn.action('Originate', {
-    Channel: 'Local/s@consent-test-out',
-    Context: 'consent-test-agent-voice',
-    Exten: 's',
-    Priority: '1',
-    Async: 'true',
-    Timeout: '30000',
-    Variable: Object.entries(vars)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(','),
-  });
+  await originateLocal(ami, 'consent-test-out', 'consent-test-agent-voice', vars);
   return { testId, result };
 }
 
