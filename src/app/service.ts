@@ -4,7 +4,7 @@
  */
 import type { Server } from 'node:http';
 import { AmiConnection } from '../adapters/ami/ami-connection';
-import { AmiChannelVariables, AstDbWithdrawalQueue } from '../adapters/ami/midcall';
+import { AmiChannelVariables, AstDbMidCallQueue } from '../adapters/ami/midcall';
 import { AmiRecorder } from '../adapters/ami/recorder';
 import { AriAdapter } from '../adapters/ari/ari-adapter';
 import { ConfigError } from '../config/load';
@@ -16,7 +16,7 @@ import { Metrics } from '../observability/metrics';
 import { systemClock } from '../ports/clock';
 import { noticeVersion } from '../prompts/build';
 import { ConsentApp } from './consent-app';
-import { WithdrawalInbox } from './withdrawals';
+import { MidCallInbox } from './midcall-inbox';
 
 const DAY_MS = 86_400_000;
 
@@ -41,7 +41,7 @@ export async function startService(config: Config, warnings: string[] = [], log:
   const ledger = await createLedger(config, log.child({ component: 'ledger' }));
 
   const ami = new AmiConnection(
-    { host: config.ami.host, port: config.ami.port, user: config.ami.user, secret: config.secrets.amiSecret, actionTimeoutMs: config.ami.actionTimeoutMs },
+    { host: config.ami.host, port: config.ami.port, user: config.ami.user, secret: config.secrets.amiSecret, actionTimeoutMs: config.ami.actionTimeoutMs, events: true },
     log.child({ component: 'ami' }),
   );
   const amiFirst = await Promise.race([
@@ -51,6 +51,7 @@ export async function startService(config: Config, warnings: string[] = [], log:
     ledger.close().catch(() => undefined);
     throw new ConfigError(`${e.message} (ami.user / CONSENT_IVR_AMI_SECRET)`, 'ami.user');
   });
+  const recorder = new AmiRecorder(ami);
   if (amiFirst === 'pending') log.warn('AMI not reachable yet; accepted calls continue unrecorded until it is', { host: config.ami.host, port: config.ami.port });
 
   const ari = new AriAdapter(
@@ -61,7 +62,7 @@ export async function startService(config: Config, warnings: string[] = [], log:
   let metrics: Metrics | null = null;
   const app = new ConsentApp(
     ari,
-    { calls: ari, recorder: new AmiRecorder(ami), ledger: ledger.ledger, clock: systemClock, agentChannel: new AmiChannelVariables(ami) },
+    { calls: ari, recorder, ledger: ledger.ledger, clock: systemClock, agentChannel: new AmiChannelVariables(ami) },
     {
       flow: config.flow,
       recording: config.recording,
@@ -78,9 +79,9 @@ export async function startService(config: Config, warnings: string[] = [], log:
     },
   );
 
-  const withdrawals = new WithdrawalInbox(
+  const midcall = new MidCallInbox(
     {
-      queue: new AstDbWithdrawalQueue(ami, config.ari.app),
+      queue: new AstDbMidCallQueue(ami, config.ari.app),
       ledger: ledger.ledger,
       files: {
         remove: async (path) => {
@@ -89,12 +90,17 @@ export async function startService(config: Config, warnings: string[] = [], log:
           return r.deleted ? 'removed' : 'missing';
         },
       },
+      recorder,
       clock: systemClock,
     },
     { ...config.withdrawal, giveUpAfterMs: config.ledger.retentionDays * DAY_MS },
-    log.child({ component: 'withdrawals' }),
-    { onStored: (by) => metrics?.withdrawn(by) },
+    log.child({ component: 'midcall' }),
+    { onWithdrawal: (by) => metrics?.withdrawn(by), onPause: (kind) => metrics?.paused(kind) },
   );
+  // The dialplan announces what it queued (UserEvent, the only events this AMI user may read).
+  ami.on('event', (ev: Record<string, unknown>) => {
+    if (String(ev.event) === 'UserEvent' && /^ConsentIvr(Withdrawn|Pause)$/i.test(String(ev.userevent)) && ev.app === config.ari.app) midcall.nudge();
+  });
 
   ari.on('connected', () => {
     ari
@@ -122,7 +128,7 @@ export async function startService(config: Config, warnings: string[] = [], log:
     void ledger.close();
     throw new ConfigError(e.message, 'ari.user');
   });
-  withdrawals.start();
+  midcall.start();
   log.info('consent-ivr ready', { app: config.ari.app, noticeVersion: notice.version });
 
   let stopping: Promise<void> | null = null;
@@ -130,7 +136,7 @@ export async function startService(config: Config, warnings: string[] = [], log:
     stopping ??= (async () => {
       log.info('stopping: no new calls; finishing flows in progress', { calls: app.activeCalls });
       await app.drain(config.flow.shutdownGraceMs);
-      await withdrawals.stop();
+      await midcall.stop();
       ari.close();
       ami.close();
       server?.close();

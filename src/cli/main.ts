@@ -10,7 +10,7 @@ import { startService } from '../app/service';
 import { ConfigError, loadConfig, LoadResult } from '../config/load';
 import type { Config, Secrets } from '../config/schema';
 import { createLogger } from '../logging/logger';
-import { buildPrompts, noticeVersion, promptDurations } from '../prompts/build';
+import { buildPrompts, buildTone, noticeVersion, promptDurations } from '../prompts/build';
 import { checkConfig, checkDialplan, checkTimings, Finding } from './check-config';
 import { registerLedgerCommands } from './ledger-commands';
 
@@ -79,6 +79,7 @@ export function buildProgram(): Command {
       try {
         const results = await buildPrompts(config, dir, o.force ?? false);
         for (const r of results) process.stdout.write(`${r.status.padEnd(15)} ${r.file}\n`);
+        process.stdout.write(`${'tone'.padEnd(15)} ${await buildTone(dir)}\n`);
         process.stdout.write(`notice version ${noticeVersion(config, dir).version}\n`);
       } catch (e) {
         fail((e as Error).message, 1);

@@ -354,7 +354,7 @@ export async function verifyLedger(ctx: AdminContext): Promise<VerifyReport> {
     for (const e of entries) {
       try {
         const b = JSON.parse(e.body) as { type?: unknown; uniqueId?: unknown; at?: unknown };
-        const named = b.type === 'decision' || b.type === 'outcome' || b.type === 'withdrawal' || b.type === 'erasure';
+        const named = ['decision', 'outcome', 'withdrawal', 'pause', 'resume', 'erasure'].includes(String(b.type));
         if (named && typeof b.uniqueId === 'string' && Date.parse(String(b.at)) >= graceMs) refs.push({ uniqueId: b.uniqueId, seq: e.seq });
       } catch {
         // an unparsable body cannot name a record; the chain check covers the entry itself

@@ -107,6 +107,10 @@ export class DurableLedger implements Ledger {
     return this.track(this.write('withdrawal', record, eventId));
   }
 
+  recordPause(kind: 'pause' | 'resume', record: ConsentRecord, eventId: string): Promise<StoredIn> {
+    return this.track(this.write(kind, record, eventId));
+  }
+
   async find(uniqueId: string): Promise<ConsentRecord | null> {
     if (!this.store.isReady()) return null;
     const row = await this.bounded(this.store.getRecord(uniqueId)).catch(() => null);

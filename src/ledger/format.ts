@@ -22,6 +22,7 @@ const NULLABLE = new Set<Field>([
   'withdrawnAt',
   'withdrawnBy',
   'withdrawalRecording',
+  'pauses',
   'erasedAt',
 ]);
 

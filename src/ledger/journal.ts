@@ -5,7 +5,7 @@
  * compacted.
  *
  * Lines:
- *   {"t":"w","id":<event id>,"kind":"decision"|"outcome"|"withdrawal","at":<ISO time>,"record":{…}}
+ *   {"t":"w","id":<event id>,"kind":"decision"|"outcome"|"withdrawal"|"pause"|"resume","at":<ISO time>,"record":{…}}
  *   {"t":"a","id":<event id>}
  *
  * One process owns a journal at a time (a `<path>.lock` file holding its pid); give each app instance
@@ -16,7 +16,8 @@ import { dirname } from 'node:path';
 import type { ConsentRecord } from '../ports/ledger';
 import { Mutex } from './mutex';
 
-export type JournalKind = 'decision' | 'outcome' | 'withdrawal';
+export type JournalKind = 'decision' | 'outcome' | 'withdrawal' | 'pause' | 'resume';
+const KINDS: readonly string[] = ['decision', 'outcome', 'withdrawal', 'pause', 'resume'];
 
 export interface JournalEntry {
   id: string;
@@ -85,12 +86,13 @@ function parseLine(line: string): { t: 'w'; entry: JournalEntry } | { t: 'a'; id
   if (
     v.t === 'w' &&
     typeof v.id === 'string' &&
-    (v.kind === 'decision' || v.kind === 'outcome' || v.kind === 'withdrawal') &&
+    typeof v.kind === 'string' &&
+    KINDS.includes(v.kind) &&
     typeof v.at === 'string' &&
     v.record !== null &&
     typeof v.record === 'object'
   ) {
-    return { t: 'w', entry: { id: v.id, kind: v.kind, at: v.at, record: v.record as ConsentRecord } };
+    return { t: 'w', entry: { id: v.id, kind: v.kind as JournalKind, at: v.at, record: v.record as ConsentRecord } };
   }
   return null;
 }

@@ -29,6 +29,7 @@ export const RECORD_FIELDS = [
   'withdrawnAt',
   'withdrawnBy',
   'withdrawalRecording',
+  'pauses',
   'erasedAt',
 ] as const satisfies readonly (keyof StoredRecord)[];
 
@@ -86,6 +87,16 @@ export function validateRecord(record: ConsentRecord | StoredRecord, opts: { era
   if (!(DIRECTIONS as readonly string[]).includes(record.direction)) throw new InvalidRecordError('direction: must be inbound or outbound');
   oneOf(r, 'withdrawnBy', WITHDRAWN_BY);
   oneOf(r, 'withdrawalRecording', WITHDRAWAL_RECORDING);
+  if (r.pauses !== null && r.pauses !== undefined) {
+    text(r, 'pauses', 8192, false);
+    const spans = String(r.pauses).split(';');
+    const ok = spans.every((span, i) => {
+      const [start, end, ...rest] = span.split('/');
+      const last = i === spans.length - 1;
+      return rest.length === 0 && start !== undefined && isIsoTime(start) && (end === undefined || (end === '' && last) || isIsoTime(end));
+    });
+    if (!ok) throw new InvalidRecordError('pauses: must be start/end ISO 8601 spans separated by ";" (only the last may be open)');
+  }
   if (record.outcome !== null && !OUTCOMES.includes(record.outcome)) throw new InvalidRecordError('outcome: not a known outcome');
   if (record.language !== null && !(LANGUAGES as readonly string[]).includes(record.language)) {
     throw new InvalidRecordError('language: not a configured language');

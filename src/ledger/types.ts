@@ -18,14 +18,14 @@ export interface StoredRecord extends ConsentRecord {
  * Precedence of writes to one record. A write with a lower stage never overwrites a higher one, so a
  * decision replayed late from the journal cannot undo the outcome, and nothing undoes an erasure.
  */
-export const STAGE = { decision: 1, outcome: 2, withdrawal: 3, erasure: 9 } as const;
+export const STAGE = { decision: 1, outcome: 2, withdrawal: 3, pause: 3, resume: 3, erasure: 9 } as const;
 export type Stage = (typeof STAGE)[keyof typeof STAGE];
 
-export type EventType = 'decision' | 'outcome' | 'withdrawal' | 'erasure' | 'erasure-request' | 'purge';
+export type EventType = 'decision' | 'outcome' | 'withdrawal' | 'pause' | 'resume' | 'erasure' | 'erasure-request' | 'purge';
 
 /** What a chain entry says (serialised to JSON as the entry's `body`). */
 export type EventBody =
-  | { type: 'decision' | 'outcome' | 'withdrawal' | 'erasure'; at: string; uniqueId: string; outcome: string | null; recordDigest: string }
+  | { type: 'decision' | 'outcome' | 'withdrawal' | 'pause' | 'resume' | 'erasure'; at: string; uniqueId: string; outcome: string | null; recordDigest: string }
   | { type: 'erasure-request'; at: string; records: number; recordingsDeleted: number; failures: number }
   | {
       type: 'purge';

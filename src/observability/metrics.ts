@@ -25,6 +25,7 @@ export class Metrics {
   private readonly ledgerWrites: Counter<'kind' | 'stored_in'>;
   private readonly recordingLatency: Histogram;
   private readonly withdrawals: Counter<'by'>;
+  private readonly pauses: Counter<'kind'>;
   private server: Server | null = null;
 
   constructor(private readonly health: HealthSource) {
@@ -50,6 +51,12 @@ export class Metrics {
       name: 'consent_ivr_ledger_writes_total',
       help: 'Ledger writes by kind and where they were stored (redis, journal: Redis missed its bound, failed: nowhere)',
       labelNames: ['kind', 'stored_in'],
+      registers,
+    });
+    this.pauses = new Counter({
+      name: 'consent_ivr_pauses_total',
+      help: 'Pauses and resumes of a recording by the agent, taken into the ledger',
+      labelNames: ['kind'],
       registers,
     });
     this.withdrawals = new Counter({
@@ -91,6 +98,10 @@ export class Metrics {
 
   stored(kind: 'decision' | 'outcome', storedIn: string): void {
     this.ledgerWrites.inc({ kind, stored_in: storedIn });
+  }
+
+  paused(kind: string): void {
+    this.pauses.inc({ kind });
   }
 
   withdrawn(by: string): void {

@@ -32,6 +32,11 @@ export interface ConsentRecord {
   withdrawnAt: string | null;
   withdrawnBy: WithdrawnBy | null;
   withdrawalRecording: WithdrawalRecording | null;
+  /**
+   * Spans the recording was paused (silence in the file), "start/end" in ISO 8601, ';'-separated;
+   * the last has no end while paused (or when the recording stopped during the pause). Null: none.
+   */
+  pauses: string | null;
 }
 
 export type StoredIn = 'redis' | 'journal';
@@ -46,6 +51,8 @@ export interface Ledger {
    * withdrawal: storing the same one twice keeps one event.
    */
   recordWithdrawal(record: ConsentRecord, eventId: string): Promise<StoredIn>;
+  /** Stores a pause or resume (the record with its pauses updated), once per `eventId`. */
+  recordPause(kind: 'pause' | 'resume', record: ConsentRecord, eventId: string): Promise<StoredIn>;
   /** The stored record of a call, or null when there is none (or it cannot be read now). */
   find(uniqueId: string): Promise<ConsentRecord | null>;
 }

@@ -7,6 +7,7 @@ import type { WithdrawnBy } from './ledger';
 
 /** A withdrawal the dialplan carried out and queued. */
 export interface QueuedWithdrawal {
+  kind: 'withdrawal';
   /** The queue's own key for it (to remove it once stored). */
   key: string;
   /** UNIQUEID of the channel whose consent was withdrawn (the subject's channel). */
@@ -15,11 +16,23 @@ export interface QueuedWithdrawal {
   by: WithdrawnBy;
 }
 
-export interface WithdrawalQueue {
-  /** Withdrawals waiting to be stored; entries that cannot be read are reported, not returned. */
-  pending(): Promise<{ items: QueuedWithdrawal[]; unreadable: string[] }>;
-  /** Removes an entry once its withdrawal is stored (or can never be). */
-  remove(key: string): Promise<void>;
+/** A pause or resume the agent asked for; the dialplan waits for the service to carry it out. */
+export interface QueuedPause {
+  kind: 'pause' | 'resume';
+  key: string;
+  uniqueId: string;
+  at: Date;
+  /** The subject's channel (its MixMonitor is muted), as Asterisk names it. */
+  channel: string;
+}
+
+export type QueuedAction = QueuedWithdrawal | QueuedPause;
+
+export interface MidCallQueue {
+  /** Requests waiting; entries that cannot be read are reported, not returned. */
+  pending(): Promise<{ items: QueuedAction[]; unreadable: string[] }>;
+  /** Removes an entry once carried out and stored (or once it can never be). */
+  remove(item: QueuedAction): Promise<void>;
 }
 
 /** Sets variables on a channel outside Stasis (never through ARI, which would restrict its dialplan). */

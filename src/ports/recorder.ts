@@ -14,4 +14,6 @@ export interface Recorder {
   start(req: RecordingRequest): Promise<{ mixMonitorId: string }>;
   /** Stops a recording started by `start` (used when a start completes after the call ended). */
   stop(channel: string, mixMonitorId: string): Promise<void>;
+  /** Mutes (silence in the file) or unmutes the recording of a channel, both directions. */
+  mute(channel: string, on: boolean): Promise<void>;
 }

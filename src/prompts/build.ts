@@ -89,6 +89,28 @@ export async function buildPrompts(config: Config, soundsDir = config.prompts.so
   return results;
 }
 
+/** Folder (under the sounds directory) of the pause/resume tone, the musiconhold class consent-ivr-tone. */
+export const TONE_FOLDER = 'consent-ivr-tone';
+
+/**
+ * Writes the short tone both parties hear when the agent pauses or resumes the recording:
+ * <soundsDir>/consent-ivr-tone/tone.wav, 0.25 s at 800 Hz then silence (the music-on-hold class
+ * plays it once to the agent while the customer hears a beep). Resolves with its path.
+ */
+export async function buildTone(soundsDir: string): Promise<string> {
+  const dir = join(soundsDir, TONE_FOLDER);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'tone.wav');
+  const tmp = `${file}.tmp.wav`;
+  try {
+    await run('sox', ['-n', '-r', '8000', '-c', '1', '-b', '16', '-e', 'signed-integer', tmp, 'synth', '0.25', 'sine', '800', 'vol', '0.4', 'pad', '0', '5']);
+    renameSync(tmp, file);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+  return file;
+}
+
 /**
  * The notice version kept with every decision: a hash of the rendered texts and, where the
  * prompt files can be read from here, of the audio the caller hears.

@@ -98,6 +98,7 @@ export class CallRunner {
       withdrawnAt: null,
       withdrawnBy: null,
       withdrawalRecording: null,
+      pauses: null,
     };
   }
 

@@ -131,6 +131,7 @@ function rec(i: number, enteredMs: number, outcome: Outcome, number: string, ove
     withdrawnAt: null,
     withdrawnBy: null,
     withdrawalRecording: null,
+    pauses: null,
     ...over,
   };
 }

@@ -70,6 +70,7 @@ function record(i: number, outcome: Outcome, over: Partial<ConsentRecord> = {}, 
     withdrawnAt: null,
     withdrawnBy: null,
     withdrawalRecording: null,
+    pauses: null,
     ...over,
   };
 }

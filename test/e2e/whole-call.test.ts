@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { pseudonymise } from '../../src/ledger/pseudonym';
 import {
   activeChannels,
+  waitChannelsGone,
   AmiEvent,
   bandLevel,
   CallScript,
@@ -77,6 +78,34 @@ async function ledgerUntil(uniqueId: string, ok: (r: LedgerRecord) => boolean, m
     if (Date.now() > until) throw new Error(`ledger record of ${uniqueId} not as expected: ${JSON.stringify(r)}`);
     await new Promise((res) => setTimeout(res, 300));
   }
+}
+
+/** RMS (0..1) of each `windowS` window of a 16-bit mono WAV file. */
+function windowLevels(file: string, windowS = 0.1): number[] {
+  const buf = readFileSync(file);
+  let off = 12;
+  while (off + 8 <= buf.length && buf.toString('ascii', off, off + 4) !== 'data') off += 8 + buf.readUInt32LE(off + 4);
+  const rate = buf.readUInt32LE(24);
+  const samples = buf.subarray(off + 8);
+  const per = Math.round(rate * windowS);
+  const out: number[] = [];
+  for (let i = 0; i + per * 2 <= samples.length; i += per * 2) {
+    let sum = 0;
+    for (let j = 0; j < per; j++) sum += (samples.readInt16LE(i + j * 2) / 32768) ** 2;
+    out.push(Math.sqrt(sum / per));
+  }
+  return out;
+}
+
+/** The longest run of windows quieter than `below`, in windows. */
+function longestQuiet(levels: number[], below = 0.01): number {
+  let best = 0;
+  let run = 0;
+  for (const l of levels) {
+    run = l < below ? run + 1 : 0;
+    best = Math.max(best, run);
+  }
+  return best;
 }
 
 const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
@@ -212,6 +241,47 @@ describe('withdrawal during the conversation (*9)', () => {
     );
     await sleep(1.5);
     expect(ami.events.some((e) => e.userevent === 'ConsentIvrWithdrawn' && e.id === uid)).toBe(false);
+  }, 90000);
+
+  test.concurrent('When the agent presses *8, then *8 again, then the paused part is silence in the file, both hear a tone, and the ledger keeps the span', async () => {
+    const call = await place(ami, { app: keeper.name, w1: 1.5, k1: '1', talk: 30, agentW: 3, agentK: '*8', agentW2: 4, agentK2: '*8', agentSecs: 6 });
+    const uid = await call.uniqueId;
+    const r = await call.result;
+    expect(r).toMatchObject({ result: 'accepted' });
+    const rec = await ledgerUntil(uid, (x) => x.pauses !== null && !x.pauses.endsWith('/'), 40000);
+    const [start, end] = (rec.pauses as string).split('/');
+    const pausedS = (Date.parse(end as string) - Date.parse(start as string)) / 1000;
+    // The agent's second *8 came about 4 s after the first (plus the keys and the tone).
+    expect(pausedS).toBeGreaterThan(3);
+    expect(pausedS).toBeLessThan(7);
+    expect(await waitChannelsGone([uid], 30000)).toEqual([]);
+    // Each time, the customer heard a beep and the agent the consent-ivr-tone class.
+    expect(ami.events.filter((e) => e.event === 'Newexten' && e.uniqueid === uid && e.application === 'Playback' && e.appdata === 'beep')).toHaveLength(2);
+    const linkedid = ami.events.find((x) => x.userevent === 'ConsentTestEnter' && x.testid === call.testId)?.linkedid;
+    expect(ami.events.filter((e) => e.event === 'MusicOnHoldStart' && e.class === 'consent-ivr-tone' && e.linkedid === linkedid)).toHaveLength(2);
+    // In the file: the caller's tone, then a silent stretch about as long as the pause, then the tone again.
+    const levels = windowLevels(r.recording as string);
+    const quietS = longestQuiet(levels) / 10;
+    expect(quietS).toBeGreaterThan(pausedS - 1.5);
+    expect(quietS).toBeLessThan(pausedS + 1.5);
+    expect(levels.slice(0, 10).some((l) => l > 0.05)).toBe(true);
+    expect(levels.slice(-10).some((l) => l > 0.05)).toBe(true);
+    expect(keeper.lines.filter((l) => l.call === uid && /^recording (paused|resumed) by the agent$/.test(String(l.message))).map((l) => l.message)).toEqual([
+      'recording paused by the agent',
+      'recording resumed by the agent',
+    ]);
+  }, 90000);
+
+  test.concurrent('When the caller withdrew, then the agent\'s *8 resumes nothing: "not recorded", no pause stored, no file', async () => {
+    const { uid, result } = await inbound(app, { w1: 1.5, k1: '1', w4: afterAccept() + 1, k4: '*9', talk: 25, agentW: 6, agentK: '*8', agentSecs: 12 });
+    const r = await result;
+    await withdrawnEvent(uid);
+    await promptPlayed(uid, 'not-recorded', 30000);
+    await sleep(1);
+    const rec = await ledgerUntil(uid, (x) => x.withdrawnAt !== null);
+    expect(rec.pauses).toBeNull();
+    expect(existsSync(r.recording as string)).toBe(false);
+    expect(ami.events.some((e) => e.userevent === 'ConsentIvrPause' && e.id === uid)).toBe(false);
   }, 90000);
 
   test('When the service is killed during the conversation and the caller presses *9, then the recording stops at once and the withdrawal reaches the ledger after the restart', async () => {

@@ -118,9 +118,11 @@ export interface CallScript {
   k4?: string;
   w5?: number;
   k5?: string;
-  /** The agent presses agentK after agentW s on the line. */
+  /** The agent presses agentK after agentW s on the line, then agentK2 after agentW2 more. */
   agentW?: number;
   agentK?: string;
+  agentW2?: number;
+  agentK2?: string;
 }
 
 export interface PlacedCall {
@@ -169,6 +171,8 @@ export async function placeCall(ami: TestAmi, script: CallScript, resultTimeoutM
   put('__AGENT_SECS', script.agentSecs);
   put('__AGENT_W', script.agentW);
   put('__AGENT_K', script.agentK);
+  put('__AGENT_W2', script.agentW2);
+  put('__AGENT_K2', script.agentK2);
   put('__CONSENT_APP', script.app);
   if (script.callerLong) vars.__TEST_CALLER_LONG = '1';
   if (script.callerNum !== undefined) vars.__TEST_CALLER_NUM = encodeURIComponent(script.callerNum);

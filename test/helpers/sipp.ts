@@ -239,6 +239,7 @@ export interface LedgerRecord {
   withdrawnAt: string | null;
   withdrawnBy: string | null;
   withdrawalRecording: string | null;
+  pauses: string | null;
 }
 
 const execFileP = promisify(execFile);

@@ -73,6 +73,7 @@ function setup(hooks: RunnerHooks = {}) {
     stop: async (_c, id) => {
       recorder.stoppedIds.push(id);
     },
+    mute: async () => undefined,
   };
   const decisionStore = deferred<StoredIn>();
   const ledger: Ledger & { decisions: ConsentRecord[]; outcomes: ConsentRecord[] } = {
@@ -87,6 +88,7 @@ function setup(hooks: RunnerHooks = {}) {
       return 'redis';
     },
     recordWithdrawal: async () => 'redis',
+    recordPause: async () => 'redis',
     find: async (id) => [...ledger.outcomes, ...ledger.decisions].find((r) => r.uniqueId === id) ?? null,
   };
   const call: IncomingCall = {

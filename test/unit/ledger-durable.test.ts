@@ -103,6 +103,7 @@ function record(i: number, over: Partial<ConsentRecord> = {}): ConsentRecord {
     withdrawnAt: null,
     withdrawnBy: null,
     withdrawalRecording: null,
+    pauses: null,
     ...over,
   };
 }

@@ -25,6 +25,7 @@ function rec(over: Partial<StoredRecord> = {}): StoredRecord {
     withdrawnAt: null,
     withdrawnBy: null,
     withdrawalRecording: null,
+    pauses: null,
     erasedAt: null,
     ...over,
   };

@@ -1,61 +1,77 @@
 /**
- * After the consent flow, over AMI: the withdrawals the dialplan queued in AstDB
- * (dialplans/consent-ivr.conf, family consent-ivr-withdrawn), and variables set on the agent's
- * channel of an outbound call. Every value sent is checked here, whatever the caller passes.
+ * After the consent flow, over AMI: the withdrawals and pause requests the dialplan queued in AstDB
+ * (dialplans/consent-ivr.conf, families consent-ivr-withdrawn/<app> and consent-ivr-pause/<app>),
+ * and variables set on the agent's channel of an outbound call. Every value sent is checked here, whatever the caller passes.
  */
 import type { WithdrawnBy } from '../../ports/ledger';
-import type { ChannelVariables, QueuedWithdrawal, WithdrawalQueue } from '../../ports/midcall';
+import type { ChannelVariables, MidCallQueue, QueuedAction, QueuedPause, QueuedWithdrawal } from '../../ports/midcall';
 import type { AmiConnection } from './ami-connection';
 import { AmiError } from './ami-connection';
 import { SAFE_CHANNEL } from './recorder';
 
-/** The AstDB family the dialplan's withdrawal routine writes to, under the Stasis application's name. */
+/** The AstDB families the dialplan's routines write to, each under the Stasis application's name. */
 export const WITHDRAWAL_FAMILY = 'consent-ivr-withdrawn';
-export const withdrawalFamily = (app: string) => `${WITHDRAWAL_FAMILY}/${app}`;
-/** Keys are UNIQUEIDs (digits and a dot); values "<epoch seconds>|<caller|agent>". */
+export const PAUSE_FAMILY = 'consent-ivr-pause';
+/** Keys are UNIQUEIDs (digits and a dot). */
 const KEY = /^[0-9]+\.[0-9]+$/;
-const VALUE = /^([0-9]{9,11}(?:\.[0-9]{1,6})?)\|(caller|agent)$/;
+const TIME = '([0-9]{9,11}(?:\\.[0-9]{1,6})?)';
+/** Withdrawal: "<epoch.ms>|<caller|agent>". Pause: "<epoch.ms>|<pause|resume>|<channel>". */
+const WITHDRAWAL_VALUE = new RegExp(`^${TIME}\\|(caller|agent)$`);
+const PAUSE_VALUE = new RegExp(`^${TIME}\\|(pause|resume)\\|(.+)$`);
 const VARIABLE = /^[A-Z][A-Z0-9_]*$/;
 /** Variable values the service sets: results, reasons, ids and server-made paths. */
 const SAFE_VALUE = /^[A-Za-z0-9._\-/]*$/;
 
-/** Parses one AstDB entry of the queue; null when it is not one the routine writes. */
+const epoch = (s: string) => new Date(Math.round(Number(s) * 1000));
+const lastSegment = (key: string) => key.slice(key.lastIndexOf('/') + 1);
+
+/** Parses one AstDB entry of the withdrawal queue; null when it is not one the routine writes. */
 export function parseQueued(key: string, value: string): QueuedWithdrawal | null {
-  const k = key.slice(key.lastIndexOf('/') + 1);
-  const m = VALUE.exec(value);
+  const k = lastSegment(key);
+  const m = WITHDRAWAL_VALUE.exec(value);
   if (!KEY.test(k) || !m) return null;
-  return { key: k, uniqueId: k, at: new Date(Math.round(Number(m[1]) * 1000)), by: m[2] as WithdrawnBy };
+  return { kind: 'withdrawal', key: k, uniqueId: k, at: epoch(m[1] as string), by: m[2] as WithdrawnBy };
 }
 
-/** The queue of one service instance: withdrawals of the calls its Stasis application served. */
-export class AstDbWithdrawalQueue implements WithdrawalQueue {
-  private readonly family: string;
+/** Parses one AstDB entry of the pause queue; null when it is not one the routine writes. */
+export function parseQueuedPause(key: string, value: string): QueuedPause | null {
+  const k = lastSegment(key);
+  const m = PAUSE_VALUE.exec(value);
+  if (!KEY.test(k) || !m || !SAFE_CHANNEL.test(m[3] as string)) return null;
+  return { kind: m[2] as 'pause' | 'resume', key: k, uniqueId: k, at: epoch(m[1] as string), channel: m[3] as string };
+}
+
+/** The queues of one service instance: requests about the calls its Stasis application served. */
+export class AstDbMidCallQueue implements MidCallQueue {
+  private readonly families: { family: string; parse: (k: string, v: string) => QueuedAction | null }[];
 
   constructor(
     private readonly ami: AmiConnection,
-    app: string,
+    private readonly app: string,
   ) {
-    this.family = withdrawalFamily(app);
+    this.families = [
+      { family: `${WITHDRAWAL_FAMILY}/${app}`, parse: parseQueued },
+      { family: `${PAUSE_FAMILY}/${app}`, parse: parseQueuedPause },
+    ];
   }
 
-  async pending(): Promise<{ items: QueuedWithdrawal[]; unreadable: string[] }> {
-    const events = await this.ami.list('DBGetTree', { Family: this.family });
-    const items: QueuedWithdrawal[] = [];
+  async pending(): Promise<{ items: QueuedAction[]; unreadable: string[] }> {
+    const items: QueuedAction[] = [];
     const unreadable: string[] = [];
-    for (const ev of events) {
-      if (String(ev.event).toLowerCase() !== 'dbgettreeresponse') continue;
-      const q = parseQueued(String(ev.key ?? ''), String(ev.val ?? ''));
-      if (q) items.push(q);
-      else unreadable.push(String(ev.key ?? '').slice(`/${this.family}/`.length));
+    for (const { family, parse } of this.families) {
+      for (const ev of await this.ami.list('DBGetTree', { Family: family })) {
+        if (String(ev.event).toLowerCase() !== 'dbgettreeresponse') continue;
+        const q = parse(String(ev.key ?? ''), String(ev.val ?? ''));
+        if (q) items.push(q);
+        else unreadable.push(String(ev.key ?? ''));
+      }
     }
     return { items, unreadable };
   }
 
-  async remove(key: string): Promise<void> {
-    // Unreadable entries are removed by key too: allow any key AstDB can hold, minus line breaks
-    // (the connection rejects those) and '/' (which would name another family's key).
-    if (key.includes('/')) throw new AmiError('AstDB key contains a slash');
-    await this.ami.action('DBDel', { Family: this.family, Key: key });
+  async remove(item: QueuedAction): Promise<void> {
+    const family = item.kind === 'withdrawal' ? WITHDRAWAL_FAMILY : PAUSE_FAMILY;
+    await this.ami.action('DBDel', { Family: `${family}/${this.app}`, Key: item.key });
   }
 }
 

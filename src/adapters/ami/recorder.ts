@@ -40,4 +40,9 @@ export class AmiRecorder implements Recorder {
     if (!SAFE_CHANNEL.test(channel)) throw new AmiError('channel name is outside the allowed character set');
     await this.ami.action('StopMixMonitor', { Channel: channel, MixMonitorID: mixMonitorId });
   }
+
+  async mute(channel: string, on: boolean): Promise<void> {
+    if (!SAFE_CHANNEL.test(channel)) throw new AmiError('channel name is outside the allowed character set');
+    await this.ami.action('MixMonitorMute', { Channel: channel, Direction: 'both', State: on ? '1' : '0' });
+  }
 }

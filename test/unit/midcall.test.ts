@@ -1,16 +1,17 @@
 /**
- * Withdrawal during the conversation: the pure plan, the queue entry format the dialplan writes,
- * the routine's Stasis arguments, and the inbox's bookkeeping with in-memory ports.
+ * During the conversation: the pure withdrawal and pause plans, the queue entry formats the dialplan
+ * writes, the routines' Stasis arguments, and the inbox's bookkeeping with in-memory ports.
  */
-import { parseQueued } from '../../src/adapters/ami/midcall';
+import { parseQueued, parseQueuedPause } from '../../src/adapters/ami/midcall';
 import { dialledNumber, routineArguments } from '../../src/adapters/ari/ari-adapter';
-import { WithdrawalInbox } from '../../src/app/withdrawals';
+import { MidCallInbox } from '../../src/app/midcall-inbox';
 import { InvalidRecordError, validateRecord } from '../../src/ledger/record';
 import { createLogger } from '../../src/logging/logger';
+import { LATE_MS, pauseEventId, planPause } from '../../src/midcall/pause';
 import { planWithdrawal, withdrawalEventId } from '../../src/midcall/withdrawal';
 import type { Clock } from '../../src/ports/clock';
 import type { ConsentRecord, Ledger, StoredIn } from '../../src/ports/ledger';
-import type { QueuedWithdrawal } from '../../src/ports/midcall';
+import type { QueuedAction, QueuedPause, QueuedWithdrawal } from '../../src/ports/midcall';
 
 const AT = new Date('2026-11-30T10:00:05.250Z');
 
@@ -34,11 +35,13 @@ function record(over: Partial<ConsentRecord> = {}): ConsentRecord {
     withdrawnAt: null,
     withdrawnBy: null,
     withdrawalRecording: null,
+    pauses: null,
     ...over,
   };
 }
 
-const queued = (over: Partial<QueuedWithdrawal> = {}): QueuedWithdrawal => ({ key: '1764496800.7', uniqueId: '1764496800.7', at: AT, by: 'caller', ...over });
+const queued = (over: Partial<QueuedWithdrawal> = {}): QueuedWithdrawal => ({ kind: 'withdrawal', key: '1764496800.7', uniqueId: '1764496800.7', at: AT, by: 'caller', ...over });
+const pauseReq = (over: Partial<QueuedPause> = {}): QueuedPause => ({ kind: 'pause', key: '1764496800.7', uniqueId: '1764496800.7', at: AT, channel: 'PJSIP/trunk-0000002a', ...over });
 
 describe('planWithdrawal', () => {
   test('When an accepted, recorded call is withdrawn under "delete", then the file goes and the record says deleted, by whom and when', () => {
@@ -86,6 +89,55 @@ describe('planWithdrawal', () => {
   });
 });
 
+describe('planPause', () => {
+  const now = AT.getTime() + 300;
+  const later = new Date(AT.getTime() + 10_000);
+
+  test('When the agent pauses an accepted recording, then it is muted and a span opens', () => {
+    expect(planPause(record(), pauseReq(), now)).toEqual({ kind: 'apply', mute: true, record: expect.objectContaining({ pauses: `${AT.toISOString()}/` }) });
+  });
+
+  test('When the agent resumes, then it is unmuted and the span closes; a second pause opens another', () => {
+    const paused = record({ pauses: `${AT.toISOString()}/` });
+    const resumed = planPause(paused, pauseReq({ kind: 'resume', at: later }), later.getTime() + 100);
+    expect(resumed).toEqual({ kind: 'apply', mute: false, record: expect.objectContaining({ pauses: `${AT.toISOString()}/${later.toISOString()}` }) });
+    if (resumed.kind !== 'apply' || !resumed.record) throw new Error('expected a record');
+    const again = new Date(later.getTime() + 5000);
+    expect(planPause(resumed.record, pauseReq({ at: again }), again.getTime() + 10)).toMatchObject({ record: { pauses: `${AT.toISOString()}/${later.toISOString()};${again.toISOString()}/` } });
+  });
+
+  test('When consent was withdrawn, then nothing resumes the recording', () => {
+    expect(planPause(record({ withdrawnAt: AT.toISOString(), withdrawnBy: 'caller', withdrawalRecording: 'deleted', recordingPath: null }), pauseReq({ kind: 'resume' }), now)).toMatchObject({ kind: 'drop' });
+  });
+
+  test.each(['refused', 'no-input', 'error'] as const)('When the call is %s, then there is nothing to pause', (outcome) => {
+    expect(planPause(record({ outcome, recordingPath: null }), pauseReq(), now)).toMatchObject({ kind: 'drop' });
+  });
+
+  test('When a pause is found after the dialplan gave up waiting, then the recording is not touched (the dialplan stopped it) but the pause is kept', () => {
+    expect(planPause(record(), pauseReq(), AT.getTime() + LATE_MS + 1)).toEqual({ kind: 'record-only', record: expect.objectContaining({ pauses: `${AT.toISOString()}/` }) });
+  });
+
+  test('When a resume is found after the dialplan gave up waiting, then it is dropped (the agent was told it is still paused)', () => {
+    expect(planPause(record({ pauses: `${AT.toISOString()}/` }), pauseReq({ kind: 'resume' }), AT.getTime() + LATE_MS + 1)).toMatchObject({ kind: 'drop' });
+  });
+
+  test('When the pause is already stored, then it is muted again (idempotent) and nothing new is stored', () => {
+    expect(planPause(record({ pauses: `${AT.toISOString()}/` }), pauseReq(), now)).toEqual({ kind: 'apply', mute: true, record: null });
+  });
+
+  test('Records with pauses validate; a malformed span does not', () => {
+    expect(() => validateRecord(record({ pauses: `${AT.toISOString()}/${later.toISOString()};${later.toISOString()}/` }))).not.toThrow();
+    expect(() => validateRecord(record({ pauses: `${AT.toISOString()}/;${later.toISOString()}/` }))).toThrow(InvalidRecordError);
+    expect(() => validateRecord(record({ pauses: 'yesterday/' }))).toThrow(InvalidRecordError);
+  });
+
+  test('Each request has its own event id', () => {
+    expect(pauseEventId(pauseReq())).not.toBe(pauseEventId(pauseReq({ kind: 'resume' })));
+    expect(pauseEventId(pauseReq())).not.toBe(pauseEventId(pauseReq({ at: later })));
+  });
+});
+
 describe('the queue entries the dialplan writes', () => {
   test('When the entry is "<epoch>.<ms>|caller", then it parses to that time and party', () => {
     expect(parseQueued('/consent-ivr-withdrawn/consent-ivr/1764496800.7', '1796032805.250|caller')).toEqual(queued());
@@ -99,6 +151,13 @@ describe('the queue entries the dialplan writes', () => {
     ['1764496800.7', '1796032805|caller\r\nAction: Originate'],
   ])('When the entry is %j = %j, then it is not taken', (key, value) => {
     expect(parseQueued(key, value)).toBeNull();
+  });
+
+  test('A pause entry carries the request and the subject\'s channel; a hostile channel name is not taken', () => {
+    expect(parseQueuedPause('/consent-ivr-pause/consent-ivr/1764496800.7', '1796032805.250|pause|PJSIP/trunk-0000002a')).toEqual(pauseReq());
+    expect(parseQueuedPause('1764496800.7', '1796032805|resume|Local/s@ctx-00000001;2')).toMatchObject({ kind: 'resume', channel: 'Local/s@ctx-00000001;2' });
+    expect(parseQueuedPause('1764496800.7', '1796032805|pause|PJSIP/x,b()')).toBeNull();
+    expect(parseQueuedPause('1764496800.7', '1796032805|stop|PJSIP/x')).toBeNull();
   });
 });
 
@@ -129,7 +188,7 @@ describe('the routines\' Stasis arguments', () => {
   });
 });
 
-describe('WithdrawalInbox', () => {
+describe('MidCallInbox', () => {
   const log = createLogger({ level: 'error', format: 'json' });
   const clock: Clock = { now: () => new Date(AT.getTime() + 2000), setTimeout: () => ({ cancel: () => undefined }) };
 
@@ -147,19 +206,21 @@ describe('WithdrawalInbox', () => {
         current = r;
         return 'redis';
       },
+      recordPause: async () => 'redis',
       find: async () => current,
     };
-    const inbox = new WithdrawalInbox(
+    const inbox = new MidCallInbox(
       {
         queue: {
           pending: async () => ({ items: [...entries].map(([k, v]) => parseQueued(k, v)).filter((q): q is QueuedWithdrawal => q !== null), unreadable: [] }),
-          remove: async (key) => {
-            entries.delete(key);
+          remove: async (item: QueuedAction) => {
+            entries.delete(item.key);
           },
         },
+        recorder: { start: async () => ({ mixMonitorId: 'x' }), stop: async () => undefined, mute: async () => undefined },
         ledger,
         files: {
-          remove: async (path) => {
+          remove: async (path: string) => {
             removedFiles.push(path);
             return opts.fileMissing ? 'missing' : 'removed';
           },

@@ -1,0 +1,171 @@
+/**
+ * Carries out and stores what the dialplan queued during the conversation (AstDB): withdrawals
+ * (already stopped by the dialplan: remove the part recorded if so configured, store) and the
+ * agent's pause / resume (mute or unmute the recording over AMI, store; the dialplan waits for the
+ * entry to go). It runs every `pollMs`, and at once when `nudge()` is called (the dialplan's user
+ * events). An entry stays queued until it is stored, so nothing is lost while the service, AMI or
+ * Redis is down; each request is one ledger event however often it is retried.
+ */
+import { safe, type Logger } from '../logging/logger';
+import { pauseEventId, planPause } from '../midcall/pause';
+import { planWithdrawal, withdrawalEventId, type PartialRecording } from '../midcall/withdrawal';
+import type { Clock } from '../ports/clock';
+import type { Ledger, WithdrawnBy } from '../ports/ledger';
+import type { MidCallQueue, QueuedPause, QueuedWithdrawal, RecordingFiles } from '../ports/midcall';
+import type { Recorder } from '../ports/recorder';
+
+export interface MidCallSettings {
+  partialRecording: PartialRecording;
+  pollMs: number;
+  /** A queued request whose call never reaches the ledger is dropped after this long. */
+  giveUpAfterMs: number;
+}
+
+export interface MidCallPorts {
+  queue: MidCallQueue;
+  ledger: Ledger;
+  files: RecordingFiles;
+  recorder: Recorder;
+  clock: Clock;
+}
+
+export interface MidCallHooks {
+  onWithdrawal?(by: WithdrawnBy): void;
+  onPause?(kind: 'pause' | 'resume'): void;
+}
+
+export class MidCallInbox {
+  private timer: { cancel(): void } | null = null;
+  private running: Promise<number> | null = null;
+  private again = false;
+  private stopped = false;
+  /** Keys already reported as unreadable, so each is logged once. */
+  private readonly reported = new Set<string>();
+
+  constructor(
+    private readonly ports: MidCallPorts,
+    private readonly settings: MidCallSettings,
+    private readonly log: Logger,
+    private readonly hooks: MidCallHooks = {},
+  ) {}
+
+  start(): void {
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.timer?.cancel();
+    this.timer = null;
+    await this.running?.catch(() => undefined);
+  }
+
+  /** Something was queued: read the queue now (or right after the pass in progress). */
+  nudge(): void {
+    if (this.running) this.again = true;
+    else void this.drain().catch((e: Error) => this.log.debug('mid-call queue not read', { error: safe(e.message) }));
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = this.ports.clock.setTimeout(() => {
+      this.timer = null;
+      void this.drain()
+        .catch((e: Error) => this.log.debug('mid-call queue not read', { error: safe(e.message) }))
+        .finally(() => this.schedule());
+    }, this.settings.pollMs);
+  }
+
+  /** Passes over the queue until nothing new was asked meanwhile; resolves with the requests stored. Passes never overlap. */
+  drain(): Promise<number> {
+    this.running ??= (async () => {
+      let stored = 0;
+      do {
+        this.again = false;
+        stored += await this.pass();
+      } while (this.again && !this.stopped);
+      return stored;
+    })().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async pass(): Promise<number> {
+    const { queue, ledger, clock } = this.ports;
+    const { items, unreadable } = await queue.pending();
+    for (const key of unreadable) {
+      if (this.reported.has(key)) continue;
+      this.reported.add(key);
+      this.log.error('mid-call queue entry is not one the dialplan writes; left in AstDB', { key: safe(key) });
+    }
+    let stored = 0;
+    for (const item of items) {
+      if (this.stopped) break;
+      const log = this.log.child({ call: item.uniqueId });
+      const record = await ledger.find(item.uniqueId);
+      if (!record) {
+        if (clock.now().getTime() - item.at.getTime() > this.settings.giveUpAfterMs) {
+          log.error('queued request about a call the ledger does not know; dropped', { request: item.kind, at: item.at.toISOString() });
+          await queue.remove(item);
+        }
+        continue; // Redis down, or the call's record is still in a journal: next pass
+      }
+      const done = item.kind === 'withdrawal' ? await this.withdrawal(item, record, log) : await this.pause(item, record, log);
+      if (done === 'retry') continue;
+      if (done === 'stored') stored += 1;
+      await queue.remove(item);
+    }
+    return stored;
+  }
+
+  private async withdrawal(w: QueuedWithdrawal, record: Parameters<typeof planWithdrawal>[0], log: Logger): Promise<'stored' | 'nothing' | 'retry'> {
+    const plan = planWithdrawal(record, w, this.settings.partialRecording);
+    if (plan.kind === 'wait') return 'retry';
+    if (plan.kind === 'already-stored') return 'nothing';
+    if (plan.removeFile) {
+      const removed = await this.ports.files.remove(plan.removeFile).catch((e: Error) => {
+        log.error('recording could not be deleted after the withdrawal; will retry', { error: safe(e.message) });
+        return null;
+      });
+      if (removed === null) return 'retry';
+      if (removed === 'missing') log.warn('recording of a withdrawn call was already missing');
+    }
+    const where = await this.ports.ledger.recordWithdrawal(plan.record, withdrawalEventId(w.uniqueId)).catch((e: Error) => {
+      log.error('withdrawal could not be stored; will retry', { error: safe(e.message) });
+      return null;
+    });
+    if (where === null) return 'retry';
+    log.info('consent withdrawn during the call', { by: w.by, recording: plan.record.withdrawalRecording, storedIn: where });
+    this.hooks.onWithdrawal?.(w.by);
+    return 'stored';
+  }
+
+  private async pause(q: QueuedPause, record: Parameters<typeof planWithdrawal>[0], log: Logger): Promise<'stored' | 'nothing' | 'retry'> {
+    const plan = planPause(record, q, this.ports.clock.now().getTime());
+    if (plan.kind === 'wait') return 'retry';
+    if (plan.kind === 'drop') {
+      log.warn(`${q.kind} not carried out`, { why: plan.why });
+      return 'nothing';
+    }
+    if (plan.kind === 'apply') {
+      try {
+        await this.ports.recorder.mute(q.channel, plan.mute);
+      } catch (e) {
+        log.warn(`recording could not be ${plan.mute ? 'muted' : 'unmuted'}; will retry`, { error: safe((e as Error).message) });
+        return 'retry';
+      }
+    }
+    if (!plan.record) return 'nothing';
+    const where = await this.ports.ledger.recordPause(q.kind, plan.record, pauseEventId(q)).catch((e: Error) => {
+      log.error(`${q.kind} could not be stored; will retry`, { error: safe(e.message) });
+      return null;
+    });
+    if (where === null) return 'retry';
+    log.info(plan.kind === 'apply' ? `recording ${q.kind === 'pause' ? 'paused' : 'resumed'} by the agent` : 'pause came too late: the dialplan stopped the recording', {
+      storedIn: where,
+    });
+    this.hooks.onPause?.(q.kind);
+    return 'stored';
+  }
+}
