@@ -307,4 +307,28 @@ describe('withdrawal during the conversation (*9)', () => {
       expect(await back.stop()).toBe(0);
     }
   }, 120000);
+  test('When the service is down and the agent presses *8, then the recording stops instead of going on unpaused, and the pause is kept after the restart', async () => {
+    const victim = await startApp(FAST);
+    const call = await place(ami, { app: victim.name, w1: 1.5, k1: '1', talk: 30, agentW: 5, agentK: '*8', agentSecs: 12 });
+    const uid = await call.uniqueId;
+    const r = await call.result;
+    expect(r).toMatchObject({ result: 'accepted' });
+    await victim.stop('SIGKILL');
+    // The dialplan waited 2 s for the service, then stopped the recording itself.
+    expect(await ami.waitFor((e) => e.userevent === 'ConsentIvrPauseLate' && e.id === uid, 30000, 'the late pause')).toMatchObject({ want: 'pause' });
+    await sleep(0.5);
+    const size = statSync(r.recording as string).size;
+    await sleep(2);
+    expect(statSync(r.recording as string).size).toBe(size);
+    const back = await startApp(FAST, victim.name);
+    try {
+      const rec = await ledgerUntil(uid, (x) => x.pauses !== null);
+      // Kept as a pause with no end: nothing was recorded after it.
+      expect(rec.pauses).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z\/$/);
+      expect(existsSync(r.recording as string)).toBe(true);
+    } finally {
+      expect(await back.stop()).toBe(0);
+    }
+  }, 120000);
 });
+
