@@ -12,7 +12,18 @@ import { z } from 'zod';
 export const LANGUAGES = ['ar', 'fr'] as const;
 export type Language = (typeof LANGUAGES)[number];
 
-export const PROMPT_NAMES = ['notice', 'full-notice', 'choice', 'invalid', 'accepted', 'refused', 'withdrawn', 'not-recorded'] as const;
+export const PROMPT_NAMES = [
+  'notice',
+  'full-notice',
+  'choice',
+  'invalid',
+  'accepted',
+  'refused',
+  'withdrawn',
+  'not-recorded',
+  'agent-recorded',
+  'agent-not-recorded',
+] as const;
 export type PromptName = (typeof PROMPT_NAMES)[number];
 
 /** Characters MixMonitor options may contain: letters and the option arguments used in practice. */
@@ -28,6 +39,8 @@ const promptTexts = z
     refused: z.string().describe('Confirmation: this call will not be recorded'),
     withdrawn: z.string().describe('After the withdrawal key during the conversation: the recording has stopped, the call goes on'),
     'not-recorded': z.string().describe('The withdrawal key on a call that is not recorded: this call is not recorded'),
+    'agent-recorded': z.string().describe('Whispered to the agent before the caller is connected: the caller accepted, the call is recorded'),
+    'agent-not-recorded': z.string().describe('Whispered to the agent before the caller is connected: the call is not recorded'),
   })
   .describe('Texts of one language; {controller}, {cndpReference}, {purposes}, {recipients}, {retention} and {rights} are replaced from the legal section');
 

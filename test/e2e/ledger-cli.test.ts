@@ -35,7 +35,7 @@ async function startRedis(dir: string): Promise<{ port: number; proc: ChildProce
 }
 
 const KEY = 'cli-test-pseudonym-key-0123456789';
-const PROMPT = { notice: 'n', 'full-notice': 'f', choice: 'c', invalid: 'i', accepted: 'a', refused: 'r', withdrawn: 'w', 'not-recorded': 'x' };
+const PROMPT = { notice: 'n', 'full-notice': 'f', choice: 'c', invalid: 'i', accepted: 'a', refused: 'r', withdrawn: 'w', 'not-recorded': 'x', 'agent-recorded': 'y', 'agent-not-recorded': 'z' };
 const DAY = 86_400_000;
 const NOW = Math.floor(Date.now() / 1000) * 1000;
 

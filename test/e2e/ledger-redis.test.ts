@@ -20,7 +20,7 @@ import type { Outcome } from '../../src/flow/types';
 // ------------------------------------------------------------------------------------------ helpers
 
 const KEY = 'k'.repeat(16) + '-test-pseudonym-key';
-const PROMPT = { notice: 'n', 'full-notice': 'f', choice: 'c', invalid: 'i', accepted: 'a', refused: 'r', withdrawn: 'w', 'not-recorded': 'x' };
+const PROMPT = { notice: 'n', 'full-notice': 'f', choice: 'c', invalid: 'i', accepted: 'a', refused: 'r', withdrawn: 'w', 'not-recorded': 'x', 'agent-recorded': 'y', 'agent-not-recorded': 'z' };
 
 function makeConfig(o: { url: string; prefix: string; dir: string; writeTimeoutMs?: number; retentionDays?: number }): Config {
   const base = validate({

@@ -30,9 +30,9 @@ describe('prompts', () => {
     const ownBytes = readFileSync(own);
 
     const first = await buildPrompts(config, dir);
-    expect(first).toHaveLength(16);
+    expect(first).toHaveLength(20);
     expect(first.find((r) => r.lang === 'fr' && r.prompt === 'notice')?.status).toBe('admin-supplied');
-    expect(first.filter((r) => r.status === 'generated')).toHaveLength(15);
+    expect(first.filter((r) => r.status === 'generated')).toHaveLength(19);
     expect(readFileSync(own).equals(ownBytes)).toBe(true);
 
     const ar = join(dir, 'ar', 'consent-ivr', 'notice.wav');
@@ -45,7 +45,7 @@ describe('prompts', () => {
     const v1 = noticeVersion(config, dir);
     expect(v1.audioMissing).toEqual([]);
     const second = await buildPrompts(config, dir);
-    expect(second.filter((r) => r.status === 'unchanged')).toHaveLength(15);
+    expect(second.filter((r) => r.status === 'unchanged')).toHaveLength(19);
     expect(noticeVersion(config, dir).version).toBe(v1.version);
 
     // Replacing a prompt's audio changes the notice version.

@@ -23,7 +23,8 @@ import {
   TestAmi,
   wavSeconds,
 } from '../helpers/sandbox';
-import { ledgerRecord, LedgerRecord } from '../helpers/sipp';
+import { execFileSync } from 'node:child_process';
+import { ledgerRecord, LedgerRecord, requireSipp, runSipp } from '../helpers/sipp';
 
 let ami: TestAmi;
 /** The default configuration: a withdrawal deletes the part already recorded. */
@@ -70,6 +71,23 @@ function promptPlayed(uniqueId: string, prompt: string, ms = 60000): Promise<Ami
   );
 }
 
+/** The linkedid of a placed inbound test call (all its channels share it). */
+const linkedIdOf = (testId: string) => ami.events.find((e) => e.userevent === 'ConsentTestEnter' && e.testid === testId)?.linkedid;
+
+/** The whisper the agent's channel of a test call heard before being connected. */
+function agentWhisper(testId: string, ms = 30000): Promise<AmiEvent> {
+  return ami.waitFor(
+    (e) =>
+      e.event === 'Newexten' &&
+      e.application === 'Playback' &&
+      /^consent-ivr\/agent-/.test(String(e.appdata)) &&
+      String(e.channel).startsWith('Local/s@consent-test-agent-') &&
+      e.linkedid === linkedIdOf(testId),
+    ms,
+    `the whisper to the agent of ${testId}`,
+  );
+}
+
 async function ledgerUntil(uniqueId: string, ok: (r: LedgerRecord) => boolean, ms = 20000): Promise<LedgerRecord> {
   const until = Date.now() + ms;
   for (;;) {
@@ -112,7 +130,7 @@ const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
 
 async function inbound(to: RunningApp, script: CallScript) {
   const call = await place(ami, { app: to.name, ...script });
-  return { uid: await call.uniqueId, result: call.result };
+  return { uid: await call.uniqueId, result: call.result, testId: call.testId };
 }
 
 describe('outbound calls: the customer is asked before being connected', () => {
@@ -164,11 +182,34 @@ describe('outbound calls: the customer is asked before being connected', () => {
   });
 });
 
+describe('the agent is told', () => {
+  test.concurrent('When the agent is a SIP phone, then the call to it carries X-Consent-Result with the caller\'s result', async () => {
+    requireSipp();
+    const phone = runSipp({ scenario: 'agent-phone.xml', exten: 'agent', listenPort: 5071, traceMessages: true, timeoutS: 60 });
+    // Place the call once the phone listens.
+    const until = Date.now() + 10000;
+    while (!execFileSync('ss', ['-lun'], { encoding: 'utf8' }).includes('127.0.0.1:5071')) {
+      if (Date.now() > until) throw new Error('the SIPp agent phone did not start listening on 127.0.0.1:5071');
+      await sleep(0.1);
+    }
+    const { result } = await inbound(app, { w1: 1.5, k1: '1', talk: afterAccept() + 3, agentDial: 'PJSIP/sipp-agent' });
+    expect(await result).toMatchObject({ result: 'accepted' });
+    const r = await phone;
+    expect({ code: r.code, failed: r.stats['FailedCall(C)'], look: r.dir }).toMatchObject({ code: 0, failed: '0' });
+    const invite = r.messages.split(/-{10,}/).find((m) => /^INVITE sip:/m.test(m)) ?? '';
+    expect(invite).toMatch(/^X-Consent-Result: accepted\s*$/m);
+  }, 90000);
+});
+
 describe('withdrawal during the conversation (*9)', () => {
   test.concurrent('When the caller accepts then presses *9, then the recording stops, is deleted, the ledger says withdrawn, and the call goes on; a second *9 changes nothing', async () => {
-    const { uid, result } = await inbound(app, { w1: 1.5, k1: '1', w4: afterAccept() + 2, k4: '*9', w5: promptSeconds('ar', 'withdrawn') + 3, k5: '*9', talk: 8, agentSecs: 40 });
+    const { uid, result, testId } = await inbound(app, { w1: 1.5, k1: '1', w4: afterAccept() + 2, k4: '*9', w5: promptSeconds('ar', 'withdrawn') + 3, k5: '*9', talk: 8, agentSecs: 40 });
     const r = await result;
     expect(r).toMatchObject({ result: 'accepted' });
+    // Before being connected, the agent heard that the call is recorded, in the caller's language.
+    const whisper = await agentWhisper(testId);
+    expect(whisper.appdata).toBe('consent-ivr/agent-recorded');
+    expect(whisper.language).toBe('ar');
     await withdrawnEvent(uid);
     await promptPlayed(uid, 'withdrawn');
     const rec = await ledgerUntil(uid, (x) => x.withdrawnAt !== null);
@@ -203,8 +244,9 @@ describe('withdrawal during the conversation (*9)', () => {
 
   test.concurrent('When a caller who refused presses *9, then they hear "this call is not recorded" and nothing is stored', async () => {
     const arNotice = promptSeconds('ar', 'notice');
-    const { uid, result } = await inbound(app, { w1: arNotice + 1.5, k1: '2', w4: promptSeconds('fr', 'refused') + 2.5, k4: '*9', talk: 6, agentSecs: 20 });
+    const { uid, result, testId } = await inbound(app, { w1: arNotice + 1.5, k1: '2', w4: promptSeconds('fr', 'refused') + 2.5, k4: '*9', talk: 6, agentSecs: 20 });
     expect(await result).toMatchObject({ result: 'refused' });
+    expect(await agentWhisper(testId)).toMatchObject({ appdata: 'consent-ivr/agent-not-recorded', language: 'fr' });
     await promptPlayed(uid, 'not-recorded');
     await sleep(1.5);
     expect(ami.events.some((e) => e.userevent === 'ConsentIvrWithdrawn' && e.id === uid)).toBe(false);
@@ -257,7 +299,7 @@ describe('withdrawal during the conversation (*9)', () => {
     expect(await waitChannelsGone([uid], 30000)).toEqual([]);
     // Each time, the customer heard a beep and the agent the consent-ivr-tone class.
     expect(ami.events.filter((e) => e.event === 'Newexten' && e.uniqueid === uid && e.application === 'Playback' && e.appdata === 'beep')).toHaveLength(2);
-    const linkedid = ami.events.find((x) => x.userevent === 'ConsentTestEnter' && x.testid === call.testId)?.linkedid;
+    const linkedid = linkedIdOf(call.testId);
     expect(ami.events.filter((e) => e.event === 'MusicOnHoldStart' && e.class === 'consent-ivr-tone' && e.linkedid === linkedid)).toHaveLength(2);
     // In the file: the caller's tone, then a silent stretch about as long as the pause, then the tone again.
     const levels = windowLevels(r.recording as string);

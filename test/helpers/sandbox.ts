@@ -123,6 +123,8 @@ export interface CallScript {
   agentK?: string;
   agentW2?: number;
   agentK2?: string;
+  /** Dial this agent instead of the Local test agent (e.g. PJSIP/sipp-agent). */
+  agentDial?: string;
 }
 
 export interface PlacedCall {
@@ -173,6 +175,7 @@ export async function placeCall(ami: TestAmi, script: CallScript, resultTimeoutM
   put('__AGENT_K', script.agentK);
   put('__AGENT_W2', script.agentW2);
   put('__AGENT_K2', script.agentK2);
+  put('AGENT_DIAL', script.agentDial);
   put('__CONSENT_APP', script.app);
   if (script.callerLong) vars.__TEST_CALLER_LONG = '1';
   if (script.callerNum !== undefined) vars.__TEST_CALLER_NUM = encodeURIComponent(script.callerNum);

@@ -134,6 +134,8 @@ export interface SippOptions {
   timeoutS?: number;
   /** Keep every SIP message sent and received (SippResult.messages). */
   traceMessages?: boolean;
+  /** Local SIP port (a scenario that answers calls listens there). */
+  listenPort?: number;
 }
 
 export interface SippResult {
@@ -176,6 +178,7 @@ export function runSipp(o: SippOptions): Promise<SippResult> {
     '-s', o.exten,
     '-i', '127.0.0.1',
     '-mi', '127.0.0.1',
+    ...(o.listenPort ? ['-p', String(o.listenPort)] : []),
     '-m', String(calls),
     '-r', String(o.rate ?? 10),
     '-l', String(o.limit ?? calls),
