@@ -268,6 +268,9 @@ describe('withdrawal during the conversation (*9)', () => {
     const rec = await ledgerUntil(uid, (x) => x.withdrawnAt !== null);
     expect(rec).toMatchObject({ withdrawnBy: 'caller', withdrawalRecording: 'deleted' });
     expect(existsSync(r.recording as string)).toBe(false);
+    // The CDR of the call says it too, in its userfield.
+    const cdr = await ami.waitFor((e) => e.event === 'Cdr' && e.uniqueid === uid && /consent=/.test(String(e.userfield)), 30000, `the CDR of ${uid}`);
+    expect(cdr.userfield).toBe('consent=accepted;consent-withdrawn=caller');
   }, 90000);
 
   test.concurrent('When the caller presses a lone *, then it reaches the agent after the feature timeout and nothing is withdrawn', async () => {
