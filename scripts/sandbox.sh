@@ -370,7 +370,7 @@ ensure_secrets() {
     mkdir -p "$SECRETS_DIR"
     chmod 0700 "$SECRETS_DIR"
     local name file
-    for name in ari-password ami-secret ami-test-secret pseudonym-key; do
+    for name in ari-password ami-secret ami-test-secret pseudonym-key api-token; do
         file=$SECRETS_DIR/$name
         if [[ -s $file ]]; then
             continue
@@ -886,7 +886,7 @@ status_json() {
         SB_AMI_TEST_USER=$AMI_TEST_USER SB_AMI_TEST_SECRET=$ami_test_secret \
         SB_SIP_HOST=$SIP_HOST SB_SIP_PORT=$SIP_PORT SB_SIP_EXTEN=$SIP_EXTEN \
         SB_REDIS_PORT=$REDIS_PORT SB_REDIS_RUNNING=$([[ -n $(redis_pid) ]] && echo 1 || echo 0) \
-        SB_RECORDINGS_DIR=$RECORDINGS_DIR SB_STATE_DIR=$STATE SB_CHROOT=$CHROOT \
+        SB_RECORDINGS_DIR=$RECORDINGS_DIR SB_STATE_DIR=$STATE SB_CHROOT=$CHROOT SB_SECRETS_DIR=$SECRETS_DIR \
         SB_ASTERISK_PID=$(asterisk_pid) SB_ASTERISK_VERSION=$(asterisk_version) \
         node - <<'EOF'
 const net = require('node:net');
@@ -950,6 +950,8 @@ async function ariAnswers() {
     },
     sip: { host: e.SB_SIP_HOST, port: Number(e.SB_SIP_PORT), exten: e.SB_SIP_EXTEN },
     redis: { url: `redis://127.0.0.1:${redisPort}`, running: redisRunning },
+    // The service's control API with the sandbox configuration (api.port 9465), and its token.
+    api: { url: 'http://127.0.0.1:9465', tokenFile: `${e.SB_SECRETS_DIR}/api-token` },
     recordingsDir: e.SB_RECORDINGS_DIR,
     stateDir: e.SB_STATE_DIR,
     asteriskRoot: e.SB_CHROOT,

@@ -10,8 +10,8 @@ import { safe, type Logger } from '../logging/logger';
 import { pauseEventId, planPause } from '../midcall/pause';
 import { planWithdrawal, withdrawalEventId, type PartialRecording } from '../midcall/withdrawal';
 import type { Clock } from '../ports/clock';
-import type { Ledger, WithdrawnBy } from '../ports/ledger';
-import type { MidCallQueue, QueuedPause, QueuedWithdrawal, RecordingFiles } from '../ports/midcall';
+import type { ConsentRecord, Ledger, WithdrawnBy } from '../ports/ledger';
+import type { MidCallQueue, QueuedAction, QueuedPause, QueuedWithdrawal, RecordingFiles } from '../ports/midcall';
 import type { Recorder } from '../ports/recorder';
 
 export interface MidCallSettings {
@@ -111,7 +111,7 @@ export class MidCallInbox {
         }
         continue; // Redis down, or the call's record is still in a journal: next pass
       }
-      const done = item.kind === 'withdrawal' ? await this.withdrawal(item, record, log) : await this.pause(item, record, log);
+      const done = await this.carryOut(item, record, log);
       if (done === 'retry') continue;
       if (done === 'stored') stored += 1;
       await queue.remove(item);
@@ -119,7 +119,15 @@ export class MidCallInbox {
     return stored;
   }
 
-  private async withdrawal(w: QueuedWithdrawal, record: Parameters<typeof planWithdrawal>[0], log: Logger): Promise<'stored' | 'nothing' | 'retry'> {
+  /**
+   * Carries out one request about a call whose record is `record` (also used by the control API,
+   * with requests that were never queued): 'retry' when it could not be done now.
+   */
+  carryOut(item: QueuedAction, record: ConsentRecord, log: Logger = this.log.child({ call: item.uniqueId })): Promise<'stored' | 'nothing' | 'retry'> {
+    return item.kind === 'withdrawal' ? this.withdrawal(item, record, log) : this.pause(item, record, log);
+  }
+
+  private async withdrawal(w: QueuedWithdrawal, record: ConsentRecord, log: Logger): Promise<'stored' | 'nothing' | 'retry'> {
     const plan = planWithdrawal(record, w, this.settings.partialRecording);
     if (plan.kind === 'wait') return 'retry';
     if (plan.kind === 'already-stored') return 'nothing';
@@ -141,7 +149,7 @@ export class MidCallInbox {
     return 'stored';
   }
 
-  private async pause(q: QueuedPause, record: Parameters<typeof planWithdrawal>[0], log: Logger): Promise<'stored' | 'nothing' | 'retry'> {
+  private async pause(q: QueuedPause, record: ConsentRecord, log: Logger): Promise<'stored' | 'nothing' | 'retry'> {
     const plan = planPause(record, q, this.ports.clock.now().getTime());
     if (plan.kind === 'wait') return 'retry';
     if (plan.kind === 'drop') {

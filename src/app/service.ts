@@ -15,6 +15,8 @@ import { createLogger, Logger } from '../logging/logger';
 import { Metrics } from '../observability/metrics';
 import { systemClock } from '../ports/clock';
 import { noticeVersion } from '../prompts/build';
+import { listenApi } from '../api/server';
+import { AgentActions } from './agent-actions';
 import { ConsentApp } from './consent-app';
 import { MidCallInbox } from './midcall-inbox';
 
@@ -52,6 +54,7 @@ export async function startService(config: Config, warnings: string[] = [], log:
     throw new ConfigError(`${e.message} (ami.user / CONSENT_IVR_AMI_SECRET)`, 'ami.user');
   });
   const recorder = new AmiRecorder(ami);
+  const variables = new AmiChannelVariables(ami);
   if (amiFirst === 'pending') log.warn('AMI not reachable yet; accepted calls continue unrecorded until it is', { host: config.ami.host, port: config.ami.port });
 
   const ari = new AriAdapter(
@@ -62,7 +65,7 @@ export async function startService(config: Config, warnings: string[] = [], log:
   let metrics: Metrics | null = null;
   const app = new ConsentApp(
     ari,
-    { calls: ari, recorder, ledger: ledger.ledger, clock: systemClock, agentChannel: new AmiChannelVariables(ami) },
+    { calls: ari, recorder, ledger: ledger.ledger, clock: systemClock, agentChannel: variables },
     {
       flow: config.flow,
       recording: config.recording,
@@ -79,9 +82,10 @@ export async function startService(config: Config, warnings: string[] = [], log:
     },
   );
 
+  const queue = new AstDbMidCallQueue(ami, config.ari.app);
   const midcall = new MidCallInbox(
     {
-      queue: new AstDbMidCallQueue(ami, config.ari.app),
+      queue,
       ledger: ledger.ledger,
       files: {
         remove: async (path) => {
@@ -122,9 +126,18 @@ export async function startService(config: Config, warnings: string[] = [], log:
     log.info('metrics listening', { host: config.metrics.host, port: metrics.port });
   }
 
+  let api: Server | null = null;
+  if (config.api.enabled) {
+    const actions = new AgentActions({ ledger: ledger.ledger, channels: ari, variables, recorder, inbox: midcall, queue, clock: systemClock }, log.child({ component: 'api' }));
+    api = await listenApi(actions, config.secrets.apiToken, config.api.host, config.api.port, log.child({ component: 'api' }));
+    const address = api.address();
+    log.info('api listening', { host: config.api.host, port: typeof address === 'object' && address ? address.port : config.api.port });
+  }
+
   await ari.start().catch((e: Error) => {
     ami.close();
     server?.close();
+    api?.close();
     void ledger.close();
     throw new ConfigError(e.message, 'ari.user');
   });
@@ -140,6 +153,7 @@ export async function startService(config: Config, warnings: string[] = [], log:
       ari.close();
       ami.close();
       server?.close();
+      api?.close();
       await ledger.close();
       log.info('stopped');
     })();

@@ -28,12 +28,14 @@ const PATH_KEYS = [
   'ledger.pseudonymKeyFile',
   'recording.dir',
   'prompts.soundsDir',
+  'api.tokenFile',
 ] as const;
 
 const SECRETS: { field: keyof Secrets; env: string; fileKey: (typeof PATH_KEYS)[number] }[] = [
   { field: 'ariPassword', env: `${ENV_PREFIX}ARI_PASSWORD`, fileKey: 'ari.passwordFile' },
   { field: 'amiSecret', env: `${ENV_PREFIX}AMI_SECRET`, fileKey: 'ami.secretFile' },
   { field: 'pseudonymKey', env: `${ENV_PREFIX}PSEUDONYM_KEY`, fileKey: 'ledger.pseudonymKeyFile' },
+  { field: 'apiToken', env: `${ENV_PREFIX}API_TOKEN`, fileKey: 'api.tokenFile' },
 ];
 
 /** ari.passwordFile → CONSENT_IVR_ARI_PASSWORD_FILE */
@@ -149,9 +151,10 @@ export const ALL_SECRETS: readonly (keyof Secrets)[] = SECRETS.map((s) => s.fiel
 
 /** Reads the secrets asked for; the others are left empty and their files are never opened. */
 function readSecrets(cfg: ConfigFile, env: NodeJS.ProcessEnv, warnings: string[], wanted: readonly (keyof Secrets)[]): Secrets {
-  const out: Secrets = { ariPassword: '', amiSecret: '', pseudonymKey: '' };
+  const out: Secrets = { ariPassword: '', amiSecret: '', pseudonymKey: '', apiToken: '' };
   for (const s of SECRETS) {
     if (!wanted.includes(s.field)) continue;
+    if (s.field === 'apiToken' && !cfg.api.enabled) continue;
     const fromEnvValue = env[s.env];
     if (fromEnvValue !== undefined && fromEnvValue !== '') {
       out[s.field] = fromEnvValue;

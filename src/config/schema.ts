@@ -157,6 +157,14 @@ export const configSchema = z.strictObject({
       format: z.enum(['json', 'text']).default('json').describe('json: one JSON object per line'),
     })
     .prefault({}),
+  api: z
+    .strictObject({
+      enabled: z.boolean().default(true).describe('Serve the control API for agent desktops and CRMs (call status, withdraw, pause, resume)'),
+      host: z.string().default('127.0.0.1').describe('Listen address (loopback by default)'),
+      port: z.number().int().min(0).max(65535).default(9465).describe('Listen port'),
+      tokenFile: secretFile.default('../.sandbox/secrets/api-token'),
+    })
+    .prefault({}),
   metrics: z
     .strictObject({
       enabled: z.boolean().default(true).describe('Serve /metrics, /healthz and /readyz'),
@@ -172,6 +180,8 @@ export interface Secrets {
   ariPassword: string;
   amiSecret: string;
   pseudonymKey: string;
+  /** Bearer token of the control API (empty when the API is disabled). */
+  apiToken: string;
 }
 
 export interface Config extends ConfigFile {

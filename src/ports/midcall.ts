@@ -33,11 +33,21 @@ export interface MidCallQueue {
   pending(): Promise<{ items: QueuedAction[]; unreadable: string[] }>;
   /** Removes an entry once carried out and stored (or once it can never be). */
   remove(item: QueuedAction): Promise<void>;
+  /** Queues a withdrawal made outside the dialplan (the control API), so that it is stored whatever happens next. */
+  put(item: QueuedWithdrawal): Promise<void>;
 }
 
-/** Sets variables on a channel outside Stasis (never through ARI, which would restrict its dialplan). */
+/** Variables of a channel outside Stasis, over AMI (never set through ARI, which would restrict its dialplan). */
 export interface ChannelVariables {
   set(channel: string, variables: Record<string, string>): Promise<void>;
+  /** The variable's value ('' when unset). */
+  get(channel: string, name: string): Promise<string>;
+}
+
+/** Channels that exist now, found by UNIQUEID (in Stasis or not). */
+export interface LiveChannels {
+  /** The channel's name as Asterisk knows it, or null when it is gone. */
+  nameOf(uniqueId: string): Promise<string | null>;
 }
 
 /** Removal of a recording file that this host holds. */

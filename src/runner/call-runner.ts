@@ -24,7 +24,7 @@ export interface RunnerPorts {
   ledger: Ledger;
   clock: Clock;
   /** Sets the result on the agent's channel of an outbound call. */
-  agentChannel: ChannelVariables;
+  agentChannel: Pick<ChannelVariables, 'set'>;
 }
 
 export interface RunnerSettings {

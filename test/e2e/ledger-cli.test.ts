@@ -78,7 +78,7 @@ function env(retentionDays = 180): Env {
     ledger: { journalPath: join(dir, 'journal.jsonl'), retentionDays, replayIntervalMs: 500 },
     recording: { dir: recordings },
   });
-  return { config: { ...base, source: join(dir, 'c.yaml'), secrets: { ariPassword: 'x', amiSecret: 'x', pseudonymKey: KEY } }, prefix, dir, recordings };
+  return { config: { ...base, source: join(dir, 'c.yaml'), secrets: { ariPassword: 'x', amiSecret: 'x', pseudonymKey: KEY, apiToken: '' } }, prefix, dir, recordings };
 }
 
 function capture(tty = false): { io: CliIO; out: () => string; err: () => string } {

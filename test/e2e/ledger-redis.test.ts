@@ -29,7 +29,7 @@ function makeConfig(o: { url: string; prefix: string; dir: string; writeTimeoutM
     ledger: { journalPath: join(o.dir, 'journal', 'ledger.jsonl'), replayIntervalMs: 200, retentionDays: o.retentionDays ?? 180 },
     recording: { dir: join(o.dir, 'recordings') },
   });
-  return { ...base, source: join(o.dir, 'consent-ivr.yaml'), secrets: { ariPassword: 'x', amiSecret: 'x', pseudonymKey: KEY } };
+  return { ...base, source: join(o.dir, 'consent-ivr.yaml'), secrets: { ariPassword: 'x', amiSecret: 'x', pseudonymKey: KEY, apiToken: '' } };
 }
 
 /** Log lines captured in memory. */

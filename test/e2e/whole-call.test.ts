@@ -201,6 +201,60 @@ describe('the agent is told', () => {
   }, 90000);
 });
 
+describe('the control API', () => {
+  const api = async (method: string, path: string, token?: string) => {
+    const port = (await app.waitForLog((l) => l.message === 'api listening', 5000, 'the API listener')).port as number;
+    const res = await fetch(`http://127.0.0.1:${port}${path}`, { method, headers: token === undefined ? {} : { authorization: `Bearer ${token}` } });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const token = () => readFileSync(sandbox().api.tokenFile, 'utf8').trim();
+
+  test('When a CRM reads, pauses, resumes and withdraws through the API, then each follows the keys\' rules; without the token nothing is done', async () => {
+    const { uid, result } = await inbound(app, { w1: 1.5, k1: '1', talk: 60, agentSecs: 60 });
+    const r = await result;
+    expect(r).toMatchObject({ result: 'accepted' });
+    // Once the caller and the agent are connected, the recording grows.
+    await ami.waitFor((e) => e.event === 'BridgeEnter' && e.uniqueid === uid, 20000, `${uid} connected to the agent`);
+    // No token, or another one: 401, and the recording goes on.
+    expect((await api('POST', `/calls/${uid}/withdraw`)).status).toBe(401);
+    expect((await api('POST', `/calls/${uid}/withdraw`, 'not-the-token')).status).toBe(401);
+    expect((await api('GET', `/calls/${uid}`, `${token()}x`)).status).toBe(401);
+    // MixMonitor writes in 32 KB blocks (about 2 s of audio): the file grows within a few seconds.
+    const size = statSync(r.recording as string).size;
+    const until = Date.now() + 6000;
+    while (statSync(r.recording as string).size === size && Date.now() < until) await sleep(0.2);
+    expect(statSync(r.recording as string).size).toBeGreaterThan(size);
+    expect((await ledgerRecord(uid))?.withdrawnAt).toBeNull();
+
+    expect(await api('GET', `/calls/${uid}`, token())).toEqual({
+      status: 200,
+      body: expect.objectContaining({ uniqueId: uid, direction: 'inbound', outcome: 'accepted', recorded: true, paused: false, callUp: true, withdrawnAt: null }),
+    });
+    expect(await api('GET', '/calls/1.2', token())).toMatchObject({ status: 404 });
+    expect(await api('POST', `/calls/${uid}/resume`, token())).toMatchObject({ status: 409, body: { error: 'not paused' } });
+    expect(await api('POST', `/calls/${uid}/pause`, token())).toMatchObject({ status: 200, body: { paused: true } });
+    expect(await api('POST', `/calls/${uid}/pause`, token())).toMatchObject({ status: 409, body: { error: 'already paused' } });
+    await sleep(2);
+    expect(await api('POST', `/calls/${uid}/resume`, token())).toMatchObject({ status: 200, body: { paused: false } });
+    expect((await ledgerRecord(uid))?.pauses).toMatch(/^[^/;]+\/[^/;]+$/);
+    expect(await api('POST', `/calls/${uid}/withdraw`, token())).toMatchObject({ status: 200, body: { recorded: false, withdrawnBy: 'agent' } });
+    // After a withdrawal nothing resumes the recording, and a second withdrawal changes nothing.
+    expect(await api('POST', `/calls/${uid}/resume`, token())).toMatchObject({ status: 409 });
+    expect(await api('POST', `/calls/${uid}/withdraw`, token())).toMatchObject({ status: 200, body: { recorded: false } });
+    expect(await ledgerRecord(uid)).toMatchObject({ withdrawnBy: 'agent', withdrawalRecording: 'deleted', recordingPath: null });
+    expect(existsSync(r.recording as string)).toBe(false);
+    expect(app.lines.filter((l) => l.call === uid && l.message === 'consent withdrawn during the call')).toHaveLength(1);
+  }, 120000);
+
+  test('When a call was refused, then the API cannot pause or withdraw a recording it does not have', async () => {
+    const { uid, result } = await inbound(app, { w1: promptSeconds('ar', 'notice') + 1.5, k1: '2', talk: 20, agentSecs: 20 });
+    expect(await result).toMatchObject({ result: 'refused' });
+    expect(await api('POST', `/calls/${uid}/pause`, token())).toMatchObject({ status: 409, body: { error: 'this call is not recorded' } });
+    expect(await api('POST', `/calls/${uid}/withdraw`, token())).toMatchObject({ status: 409, body: { error: 'this call is not recorded' } });
+    expect(await api('GET', `/calls/${uid}`, token())).toMatchObject({ status: 200, body: { outcome: 'refused', recorded: false } });
+  }, 90000);
+});
+
 describe('withdrawal during the conversation (*9)', () => {
   test.concurrent('When the caller accepts then presses *9, then the recording stops, is deleted, the ledger says withdrawn, and the call goes on; a second *9 changes nothing', async () => {
     const { uid, result, testId } = await inbound(app, { w1: 1.5, k1: '1', w4: afterAccept() + 2, k4: '*9', w5: promptSeconds('ar', 'withdrawn') + 3, k5: '*9', talk: 8, agentSecs: 40 });

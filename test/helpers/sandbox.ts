@@ -20,6 +20,8 @@ export interface SandboxStatus {
   /** Where SIP test callers (SIPp) send their INVITEs, and a number that reaches consent-example-inbound. */
   sip: { host: string; port: number; exten: string };
   redis: { url: string; running: boolean };
+  /** The service's control API (when started with the sandbox configuration) and its bearer token file. */
+  api: { url: string; tokenFile: string };
   recordingsDir: string;
   stateDir: string;
   asteriskRoot: string;
@@ -227,6 +229,7 @@ export async function startApp(env: Record<string, string> = {}, name = `civr-${
     env: {
       ...process.env,
       CONSENT_IVR_METRICS_PORT: '0',
+      CONSENT_IVR_API_PORT: '0',
       CONSENT_IVR_LOGGING_LEVEL: 'debug',
       CONSENT_IVR_PROMPTS_SOUNDS_DIR: sandbox().soundsDir,
       CONSENT_IVR_ARI_APP: name,
@@ -384,6 +387,7 @@ export function runCli(args: string[], env: Record<string, string> = {}, ms = 20
       env: {
         ...process.env,
         CONSENT_IVR_METRICS_PORT: '0',
+      CONSENT_IVR_API_PORT: '0',
         CONSENT_IVR_PROMPTS_SOUNDS_DIR: sandbox().soundsDir,
         CONSENT_IVR_LEDGER_JOURNAL_PATH: resolve(sandbox().stateDir, 'journal', `cli-${randomUUID().slice(0, 8)}.jsonl`),
         ...env,

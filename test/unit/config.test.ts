@@ -138,7 +138,7 @@ describe('configuration', () => {
     // Asked for, the same missing file is an error naming its key.
     expect(errorOf(() => loadConfig(file, { CONSENT_IVR_PSEUDONYM_KEY: 'c' }, { secrets: ['pseudonymKey', 'amiSecret'] })).key).toBe('ami.secretFile');
     // Nothing asked for: nothing read.
-    expect(loadConfig(file, {}, { secrets: [] }).config.secrets).toEqual({ ariPassword: '', amiSecret: '', pseudonymKey: '' });
+    expect(loadConfig(file, {}, { secrets: [] }).config.secrets).toEqual({ ariPassword: '', amiSecret: '', pseudonymKey: '', apiToken: '' });
   });
 
   test('When a secret file is readable by everyone, then a warning says so and the secret is not in it', () => {

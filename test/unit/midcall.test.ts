@@ -216,6 +216,7 @@ describe('MidCallInbox', () => {
           remove: async (item: QueuedAction) => {
             entries.delete(item.key);
           },
+          put: async () => undefined,
         },
         recorder: { start: async () => ({ mixMonitorId: 'x' }), stop: async () => undefined, mute: async () => undefined },
         ledger,

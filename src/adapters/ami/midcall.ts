@@ -69,6 +69,11 @@ export class AstDbMidCallQueue implements MidCallQueue {
     return { items, unreadable };
   }
 
+  async put(item: QueuedWithdrawal): Promise<void> {
+    if (!KEY.test(item.key)) throw new AmiError('queue key is not a UNIQUEID');
+    await this.ami.action('DBPut', { Family: `${WITHDRAWAL_FAMILY}/${this.app}`, Key: item.key, Val: `${(item.at.getTime() / 1000).toFixed(3)}|${item.by}` });
+  }
+
   async remove(item: QueuedAction): Promise<void> {
     const family = item.kind === 'withdrawal' ? WITHDRAWAL_FAMILY : PAUSE_FAMILY;
     await this.ami.action('DBDel', { Family: `${family}/${this.app}`, Key: item.key });
@@ -85,5 +90,11 @@ export class AmiChannelVariables implements ChannelVariables {
     }
     // One action per variable: Setvar takes one. They go out together; Asterisk applies them in order.
     await Promise.all(Object.entries(variables).map(([name, value]) => this.ami.action('Setvar', { Channel: channel, Variable: name, Value: value })));
+  }
+
+  async get(channel: string, name: string): Promise<string> {
+    if (!SAFE_CHANNEL.test(channel) || !VARIABLE.test(name)) throw new AmiError('channel or variable name is outside the allowed character set');
+    const res = await this.ami.action('Getvar', { Channel: channel, Variable: name });
+    return typeof res.value === 'string' ? res.value : '';
   }
 }

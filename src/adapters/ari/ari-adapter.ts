@@ -10,6 +10,7 @@ import http from 'node:http';
 import type { Language } from '../../config/schema';
 import type { Logger } from '../../logging/logger';
 import type { CallControl, CallEvent, CallSource, DialplanTarget, IncomingCall } from '../../ports/call-control';
+import type { LiveChannels } from '../../ports/midcall';
 
 export interface AriSettings {
   url: string;
@@ -51,7 +52,7 @@ interface RawChannel {
   linkedid?: string;
 }
 
-export class AriAdapter extends EventEmitter implements CallControl, CallSource {
+export class AriAdapter extends EventEmitter implements CallControl, CallSource, LiveChannels {
   private client: AnyClient | null = null;
   private stateValue: AriState = 'connecting';
   private backoffMs = 200;
@@ -270,6 +271,17 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource 
   async continueInDialplan(channelId: string, target?: DialplanTarget): Promise<void> {
     const q: Record<string, string> = target ? { context: target.context, extension: target.extension, priority: String(target.priority) } : {};
     await this.rest('POST', `/channels/${encodeURIComponent(channelId)}/continue`, q, 'continue');
+  }
+
+  /** Any channel's name by its id (UNIQUEID), in Stasis or not; null when it is gone. */
+  async nameOf(channelId: string): Promise<string | null> {
+    try {
+      const body = await this.rest('GET', `/channels/${encodeURIComponent(channelId)}`, {}, 'get channel');
+      return (JSON.parse(body) as { name?: string }).name ?? null;
+    } catch (e) {
+      if ((e as AriRequestError).status === 404) return null;
+      throw e;
+    }
   }
 
   async getVariable(channelId: string, name: string): Promise<string | null> {
