@@ -286,7 +286,8 @@ describe('withdrawal during the conversation (*9)', () => {
     await withdrawnEvent(uid);
     await sleep(1);
     const size = statSync(file).size;
-    await sleep(2);
+    // A recording still running would write a 32 KB block (about 2 s of audio) within 3 s.
+    await sleep(3);
     expect(statSync(file).size).toBe(size);
     expect(activeChannels().some((l) => l.endsWith(`!${uid}`))).toBe(true);
     const rec = await ledgerUntil(uid, (x) => x.withdrawnAt !== null);
@@ -393,7 +394,8 @@ describe('withdrawal during the conversation (*9)', () => {
     await withdrawnEvent(uid);
     await sleep(1);
     const size = statSync(file).size;
-    await sleep(2);
+    // A recording still running would write a 32 KB block (about 2 s of audio) within 3 s.
+    await sleep(3);
     // Stopped by the dialplan alone; kept until the service is back to delete it.
     expect(statSync(file).size).toBe(size);
     expect((await ledgerRecord(uid))?.withdrawnAt).toBeNull();
@@ -417,7 +419,7 @@ describe('withdrawal during the conversation (*9)', () => {
     expect(await ami.waitFor((e) => e.userevent === 'ConsentIvrPauseLate' && e.id === uid, 30000, 'the late pause')).toMatchObject({ want: 'pause' });
     await sleep(0.5);
     const size = statSync(r.recording as string).size;
-    await sleep(2);
+    await sleep(3);
     expect(statSync(r.recording as string).size).toBe(size);
     const back = await startApp(FAST, victim.name);
     try {
