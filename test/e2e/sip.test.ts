@@ -11,10 +11,10 @@
  * while it runs (the e2e files run in band; the check below says so if one does).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AmiEvent, recordingsOf, RunningApp, sandbox, stasisChannels, startApp, TestAmi, waitChannelsGone, wavSeconds } from '../helpers/sandbox';
-import { freshExten, LedgerRecord, ledgerRecord, ledgerRecordsSince, requireSipp, runSipp, SippResult, writeTonePcap } from '../helpers/sipp';
+import { freshExten, LedgerRecord, ledgerRecord, ledgerRecordsSince, requireSipp, runSipp, SippResult, writeDtmfPcap, writeTonePcap } from '../helpers/sipp';
 
 const APP = 'consent-ivr';
 /** Short waits so the silent caller's flow (two presentations) lasts about half a minute. */
@@ -129,6 +129,33 @@ function percentile(sorted: number[], p: number): number {
 // ------------------------------------------------------------------------------------------ tests
 
 describe('SIP callers (SIPp: RTP audio, RFC 4733 digits)', () => {
+  test.concurrent('When a SIP caller accepts, then presses *9 (RFC 4733) during the conversation, then the recording stops and the ledger records the withdrawal', async () => {
+    const exten = freshExten('36');
+    const keys = resolve(sandbox().stateDir, 'sipp', `keys-star9-${exten}.pcap`);
+    writeDtmfPcap(keys, '*9');
+    const sipp = runSipp({ scenario: 'withdraw.xml', exten, audio: keys });
+    const uid = await inboundChannel(exten);
+    expect(await ended(uid)).toMatchObject({ outcome: 'accepted' });
+    await ami.waitFor((e) => e.event === 'UserEvent' && e.userevent === 'ConsentIvrWithdrawn' && e.id === uid, 30000, `withdrawal of ${uid}`);
+    // Asterisk decoded the three keys from the RTP stream: 1 in the flow, then * and 9 in the conversation.
+    expect(eventsOf(uid, 'DTMFEnd').map((e) => [e.digit, e.direction])).toEqual([
+      ['1', 'Received'],
+      ['*', 'Received'],
+      ['9', 'Received'],
+    ]);
+    const r = await sipp;
+    expect(sippVerdict(r)).toMatchObject({ code: 0, successful: '1', failed: '0' });
+    const until = Date.now() + 15000;
+    let record = await ledgerRecord(uid);
+    while (!record?.withdrawnAt && Date.now() < until) {
+      await new Promise((res) => setTimeout(res, 300));
+      record = await ledgerRecord(uid);
+    }
+    expect(record).toMatchObject({ outcome: 'accepted', withdrawnBy: 'caller', withdrawalRecording: 'deleted', recordingPath: null });
+    expect(recordingsOf(uid)).toEqual([]);
+    rmSync(keys, { force: true });
+  });
+
   test.concurrent('When a SIP caller presses 1 (RFC 4733) during the notice and talks, then Asterisk decodes 1, the call is accepted, MixMonitor starts after the digit and the recording holds the caller\'s RTP audio', async () => {
     const exten = freshExten('31');
     const sipp = runSipp({ scenario: 'accept.xml', exten, audio: tonePcap, traceMessages: true });
@@ -304,8 +331,8 @@ describe('SIP callers (SIPp: RTP audio, RFC 4733 digits)', () => {
 
 describe('after all SIP calls', () => {
   test('When every call has ended, then none of its channels is left in Asterisk and the Stasis application holds none', async () => {
-    // Runs after the concurrent tests above: 4 single calls and 50 load calls.
-    expect(placed.length).toBe(54);
+    // Runs after the concurrent tests above: 5 single calls and 50 load calls.
+    expect(placed.length).toBe(55);
     expect(await waitChannelsGone(placed, 30000)).toEqual([]);
     expect(await stasisChannels(APP)).toEqual([]);
   });

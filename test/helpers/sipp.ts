@@ -55,6 +55,33 @@ export interface RtpStreamOptions {
  * replaces the addresses and ports with the call's.
  */
 export function writeRtpPcap(file: string, payload: Buffer, o: RtpStreamOptions): void {
+  const packets: RtpPacket[] = [];
+  for (let i = 0; i < Math.floor(payload.length / o.bytesPerPacket); i++) {
+    packets.push({
+      payloadType: o.payloadType,
+      marker: i === 0, // the first packet of the talk spurt
+      seqOffset: i,
+      tsOffset: i * o.samplesPerPacket,
+      atUs: i * o.ptimeMs * 1000,
+      data: payload.subarray(i * o.bytesPerPacket, (i + 1) * o.bytesPerPacket),
+    });
+  }
+  writePcap(file, packets);
+}
+
+interface RtpPacket {
+  payloadType: number;
+  marker: boolean;
+  /** Sequence number and timestamp, as offsets from the stream's random first values. */
+  seqOffset: number;
+  tsOffset: number;
+  /** When it is sent, from the start of the capture. */
+  atUs: number;
+  data: Buffer;
+}
+
+/** One Ethernet/IPv4/UDP/RTP frame per packet (SIPp replaces the addresses and ports with the call's). */
+function writePcap(file: string, packets: RtpPacket[]): void {
   const parts: Buffer[] = [];
   const global = Buffer.alloc(24);
   global.writeUInt32LE(PCAP_MAGIC, 0);
@@ -68,19 +95,17 @@ export function writeRtpPcap(file: string, payload: Buffer, o: RtpStreamOptions)
   const seq0 = randomBytes(2).readUInt16BE(0);
   const ts0 = randomBytes(4).readUInt32BE(0);
   const start = Math.floor(Date.now() / 1000);
-  const packets = Math.floor(payload.length / o.bytesPerPacket);
-  for (let i = 0; i < packets; i++) {
+  for (const p of packets) {
     const rtp = Buffer.alloc(12);
     rtp[0] = 0x80; // version 2, no padding, extension or CSRC
-    rtp[1] = (o.payloadType & 0x7f) | (i === 0 ? 0x80 : 0); // marker on the first packet of the talk spurt
-    rtp.writeUInt16BE((seq0 + i) & 0xffff, 2);
-    rtp.writeUInt32BE((ts0 + i * o.samplesPerPacket) >>> 0, 4);
+    rtp[1] = (p.payloadType & 0x7f) | (p.marker ? 0x80 : 0);
+    rtp.writeUInt16BE((seq0 + p.seqOffset) & 0xffff, 2);
+    rtp.writeUInt32BE((ts0 + p.tsOffset) >>> 0, 4);
     rtp.writeUInt32BE(ssrc, 8);
-    const data = payload.subarray(i * o.bytesPerPacket, (i + 1) * o.bytesPerPacket);
 
     const udp = Buffer.alloc(8);
-    const udpLength = 8 + rtp.length + data.length;
-    udp.writeUInt16BE(40000, 0); // ports and addresses are rewritten by SIPp
+    const udpLength = 8 + rtp.length + p.data.length;
+    udp.writeUInt16BE(40000, 0);
     udp.writeUInt16BE(20000, 2);
     udp.writeUInt16BE(udpLength, 4); // checksum 0: none (SIPp computes its own)
 
@@ -96,16 +121,48 @@ export function writeRtpPcap(file: string, payload: Buffer, o: RtpStreamOptions)
     const ethernet = Buffer.alloc(14);
     ethernet.writeUInt16BE(0x0800, 12);
 
-    const frame = Buffer.concat([ethernet, ip, udp, rtp, data]);
+    const frame = Buffer.concat([ethernet, ip, udp, rtp, p.data]);
     const record = Buffer.alloc(16);
-    const usec = i * o.ptimeMs * 1000;
-    record.writeUInt32LE(start + Math.floor(usec / 1e6), 0);
-    record.writeUInt32LE(usec % 1e6, 4);
+    record.writeUInt32LE(start + Math.floor(p.atUs / 1e6), 0);
+    record.writeUInt32LE(p.atUs % 1e6, 4);
     record.writeUInt32LE(frame.length, 8);
     record.writeUInt32LE(frame.length, 12);
     parts.push(record, frame);
   }
   writeFileSync(file, Buffer.concat(parts));
+}
+
+/** RFC 4733 event codes of the DTMF keys. */
+const DTMF_EVENTS: Record<string, number> = { '*': 10, '#': 11, A: 12, B: 13, C: 14, D: 15 };
+
+/**
+ * A pcap of DTMF keys as RFC 4733 telephone-events (payload type 101), one event per key, each with
+ * its own timestamp: 100 ms of tone in 20 ms updates, three end packets, then `gapMs` of nothing.
+ * (Debian's per-key captures all share one timestamp: played one after the other, Asterisk takes the
+ * second key for a repeat of the first.)
+ */
+export function writeDtmfPcap(file: string, keys: string, gapMs = 300): void {
+  const packets: RtpPacket[] = [];
+  let seq = 0;
+  let ts = 0;
+  let atUs = 0;
+  for (const key of keys) {
+    const event = DTMF_EVENTS[key] ?? Number(key);
+    if (!Number.isInteger(event) || event < 0 || event > 15) throw new Error(`not a DTMF key: ${key}`);
+    const updates = 5;
+    for (let i = 1; i <= updates + 3; i++) {
+      const end = i > updates;
+      const data = Buffer.alloc(4);
+      data[0] = event;
+      data[1] = (end ? 0x80 : 0) | 10; // E bit, volume -10 dBm0
+      data.writeUInt16BE(Math.min(i, updates) * 160, 2);
+      packets.push({ payloadType: 101, marker: i === 1, seqOffset: seq++, tsOffset: ts, atUs, data });
+      atUs += end ? 0 : 20_000;
+    }
+    ts += updates * 160 + (gapMs * 8);
+    atUs += gapMs * 1000;
+  }
+  writePcap(file, packets);
 }
 
 /** A pcap of `seconds` of a sine tone at `hz`, G.711 A-law (payload type 8), 20 ms packets. */
