@@ -384,6 +384,52 @@ describe('withdrawal during the conversation (*9)', () => {
     expect(ami.events.some((e) => e.userevent === 'ConsentIvrPause' && e.id === uid)).toBe(false);
   }, 90000);
 
+  test.concurrent('When the caller reached the agent through a Queue, then the whisper plays and *9 works there too', async () => {
+    const { uid, result, testId } = await inbound(app, { w1: 1.5, k1: '1', w4: afterAccept() + 5, k4: '*9', talk: 10, agentSecs: 20, viaQueue: true });
+    expect(await result).toMatchObject({ result: 'accepted' });
+    expect(await agentWhisper(testId)).toMatchObject({ appdata: 'consent-ivr/agent-recorded' });
+    await withdrawnEvent(uid);
+    expect(await ledgerUntil(uid, (x) => x.withdrawnAt !== null)).toMatchObject({ withdrawnBy: 'caller', withdrawalRecording: 'deleted' });
+  }, 90000);
+
+  /** The agent's channel in the bridge with the caller of a test call (Local ;1 half). */
+  const agentLeg = async (testId: string) =>
+    (
+      await ami.waitFor(
+        (e) => e.event === 'BridgeEnter' && String(e.channel).startsWith('Local/s@consent-test-agent-') && String(e.channel).endsWith(';1') && e.linkedid === linkedIdOf(testId),
+        30000,
+        `the agent of ${testId} connected`,
+      )
+    ).channel as string;
+
+  test.concurrent('When the agent blind-transfers the caller, then the caller\'s *9 still withdraws (the state follows the caller)', async () => {
+    const { uid, result, testId } = await inbound(app, { w1: 1.5, k1: '1', w4: afterAccept() + 7, k4: '*9', talk: 10, agentSecs: 30 });
+    const r = await result;
+    const agent = await agentLeg(testId);
+    await ami.conn.action('BlindTransfer', { Channel: agent, Context: 'consent-test-xfer', Exten: 's' });
+    await ami.waitFor((e) => e.userevent === 'ConsentTestAgent2' && e.testid === testId, 20000, 'the second agent');
+    const transferredAt = Date.now() / 1000;
+    // The *9 came in the new bridge, after the transfer.
+    expect(Number((await withdrawnEvent(uid)).timestamp)).toBeGreaterThan(transferredAt);
+    expect(await ledgerUntil(uid, (x) => x.withdrawnAt !== null)).toMatchObject({ withdrawnBy: 'caller', withdrawalRecording: 'deleted' });
+    expect(existsSync(r.recording as string)).toBe(false);
+  }, 90000);
+
+  test.concurrent('When the agent makes an attended transfer, then the caller\'s *9 still withdraws with the new agent', async () => {
+    const { uid, result, testId } = await inbound(app, { w1: 1.5, k1: '1', w4: afterAccept() + 9, k4: '*9', talk: 10, agentSecs: 30 });
+    const r = await result;
+    const agent = await agentLeg(testId);
+    // Atxfer keys in the target like a phone would: digits only.
+    await ami.conn.action('Atxfer', { Channel: agent, Context: 'consent-test-xfer', Exten: '2' });
+    await ami.waitFor((e) => e.userevent === 'ConsentTestAgent2' && e.testid === testId, 20000, 'the transfer target');
+    // The transferring agent hangs up: the caller and the new agent are connected.
+    await ami.conn.action('Hangup', { Channel: agent });
+    const transferredAt = Date.now() / 1000;
+    expect(Number((await withdrawnEvent(uid)).timestamp)).toBeGreaterThan(transferredAt);
+    expect(await ledgerUntil(uid, (x) => x.withdrawnAt !== null)).toMatchObject({ withdrawnBy: 'caller', withdrawalRecording: 'deleted' });
+    expect(existsSync(r.recording as string)).toBe(false);
+  }, 90000);
+
   test('When the service is killed during the conversation and the caller presses *9, then the recording stops at once and the withdrawal reaches the ledger after the restart', async () => {
     const victim = await startApp(FAST);
     const { uid, result } = await inbound(victim, { w1: 1.5, k1: '1', w4: afterAccept() + 6, k4: '*9', talk: 12, agentSecs: 40 });

@@ -127,6 +127,8 @@ export interface CallScript {
   agentK2?: string;
   /** Dial this agent instead of the Local test agent (e.g. PJSIP/sipp-agent). */
   agentDial?: string;
+  /** Reach the agent through the test queue (Queue) instead of Dial. */
+  viaQueue?: boolean;
 }
 
 export interface PlacedCall {
@@ -178,6 +180,7 @@ export async function placeCall(ami: TestAmi, script: CallScript, resultTimeoutM
   put('__AGENT_W2', script.agentW2);
   put('__AGENT_K2', script.agentK2);
   put('AGENT_DIAL', script.agentDial);
+  if (script.viaQueue) vars.VIA_QUEUE = '1';
   put('__CONSENT_APP', script.app);
   if (script.callerLong) vars.__TEST_CALLER_LONG = '1';
   if (script.callerNum !== undefined) vars.__TEST_CALLER_NUM = encodeURIComponent(script.callerNum);
