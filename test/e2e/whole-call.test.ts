@@ -152,6 +152,16 @@ describe('outbound calls: the customer is asked before being connected', () => {
     expect(rec).toMatchObject({ direction: 'outbound', calledNumber: '', callerPseudonym: pseudonymise('0612345678', pseudonymKey()) });
   });
 
+  test.concurrent('When the customer accepts, then presses *9 in the conversation, then their recording stops and the ledger says withdrawn', async () => {
+    const call = await placeOutboundCall(ami, { app: app.name, w1: 1.5, k1: '1', w4: afterAccept() + 3, k4: '*9', talk: 8 });
+    const r = await call.result;
+    expect(r).toMatchObject({ result: 'accepted', dialstatus: 'ANSWER' });
+    const uid = r.id as string;
+    expect(await withdrawnEvent(uid)).toMatchObject({ by: 'caller' });
+    expect(await ledgerUntil(uid, (x) => x.withdrawnAt !== null)).toMatchObject({ direction: 'outbound', withdrawnBy: 'caller', withdrawalRecording: 'deleted', recordingPath: null });
+    expect(existsSync(r.recording as string)).toBe(false);
+  });
+
   test.concurrent('When the customer presses 2, then the call is connected all the same, and nothing is recorded', async () => {
     const call = await placeOutboundCall(ami, { app: app.name, w1: 1.5, k1: '2', talk: 6 });
     const r = await call.result;
@@ -266,6 +276,8 @@ describe('withdrawal during the conversation (*9)', () => {
     expect(whisper.language).toBe('ar');
     await withdrawnEvent(uid);
     await promptPlayed(uid, 'withdrawn');
+    // Meanwhile the agent hears the tone.
+    await ami.waitFor((e) => e.event === 'MusicOnHoldStart' && e.class === 'consent-ivr-tone' && e.linkedid === linkedIdOf(testId), 10000, 'the tone to the agent');
     const rec = await ledgerUntil(uid, (x) => x.withdrawnAt !== null);
     expect(rec).toMatchObject({ withdrawnBy: 'caller', withdrawalRecording: 'deleted', recordingPath: null, outcome: 'accepted' });
     expect(existsSync(r.recording as string)).toBe(false);
@@ -309,9 +321,12 @@ describe('withdrawal during the conversation (*9)', () => {
   }, 90000);
 
   test.concurrent('When the agent presses *9 on the caller\'s behalf, then the recording stops and the ledger says withdrawn by the agent', async () => {
-    const { uid, result } = await inbound(app, { w1: 1.5, k1: '1', talk: 20, agentW: 3, agentK: '*9', agentSecs: 15 });
+    const { uid, result, testId } = await inbound(app, { w1: 1.5, k1: '1', talk: 20, agentW: 3, agentK: '*9', agentSecs: 15 });
     expect(await result).toMatchObject({ result: 'accepted' });
     expect(await withdrawnEvent(uid)).toMatchObject({ by: 'agent' });
+    // The caller hears the confirmation, and so does the agent (the consent-ivr-withdrawn class).
+    await promptPlayed(uid, 'withdrawn');
+    await ami.waitFor((e) => e.event === 'MusicOnHoldStart' && e.class === 'consent-ivr-withdrawn' && e.linkedid === linkedIdOf(testId), 10000, 'the confirmation to the agent');
     const rec = await ledgerUntil(uid, (x) => x.withdrawnAt !== null);
     expect(rec).toMatchObject({ withdrawnBy: 'agent', withdrawalRecording: 'deleted', recordingPath: null });
   }, 90000);
