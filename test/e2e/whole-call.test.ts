@@ -147,7 +147,11 @@ describe('outbound calls: the customer is asked before being connected', () => {
     // The customer's voice (1 kHz) and the agent's (500 Hz) are both in it.
     expect(bandLevel(r.recording as string, 900, 1100)).toBeGreaterThan(0.05);
     expect(bandLevel(r.recording as string, 400, 600)).toBeGreaterThan(0.05);
+    // Meanwhile the agent heard music on hold (Dial's m option), from dialling until the customer was connected.
+    const moh = ami.events.filter((e) => /^MusicOnHold(Start|Stop)$/.test(String(e.event)) && e.channel === r.channel);
+    expect(moh.map((e) => e.event)).toEqual(['MusicOnHoldStart', 'MusicOnHoldStop']);
     const rec = await ledgerUntil(uid, (x) => x.outcome === 'accepted');
+    expect(Number(moh[1]?.timestamp) * 1000).toBeGreaterThanOrEqual(Date.parse(rec.decidedAt as string));
     // The subject is the customer: their number, pseudonymised like a caller's; never stored in clear.
     expect(rec).toMatchObject({ direction: 'outbound', calledNumber: '', callerPseudonym: pseudonymise('0612345678', pseudonymKey()) });
   });
