@@ -245,6 +245,9 @@ describe('the control API', () => {
       body: expect.objectContaining({ uniqueId: uid, direction: 'inbound', outcome: 'accepted', recorded: true, paused: false, callUp: true, withdrawnAt: null }),
     });
     expect(await api('GET', '/calls/1.2', token())).toMatchObject({ status: 404 });
+    // Whatever a CRM sends, only a UNIQUEID reaches Asterisk.
+    expect(await api('POST', `/calls/${uid}%0D%0AAction:%20Originate/withdraw`, token())).toMatchObject({ status: 404 });
+    expect(await api('POST', `/calls/${uid},b/pause`, token())).toMatchObject({ status: 404 });
     expect(await api('POST', `/calls/${uid}/resume`, token())).toMatchObject({ status: 409, body: { error: 'not paused' } });
     expect(await api('POST', `/calls/${uid}/pause`, token())).toMatchObject({ status: 200, body: { paused: true } });
     expect(await api('POST', `/calls/${uid}/pause`, token())).toMatchObject({ status: 409, body: { error: 'already paused' } });
@@ -300,6 +303,10 @@ describe('withdrawal during the conversation (*9)', () => {
     const r = await result;
     const file = r.recording as string;
     await withdrawnEvent(uid);
+    // For the record: from the caller's 9 to MixMonitor stopping, in Asterisk's own event times.
+    const nine = ami.events.find((e) => e.event === 'DTMFEnd' && e.uniqueid === uid && e.digit === '9');
+    const stop = await ami.waitFor((e) => e.event === 'MixMonitorStop' && e.uniqueid === uid, 5000, 'MixMonitorStop');
+    console.log(`key 9 -> MixMonitorStop: ${Math.round((Number(stop.timestamp) - Number(nine?.timestamp)) * 1000)} ms`);
     await sleep(1);
     const size = statSync(file).size;
     // A recording still running would write a 32 KB block (about 2 s of audio) within 3 s.
@@ -389,6 +396,22 @@ describe('withdrawal during the conversation (*9)', () => {
       'recording paused by the agent',
       'recording resumed by the agent',
     ]);
+  }, 90000);
+
+  test.concurrent('When the caller withdraws during a pause, then the recording stops for good: the agent\'s next *8 resumes nothing', async () => {
+    const { uid, result } = await inbound(keeper, { w1: 1.5, k1: '1', w4: afterAccept() + 6, k4: '*9', talk: 25, agentW: 2, agentK: '*8', agentW2: 8, agentK2: '*8', agentSecs: 8 });
+    const r = await result;
+    await ami.waitFor((e) => e.userevent === 'ConsentIvrPause' && e.id === uid && e.want === 'pause', 30000, 'the pause');
+    await withdrawnEvent(uid);
+    // The second *8 finds the call withdrawn: "not recorded", no resume.
+    await promptPlayed(uid, 'not-recorded', 30000);
+    expect(ami.events.some((e) => e.userevent === 'ConsentIvrPause' && e.id === uid && e.want === 'resume')).toBe(false);
+    const rec = await ledgerUntil(uid, (x) => x.withdrawnAt !== null);
+    expect(rec).toMatchObject({ withdrawnBy: 'caller', withdrawalRecording: 'kept' });
+    // The pause stays open: nothing was recorded after it.
+    expect(rec.pauses).toMatch(/\/$/);
+    expect(await waitChannelsGone([uid], 30000)).toEqual([]);
+    expect(existsSync(r.recording as string)).toBe(true);
   }, 90000);
 
   test.concurrent('When the caller withdrew, then the agent\'s *8 resumes nothing: "not recorded", no pause stored, no file', async () => {
