@@ -247,7 +247,7 @@ main() {
 
     step "Service: starting consent-ivr (Stasis application '$APP')"
     mkdir -p "$LOG_DIR"
-    CONSENT_IVR_METRICS_PORT=0 node "$CLI" start --config "$CONFIG" >"$DEMO_LOG" 2>&1 &
+    CONSENT_IVR_METRICS_PORT=0 CONSENT_IVR_API_PORT=0 node "$CLI" start --config "$CONFIG" >"$DEMO_LOG" 2>&1 &
     SERVICE_PID=$!
     local waited=0
     until grep -q '"message":"consent-ivr ready"' "$DEMO_LOG" 2>/dev/null; do

@@ -82,6 +82,7 @@ export class BenchService {
         ...process.env,
         CONSENT_IVR_ARI_APP: opts.app,
         CONSENT_IVR_METRICS_PORT: '0',
+        CONSENT_IVR_API_PORT: '0',
         CONSENT_IVR_LOGGING_LEVEL: opts.logLevel ?? 'info',
         CONSENT_IVR_LOGGING_FORMAT: 'json',
         CONSENT_IVR_PROMPTS_SOUNDS_DIR: opts.soundsDir,
