@@ -13,7 +13,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { AmiEvent, recordingsOf, RunningApp, sandbox, stasisChannels, startApp, TestAmi, waitChannelsGone, wavSeconds } from '../helpers/sandbox';
+import { AmiEvent, promptSeconds, recordingsOf, RunningApp, sandbox, stasisChannels, startApp, TestAmi, waitChannelsGone, wavSeconds } from '../helpers/sandbox';
 import { freshExten, LedgerRecord, ledgerRecord, ledgerRecordsSince, requireSipp, runSipp, SippResult, writeDtmfPcap, writeTonePcap } from '../helpers/sipp';
 
 const APP = 'consent-ivr';
@@ -200,7 +200,8 @@ describe('SIP callers (SIPp: RTP audio, RFC 4733 digits)', () => {
     // Only the bridged conversation ("b"): the agent's time on the line, not the notice before it.
     const seconds = wavSeconds(file);
     numbers.acceptRecordingSeconds = seconds;
-    expect(seconds).toBeGreaterThan(AGENT_SECS - 2);
+    // The agent first hears the whisper ("call recorded"), then the two are connected.
+    expect(seconds).toBeGreaterThan(AGENT_SECS - 2 - promptSeconds('ar', 'agent-recorded'));
     expect(seconds).toBeLessThan(AGENT_SECS + 3);
     // What was recorded is the caller's RTP tone (the example agent only beeps), at the level it was
     // sent (a sine of amplitude 0.5: RMS 0.35), not silence and not the spoken notice.
