@@ -7,7 +7,7 @@ import { checkConfig, checkDialplan, checkTimings, SAMPLE_LEGAL } from '../../sr
 
 const SHIPPED = resolve(__dirname, '../../config/consent-ivr.yaml');
 const shippedText = readFileSync(SHIPPED, 'utf8');
-const secretsEnv = { CONSENT_IVR_ARI_PASSWORD: 'a', CONSENT_IVR_AMI_SECRET: 'b', CONSENT_IVR_PSEUDONYM_KEY: 'c' };
+const secretsEnv = { CONSENT_IVR_ARI_PASSWORD: 'a', CONSENT_IVR_AMI_SECRET: 'b', CONSENT_IVR_PSEUDONYM_KEY: 'c', CONSENT_IVR_API_TOKEN: 'd' };
 
 function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'civr-config-'));
@@ -40,7 +40,7 @@ describe('configuration', () => {
     const { config } = loadConfig(SHIPPED, secretsEnv);
     expect(config.flow.languages).toEqual(['ar', 'fr']);
     expect(config.recording.dir).toBe(resolve(__dirname, '../../.sandbox/recordings'));
-    expect(config.secrets).toEqual({ ariPassword: 'a', amiSecret: 'b', pseudonymKey: 'c' });
+    expect(config.secrets).toEqual({ ariPassword: 'a', amiSecret: 'b', pseudonymKey: 'c', apiToken: 'd' });
   });
 
   test('When a value has the wrong type, then the error names the key', () => {
@@ -134,11 +134,22 @@ describe('configuration', () => {
       d.ami.secretFile = join(dir, 'missing-ami');
     });
     const { config } = loadConfig(file, { CONSENT_IVR_PSEUDONYM_KEY: 'c' }, { secrets: ['pseudonymKey'] });
-    expect(config.secrets).toEqual({ ariPassword: '', amiSecret: '', pseudonymKey: 'c' });
+    expect(config.secrets).toEqual({ ariPassword: '', amiSecret: '', pseudonymKey: 'c', apiToken: '' });
     // Asked for, the same missing file is an error naming its key.
     expect(errorOf(() => loadConfig(file, { CONSENT_IVR_PSEUDONYM_KEY: 'c' }, { secrets: ['pseudonymKey', 'amiSecret'] })).key).toBe('ami.secretFile');
     // Nothing asked for: nothing read.
     expect(loadConfig(file, {}, { secrets: [] }).config.secrets).toEqual({ ariPassword: '', amiSecret: '', pseudonymKey: '', apiToken: '' });
+  });
+
+  test('When the control API is on, then its token is a secret like the others; when it is off, none is needed', () => {
+    const dir = tmp();
+    const file = withEdit((d) => (d.api = { tokenFile: join(dir, 'missing-token') }));
+    const env = { CONSENT_IVR_ARI_PASSWORD: 'a', CONSENT_IVR_AMI_SECRET: 'b', CONSENT_IVR_PSEUDONYM_KEY: 'c' };
+    const e = errorOf(() => loadConfig(file, env));
+    expect(e.key).toBe('api.tokenFile');
+    expect(e.message).toContain('CONSENT_IVR_API_TOKEN');
+    const off = withEdit((d) => (d.api = { enabled: false, tokenFile: join(dir, 'missing-token') }));
+    expect(loadConfig(off, env).config.secrets.apiToken).toBe('');
   });
 
   test('When a secret file is readable by everyone, then a warning says so and the secret is not in it', () => {
@@ -147,7 +158,7 @@ describe('configuration', () => {
     writeFileSync(secret, 's3cr3t-value\n');
     chmodSync(secret, 0o644);
     const file = withEdit((d) => (d.ari.passwordFile = secret));
-    const { config, warnings } = loadConfig(file, { CONSENT_IVR_AMI_SECRET: 'b', CONSENT_IVR_PSEUDONYM_KEY: 'c' });
+    const { config, warnings } = loadConfig(file, { CONSENT_IVR_AMI_SECRET: 'b', CONSENT_IVR_PSEUDONYM_KEY: 'c', CONSENT_IVR_API_TOKEN: 'd' });
     expect(config.secrets.ariPassword).toBe('s3cr3t-value');
     expect(warnings.join('\n')).toContain('readable by every user');
     expect(warnings.join('\n')).not.toContain('s3cr3t');
