@@ -17,7 +17,7 @@ import type { Clock } from '../ports/clock';
 import type { ConsentRecord, Ledger, StoredIn } from '../ports/ledger';
 import { ChainAppender } from './appender';
 import type { JournalEntry, JournalKind, JournalPort } from './journal';
-import { serialiseRecord, sha256Hex, validateRecord } from './record';
+import { parseStoredRecord, serialiseRecord, sha256Hex, validateRecord } from './record';
 import { STAGE, type AppendItem, type ChainStore, type EventBody } from './types';
 
 export interface DurableLedgerOptions {
@@ -114,7 +114,8 @@ export class DurableLedger implements Ledger {
   async find(uniqueId: string): Promise<ConsentRecord | null> {
     if (!this.store.isReady()) return null;
     const row = await this.bounded(this.store.getRecord(uniqueId)).catch(() => null);
-    return row ? (JSON.parse(row.json) as ConsentRecord) : null;
+    // Parsed as stored: fields added since a record was written read as their defaults.
+    return row ? parseStoredRecord(row.json) : null;
   }
 
   state(): 'up' | 'down' {

@@ -24,7 +24,8 @@ export type PausePlan =
 
 const isOpen = (pauses: string | null) => pauses !== null && pauses.endsWith('/');
 
-export function planPause(record: ConsentRecord, q: QueuedPause, nowMs: number): PausePlan {
+export function planPause(record: ConsentRecord & { erasedAt?: string | null }, q: QueuedPause, nowMs: number): PausePlan {
+  if (record.erasedAt) return { kind: 'drop', why: 'the caller was erased' };
   if (record.outcome === null) return { kind: 'wait' };
   if (record.outcome !== 'accepted' || record.recordingPath === null) return { kind: 'drop', why: 'the call is not recorded' };
   if (record.withdrawnAt !== null) return { kind: 'drop', why: 'consent was withdrawn: nothing resumes the recording' };

@@ -18,8 +18,9 @@ export type WithdrawalPlan =
   /** The call's final state is not stored yet (a journal still holds it): try again later. */
   | { kind: 'wait' };
 
-export function planWithdrawal(record: ConsentRecord, w: QueuedWithdrawal, mode: PartialRecording): WithdrawalPlan {
-  if (record.withdrawnAt !== null) return { kind: 'already-stored' };
+export function planWithdrawal(record: ConsentRecord & { erasedAt?: string | null }, w: QueuedWithdrawal, mode: PartialRecording): WithdrawalPlan {
+  // Erased meanwhile (recording deleted, personal fields gone): nothing is left to withdraw.
+  if (record.withdrawnAt !== null || record.erasedAt) return { kind: 'already-stored' };
   if (record.outcome === null) return { kind: 'wait' };
   const recorded = record.outcome === 'accepted' && record.recordingPath !== null;
   let fate: WithdrawalRecording = 'none';

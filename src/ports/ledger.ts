@@ -53,6 +53,9 @@ export interface Ledger {
   recordWithdrawal(record: ConsentRecord, eventId: string): Promise<StoredIn>;
   /** Stores a pause or resume (the record with its pauses updated), once per `eventId`. */
   recordPause(kind: 'pause' | 'resume', record: ConsentRecord, eventId: string): Promise<StoredIn>;
-  /** The stored record of a call, or null when there is none (or it cannot be read now). */
-  find(uniqueId: string): Promise<ConsentRecord | null>;
+  /**
+   * The stored record of a call, or null when there is none (or it cannot be read now). `erasedAt`
+   * is set when its caller's personal data was erased.
+   */
+  find(uniqueId: string): Promise<(ConsentRecord & { erasedAt?: string | null }) | null>;
 }

@@ -140,6 +140,28 @@ describe('durable ledger', () => {
     await l.close();
   });
 
+  test('When a record stored before outbound calls and withdrawals is read, then the new fields read as inbound and null', async () => {
+    const s = new MemoryStore();
+    const old: Record<string, unknown> = { ...record(7) };
+    for (const f of ['direction', 'withdrawnAt', 'withdrawnBy', 'withdrawalRecording', 'pauses']) delete old[f];
+    s.records.set('u.7', { json: JSON.stringify(old), stage: 2, events: new Set() });
+    const l = ledger(s);
+    expect(await l.find('u.7')).toMatchObject({ uniqueId: 'u.7', direction: 'inbound', withdrawnAt: null, withdrawnBy: null, withdrawalRecording: null, pauses: null });
+    await l.close();
+  });
+
+  test('When a withdrawal is stored twice with the same event id, then the chain has it once', async () => {
+    const s = new MemoryStore();
+    const l = ledger(s);
+    await l.recordOutcome(record(8));
+    const w = { ...record(8), withdrawnAt: new Date().toISOString(), withdrawnBy: 'caller' as const, withdrawalRecording: 'deleted' as const };
+    await expect(l.recordWithdrawal(w, 'withdrawal:u.8')).resolves.toBe('redis');
+    await l.recordWithdrawal(w, 'withdrawal:u.8');
+    expect(s.entries.filter((e) => JSON.parse(e.body).type === 'withdrawal')).toHaveLength(1);
+    expect(s.recordOf('u.8')).toMatchObject({ withdrawnBy: 'caller' });
+    await l.close();
+  });
+
   test('When the store is not connected, then the write goes to the journal at once and is replayed once it is back', async () => {
     const s = new MemoryStore();
     s.ready = false;

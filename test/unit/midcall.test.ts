@@ -71,6 +71,12 @@ describe('planWithdrawal', () => {
     expect(planWithdrawal(record({ withdrawnAt: AT.toISOString(), withdrawnBy: 'caller', withdrawalRecording: 'deleted' }), queued(), 'delete')).toEqual({ kind: 'already-stored' });
   });
 
+  test('When the caller was erased meanwhile, then there is nothing left to withdraw or pause', () => {
+    const erased = { ...record({ callerPseudonym: '', recordingPath: null }), erasedAt: AT.toISOString() };
+    expect(planWithdrawal(erased, queued(), 'delete')).toEqual({ kind: 'already-stored' });
+    expect(planPause(erased, pauseReq(), AT.getTime() + 100)).toMatchObject({ kind: 'drop' });
+  });
+
   test('When the call\'s outcome is not stored yet, then it waits', () => {
     expect(planWithdrawal(record({ outcome: null }), queued(), 'delete')).toEqual({ kind: 'wait' });
   });
