@@ -18,6 +18,7 @@ import { noticeVersion } from '../prompts/build';
 import { listenApi } from '../api/server';
 import { AgentActions } from './agent-actions';
 import { ConsentApp } from './consent-app';
+import { DeletionWorker } from './deletions';
 import { MidCallInbox } from './midcall-inbox';
 
 const DAY_MS = 86_400_000;
@@ -71,6 +72,7 @@ export async function startService(config: Config, warnings: string[] = [], log:
       recording: config.recording,
       promptFolder: config.prompts.folder,
       noticeVersion: notice.version,
+      serverId: config.server.id,
     },
     log,
     (n) => pseudonymise(n, config.secrets.pseudonymKey),
@@ -82,18 +84,25 @@ export async function startService(config: Config, warnings: string[] = [], log:
     },
   );
 
+  const recordingFiles = {
+    remove: async (path: string) => {
+      const r = await removeRecording(path, config.recording.dir);
+      if (!r.ok) throw new Error(r.error);
+      return r.deleted ? ('removed' as const) : ('missing' as const);
+    },
+  };
+  const deletions = new DeletionWorker(
+    { queue: ledger.deletions, files: recordingFiles, clock: systemClock },
+    { serverId: config.server.id, pollMs: config.server.deletionPollMs },
+    log.child({ component: 'deletions' }),
+    (stats) => metrics?.deletionsPending(stats),
+  );
   const queue = new AstDbMidCallQueue(ami, config.ari.app);
   const midcall = new MidCallInbox(
     {
       queue,
       ledger: ledger.ledger,
-      files: {
-        remove: async (path) => {
-          const r = await removeRecording(path, config.recording.dir);
-          if (!r.ok) throw new Error(r.error);
-          return r.deleted ? 'removed' : 'missing';
-        },
-      },
+      files: recordingFiles,
       recorder,
       clock: systemClock,
     },
@@ -142,7 +151,8 @@ export async function startService(config: Config, warnings: string[] = [], log:
     throw new ConfigError(e.message, 'ari.user');
   });
   midcall.start();
-  log.info('consent-ivr ready', { app: config.ari.app, noticeVersion: notice.version });
+  deletions.start();
+  log.info('consent-ivr ready', { app: config.ari.app, server: config.server.id, noticeVersion: notice.version });
 
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {
@@ -150,6 +160,7 @@ export async function startService(config: Config, warnings: string[] = [], log:
       log.info('stopping: no new calls; finishing flows in progress', { calls: app.activeCalls });
       await app.drain(config.flow.shutdownGraceMs);
       await midcall.stop();
+      await deletions.stop();
       ari.close();
       ami.close();
       server?.close();

@@ -11,7 +11,17 @@ import { Command, Option } from 'commander';
 import { closeClient, connectOnce, createRedisClient, describeTarget, RedisConfigError, RedisLedgerStore } from '../adapters/redis';
 import type { Config } from '../config/schema';
 import type { Outcome } from '../flow/types';
-import { adminContextDefaults, AdminUsageError, eraseCaller, listRecords, purgeLedger, verifyLedger, type AdminContext } from '../ledger/admin';
+import {
+  adminContextDefaults,
+  AdminUsageError,
+  eraseCaller,
+  listRecords,
+  pendingByServer,
+  purgeLedger,
+  verifyLedger,
+  waitingTotal,
+  type AdminContext,
+} from '../ledger/admin';
 import { csvHeader, csvRow, jsonlRow, printable, TEXT_HEADER, textRecord, textRow } from '../ledger/format';
 import { OUTCOMES, parseStoredRecord } from '../ledger/record';
 import { createLogger } from '../logging/logger';
@@ -129,6 +139,7 @@ function context(config: Config, store: AdminStore, deps: CliDeps, onProgress?: 
     ...adminContextDefaults,
     store,
     now: deps.now ?? (() => new Date()),
+    serverId: config.server.id,
     recordingDir: config.recording.dir,
     retentionDays: config.ledger.retentionDays,
     pseudonymKey: config.secrets.pseudonymKey,
@@ -268,7 +279,9 @@ export function runErase(config: Config, opts: { caller: string }, deps: CliDeps
       p.end();
       await out(
         io.stdout,
-        `erased ${r.records} record(s) of this caller; deleted ${r.recordingsDeleted} recording file(s); the erasure is logged in the chain\n` +
+        `erased ${r.records} record(s) of this caller; ${r.recordingsDeleted} recording file(s) confirmed deleted` +
+          `${r.recordingsMissing ? `, ${r.recordingsMissing} found already missing` : ''}; the erasure is logged in the chain\n` +
+          waitingLine(r.waiting, 'not erased yet') +
           `records of this caller decided before now that reach the ledger later (from a service's journal) will be erased by the next purge\n`,
       );
       for (const f of r.failures) {
@@ -277,6 +290,38 @@ export function runErase(config: Config, opts: { caller: string }, deps: CliDeps
       return r.failures.length > 0 ? EXIT.failure : EXIT.ok;
     });
   });
+}
+
+/** "N record(s) <what>: their recordings wait to be deleted by server a (2), b (1)" when any waits. */
+function waitingLine(waiting: Record<string, number>, what: string): string {
+  const total = waitingTotal(waiting);
+  if (total === 0) return '';
+  const servers = Object.entries(waiting)
+    .map(([server, n]) => `${printable(server)} (${n})`)
+    .join(', ');
+  return `${total} record(s) ${what}: their recordings wait to be deleted by the server that holds them: ${servers}; see \`consent-ivr ledger pending\`\n`;
+}
+
+export function runPending(config: Config, opts: { json?: boolean }, deps: CliDeps = {}): Promise<number> {
+  const io = deps.io ?? processIO;
+  return run(io, 'pending', () =>
+    withStore(config, async (store) => {
+      const servers = await pendingByServer(context(config, store, deps));
+      if (opts.json) {
+        await out(io.stdout, `${JSON.stringify(servers.map((s) => ({ ...s, deletions: s.deletions.map((d) => ({ uniqueId: d.uniqueId, reason: d.reason, requestedAt: new Date(d.requestedAt).toISOString() })) })))}\n`);
+        return EXIT.ok;
+      }
+      const now = (deps.now ?? (() => new Date()))().getTime();
+      const age = (ms: number) => (ms >= 86_400_000 ? `${(ms / 86_400_000).toFixed(1)} d` : ms >= 3_600_000 ? `${(ms / 3_600_000).toFixed(1)} h` : `${Math.round(ms / 60_000)} min`);
+      let text = '';
+      for (const s of servers) {
+        text += `${printable(s.server)}: ${s.count} deletion(s) waiting${s.oldestAgeMs !== null ? `, oldest ${age(s.oldestAgeMs)}` : ''}\n`;
+        for (const d of s.deletions) text += `  ${printable(d.uniqueId)}\t${d.reason}\t${age(now - d.requestedAt)}\n`;
+      }
+      await out(io.stdout, text || 'no recording deletion is waiting\n');
+      return EXIT.ok;
+    }),
+  );
 }
 
 export function runPurge(config: Config, deps: CliDeps = {}): Promise<number> {
@@ -294,7 +339,10 @@ export function runPurge(config: Config, deps: CliDeps = {}): Promise<number> {
       await out(
         io.stdout,
         `purge: ${r.records} record(s) entered before ${r.cutoff} deleted, ${r.recordingsDeleted} recording file(s) deleted` +
+          `${r.recordingsMissing ? `, ${r.recordingsMissing} found already missing` : ''}` +
           `${r.trimmedTo ? `, log trimmed up to seq ${r.trimmedTo.seq}` : ''}\n` +
+          waitingLine(r.waiting, 'kept') +
+          waitingLine(late.waiting, 'not erased yet') +
           (late.records + late.failures.length > 0
             ? `purge: ${late.records} record(s) of erased callers that arrived after their erasure erased, ${late.recordingsDeleted} recording file(s) deleted\n`
             : ''),
@@ -364,4 +412,9 @@ export function registerLedgerCommands(program: Command, getConfig: () => Config
   sub('purge')
     .description('delete records and recordings older than ledger.retentionDays (for a daily timer)')
     .action(async () => done(await runPurge(getConfig(), deps)));
+
+  sub('pending')
+    .description('recording deletions (erase, purge) still waiting for the server that holds the recordings, per server')
+    .option('--json', 'print them as JSON')
+    .action(async (o: { json?: boolean }) => done(await runPending(getConfig(), o, deps)));
 }

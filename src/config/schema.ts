@@ -7,6 +7,7 @@
  * Secrets (ARI password, AMI secret, pseudonym key) are never read from the YAML itself: they come from
  * an environment variable or from a file named in the YAML.
  */
+import { hostname } from 'node:os';
 import { z } from 'zod';
 
 export const LANGUAGES = ['ar', 'fr'] as const;
@@ -49,7 +50,21 @@ const localized = z.strictObject({ ar: z.string().default(''), fr: z.string().de
 
 const secretFile = z.string().describe('File holding the secret (the environment variable wins)');
 
+/** Server ids name a server in records and deletion queues: letters, digits, '.', '_' and '-'. */
+export const SERVER_ID = /^[A-Za-z0-9._-]{1,64}$/;
+const defaultServerId = () => (SERVER_ID.test(hostname()) ? hostname() : 'server');
+
 export const configSchema = z.strictObject({
+  server: z
+    .strictObject({
+      id: z
+        .string()
+        .regex(SERVER_ID, "letters, digits, '.', '_' and '-' only (at most 64)")
+        .default(defaultServerId)
+        .describe('This server: every record says which server holds its recording, and deleting it is that server\'s work (default: the host name)'),
+      deletionPollMs: z.number().int().min(100).max(3_600_000).default(5000).describe('How often the service carries out the recording deletions queued for this server (erase, purge)'),
+    })
+    .prefault({}),
   ari: z
     .strictObject({
       url: z.url().default('http://127.0.0.1:8088').describe('Base URL of Asterisk HTTP (without /ari)'),

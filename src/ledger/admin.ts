@@ -11,13 +11,26 @@ import { ChainAppender } from './appender';
 import { ChainVerifier, type VerifyResult } from './chain';
 import { isAnonymous, pseudonymise } from './pseudonym';
 import { eraseRecord, parseStoredRecord, serialiseRecord, sha256Hex } from './record';
-import { STAGE, type AdminStore, type AppendItem, type ChainHead, type EventBody, type StoredRecord, type TrimRequest } from './types';
+import {
+  STAGE,
+  type AdminStore,
+  type AppendItem,
+  type ChainHead,
+  type DeletionReason,
+  type EventBody,
+  type PendingDeletion,
+  type RecordingFateNote,
+  type StoredRecord,
+  type TrimRequest,
+} from './types';
 
 const DAY_MS = 86_400_000;
 
 export interface AdminContext {
   store: AdminStore;
   now: () => Date;
+  /** This server (server.id): recordings held by another server are queued for it to delete. */
+  serverId: string;
   /** Recording files are deleted only under this directory (recording.dir). */
   recordingDir: string;
   retentionDays: number;
@@ -107,11 +120,68 @@ export interface Failure {
 export interface EraseReport {
   records: number;
   recordingsDeleted: number;
+  /** Recordings that were already gone when their server came to delete them. */
+  recordingsMissing: number;
   failures: Failure[];
+  /** Records left as they are until the server holding their recording confirms its deletion: server → count. */
+  waiting: Record<string, number>;
 }
 
-function recordEvent(type: 'erasure', r: StoredRecord, json: string, at: string, eventId: string, pseudonym: string): AppendItem {
-  const body: EventBody = { type, at, uniqueId: r.uniqueId, outcome: r.outcome, recordDigest: sha256Hex(json) };
+const emptyErase = (): EraseReport => ({ records: 0, recordingsDeleted: 0, recordingsMissing: 0, failures: [], waiting: {} });
+
+export const waitingTotal = (w: Record<string, number>): number => Object.values(w).reduce((a, b) => a + b, 0);
+
+/** What becomes of a record's recording when the record is erased or purged. */
+type RecordingFate =
+  | { kind: 'gone'; note: RecordingFateNote; confirmedBy: string | null }
+  | { kind: 'waiting'; server: string }
+  | { kind: 'failed'; error: string };
+
+/**
+ * Deletes a record's recording when this server holds it (or the record predates server ids). One
+ * held by another server is that server's work: its deletion is queued for it, and the recording
+ * counts as gone only once that server confirmed it.
+ */
+async function recordingFate(ctx: AdminContext, rec: StoredRecord, reason: DeletionReason): Promise<RecordingFate> {
+  if (!rec.recordingPath) return { kind: 'gone', note: 'none', confirmedBy: null };
+  const server = rec.recordingServer;
+  if (server === null || server === ctx.serverId) {
+    const r = await removeRecording(rec.recordingPath, ctx.recordingDir);
+    if (!r.ok) return { kind: 'failed', error: r.error };
+    return { kind: 'gone', note: r.deleted ? 'deleted' : 'already-missing', confirmedBy: null };
+  }
+  const [confirmed] = await ctx.store.deletionConfirmations([rec.uniqueId]);
+  if (confirmed) return { kind: 'gone', note: confirmed.result === 'deleted' ? 'deleted' : 'already-missing', confirmedBy: confirmed.server };
+  await ctx.store.queueDeletion(server, { uniqueId: rec.uniqueId, path: rec.recordingPath, reason, requestedAt: ctx.now().getTime() });
+  return { kind: 'waiting', server };
+}
+
+/** Counts a recording's fate in a report; true when its record may be finalised. */
+function tally(report: EraseReport | PurgeReport, rec: StoredRecord, fate: RecordingFate): boolean {
+  if (fate.kind === 'failed') {
+    report.failures.push({ uniqueId: rec.uniqueId, path: rec.recordingPath ?? '', error: fate.error });
+    return false;
+  }
+  if (fate.kind === 'waiting') {
+    report.waiting[fate.server] = (report.waiting[fate.server] ?? 0) + 1;
+    return false;
+  }
+  if (fate.note === 'deleted') report.recordingsDeleted += 1;
+  if (fate.note === 'already-missing') report.recordingsMissing += 1;
+  return true;
+}
+
+function recordEvent(
+  type: 'erasure',
+  r: StoredRecord,
+  json: string,
+  at: string,
+  eventId: string,
+  pseudonym: string,
+  fate: { note: RecordingFateNote; confirmedBy: string | null },
+): AppendItem {
+  const body: EventBody = { type, at, uniqueId: r.uniqueId, outcome: r.outcome, recordDigest: sha256Hex(json), recording: fate.note };
+  if (fate.confirmedBy) body.confirmedBy = fate.confirmedBy;
   return {
     eventId,
     body: JSON.stringify(body),
@@ -135,23 +205,20 @@ async function eraseIndexed(
   for await (const ids of ctx.store.callerRecordIds(pseudonym, ctx.chunk)) {
     const rows = await ctx.store.getRecords(ids);
     const jobs = [];
+    const confirmed: string[] = [];
     for (const row of rows) {
       if (!row) continue;
       const rec = parseStoredRecord(row.json);
       if (rec.callerPseudonym !== pseudonym || !select(rec)) continue; // stale index entry, or not asked for
-      if (rec.recordingPath) {
-        const r = await removeRecording(rec.recordingPath, ctx.recordingDir);
-        if (!r.ok) {
-          report.failures.push({ uniqueId: rec.uniqueId, path: rec.recordingPath, error: r.error });
-          continue;
-        }
-        if (r.deleted) report.recordingsDeleted += 1;
-      }
+      const fate = await recordingFate(ctx, rec, 'erase');
+      if (!tally(report, rec, fate) || fate.kind !== 'gone') continue; // kept: tried again by the next erase or purge
+      if (fate.confirmedBy) confirmed.push(rec.uniqueId);
       const at = ctx.now();
       const erased = eraseRecord(rec, at);
-      jobs.push(appender.submit(recordEvent('erasure', erased, serialiseRecord(erased), at.toISOString(), newId(), pseudonym)).done);
+      jobs.push(appender.submit(recordEvent('erasure', erased, serialiseRecord(erased), at.toISOString(), newId(), pseudonym, fate)).done);
     }
     await Promise.all(jobs);
+    await ctx.store.forgetConfirmations(confirmed);
     report.records += jobs.length;
     ctx.progress?.(report.records);
   }
@@ -167,7 +234,7 @@ async function eraseIndexed(
 export async function eraseCaller(ctx: AdminContext, number: string): Promise<EraseReport> {
   if (isAnonymous(number)) throw new AdminUsageError('--caller: an anonymous or empty number matches every withheld caller; erase needs a real number');
   const pseudonym = pseudonymise(number, ctx.pseudonymKey);
-  const report: EraseReport = { records: 0, recordingsDeleted: 0, failures: [] };
+  const report = emptyErase();
   const appender = new ChainAppender(ctx.store);
   // First, so that a record arriving while this runs is caught by the next purge.
   await ctx.store.markErased(pseudonym, ctx.now().getTime());
@@ -178,6 +245,7 @@ export async function eraseCaller(ctx: AdminContext, number: string): Promise<Er
     records: report.records,
     recordingsDeleted: report.recordingsDeleted,
     failures: report.failures.length,
+    waiting: waitingTotal(report.waiting),
   };
   await appender.submit({ eventId: (ctx.newId ?? randomUUID)(), body: JSON.stringify(body), record: null }).done;
   return report;
@@ -195,7 +263,7 @@ function decisionMs(rec: StoredRecord): number {
  * concern can still arrive (the journal drops such entries) or remain (the purge deleted them).
  */
 async function completeErasures(ctx: AdminContext, appender: ChainAppender, cutoffMs: number): Promise<EraseReport> {
-  const report: EraseReport = { records: 0, recordingsDeleted: 0, failures: [] };
+  const report = emptyErase();
   const quiet = { ...ctx, progress: undefined }; // the purge's progress counts purged records
   const expired: string[] = [];
   for (const [pseudonym, atMs] of await ctx.store.erasureMarks()) {
@@ -209,6 +277,27 @@ async function completeErasures(ctx: AdminContext, appender: ChainAppender, cuto
   return report;
 }
 
+// ---------------------------------------------------------------------------------------- pending
+
+export interface PendingServer {
+  server: string;
+  count: number;
+  /** Age of the oldest deletion waiting (ms), or null when none waits. */
+  oldestAgeMs: number | null;
+  deletions: PendingDeletion[];
+}
+
+/** Recording deletions still waiting for the server that holds them, per server, oldest first. */
+export async function pendingByServer(ctx: AdminContext): Promise<PendingServer[]> {
+  const now = ctx.now().getTime();
+  const out: PendingServer[] = [];
+  for (const server of await ctx.store.deletionServers()) {
+    const deletions = await ctx.store.pendingDeletions(server);
+    out.push({ server, count: deletions.length, oldestAgeMs: deletions[0] ? now - deletions[0].requestedAt : null, deletions });
+  }
+  return out;
+}
+
 // ------------------------------------------------------------------------------------------- purge
 
 export interface PurgeReport {
@@ -217,7 +306,10 @@ export interface PurgeReport {
   cutoff: string;
   records: number;
   recordingsDeleted: number;
+  recordingsMissing: number;
   failures: Failure[];
+  /** Records kept until the server holding their recording confirms its deletion: server → count. */
+  waiting: Record<string, number>;
   trimmedTo: ChainHead | null;
   /** Records of erased callers that arrived after the erasure (from a journal), erased now. */
   lateErasures: EraseReport;
@@ -253,9 +345,11 @@ export async function purgeLedger(ctx: AdminContext): Promise<PurgeReport> {
     cutoff: new Date(cutoffMs).toISOString(),
     records: 0,
     recordingsDeleted: 0,
+    recordingsMissing: 0,
     failures: [],
+    waiting: {},
     trimmedTo: null,
-    lateErasures: { records: 0, recordingsDeleted: 0, failures: [] },
+    lateErasures: emptyErase(),
   };
   const release = await ctx.store.lock('purge', 15 * 60_000);
   if (!release) {
@@ -268,6 +362,7 @@ export async function purgeLedger(ctx: AdminContext): Promise<PurgeReport> {
       const batch = await ctx.store.recordsBefore(cutoffMs, kept, ctx.chunk);
       if (batch.length === 0) break;
       const remove: { uniqueId: string; callerPseudonym: string }[] = [];
+      const confirmed: string[] = [];
       let records = 0;
       for (const { uniqueId, row } of batch) {
         if (!row) {
@@ -275,19 +370,17 @@ export async function purgeLedger(ctx: AdminContext): Promise<PurgeReport> {
           continue;
         }
         const rec = parseStoredRecord(row.json);
-        if (rec.recordingPath) {
-          const r = await removeRecording(rec.recordingPath, ctx.recordingDir);
-          if (!r.ok) {
-            report.failures.push({ uniqueId, path: rec.recordingPath, error: r.error });
-            kept += 1; // stays, to be tried again next time
-            continue;
-          }
-          if (r.deleted) report.recordingsDeleted += 1;
+        const fate = await recordingFate(ctx, rec, 'purge');
+        if (!tally(report, rec, fate)) {
+          kept += 1; // stays, to be tried again next time
+          continue;
         }
+        if (fate.kind === 'gone' && fate.confirmedBy) confirmed.push(uniqueId);
         remove.push({ uniqueId, callerPseudonym: rec.callerPseudonym });
         records += 1;
       }
       await ctx.store.deleteRecords(remove);
+      await ctx.store.forgetConfirmations(confirmed);
       report.records += records;
       ctx.progress?.(report.records);
     }
@@ -304,6 +397,7 @@ export async function purgeLedger(ctx: AdminContext): Promise<PurgeReport> {
       records: report.records,
       recordingsDeleted: report.recordingsDeleted,
       failures: report.failures.length,
+      waiting: waitingTotal(report.waiting),
       trimmedTo: report.trimmedTo,
     };
     await appender.submit({ eventId: (ctx.newId ?? randomUUID)(), body: JSON.stringify(body), record: null }, trim).done;

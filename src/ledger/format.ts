@@ -19,6 +19,7 @@ const NULLABLE = new Set<Field>([
   'decidedAt',
   'recordingStartedAt',
   'recordingPath',
+  'recordingServer',
   'withdrawnAt',
   'withdrawnBy',
   'withdrawalRecording',

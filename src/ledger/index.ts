@@ -11,6 +11,7 @@ import { systemClock, type Clock } from '../ports/clock';
 import type { Ledger } from '../ports/ledger';
 import { DurableLedger } from './durable-ledger';
 import { Journal } from './journal';
+import type { DeletionQueue } from './types';
 import { MIN_KEY_LENGTH } from './pseudonym';
 
 export { pseudonymise, normaliseNumber, ANONYMOUS, MIN_KEY_LENGTH } from './pseudonym';
@@ -19,6 +20,8 @@ export type { StoredRecord } from './types';
 
 export interface LedgerHandle {
   ledger: Ledger;
+  /** The recording deletions queued per server (erase, purge). */
+  deletions: DeletionQueue;
   /** 'up' when Redis is connected and the last write reached it; 'down' otherwise (writes go to the journal). */
   state(): 'up' | 'down';
   /** Journal entries not yet replayed into Redis. */
@@ -63,6 +66,7 @@ export async function createLedger(config: Config, logger: Logger, opts: CreateL
   let closing: Promise<void> | null = null;
   return {
     ledger: durable,
+    deletions: store,
     durable,
     state: () => durable.state(),
     journalBacklog: () => durable.journalBacklog(),

@@ -1,7 +1,7 @@
 /** Validation, canonical serialisation and erasure of consent records. Pure. */
 import { createHash } from 'node:crypto';
 import { isAbsolute } from 'node:path';
-import { LANGUAGES } from '../config/schema';
+import { LANGUAGES, SERVER_ID } from '../config/schema';
 import type { ConsentRecord } from '../ports/ledger';
 import type { Outcome } from '../flow/types';
 import { PSEUDONYM_PATTERN } from './pseudonym';
@@ -25,6 +25,7 @@ export const RECORD_FIELDS = [
   'decidedAt',
   'recordingStartedAt',
   'recordingPath',
+  'recordingServer',
   'noticeVersion',
   'withdrawnAt',
   'withdrawnBy',
@@ -85,6 +86,9 @@ export function validateRecord(record: ConsentRecord | StoredRecord, opts: { era
   const pseudonymOk = PSEUDONYM_PATTERN.test(String(record.callerPseudonym)) || (opts.erased === true && record.callerPseudonym === '');
   if (!pseudonymOk) throw new InvalidRecordError('callerPseudonym: must be the 64-hex HMAC of the caller number (see pseudonymise)');
   if (!(DIRECTIONS as readonly string[]).includes(record.direction)) throw new InvalidRecordError('direction: must be inbound or outbound');
+  if (r.recordingServer !== null && r.recordingServer !== undefined && !SERVER_ID.test(String(r.recordingServer))) {
+    throw new InvalidRecordError('recordingServer: must be a server id (letters, digits, ., _ and -) or null');
+  }
   oneOf(r, 'withdrawnBy', WITHDRAWN_BY);
   oneOf(r, 'withdrawalRecording', WITHDRAWAL_RECORDING);
   if (r.pauses !== null && r.pauses !== undefined) {
@@ -139,5 +143,5 @@ export function sha256Hex(s: string): string {
 
 /** The record with its personal fields removed: the pseudonym and the recording. */
 export function eraseRecord(record: StoredRecord, at: Date): StoredRecord {
-  return { ...record, callerPseudonym: '', recordingPath: null, erasedAt: at.toISOString() };
+  return { ...record, callerPseudonym: '', recordingPath: null, recordingServer: null, erasedAt: at.toISOString() };
 }

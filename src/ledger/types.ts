@@ -25,14 +25,25 @@ export type EventType = 'decision' | 'outcome' | 'withdrawal' | 'pause' | 'resum
 
 /** What a chain entry says (serialised to JSON as the entry's `body`). */
 export type EventBody =
-  | { type: 'decision' | 'outcome' | 'withdrawal' | 'pause' | 'resume' | 'erasure'; at: string; uniqueId: string; outcome: string | null; recordDigest: string }
-  | { type: 'erasure-request'; at: string; records: number; recordingsDeleted: number; failures: number }
+  | {
+      type: 'decision' | 'outcome' | 'withdrawal' | 'pause' | 'resume' | 'erasure';
+      at: string;
+      uniqueId: string;
+      outcome: string | null;
+      recordDigest: string;
+      /** Erasure: what became of the recording, and which server confirmed it when another one held it. */
+      recording?: RecordingFateNote;
+      confirmedBy?: string;
+    }
+  | { type: 'erasure-request'; at: string; records: number; recordingsDeleted: number; failures: number; waiting?: number }
   | {
       type: 'purge';
       at: string;
       cutoff: string;
       records: number;
       recordingsDeleted: number;
+      /** Records kept until the server holding their recording confirms its deletion. */
+      waiting?: number;
       failures: number;
       /** The chain was trimmed up to and including this entry (its seq and hash become the anchor). */
       trimmedTo: { seq: number; hash: string } | null;
@@ -113,8 +124,48 @@ export interface RecordRow {
   seq: number;
 }
 
+/** What an erasure or purge found of a record's recording: deleted, already missing, or none. */
+export type RecordingFateNote = 'deleted' | 'already-missing' | 'none';
+
+/** Why a recording is to be deleted by the server that holds it. */
+export type DeletionReason = 'erase' | 'purge';
+
+/** A recording that the server holding it must delete (queued by erase or purge on any host). */
+export interface PendingDeletion {
+  uniqueId: string;
+  path: string;
+  reason: DeletionReason;
+  /** When it was queued (ms since the epoch). */
+  requestedAt: number;
+}
+
+/** A deletion the holding server carried out: the file is gone ('missing': it was gone already). */
+export interface DeletionConfirmation {
+  server: string;
+  result: 'deleted' | 'missing';
+  atMs: number;
+}
+
+/**
+ * Deletions of recordings, queued per server: recordings live on the disk of the server that made
+ * them, so erase and purge (run on any host) queue the work for that server, whose service carries
+ * it out and confirms; the record is finalised once the confirmation is there.
+ */
+export interface DeletionQueue {
+  /** Queues a deletion; one per call (queued again, it keeps its first time). */
+  queueDeletion(server: string, d: PendingDeletion): Promise<void>;
+  pendingDeletions(server: string): Promise<PendingDeletion[]>;
+  /** Servers that have (or had) deletions queued. */
+  deletionServers(): Promise<string[]>;
+  /** Takes a deletion off the server's queue and keeps its confirmation, atomically. */
+  confirmDeletion(server: string, uniqueId: string, result: DeletionConfirmation['result'], atMs: number): Promise<void>;
+  deletionConfirmations(uniqueIds: string[]): Promise<(DeletionConfirmation | null)[]>;
+  /** Forgets confirmations once their records are finalised. */
+  forgetConfirmations(uniqueIds: string[]): Promise<void>;
+}
+
 /** The read and maintenance side of a store, used by the CLI (admin.ts). */
-export interface AdminStore extends ChainStore {
+export interface AdminStore extends ChainStore, DeletionQueue {
   getRecords(uniqueIds: string[]): Promise<(RecordRow | null)[]>;
   /**
    * Records whose enteredAt is within [fromMs, toMs), in order of enteredAt then uniqueId, in chunks:

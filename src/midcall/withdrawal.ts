@@ -33,6 +33,7 @@ export function planWithdrawal(record: ConsentRecord & { erasedAt?: string | nul
       withdrawnBy: w.by,
       withdrawalRecording: fate,
       recordingPath: fate === 'deleted' ? null : record.recordingPath,
+      recordingServer: fate === 'deleted' ? null : record.recordingServer,
     },
     removeFile: fate === 'deleted' ? record.recordingPath : null,
   };

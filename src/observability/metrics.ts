@@ -26,6 +26,8 @@ export class Metrics {
   private readonly recordingLatency: Histogram;
   private readonly withdrawals: Counter<'by'>;
   private readonly pauses: Counter<'kind'>;
+  private readonly pendingDeletions: Gauge<'server'>;
+  private readonly pendingOldest: Gauge<'server'>;
   private server: Server | null = null;
 
   constructor(private readonly health: HealthSource) {
@@ -51,6 +53,18 @@ export class Metrics {
       name: 'consent_ivr_ledger_writes_total',
       help: 'Ledger writes by kind and where they were stored (redis, journal: Redis missed its bound, failed: nowhere)',
       labelNames: ['kind', 'stored_in'],
+      registers,
+    });
+    this.pendingDeletions = new Gauge({
+      name: 'consent_ivr_recording_deletions_pending',
+      help: 'Recording deletions (erase, purge) waiting for the server that holds the recordings, by server',
+      labelNames: ['server'],
+      registers,
+    });
+    this.pendingOldest = new Gauge({
+      name: 'consent_ivr_recording_deletion_oldest_seconds',
+      help: 'Age of the oldest recording deletion waiting for a server (0 when none); alert when a server has not done its deletions for a day',
+      labelNames: ['server'],
       registers,
     });
     this.pauses = new Counter({
@@ -98,6 +112,15 @@ export class Metrics {
 
   stored(kind: 'decision' | 'outcome', storedIn: string): void {
     this.ledgerWrites.inc({ kind, stored_in: storedIn });
+  }
+
+  deletionsPending(stats: { server: string; count: number; oldestAgeMs: number | null }[]): void {
+    this.pendingDeletions.reset();
+    this.pendingOldest.reset();
+    for (const s of stats) {
+      this.pendingDeletions.set({ server: s.server }, s.count);
+      this.pendingOldest.set({ server: s.server }, (s.oldestAgeMs ?? 0) / 1000);
+    }
   }
 
   paused(kind: string): void {

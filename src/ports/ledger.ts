@@ -27,6 +27,8 @@ export interface ConsentRecord {
   decidedAt: string | null;
   recordingStartedAt: string | null;
   recordingPath: string | null;
+  /** The server (server.id) whose disk holds the recording; null when none, or for records made before. */
+  recordingServer: string | null;
   noticeVersion: string;
   /** When consent was withdrawn during the conversation (the recording ends there), or null. */
   withdrawnAt: string | null;

@@ -32,6 +32,8 @@ export interface RunnerSettings {
   recording: { dir: string; format: string; options: string };
   promptFolder: string;
   noticeVersion: string;
+  /** This server's id (server.id): recorded with each recording, whose deletion is this server's work. */
+  serverId: string;
 }
 
 export interface RunnerHooks {
@@ -94,6 +96,7 @@ export class CallRunner {
       decidedAt: null,
       recordingStartedAt: null,
       recordingPath: null,
+      recordingServer: null,
       noticeVersion: settings.noticeVersion,
       withdrawnAt: null,
       withdrawnBy: null,
@@ -266,6 +269,7 @@ export class CallRunner {
         }
         const startedAt = this.ports.clock.now();
         this.record.recordingPath = file;
+        this.record.recordingServer = this.settings.serverId;
         this.record.recordingStartedAt = startedAt.toISOString();
         if (this.record.decidedAt) this.hooks.onRecordingStarted?.(startedAt.getTime() - Date.parse(this.record.decidedAt));
         this.log.info('recording started', { mixMonitorId });
@@ -288,6 +292,7 @@ export class CallRunner {
     rec.attempts = summary.attempts;
     if (summary.outcome !== 'accepted' && summary.outcome !== 'abandoned') {
       rec.recordingPath = null;
+      rec.recordingServer = null;
     }
     this.log.info('consent flow ended', { outcome: summary.outcome, reason: summary.reason, lang: summary.lang, attempts: summary.attempts });
 

@@ -71,6 +71,7 @@ function record(i: number, outcome: Outcome, over: Partial<ConsentRecord> = {}, 
     withdrawnBy: null,
     withdrawalRecording: null,
     pauses: null,
+    recordingServer: null,
     ...over,
   };
 }

@@ -32,6 +32,7 @@ function record(over: Partial<ConsentRecord> = {}): ConsentRecord {
     withdrawnBy: null,
     withdrawalRecording: null,
     pauses: null,
+    recordingServer: null,
     ...over,
   };
 }

@@ -117,6 +117,7 @@ function setup(hooks: RunnerHooks = {}) {
       recording: { dir: '/var/spool/rec', format: 'wav', options: 'b' },
       promptFolder: 'consent-ivr',
       noticeVersion: 'v1',
+      serverId: 'pbx-1',
     },
     createLogger({ level: 'debug', format: 'json' }, sink),
     hooks,

@@ -104,6 +104,7 @@ function record(i: number, over: Partial<ConsentRecord> = {}): ConsentRecord {
     withdrawnBy: null,
     withdrawalRecording: null,
     pauses: null,
+    recordingServer: null,
     ...over,
   };
 }

@@ -26,6 +26,7 @@ function rec(over: Partial<StoredRecord> = {}): StoredRecord {
     withdrawnBy: null,
     withdrawalRecording: null,
     pauses: null,
+    recordingServer: null,
     erasedAt: null,
     ...over,
   };

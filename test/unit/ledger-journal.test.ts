@@ -30,6 +30,7 @@ const record = (i: number): ConsentRecord => ({
   withdrawnBy: null,
   withdrawalRecording: null,
   pauses: null,
+  recordingServer: null,
 });
 const entry = (i: number): JournalEntry => ({ id: `e${i}`, kind: 'outcome', at: '2025-03-01T10:00:01.000Z', record: record(i) });
 

@@ -36,6 +36,7 @@ function record(over: Partial<ConsentRecord> = {}): ConsentRecord {
     withdrawnBy: null,
     withdrawalRecording: null,
     pauses: null,
+    recordingServer: null,
     ...over,
   };
 }

@@ -9,6 +9,9 @@
  *   <prefix>{ledger}:idx:caller:<pseudonym> set   uniqueids of one caller: erase
  *   <prefix>{ledger}:lock:<name>         string   short-lived lock (purge)
  *   <prefix>{ledger}:erasures            hash     caller pseudonym → time (ms) of their last erasure request
+ *   <prefix>{ledger}:deletions:<server>  hash     uniqueid → recording deletion queued for that server (JSON)
+ *   <prefix>{ledger}:deletion-servers    set      servers that have had deletions queued
+ *   <prefix>{ledger}:deletions-done      hash     uniqueid → confirmation of a deletion (JSON)
  */
 export interface LedgerKeys {
   base: string;
@@ -19,6 +22,9 @@ export interface LedgerKeys {
   caller(pseudonym: string): string;
   lock(name: string): string;
   erasures: string;
+  deletions(server: string): string;
+  deletionServers: string;
+  deletionsDone: string;
 }
 
 export function ledgerKeys(prefix: string): LedgerKeys {
@@ -32,5 +38,8 @@ export function ledgerKeys(prefix: string): LedgerKeys {
     caller: (p) => `${base}idx:caller:${p}`,
     lock: (name) => `${base}lock:${name}`,
     erasures: `${base}erasures`,
+    deletions: (server) => `${base}deletions:${server}`,
+    deletionServers: `${base}deletion-servers`,
+    deletionsDone: `${base}deletions-done`,
   };
 }

@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto';
 import { entryId, EMPTY_HEAD } from '../../ledger/chain';
 import type {
   AdminStore,
+  DeletionConfirmation,
+  PendingDeletion,
   AppendItem,
   AppendResult,
   ChainEntry,
@@ -332,6 +334,37 @@ export class RedisLedgerStore implements AdminStore {
 
   async forgetErasures(pseudonyms: string[]): Promise<void> {
     if (pseudonyms.length > 0) await this.client.call('HDEL', this.keys.erasures, ...pseudonyms);
+  }
+
+  async queueDeletion(server: string, d: PendingDeletion): Promise<void> {
+    // HSETNX: queued again by a later erase or purge, a deletion keeps its first time (its age).
+    await this.client.multi().sadd(this.keys.deletionServers, server).hsetnx(this.keys.deletions(server), d.uniqueId, JSON.stringify(d)).exec();
+  }
+
+  async pendingDeletions(server: string): Promise<PendingDeletion[]> {
+    const flat = (await this.client.call('HGETALL', this.keys.deletions(server))) as string[];
+    const out: PendingDeletion[] = [];
+    for (let i = 1; i < flat.length; i += 2) out.push(JSON.parse(String(flat[i])) as PendingDeletion);
+    return out.sort((a, b) => a.requestedAt - b.requestedAt);
+  }
+
+  async deletionServers(): Promise<string[]> {
+    return ((await this.client.call('SMEMBERS', this.keys.deletionServers)) as string[]).sort();
+  }
+
+  async confirmDeletion(server: string, uniqueId: string, result: DeletionConfirmation['result'], atMs: number): Promise<void> {
+    const confirmation: DeletionConfirmation = { server, result, atMs };
+    await this.client.multi().hdel(this.keys.deletions(server), uniqueId).hset(this.keys.deletionsDone, uniqueId, JSON.stringify(confirmation)).exec();
+  }
+
+  async deletionConfirmations(uniqueIds: string[]): Promise<(DeletionConfirmation | null)[]> {
+    if (uniqueIds.length === 0) return [];
+    const values = (await this.client.call('HMGET', this.keys.deletionsDone, ...uniqueIds)) as (string | null)[];
+    return values.map((v) => (v ? (JSON.parse(v) as DeletionConfirmation) : null));
+  }
+
+  async forgetConfirmations(uniqueIds: string[]): Promise<void> {
+    if (uniqueIds.length > 0) await this.client.call('HDEL', this.keys.deletionsDone, ...uniqueIds);
   }
 
   async lock(name: string, ttlMs: number): Promise<(() => Promise<void>) | null> {

@@ -1,0 +1,92 @@
+/**
+ * This server's share of erasure and retention: the recording deletions that `ledger erase` and
+ * `ledger purge` (run on any host) queued for it, because its disk holds the recordings. Every
+ * `pollMs` the service deletes them (inside recording.dir only) and confirms each, "missing" when the
+ * file was already gone; the next erase or purge then finalises the record. While this server is
+ * down its deletions wait in the ledger. It also reports the queues of every server, for /metrics.
+ */
+import { safe, type Logger } from '../logging/logger';
+import type { Clock } from '../ports/clock';
+import type { RecordingFiles } from '../ports/midcall';
+import type { DeletionQueue } from '../ledger/types';
+
+export interface PendingStats {
+  server: string;
+  count: number;
+  oldestAgeMs: number | null;
+}
+
+export interface DeletionWorkerPorts {
+  queue: DeletionQueue;
+  files: RecordingFiles;
+  clock: Clock;
+}
+
+export class DeletionWorker {
+  private timer: { cancel(): void } | null = null;
+  private running: Promise<number> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly ports: DeletionWorkerPorts,
+    private readonly settings: { serverId: string; pollMs: number },
+    private readonly log: Logger,
+    private readonly onStats: (stats: PendingStats[]) => void = () => undefined,
+  ) {}
+
+  start(): void {
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.timer?.cancel();
+    await this.running?.catch(() => undefined);
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = this.ports.clock.setTimeout(() => {
+      void this.pass()
+        .catch((e: Error) => this.log.debug('recording deletions not read', { error: safe(e.message) }))
+        .finally(() => this.schedule(this.settings.pollMs));
+    }, ms);
+  }
+
+  /** One pass: this server's deletions, then every server's queue for the metrics. Resolves with the deletions confirmed. */
+  pass(): Promise<number> {
+    this.running ??= this.work().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async work(): Promise<number> {
+    const { queue, files, clock } = this.ports;
+    const server = this.settings.serverId;
+    let confirmed = 0;
+    for (const d of await queue.pendingDeletions(server)) {
+      if (this.stopped) break;
+      const log = this.log.child({ call: d.uniqueId });
+      let result: 'deleted' | 'missing';
+      try {
+        result = (await files.remove(d.path)) === 'removed' ? 'deleted' : 'missing';
+      } catch (e) {
+        log.error('queued recording deletion failed; will retry', { reason: d.reason, error: safe((e as Error).message) });
+        continue;
+      }
+      await queue.confirmDeletion(server, d.uniqueId, result, clock.now().getTime());
+      confirmed += 1;
+      if (result === 'missing') log.warn('queued recording deletion: the file was already missing', { reason: d.reason });
+      else log.info('recording deleted for the ledger', { reason: d.reason });
+    }
+    const now = clock.now().getTime();
+    const stats: PendingStats[] = [];
+    for (const s of await queue.deletionServers()) {
+      const pending = await queue.pendingDeletions(s);
+      stats.push({ server: s, count: pending.length, oldestAgeMs: pending[0] ? now - pending[0].requestedAt : null });
+    }
+    this.onStats(stats);
+    return confirmed;
+  }
+}

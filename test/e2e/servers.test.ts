@@ -1,0 +1,201 @@
+/**
+ * Several Asterisk servers on one ledger: erasure and retention reach the recordings on every
+ * server. Server A runs `ledger erase` and `ledger purge`; the recordings that server B holds are
+ * queued for B, whose service deletes them and confirms; the records are finalised only after that.
+ * A Redis of this file's own, records of calls recorded on A and on B (files in each server's
+ * recording folder), and real service instances for the two servers.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
+import { runErase, runPending, runPurge, type CliIO } from '../../src/cli/ledger-commands';
+import { validate } from '../../src/config/load';
+import type { Config } from '../../src/config/schema';
+import { createLedger, pseudonymise } from '../../src/ledger';
+import { createLogger } from '../../src/logging/logger';
+import type { ConsentRecord } from '../../src/ports/ledger';
+import { RedisServer } from '../helpers/redis-server';
+import { RunningApp, sandbox, startApp } from '../helpers/sandbox';
+
+const KEY = 'servers-test-pseudonym-key-0123456789';
+const PROMPT = { notice: 'n', 'full-notice': 'f', choice: 'c', invalid: 'i', accepted: 'a', refused: 'r', withdrawn: 'w', 'not-recorded': 'x', 'agent-recorded': 'y', 'agent-not-recorded': 'z' };
+const DAY = 86_400_000;
+const PREFIX = 'servers-test:';
+const CALLER = '+212600000777';
+
+let redis: RedisServer;
+let raw: Redis;
+let work: string;
+const dirs: Record<'a' | 'b', string> = { a: '', b: '' };
+
+function configFor(server: 'a' | 'b'): Config {
+  const base = validate({
+    server: { id: `srv-${server}` },
+    prompts: { texts: { ar: PROMPT, fr: PROMPT } },
+    redis: { url: redis.url, keyPrefix: PREFIX, writeTimeoutMs: 2000 },
+    ledger: { journalPath: join(work, `journal-${server}.jsonl`) },
+    recording: { dir: dirs[server] },
+  });
+  return { ...base, source: join(work, 'c.yaml'), secrets: { ariPassword: 'x', amiSecret: 'x', pseudonymKey: KEY, apiToken: '' } };
+}
+
+function capture(): { io: CliIO; out: () => string } {
+  let out = '';
+  const sink = { write: (s: string) => ((out += s), true), once: () => undefined, isTTY: false };
+  return { io: { stdout: sink, stderr: sink }, out: () => out };
+}
+
+/** A record of a call recorded on `server`, its file written there unless `missing`. */
+function call(i: number, server: 'a' | 'b', enteredMs: number, opts: { missing?: boolean; caller?: string } = {}): ConsentRecord {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const uniqueId = `${Math.floor(enteredMs / 1000)}.${i}`;
+  const path = join(dirs[server], '2026', '11', '30', `${uniqueId}.wav`);
+  if (!opts.missing) {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, 'RIFF');
+  }
+  return {
+    uniqueId,
+    linkedId: uniqueId,
+    direction: 'inbound',
+    callerPseudonym: pseudonymise(opts.caller ?? CALLER, KEY),
+    calledNumber: '0522000000',
+    outcome: 'accepted',
+    digit: '1',
+    language: 'fr',
+    attempts: 1,
+    enteredAt: iso(enteredMs),
+    noticeStartedAt: iso(enteredMs + 100),
+    decidedAt: iso(enteredMs + 4000),
+    recordingStartedAt: iso(enteredMs + 4100),
+    recordingPath: path,
+    recordingServer: `srv-${server}`,
+    noticeVersion: 'v1',
+    withdrawnAt: null,
+    withdrawnBy: null,
+    withdrawalRecording: null,
+    pauses: null,
+  };
+}
+
+async function stored(uniqueId: string): Promise<Record<string, unknown> | null> {
+  const json = await raw.hget(`${PREFIX}{ledger}:rec:${uniqueId}`, 'record');
+  return json ? (JSON.parse(json) as Record<string, unknown>) : null;
+}
+
+async function pending(): Promise<{ server: string; count: number; oldestAgeMs: number | null }[]> {
+  const c = capture();
+  expect(await runPending(configFor('a'), { json: true }, { io: c.io })).toBe(0);
+  return JSON.parse(c.out()) as { server: string; count: number; oldestAgeMs: number | null }[];
+}
+
+async function until<T>(what: string, f: () => Promise<T | null | false>, ms = 20000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const serviceEnv = (server: 'a' | 'b') => ({
+  CONSENT_IVR_REDIS_URL: redis.url,
+  CONSENT_IVR_REDIS_KEY_PREFIX: PREFIX,
+  CONSENT_IVR_SERVER_ID: `srv-${server}`,
+  CONSENT_IVR_RECORDING_DIR: dirs[server],
+  CONSENT_IVR_SERVER_DELETION_POLL_MS: '300',
+});
+
+beforeAll(async () => {
+  sandbox();
+  redis = await RedisServer.start();
+  raw = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+  work = mkdtempSync(join(tmpdir(), 'civr-servers-'));
+  dirs.a = join(work, 'rec-a');
+  dirs.b = join(work, 'rec-b');
+  mkdirSync(dirs.a);
+  mkdirSync(dirs.b);
+}, 30000);
+
+afterAll(async () => {
+  raw?.disconnect();
+  await redis?.destroy();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('two servers, one ledger', () => {
+  test('When server A erases a caller and purges, then B\'s recordings wait for B, B deletes them once up, and only then are the records finalised', async () => {
+    const now = Date.now();
+    const recent = [call(1, 'a', now - 60_000), call(2, 'b', now - 50_000), call(3, 'b', now - 40_000, { missing: true })];
+    const other = { caller: '+212600000888' };
+    const old = [call(4, 'a', now - 200 * DAY, other), call(5, 'b', now - 199 * DAY, other)];
+    const quiet = createLogger({ level: 'error', format: 'json' }, new Writable({ write: (_c, _e, cb) => cb() }));
+    const seeding = await createLedger(configFor('a'), quiet);
+    for (const r of [...recent, ...old]) await seeding.ledger.recordOutcome(r);
+    await seeding.close();
+    const [a1, b2, b3] = recent as [ConsentRecord, ConsentRecord, ConsentRecord];
+    const [a4, b5] = old as [ConsentRecord, ConsentRecord];
+
+    // Server A's service runs; B's is down.
+    const appA = await startApp(serviceEnv('a'));
+    let appB: RunningApp | null = null;
+    try {
+      // Erase from A: A's recording goes now; B's two wait for B, and their records stay as they are.
+      const erase = capture();
+      expect(await runErase(configFor('a'), { caller: CALLER }, { io: erase.io })).toBe(0);
+      expect(erase.out()).toContain('erased 1 record(s) of this caller; 1 recording file(s) confirmed deleted');
+      expect(erase.out()).toContain('2 record(s) not erased yet: their recordings wait to be deleted by the server that holds them: srv-b (2)');
+      expect(existsSync(a1.recordingPath as string)).toBe(false);
+      expect(await stored(a1.uniqueId)).toMatchObject({ erasedAt: expect.any(String), recordingPath: null });
+      expect(existsSync(b2.recordingPath as string)).toBe(true);
+      expect(await stored(b2.uniqueId)).toMatchObject({ erasedAt: null, recordingPath: b2.recordingPath });
+
+      // Purge from A: A's old record goes; B's old one is kept until B confirms.
+      const purge = capture();
+      expect(await runPurge(configFor('a'), { io: purge.io })).toBe(0);
+      expect(purge.out()).toContain('purge: 1 record(s) entered before');
+      expect(purge.out()).toContain('1 record(s) kept: their recordings wait to be deleted by the server that holds them: srv-b (1)');
+      expect(await stored(a4.uniqueId)).toBeNull();
+      expect(existsSync(a4.recordingPath as string)).toBe(false);
+      expect(await stored(b5.uniqueId)).not.toBeNull();
+
+      // Nothing is lost while B is down: its deletions wait, listed per server and exported by A's /metrics.
+      expect(await pending()).toEqual([expect.objectContaining({ server: 'srv-b', count: 3, oldestAgeMs: expect.any(Number) })]);
+      const port = (await appA.waitForLog((l) => l.message === 'metrics listening', 5000, 'metrics')).port as number;
+      const metrics = await until('the pending deletions in /metrics', async () => {
+        const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        return /consent_ivr_recording_deletions_pending\{server="srv-b"\} 3/.test(text) && text;
+      });
+      expect(metrics).toMatch(/consent_ivr_recording_deletion_oldest_seconds\{server="srv-b"\} \d/);
+      expect(existsSync(b2.recordingPath as string)).toBe(true);
+
+      // B comes up: its service deletes its files and confirms; the missing one is confirmed as missing.
+      appB = await startApp(serviceEnv('b'));
+      await until('B to do its deletions', async () => (await pending()).every((s) => s.count === 0));
+      expect(existsSync(b2.recordingPath as string)).toBe(false);
+      expect(existsSync(b5.recordingPath as string)).toBe(false);
+      expect(appB.lines.some((l) => l.call === b3.uniqueId && l.message === 'queued recording deletion: the file was already missing')).toBe(true);
+      // Still not finalised: that is the next erase or purge's work (the daily timer), from any host.
+      expect(await stored(b2.uniqueId)).toMatchObject({ erasedAt: null });
+
+      const again = capture();
+      expect(await runPurge(configFor('a'), { io: again.io })).toBe(0);
+      expect(again.out()).not.toContain('wait to be deleted');
+      expect(await stored(b5.uniqueId)).toBeNull();
+      expect(await stored(b2.uniqueId)).toMatchObject({ erasedAt: expect.any(String), recordingPath: null, recordingServer: null });
+      expect(await stored(b3.uniqueId)).toMatchObject({ erasedAt: expect.any(String) });
+      // The ledger says which server confirmed, and that B's third file was already missing.
+      const bodies = (await raw.xrange(`${PREFIX}{ledger}:chain`, '-', '+')).map(([, fields]) => JSON.parse(String(fields[fields.indexOf('body') + 1])) as Record<string, unknown>);
+      expect(bodies.find((b) => b.type === 'erasure' && b.uniqueId === b2.uniqueId)).toMatchObject({ recording: 'deleted', confirmedBy: 'srv-b' });
+      expect(bodies.find((b) => b.type === 'erasure' && b.uniqueId === b3.uniqueId)).toMatchObject({ recording: 'already-missing', confirmedBy: 'srv-b' });
+      expect(bodies.find((b) => b.type === 'erasure' && b.uniqueId === a1.uniqueId)).toMatchObject({ recording: 'deleted' });
+      expect(await raw.hlen(`${PREFIX}{ledger}:deletions-done`)).toBe(0);
+    } finally {
+      expect(await appA.stop()).toBe(0);
+      if (appB) expect(await appB.stop()).toBe(0);
+    }
+  }, 90000);
+});
