@@ -5,7 +5,7 @@
  * A Redis of this file's own, records of calls recorded on A and on B (files in each server's
  * recording folder), and real service instances for the two servers.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -17,7 +17,7 @@ import { createLedger, pseudonymise } from '../../src/ledger';
 import { createLogger } from '../../src/logging/logger';
 import type { ConsentRecord } from '../../src/ports/ledger';
 import { RedisServer } from '../helpers/redis-server';
-import { RunningApp, sandbox, startApp } from '../helpers/sandbox';
+import { placeCall, RunningApp, sandbox, startApp, TestAmi, waitChannelsGone } from '../helpers/sandbox';
 
 const KEY = 'servers-test-pseudonym-key-0123456789';
 const PROMPT = { notice: 'n', 'full-notice': 'f', choice: 'c', invalid: 'i', accepted: 'a', refused: 'r', withdrawn: 'w', 'not-recorded': 'x', 'agent-recorded': 'y', 'agent-not-recorded': 'z' };
@@ -198,4 +198,46 @@ describe('two servers, one ledger', () => {
       if (appB) expect(await appB.stop()).toBe(0);
     }
   }, 90000);
+
+  test('When each server records a call of the same caller, then each record names its server, and an erase from A reaches B\'s recording through B\'s service', async () => {
+    // Recording folders that the sandbox's Asterisk writes to (inside its recordings mount), one per server.
+    const base = mkdtempSync(join(sandbox().recordingsDir, 'servers-'));
+    const real = { a: join(base, 'a'), b: join(base, 'b') };
+    mkdirSync(real.a);
+    mkdirSync(real.b);
+    const env = (server: 'a' | 'b') => ({ ...serviceEnv(server), CONSENT_IVR_RECORDING_DIR: real[server] });
+    const caller = '+212600000999';
+    const ami = new TestAmi();
+    await ami.start();
+    const [appA, appB] = await Promise.all([startApp(env('a')), startApp(env('b'))]);
+    try {
+      const calls = await Promise.all([appA, appB].map((app) => placeCall(ami, { app: app.name, w1: 1.5, k1: '1', talk: 8, callerNum: caller })));
+      const results = await Promise.all(calls.map((c) => c.result));
+      expect(results.map((r) => r.result)).toEqual(['accepted', 'accepted']);
+      const [ua, ub] = results.map((r) => r.id as string) as [string, string];
+      expect(await waitChannelsGone([ua, ub], 30000)).toEqual([]);
+      expect(await stored(ua)).toMatchObject({ recordingServer: 'srv-a', recordingPath: results[0]?.recording });
+      expect(await stored(ub)).toMatchObject({ recordingServer: 'srv-b', recordingPath: results[1]?.recording });
+      expect(existsSync(results[1]?.recording as string)).toBe(true);
+
+      // The services pseudonymise with the sandbox's key: the erase must use the same.
+      const sandboxKey = readFileSync(join(sandbox().stateDir, 'secrets', 'pseudonym-key'), 'utf8').trim();
+      const cfgA = { ...configFor('a'), recording: { ...configFor('a').recording, dir: real.a }, secrets: { ...configFor('a').secrets, pseudonymKey: sandboxKey } };
+      const first = capture();
+      expect(await runErase(cfgA, { caller }, { io: first.io })).toBe(0);
+      expect(first.out()).toContain('1 record(s) not erased yet: their recordings wait to be deleted by the server that holds them: srv-b (1)');
+      expect(existsSync(results[0]?.recording as string)).toBe(false);
+      // B's service takes its deletion off the queue and deletes the file.
+      await until('B to delete its recording', async () => !existsSync(results[1]?.recording as string));
+      await until('B to confirm', async () => (await pending()).every((s) => s.count === 0));
+      const second = capture();
+      expect(await runErase(cfgA, { caller }, { io: second.io })).toBe(0);
+      expect(second.out()).toContain('erased 1 record(s) of this caller; 1 recording file(s) confirmed deleted');
+      expect(await stored(ub)).toMatchObject({ erasedAt: expect.any(String), recordingPath: null });
+    } finally {
+      ami.close();
+      expect(await Promise.all([appA.stop(), appB.stop()])).toEqual([0, 0]);
+      rmSync(base, { recursive: true, force: true });
+    }
+  }, 120000);
 });
