@@ -22,6 +22,7 @@ import type { ConsentRecord } from '../../src/ports/ledger';
 import type { Outcome } from '../../src/flow/types';
 import type { Clock } from '../../src/ports/clock';
 import type { StoredRecord } from '../../src/ledger/types';
+import { LATER_FIELDS_EMPTY } from '../helpers/records';
 
 const REPO = resolve(__dirname, '../..');
 
@@ -128,11 +129,7 @@ function rec(i: number, enteredMs: number, outcome: Outcome, number: string, ove
     recordingStartedAt: null,
     recordingPath: null,
     noticeVersion: 'v1',
-    withdrawnAt: null,
-    withdrawnBy: null,
-    withdrawalRecording: null,
-    pauses: null,
-    recordingServer: null,
+    ...LATER_FIELDS_EMPTY,
     ...over,
   };
 }

@@ -16,6 +16,7 @@ import { createLedger, pseudonymise } from '../../src/ledger';
 import { createLogger } from '../../src/logging/logger';
 import type { ConsentRecord } from '../../src/ports/ledger';
 import type { Outcome } from '../../src/flow/types';
+import { LATER_FIELDS_EMPTY } from '../helpers/records';
 
 // ------------------------------------------------------------------------------------------ helpers
 
@@ -67,11 +68,7 @@ function record(i: number, outcome: Outcome, over: Partial<ConsentRecord> = {}, 
     recordingStartedAt: accepted ? iso(entered + 5300) : null,
     recordingPath: accepted ? `/var/spool/asterisk/recording/consent-${i}.wav` : null,
     noticeVersion: 'v1-abcdef',
-    withdrawnAt: null,
-    withdrawnBy: null,
-    withdrawalRecording: null,
-    pauses: null,
-    recordingServer: null,
+    ...LATER_FIELDS_EMPTY,
     ...over,
   };
 }

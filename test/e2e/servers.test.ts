@@ -16,6 +16,7 @@ import type { Config } from '../../src/config/schema';
 import { createLedger, pseudonymise } from '../../src/ledger';
 import { createLogger } from '../../src/logging/logger';
 import type { ConsentRecord } from '../../src/ports/ledger';
+import { LATER_FIELDS_EMPTY } from '../helpers/records';
 import { RedisServer } from '../helpers/redis-server';
 import { placeCall, RunningApp, sandbox, startApp, TestAmi, waitChannelsGone } from '../helpers/sandbox';
 
@@ -71,12 +72,9 @@ function call(i: number, server: 'a' | 'b', enteredMs: number, opts: { missing?:
     decidedAt: iso(enteredMs + 4000),
     recordingStartedAt: iso(enteredMs + 4100),
     recordingPath: path,
-    recordingServer: `srv-${server}`,
     noticeVersion: 'v1',
-    withdrawnAt: null,
-    withdrawnBy: null,
-    withdrawalRecording: null,
-    pauses: null,
+    ...LATER_FIELDS_EMPTY,
+    recordingServer: `srv-${server}`,
   };
 }
 

@@ -6,36 +6,13 @@ import { AgentActions } from '../../src/app/agent-actions';
 import { createLogger } from '../../src/logging/logger';
 import type { ConsentRecord, Ledger } from '../../src/ports/ledger';
 import type { QueuedAction } from '../../src/ports/midcall';
+import { testRecord } from '../helpers/records';
 
 const NOW = new Date('2026-11-30T10:00:00.000Z');
 const UID = '1796032800.5';
 const CHANNEL = 'PJSIP/trunk-0000002a';
 
-function record(over: Partial<ConsentRecord> = {}): ConsentRecord {
-  return {
-    uniqueId: UID,
-    linkedId: UID,
-    direction: 'inbound',
-    callerPseudonym: 'c'.repeat(64),
-    calledNumber: '0522000000',
-    outcome: 'accepted',
-    digit: '1',
-    language: 'ar',
-    attempts: 1,
-    enteredAt: '2026-11-30T09:59:00.000Z',
-    noticeStartedAt: null,
-    decidedAt: '2026-11-30T09:59:04.000Z',
-    recordingStartedAt: '2026-11-30T09:59:04.010Z',
-    recordingPath: `/rec/2026/11/30/${UID}.wav`,
-    noticeVersion: 'v1',
-    withdrawnAt: null,
-    withdrawnBy: null,
-    withdrawalRecording: null,
-    pauses: null,
-    recordingServer: null,
-    ...over,
-  };
-}
+const record = (over: Partial<ConsentRecord> = {}): ConsentRecord => testRecord({ uniqueId: UID, ...over });
 
 function setup(opts: { stored?: ConsentRecord | null; channelUp?: boolean; vars?: Record<string, string>; carryOut?: 'stored' | 'retry' } = {}) {
   const vars: Record<string, string> = { CONSENT_MIXMONITOR_ID: '0x7f', ...opts.vars };

@@ -9,6 +9,7 @@ import { createLogger } from '../../src/logging/logger';
 import { systemClock, type Clock } from '../../src/ports/clock';
 import type { ConsentRecord } from '../../src/ports/ledger';
 import type { AppendItem, AppendResult, ChainEntry, ChainHead, ChainStore, RecordRow } from '../../src/ledger/types';
+import { LATER_FIELDS_EMPTY } from '../helpers/records';
 
 /** A chain store in memory with the same rules as the Redis script (compare head, skip applied events, stage order). */
 class MemoryStore implements ChainStore {
@@ -100,11 +101,7 @@ function record(i: number, over: Partial<ConsentRecord> = {}): ConsentRecord {
     recordingStartedAt: null,
     recordingPath: null,
     noticeVersion: 'v1',
-    withdrawnAt: null,
-    withdrawnBy: null,
-    withdrawalRecording: null,
-    pauses: null,
-    recordingServer: null,
+    ...LATER_FIELDS_EMPTY,
     ...over,
   };
 }

@@ -2,6 +2,7 @@ import { csvHeader, csvRow, jsonlRow, parseCsv, parseJsonl, printable, splitCsv 
 import { eraseRecord, InvalidRecordError, serialiseRecord, validateRecord } from '../../src/ledger/record';
 import { parseTimeOption } from '../../src/cli/ledger-commands';
 import type { StoredRecord } from '../../src/ledger/types';
+import { LATER_FIELDS_EMPTY } from '../helpers/records';
 
 const P = 'a'.repeat(64);
 
@@ -22,11 +23,7 @@ function rec(over: Partial<StoredRecord> = {}): StoredRecord {
     recordingStartedAt: '2025-03-01T10:00:05.300Z',
     recordingPath: '/var/spool/asterisk/recording/a.wav',
     noticeVersion: 'v1',
-    withdrawnAt: null,
-    withdrawnBy: null,
-    withdrawalRecording: null,
-    pauses: null,
-    recordingServer: null,
+    ...LATER_FIELDS_EMPTY,
     erasedAt: null,
     ...over,
   };

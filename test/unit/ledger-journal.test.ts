@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Journal, JournalLockedError, type JournalEntry } from '../../src/ledger/journal';
 import type { ConsentRecord } from '../../src/ports/ledger';
+import { LATER_FIELDS_EMPTY } from '../helpers/records';
 
 let dir: string;
 beforeEach(() => {
@@ -26,11 +27,7 @@ const record = (i: number): ConsentRecord => ({
   recordingStartedAt: null,
   recordingPath: null,
   noticeVersion: 'v1',
-  withdrawnAt: null,
-  withdrawnBy: null,
-  withdrawalRecording: null,
-  pauses: null,
-  recordingServer: null,
+  ...LATER_FIELDS_EMPTY,
 });
 const entry = (i: number): JournalEntry => ({ id: `e${i}`, kind: 'outcome', at: '2025-03-01T10:00:01.000Z', record: record(i) });
 

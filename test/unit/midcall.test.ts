@@ -12,33 +12,12 @@ import { planWithdrawal, withdrawalEventId } from '../../src/midcall/withdrawal'
 import type { Clock } from '../../src/ports/clock';
 import type { ConsentRecord, Ledger, StoredIn } from '../../src/ports/ledger';
 import type { QueuedAction, QueuedPause, QueuedWithdrawal } from '../../src/ports/midcall';
+import { testRecord } from '../helpers/records';
 
 const AT = new Date('2026-11-30T10:00:05.250Z');
 
 function record(over: Partial<ConsentRecord> = {}): ConsentRecord {
-  return {
-    uniqueId: '1764496800.7',
-    linkedId: '1764496800.7',
-    direction: 'inbound',
-    callerPseudonym: 'c'.repeat(64),
-    calledNumber: '0522000000',
-    outcome: 'accepted',
-    digit: '1',
-    language: 'fr',
-    attempts: 1,
-    enteredAt: '2026-11-30T09:59:00.000Z',
-    noticeStartedAt: '2026-11-30T09:59:00.100Z',
-    decidedAt: '2026-11-30T09:59:04.000Z',
-    recordingStartedAt: '2026-11-30T09:59:04.010Z',
-    recordingPath: '/rec/2026/11/30/1764496800.7.wav',
-    noticeVersion: 'v1',
-    withdrawnAt: null,
-    withdrawnBy: null,
-    withdrawalRecording: null,
-    pauses: null,
-    recordingServer: null,
-    ...over,
-  };
+  return testRecord({ uniqueId: '1764496800.7', language: 'fr', ...over });
 }
 
 const queued = (over: Partial<QueuedWithdrawal> = {}): QueuedWithdrawal => ({ kind: 'withdrawal', key: '1764496800.7', uniqueId: '1764496800.7', at: AT, by: 'caller', ...over });
