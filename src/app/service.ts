@@ -9,7 +9,7 @@ import { AmiRecorder } from '../adapters/ami/recorder';
 import { AriAdapter } from '../adapters/ari/ari-adapter';
 import { ConfigError } from '../config/load';
 import type { Config } from '../config/schema';
-import { createLedger, pseudonymise } from '../ledger';
+import { createLedger, DAY_MS, pseudonymise } from '../ledger';
 import { removeRecording } from '../ledger/admin';
 import { createLogger, Logger } from '../logging/logger';
 import { Metrics } from '../observability/metrics';
@@ -21,7 +21,6 @@ import { ConsentApp } from './consent-app';
 import { DeletionWorker } from './deletions';
 import { MidCallInbox } from './midcall-inbox';
 
-const DAY_MS = 86_400_000;
 
 const SAFE_DIR = /^(\/[A-Za-z0-9._-]+)+\/?$/;
 const AMI_FIRST_CONNECT_MS = 5000;

@@ -39,7 +39,7 @@ export interface ReplayResult {
   remaining: number;
 }
 
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 
 /** The chain event and record write for a decision or outcome. */
 export function eventFor(kind: JournalKind, record: ConsentRecord, at: string, eventId: string): AppendItem {

@@ -15,7 +15,7 @@ import type { DeletionQueue } from './types';
 import { MIN_KEY_LENGTH } from './pseudonym';
 
 export { pseudonymise, normaliseNumber, ANONYMOUS, MIN_KEY_LENGTH } from './pseudonym';
-export { DurableLedger, type ReplayResult } from './durable-ledger';
+export { DAY_MS, DurableLedger, type ReplayResult } from './durable-ledger';
 export type { StoredRecord } from './types';
 
 export interface LedgerHandle {

@@ -444,32 +444,38 @@ describe('withdrawal during the conversation (*9)', () => {
       )
     ).channel as string;
 
-  test.concurrent('When the agent blind-transfers the caller, then the caller\'s *9 still withdraws (the state follows the caller)', async () => {
-    const { uid, result, testId } = await inbound(app, { w1: 1.5, k1: '1', w4: afterAccept() + 7, k4: '*9', talk: 10, agentSecs: 30 });
+  /**
+   * An accepted call whose agent transfers the caller with `transfer` once connected (the caller's *9
+   * comes `w4` s into the talk): the *9 must come after the transfer and still withdraw.
+   */
+  async function transferThenWithdraw(w4: number, transfer: (agent: string, testId: string) => Promise<void>): Promise<void> {
+    const { uid, result, testId } = await inbound(app, { w1: 1.5, k1: '1', w4, k4: '*9', talk: 10, agentSecs: 30 });
     const r = await result;
-    const agent = await agentLeg(testId);
-    await ami.conn.action('BlindTransfer', { Channel: agent, Context: 'consent-test-xfer', Exten: 's' });
-    await ami.waitFor((e) => e.userevent === 'ConsentTestAgent2' && e.testid === testId, 20000, 'the second agent');
+    await transfer(await agentLeg(testId), testId);
     const transferredAt = Date.now() / 1000;
     // The *9 came in the new bridge, after the transfer.
     expect(Number((await withdrawnEvent(uid)).timestamp)).toBeGreaterThan(transferredAt);
     expect(await ledgerUntil(uid, (x) => x.withdrawnAt !== null)).toMatchObject({ withdrawnBy: 'caller', withdrawalRecording: 'deleted' });
     expect(existsSync(r.recording as string)).toBe(false);
+  }
+
+  const secondAgent = (testId: string) => ami.waitFor((e) => e.userevent === 'ConsentTestAgent2' && e.testid === testId, 20000, 'the second agent');
+
+  test.concurrent('When the agent blind-transfers the caller, then the caller\'s *9 still withdraws (the state follows the caller)', async () => {
+    await transferThenWithdraw(afterAccept() + 7, async (agent, testId) => {
+      await ami.conn.action('BlindTransfer', { Channel: agent, Context: 'consent-test-xfer', Exten: 's' });
+      await secondAgent(testId);
+    });
   }, 90000);
 
   test.concurrent('When the agent makes an attended transfer, then the caller\'s *9 still withdraws with the new agent', async () => {
-    const { uid, result, testId } = await inbound(app, { w1: 1.5, k1: '1', w4: afterAccept() + 9, k4: '*9', talk: 10, agentSecs: 30 });
-    const r = await result;
-    const agent = await agentLeg(testId);
-    // Atxfer keys in the target like a phone would: digits only.
-    await ami.conn.action('Atxfer', { Channel: agent, Context: 'consent-test-xfer', Exten: '2' });
-    await ami.waitFor((e) => e.userevent === 'ConsentTestAgent2' && e.testid === testId, 20000, 'the transfer target');
-    // The transferring agent hangs up: the caller and the new agent are connected.
-    await ami.conn.action('Hangup', { Channel: agent });
-    const transferredAt = Date.now() / 1000;
-    expect(Number((await withdrawnEvent(uid)).timestamp)).toBeGreaterThan(transferredAt);
-    expect(await ledgerUntil(uid, (x) => x.withdrawnAt !== null)).toMatchObject({ withdrawnBy: 'caller', withdrawalRecording: 'deleted' });
-    expect(existsSync(r.recording as string)).toBe(false);
+    await transferThenWithdraw(afterAccept() + 9, async (agent, testId) => {
+      // Atxfer keys in the target like a phone would: digits only.
+      await ami.conn.action('Atxfer', { Channel: agent, Context: 'consent-test-xfer', Exten: '2' });
+      await secondAgent(testId);
+      // The transferring agent hangs up: the caller and the new agent are connected.
+      await ami.conn.action('Hangup', { Channel: agent });
+    });
   }, 90000);
 
   test('When the service is killed during the conversation and the caller presses *9, then the recording stops at once and the withdrawal reaches the ledger after the restart', async () => {
