@@ -3,7 +3,7 @@
  * The ledger is read only (key layout in src/adapters/redis/keys.ts).
  */
 import Redis from 'ioredis';
-import { ledgerKeys } from '../../src/adapters/redis/keys';
+import { logKeys, sharedKeys } from '../../src/adapters/redis/keys';
 import type { BenchAmi } from './ami';
 import type { CallRecord } from './calls';
 
@@ -53,20 +53,25 @@ export interface LedgerCheck {
 
 /** Checks that every app call has its final record in Redis under `prefix`. */
 export async function checkLedger(redisUrl: string, prefix: string, calls: CallRecord[]): Promise<LedgerCheck> {
-  const keys = ledgerKeys(prefix);
   const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
   await redis.connect();
   try {
+    // One log per service instance: a call's record is in the log of the instance that took it.
+    const logs = (await redis.smembers(sharedKeys(prefix).logs)).map((l) => logKeys(prefix, l));
     const withId = calls.filter((c) => c.uniqueId !== null);
     const out: LedgerCheck = { expected: withId.length, complete: 0, missing: [], mismatched: [], chainLength: 0 };
     for (let i = 0; i < withId.length; i += 500) {
       const chunk = withId.slice(i, i + 500);
       const pipe = redis.pipeline();
-      for (const c of chunk) pipe.hmget(keys.record(c.uniqueId as string), 'stage', 'record');
+      for (const c of chunk) for (const keys of logs) pipe.hmget(keys.record(c.uniqueId as string), 'stage', 'record');
       const rows = (await pipe.exec()) ?? [];
       chunk.forEach((c, j) => {
-        const [err, value] = rows[j] ?? [new Error('no reply'), null];
-        const [stage, json] = (err ? [null, null] : (value as (string | null)[])) as [string | null, string | null];
+        let stage: string | null = null;
+        let json: string | null = null;
+        for (let k = 0; k < logs.length && stage === null && json === null; k++) {
+          const [err, value] = rows[j * logs.length + k] ?? [new Error('no reply'), null];
+          [stage, json] = (err ? [null, null] : (value as (string | null)[])) as [string | null, string | null];
+        }
         if (stage === null && json === null) {
           out.missing.push(c.uniqueId as string);
           return;
@@ -85,7 +90,7 @@ export async function checkLedger(redisUrl: string, prefix: string, calls: CallR
         else out.mismatched.push({ uniqueId: c.uniqueId as string, stage, outcome, expected: c.result, recording });
       });
     }
-    out.chainLength = await redis.xlen(keys.chain);
+    for (const keys of logs) out.chainLength += await redis.xlen(keys.chain);
     return out;
   } finally {
     redis.disconnect();

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 
 export const REPO = resolve(__dirname, '../../../..');
 
+
 export interface Sandbox {
   ari: { url: string; user: string; password: string; running: boolean };
   ami: { running: boolean };
@@ -88,6 +89,8 @@ export class BenchService {
         CONSENT_IVR_PROMPTS_SOUNDS_DIR: opts.soundsDir,
         CONSENT_IVR_LEDGER_JOURNAL_PATH: opts.journalPath,
         CONSENT_IVR_REDIS_KEY_PREFIX: opts.keyPrefix,
+        CONSENT_IVR_LEDGER_LOG: opts.app,
+        CONSENT_IVR_LEDGER_CHECKPOINT_FILE: `${opts.journalPath}.checkpoints`,
         CONSENT_IVR_RECORDING_DIR: opts.recordingDir,
         BENCH_EXPERIMENTS: (opts.experiments ?? []).join(','),
         BENCH_TRACE_FILE: opts.traceFile ?? '',
