@@ -871,6 +871,23 @@ build_prompts() {
     fi
 }
 
+# The checkpoint signing key (Ed25519, in the product's own key format, so
+# made by its CLI). Its public key goes beside the state, not among the secrets.
+ensure_signing_key() {
+    local main=$REPO/dist/cli/main.js key=$SECRETS_DIR/ledger-signing-key out
+    [[ -s $key ]] && return 0
+    if ! (cd "$REPO" && node "$main" keys --help) >/dev/null 2>&1; then
+        log "checkpoint signing key: skipped (the CLI has no 'keys' command yet)"
+        return 0
+    fi
+    rm -f "$STATE/ledger-signing-key.pub"
+    if ! out=$(cd "$REPO" && node "$main" keys generate --out "$key" --public "$STATE/ledger-signing-key.pub" --name consent-ivr-sandbox 2>&1); then
+        printf '%s\n' "$out" >&2
+        die "generating the checkpoint signing key failed (consent-ivr keys generate)"
+    fi
+    log "generated the checkpoint signing key $key"
+}
+
 # --------------------------------------------------------------------------
 # Status
 
@@ -1048,6 +1065,7 @@ cmd_up() {
     record_loaded_config "$pid"
 
     build_prompts
+    ensure_signing_key
     status_human
 }
 

@@ -32,6 +32,8 @@ export interface MidCallPorts {
 export interface MidCallHooks {
   onWithdrawal?(by: WithdrawnBy): void;
   onPause?(kind: 'pause' | 'resume'): void;
+  /** A recording was stopped during the call (withdrawal, or a pause that came after the dialplan stopped it). */
+  onRecordingClosed?(uniqueId: string, reason: 'withdrawal' | 'stop'): void;
 }
 
 export class MidCallInbox {
@@ -146,6 +148,7 @@ export class MidCallInbox {
     if (where === null) return 'retry';
     log.info('consent withdrawn during the call', { by: w.by, recording: plan.record.withdrawalRecording, storedIn: where });
     this.hooks.onWithdrawal?.(w.by);
+    if (plan.record.withdrawalRecording !== 'none') this.hooks.onRecordingClosed?.(w.uniqueId, 'withdrawal');
     return 'stored';
   }
 
@@ -174,6 +177,7 @@ export class MidCallInbox {
       storedIn: where,
     });
     this.hooks.onPause?.(q.kind);
+    if (plan.kind !== 'apply') this.hooks.onRecordingClosed?.(q.uniqueId, 'stop');
     return 'stored';
   }
 }

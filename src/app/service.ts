@@ -8,9 +8,14 @@ import { AmiChannelVariables, AstDbMidCallQueue } from '../adapters/ami/midcall'
 import { AmiRecorder } from '../adapters/ami/recorder';
 import { AriAdapter } from '../adapters/ari/ari-adapter';
 import { ConfigError } from '../config/load';
-import type { Config } from '../config/schema';
+import { logIdOf, type Config } from '../config/schema';
 import { createLedger, DAY_MS, pseudonymise } from '../ledger';
 import { removeRecording } from '../ledger/admin';
+import { parseSigner, type SignerKey } from '../ledger/checkpoint';
+import { Checkpointer } from '../ledger/checkpointer';
+import { readVerifierFiles } from '../ledger/signing-keys';
+import { inspectRecording } from '../ledger/seal';
+import type { Ledger } from '../ports/ledger';
 import { createLogger, Logger } from '../logging/logger';
 import { Metrics } from '../observability/metrics';
 import { systemClock } from '../ports/clock';
@@ -20,6 +25,7 @@ import { AgentActions } from './agent-actions';
 import { ConsentApp } from './consent-app';
 import { DeletionWorker } from './deletions';
 import { MidCallInbox } from './midcall-inbox';
+import { Sealer } from './sealer';
 
 
 const SAFE_DIR = /^(\/[A-Za-z0-9._-]+)+\/?$/;
@@ -40,7 +46,19 @@ export async function startService(config: Config, warnings: string[] = [], log:
     log.warn('some prompt files cannot be read from here; the notice version covers their texts only', { missing: notice.audioMissing.length });
   }
 
+  let signer: SignerKey;
+  try {
+    signer = parseSigner(config.secrets.signingKey);
+  } catch (e) {
+    throw new ConfigError(`ledger.signingKeyFile: not a checkpoint signing key (${(e as Error).message}); make one with consent-ivr keys generate`, 'ledger.signingKeyFile');
+  }
+  const trusted = readVerifierFiles(config.ledger.trustedKeyFiles);
+
   const ledger = await createLedger(config, log.child({ component: 'ledger' }));
+  const saveNotice = () => {
+    ledger.evidence.saveNotice(notice.catalogue).catch((e: Error) => log.warn('notice texts not stored yet; will try again', { error: e.message }));
+  };
+  ledger.onReady(saveNotice);
 
   const ami = new AmiConnection(
     { host: config.ami.host, port: config.ami.port, user: config.ami.user, secret: config.secrets.amiSecret, actionTimeoutMs: config.ami.actionTimeoutMs, events: true },
@@ -63,9 +81,42 @@ export async function startService(config: Config, warnings: string[] = [], log:
   );
 
   let metrics: Metrics | null = null;
+  const sealer = new Sealer(
+    {
+      evidence: ledger.evidence,
+      ledger: ledger.durable,
+      channels: ari,
+      files: { inspect: (path) => inspectRecording(path, config.recording.format) },
+      clock: systemClock,
+    },
+    { serverId: config.server.id, log: logIdOf(config), recordingDir: config.recording.dir, pollMs: config.recording.sealPollMs },
+    log.child({ component: 'seal' }),
+    (reason) => metrics?.sealed(reason),
+  );
+  // Every recording started here is sealed once closed.
+  const durable = ledger.durable;
+  const callLedger: Ledger = {
+    recordDecision: (r) => durable.recordDecision(r),
+    recordOutcome: (r) => {
+      sealer.track(r);
+      return durable.recordOutcome(r);
+    },
+    recordWithdrawal: (r, id) => durable.recordWithdrawal(r, id),
+    recordPause: (k, r, id) => durable.recordPause(k, r, id),
+    find: (id) => durable.find(id),
+  };
+  const checkpointer = new Checkpointer(ledger.checkpoints, signer, {
+    intervalMs: config.ledger.checkpointIntervalMs,
+    file: config.ledger.checkpointFile,
+    clock: systemClock,
+    logger: log.child({ component: 'checkpoint' }),
+    trusted,
+    onSigned: (ms) => metrics?.checkpointSigned(ms),
+  });
+
   const app = new ConsentApp(
     ari,
-    { calls: ari, recorder, ledger: ledger.ledger, clock: systemClock, agentChannel: variables },
+    { calls: ari, recorder, ledger: callLedger, clock: systemClock, agentChannel: variables },
     {
       flow: config.flow,
       recording: config.recording,
@@ -107,7 +158,11 @@ export async function startService(config: Config, warnings: string[] = [], log:
     },
     { ...config.withdrawal, giveUpAfterMs: config.ledger.retentionDays * DAY_MS },
     log.child({ component: 'midcall' }),
-    { onWithdrawal: (by) => metrics?.withdrawn(by), onPause: (kind) => metrics?.paused(kind) },
+    {
+      onWithdrawal: (by) => metrics?.withdrawn(by),
+      onPause: (kind) => metrics?.paused(kind),
+      onRecordingClosed: (uniqueId, reason) => sealer.closed(uniqueId, reason),
+    },
   );
   // The dialplan announces what it queued (UserEvent, the only events this AMI user may read).
   ami.on('event', (ev: Record<string, unknown>) => {
@@ -129,6 +184,8 @@ export async function startService(config: Config, warnings: string[] = [], log:
       redis: () => ledger.state(),
       journalBacklog: () => ledger.journalBacklog(),
       activeCalls: () => app.activeCalls,
+      appendConflicts: () => durable.appendConflicts(),
+      sealBacklog: () => sealer.backlog,
     });
     server = await metrics.listen(config.metrics.host, config.metrics.port);
     log.info('metrics listening', { host: config.metrics.host, port: metrics.port });
@@ -151,7 +208,9 @@ export async function startService(config: Config, warnings: string[] = [], log:
   });
   midcall.start();
   deletions.start();
-  log.info('consent-ivr ready', { app: config.ari.app, server: config.server.id, noticeVersion: notice.version });
+  sealer.start();
+  checkpointer.start();
+  log.info('consent-ivr ready', { app: config.ari.app, server: config.server.id, log: logIdOf(config), noticeVersion: notice.version });
 
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {
@@ -160,6 +219,10 @@ export async function startService(config: Config, warnings: string[] = [], log:
       await app.drain(config.flow.shutdownGraceMs);
       await midcall.stop();
       await deletions.stop();
+      await sealer.pass();
+      await sealer.stop();
+      const last = await checkpointer.stop();
+      if (last.status === 'signed') log.info('checkpoint signed at shutdown', { size: last.size });
       ari.close();
       ami.close();
       server?.close();

@@ -1,6 +1,8 @@
 /** `consent-ivr check-config`: what an administrator must fix before going live (pure). */
 import type { Config } from '../config/schema';
 import { LANGUAGES } from '../config/schema';
+import { parseSigner } from '../ledger/checkpoint';
+import { readVerifierFiles } from '../ledger/signing-keys';
 
 export interface Finding {
   level: 'error' | 'warning';
@@ -28,6 +30,18 @@ export function checkConfig(config: Config): Finding[] {
   const unset = (key: string, what: string) => findings.push({ level: 'error', key, message: `${what} is not set` });
   const sampleLeft = (key: string) => findings.push({ level: 'error', key, message: 'still the sample value shipped with consent-ivr' });
 
+  if (config.secrets.signingKey) {
+    try {
+      parseSigner(config.secrets.signingKey);
+    } catch (e) {
+      findings.push({ level: 'error', key: 'ledger.signingKeyFile', message: `not a checkpoint signing key (${(e as Error).message}); make one with consent-ivr keys generate` });
+    }
+  }
+  try {
+    readVerifierFiles(config.ledger.trustedKeyFiles);
+  } catch (e) {
+    findings.push({ level: 'error', key: 'ledger.trustedKeyFiles', message: (e as Error).message });
+  }
   if (!legal.controller.trim()) unset('legal.controller', 'the controller (who records)');
   else if (legal.controller === sample.controller) sampleLeft('legal.controller');
   if (!legal.cndpReference.trim()) unset('legal.cndpReference', 'the CNDP receipt or authorisation number');

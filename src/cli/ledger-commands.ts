@@ -9,7 +9,7 @@
 import { once } from 'node:events';
 import { Command, Option } from 'commander';
 import { closeClient, connectOnce, createRedisClient, describeTarget, RedisConfigError, RedisLedgerStore } from '../adapters/redis';
-import type { Config } from '../config/schema';
+import { logIdOf, type Config } from '../config/schema';
 import type { Outcome } from '../flow/types';
 import {
   adminContextDefaults,
@@ -18,10 +18,16 @@ import {
   listRecords,
   pendingByServer,
   purgeLedger,
-  verifyLedger,
   waitingTotal,
+  findRecord,
   type AdminContext,
 } from '../ledger/admin';
+import { parseSigner, verifierOf, type SignerKey, type VerifierKey } from '../ledger/checkpoint';
+import { Checkpointer, type SignResult } from '../ledger/checkpointer';
+import { collectEvidence, EvidenceError, proveConsistency } from '../ledger/evidence';
+import { KeyFileError, readVerifierFiles } from '../ledger/signing-keys';
+import { readCheckpointFile, verifyLedger, type VerifyReport } from '../ledger/verify';
+import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { csvHeader, csvRow, jsonlRow, printable, TEXT_HEADER, textRecord, textRow } from '../ledger/format';
 import { OUTCOMES, parseStoredRecord } from '../ledger/record';
 import { createLogger } from '../logging/logger';
@@ -128,7 +134,7 @@ async function withStore<T>(config: Config, fn: (store: AdminStore) => Promise<T
     } catch (e) {
       throw new Error(`cannot reach Redis (${describeTarget(config.redis)}): ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
-    return await fn(new RedisLedgerStore(client, config.redis.keyPrefix));
+    return await fn(new RedisLedgerStore(client, config.redis.keyPrefix, logIdOf(config)));
   } finally {
     await closeClient(client);
   }
@@ -152,7 +158,11 @@ async function run(io: CliIO, command: string, body: () => Promise<number>): Pro
   try {
     return await body();
   } catch (e) {
-    const usage = e instanceof UsageError || e instanceof AdminUsageError || e instanceof RedisConfigError;
+    const usage = e instanceof UsageError || e instanceof AdminUsageError || e instanceof RedisConfigError || e instanceof KeyFileError;
+    if (e instanceof EvidenceError) {
+      io.stderr.write(`consent-ivr ledger ${command}: ${printable(e.message)}\n`);
+      return EXIT.failure;
+    }
     io.stderr.write(`consent-ivr ledger ${command}: ${printable(e instanceof Error ? e.message : String(e))}\n`);
     return usage ? EXIT.usage : EXIT.failure;
   }
@@ -164,7 +174,7 @@ export function runShow(config: Config, uniqueId: string, opts: { json?: boolean
   const io = deps.io ?? processIO;
   return run(io, 'show', () =>
     withStore(config, async (store) => {
-      const row = await store.getRecord(uniqueId);
+      const row = (await findRecord(store, uniqueId))?.row;
       if (!row) {
         io.stderr.write(`consent-ivr ledger show: no record for uniqueid ${printable(uniqueId)}\n`);
         return EXIT.failure;
@@ -230,32 +240,171 @@ export function runExport(config: Config, opts: ExportOptions, deps: CliDeps = {
   });
 }
 
-export function runVerify(config: Config, opts: { json?: boolean }, deps: CliDeps = {}): Promise<number> {
+/** The signing key, when this host has it (env or ledger.signingKeyFile); null otherwise. */
+function optionalSigner(config: Config): SignerKey | null {
+  const text = process.env.CONSENT_IVR_LEDGER_SIGNING_KEY || (() => {
+    try {
+      return readFileSync(config.ledger.signingKeyFile, 'utf8');
+    } catch {
+      return '';
+    }
+  })();
+  if (!text.trim()) return null;
+  try {
+    return parseSigner(text);
+  } catch (e) {
+    throw new KeyFileError(`ledger.signingKeyFile: ${config.ledger.signingKeyFile} is not a checkpoint signing key (${(e as Error).message})`);
+  }
+}
+
+/** The public keys checkpoints are checked with: --key files, ledger.trustedKeyFiles and the signing key's. */
+function trustedKeys(config: Config, extra: readonly string[] = []): VerifierKey[] {
+  const keys = readVerifierFiles([...extra, ...config.ledger.trustedKeyFiles]);
+  const signer = optionalSigner(config);
+  if (signer) keys.push(verifierOf(signer));
+  return keys;
+}
+
+export interface VerifyCliOptions {
+  json?: boolean;
+  checkpoint?: string[];
+  key?: string[];
+  recordings?: boolean;
+}
+
+function verifyText(report: VerifyReport): string {
+  const lines: string[] = [];
+  for (const l of report.logs) {
+    const c = l.chain;
+    const span = c.head ? `seq ${(c.anchor?.seq ?? 0) + 1}–${c.head.seq}` : 'empty';
+    lines.push(`log ${l.log === '' ? '(before per-instance logs)' : printable(l.log)}:`);
+    lines.push(
+      c.ok
+        ? `  chain: OK, ${c.entries} entries (${span})${c.anchor ? `, trimmed before seq ${c.anchor.seq + 1}` : ''}; head ${c.head?.hash ?? '-'}`
+        : `  chain: BROKEN (${c.break?.kind ?? '?'}): ${printable(c.break?.message ?? '')}`,
+    );
+    const cp = l.checkpoints;
+    const latest = cp.latest ? `; latest: ${cp.latest.size} entries, signed by ${cp.latest.signedBy.map(printable).join(', ')}` : '';
+    lines.push(
+      cp.problems.length === 0
+        ? `  checkpoints: OK, ${cp.checked} consistent with the log${cp.beforeTrim ? `, ${cp.beforeTrim} of purged entries (signature checked)` : ''}${latest}`
+        : `  checkpoints: ${cp.problems.length} problem(s)${latest}`,
+    );
+    for (const p of cp.problems) lines.push(`    ${p.kind.toUpperCase()}${p.size !== null ? ` (checkpoint of ${p.size} entries, ${p.source === 'ledger' ? 'kept in the ledger' : printable(p.source)})` : ` (${printable(p.source)})`}: ${printable(p.message)}`);
+    lines.push(
+      l.records.problem
+        ? `  records: BROKEN: ${printable(l.records.problem.message)}`
+        : `  records: OK, ${l.records.checked} checked against the chain${l.records.unverifiable ? `, ${l.records.unverifiable} older than the chain's start` : ''}`,
+    );
+  }
+  for (const p of report.checkpointProblems) lines.push(`checkpoint ${p.kind.toUpperCase()} (${printable(p.source)}): ${printable(p.message)}`);
+  const r = report.recordings;
+  if (r) {
+    const bad = r.changed.length + r.missing.length + r.unexpected.length;
+    lines.push(
+      `recordings of server ${printable(r.server)}: ${bad === 0 ? 'OK' : 'PROBLEMS'}, ${r.intact} intact` +
+        `${r.expectedMissing.length ? `, ${r.expectedMissing.length} removed on purpose` : ''}${r.waiting ? `, ${r.waiting} waiting for their seal or deletion` : ''}`,
+    );
+    const list = (label: string, items: { uniqueId: string | null; file: string; message: string }[]) => {
+      for (const f of items.slice(0, 200)) lines.push(`  ${label} ${f.uniqueId ? `call ${printable(f.uniqueId)} ` : ''}${printable(f.file)}: ${printable(f.message)}`);
+      if (items.length > 200) lines.push(`  … and ${items.length - 200} more ${label.toLowerCase()}`);
+    };
+    list('CHANGED', r.changed);
+    list('MISSING', r.missing);
+    list('UNEXPECTED', r.unexpected);
+    list('expected missing:', r.expectedMissing);
+  }
+  lines.push(report.ok ? 'ledger verified' : 'ledger verification FAILED');
+  return `${lines.join('\n')}\n`;
+}
+
+export function runVerify(config: Config, opts: VerifyCliOptions, deps: CliDeps = {}): Promise<number> {
   const io = deps.io ?? processIO;
-  return run(io, 'verify', () =>
-    withStore(config, async (store) => {
+  return run(io, 'verify', async () => {
+    const keys = trustedKeys(config, opts.key);
+    return withStore(config, async (store) => {
       const p = progress(io, 'entries checked');
-      const report = await verifyLedger(context(config, store, deps, p.tick));
+      const report = await verifyLedger(context(config, store, deps, p.tick), {
+        keys,
+        checkpointFiles: opts.checkpoint ?? [],
+        recordings: opts.recordings ?? false,
+        recordingFormat: config.recording.format,
+      });
       p.end();
-      if (opts.json) {
-        await out(io.stdout, `${JSON.stringify(report, null, 2)}\n`);
-      } else {
-        const c = report.chain;
-        const span = c.head ? `seq ${(c.anchor?.seq ?? 0) + 1}–${c.head.seq}` : 'empty';
-        const lines = [
-          c.ok
-            ? `chain: OK, ${c.entries} entries (${span})${c.anchor ? `, trimmed before seq ${c.anchor.seq + 1}` : ''}; head ${c.head?.hash ?? '-'}`
-            : `chain: BROKEN (${c.break?.kind ?? '?'}): ${printable(c.break?.message ?? '')}`,
-          report.records.problem
-            ? `records: BROKEN: ${printable(report.records.problem.message)}`
-            : `records: OK, ${report.records.checked} checked against the chain${report.records.unverifiable ? `, ${report.records.unverifiable} older than the chain's start` : ''}`,
-          report.ok ? 'ledger verified' : 'ledger verification FAILED',
-        ];
-        await out(io.stdout, `${lines.join('\n')}\n`);
-      }
+      await out(io.stdout, opts.json ? `${JSON.stringify(report, null, 2)}\n` : verifyText(report));
       return report.ok ? EXIT.ok : EXIT.failure;
-    }),
-  );
+    });
+  });
+}
+
+/** Signs a checkpoint of every log that grew since its last one (needs the signing key). */
+async function signAll(config: Config, store: AdminStore, signer: SignerKey, keys: VerifierKey[]): Promise<{ log: string; result: SignResult }[]> {
+  const out: { log: string; result: SignResult }[] = [];
+  const quiet = createLogger({ level: 'error', format: 'text' }, process.stderr);
+  for (const log of await store.logs()) {
+    const cp = new Checkpointer(store.forLog(log), signer, {
+      intervalMs: config.ledger.checkpointIntervalMs,
+      file: config.ledger.checkpointFile,
+      clock: { now: () => new Date(), setTimeout: (fn, ms) => { const t = setTimeout(fn, ms); return { cancel: () => clearTimeout(t) }; } },
+      logger: quiet,
+      trusted: keys,
+    });
+    out.push({ log, result: await cp.signNow() });
+  }
+  return out;
+}
+
+export function runCheckpoint(config: Config, opts: { out?: string; sign?: boolean }, deps: CliDeps = {}): Promise<number> {
+  const io = deps.io ?? processIO;
+  return run(io, 'checkpoint', async () => {
+    const keys = trustedKeys(config);
+    const signer = opts.sign === false ? null : optionalSigner(config);
+    return withStore(config, async (store) => {
+      if (signer) {
+        for (const { log, result } of await signAll(config, store, signer, keys)) {
+          if (result.status === 'skipped') io.stderr.write(`log ${printable(log)}: not signed: ${printable(result.reason)}\n`);
+        }
+      }
+      const lines: string[] = [];
+      for (const log of await store.logs()) {
+        const last = await store.forLog(log).latestCheckpoint();
+        if (last) lines.push(JSON.stringify({ at: new Date().toISOString(), log, size: last.size, note: last.note }));
+      }
+      const text = lines.length ? `${lines.join('\n')}\n` : '';
+      if (opts.out) {
+        writeFileSync(`${opts.out}.tmp`, text, { mode: 0o644 });
+        renameSync(`${opts.out}.tmp`, opts.out);
+        io.stderr.write(`${lines.length} checkpoint(s) written to ${printable(opts.out)}\n`);
+      } else await out(io.stdout, text);
+      if (lines.length === 0) io.stderr.write('no checkpoint yet (the service signs one while entries are added)\n');
+      return EXIT.ok;
+    });
+  });
+}
+
+export function runEvidence(config: Config, uniqueId: string, opts: { out: string; key?: string[] }, deps: CliDeps = {}): Promise<number> {
+  const io = deps.io ?? processIO;
+  return run(io, 'evidence', async () => {
+    const keys = trustedKeys(config, opts.key);
+    if (keys.length === 0) throw new UsageError('no public key to check checkpoints with: set ledger.trustedKeyFiles, give --key, or run where the signing key is');
+    const signer = optionalSigner(config);
+    return withStore(config, async (store) => {
+      const now = (deps.now ?? (() => new Date()))();
+      let bundle;
+      try {
+        bundle = await collectEvidence(store, uniqueId, keys, now);
+      } catch (e) {
+        // No checkpoint covers the call yet: sign one when this host can, and try once more.
+        if (!(e instanceof EvidenceError) || !signer || !/no signed checkpoint/.test(e.message)) throw e;
+        await signAll(config, store, signer, keys);
+        bundle = await collectEvidence(store, uniqueId, keys, now);
+      }
+      writeFileSync(`${opts.out}.tmp`, `${JSON.stringify(bundle, null, 2)}\n`, { mode: 0o640 });
+      renameSync(`${opts.out}.tmp`, opts.out);
+      await out(io.stdout, `evidence of call ${printable(uniqueId)} written to ${printable(opts.out)}: ${bundle.entries.length} entries, checkpoint signed by ${printable(bundle.key.name)}\n`);
+      return EXIT.ok;
+    });
+  });
 }
 
 async function readLine(stream: NodeJS.ReadableStream | undefined): Promise<string> {
@@ -340,7 +489,7 @@ export function runPurge(config: Config, deps: CliDeps = {}): Promise<number> {
         io.stdout,
         `purge: ${r.records} record(s) entered before ${r.cutoff} deleted, ${r.recordingsDeleted} recording file(s) deleted` +
           `${r.recordingsMissing ? `, ${r.recordingsMissing} found already missing` : ''}` +
-          `${r.trimmedTo ? `, log trimmed up to seq ${r.trimmedTo.seq}` : ''}\n` +
+          `${r.trimmed.map((t) => `, log ${printable(t.log)} trimmed up to seq ${t.seq}`).join('')}\n` +
           waitingLine(r.waiting, 'kept') +
           waitingLine(late.waiting, 'not erased yet') +
           (late.records + late.failures.length > 0
@@ -356,6 +505,27 @@ export function runPurge(config: Config, deps: CliDeps = {}): Promise<number> {
       return r.failures.length + late.failures.length > 0 ? EXIT.failure : EXIT.ok;
     }),
   );
+}
+
+export function runConsistency(config: Config, earlier: string, opts: { out: string; key?: string[] }, deps: CliDeps = {}): Promise<number> {
+  const io = deps.io ?? processIO;
+  return run(io, 'consistency', async () => {
+    const keys = trustedKeys(config, opts.key);
+    const notes = await readCheckpointFile(earlier).catch((e: Error) => {
+      throw new UsageError(e.message.replace('--checkpoint', 'checkpoint file'));
+    });
+    return withStore(config, async (store) => {
+      const proofs = [];
+      for (const note of notes) proofs.push(await proveConsistency(store, note, keys));
+      writeFileSync(`${opts.out}.tmp`, `${JSON.stringify(proofs, null, 2)}\n`, { mode: 0o644 });
+      renameSync(`${opts.out}.tmp`, opts.out);
+      for (const p of proofs) {
+        await out(io.stdout, `log ${printable(p.log)}: the latest checkpoint extends the earlier one (proof of ${p.proof.length} hashes)\n`);
+      }
+      await out(io.stdout, `written to ${printable(opts.out)}; check it offline with consent-ivr evidence consistency\n`);
+      return EXIT.ok;
+    });
+  });
 }
 
 // -------------------------------------------------------------------------------------- commander
@@ -399,10 +569,34 @@ export function registerLedgerCommands(program: Command, getConfig: () => Config
     .addOption(new Option('--until <time>', until.description))
     .action(async (o: ExportOptions) => done(await runExport(getConfig(), o, deps)));
 
+  const collect = (v: string, prev: string[] = []) => [...prev, v];
   sub('verify')
-    .description('walk the hash chain and check every record against it; exit 1 on a break')
+    .description('walk every log, check it against its signed checkpoints and every record against it; exit 1 on a break')
+    .option('--checkpoint <file>', 'also check against checkpoints kept elsewhere (a note, or a checkpoint file); repeatable', collect)
+    .option('--key <file>', 'a trusted public key besides ledger.trustedKeyFiles and the signing key; repeatable', collect)
+    .option('--recordings', "re-hash this server's recording files and check them against their seals")
     .option('--json', 'print the report as JSON')
-    .action(async (o: { json?: boolean }) => done(await runVerify(getConfig(), o, deps)));
+    .action(async (o: VerifyCliOptions) => done(await runVerify(getConfig(), o, deps)));
+
+  sub('checkpoint')
+    .description('sign a checkpoint of every log that grew (where the signing key is) and print the latest of each, to keep elsewhere')
+    .option('--out <file>', 'write them to this file (JSON Lines) instead of stdout')
+    .option('--no-sign', 'only print the latest checkpoints')
+    .action(async (o: { out?: string; sign?: boolean }) => done(await runCheckpoint(getConfig(), o, deps)));
+
+  sub('consistency')
+    .description('prove that the latest checkpoints extend earlier ones (an auditor\'s copy): the log only grew since')
+    .argument('<earlier-checkpoints>', 'a checkpoint note, or a file written by ledger checkpoint --out')
+    .requiredOption('--out <file>', 'the proof file to write')
+    .option('--key <file>', 'a trusted public key besides ledger.trustedKeyFiles and the signing key; repeatable', collect)
+    .action(async (f: string, o: { out: string; key?: string[] }) => done(await runConsistency(getConfig(), f, o, deps)));
+
+  sub('evidence')
+    .description("write one call's evidence bundle, checkable offline with consent-ivr evidence verify")
+    .argument('<uniqueid>')
+    .requiredOption('--out <file>', 'the bundle file to write')
+    .option('--key <file>', 'a trusted public key besides ledger.trustedKeyFiles and the signing key; repeatable', collect)
+    .action(async (id: string, o: { out: string; key?: string[] }) => done(await runEvidence(getConfig(), id, o, deps)));
 
   sub('erase')
     .description("erase a caller's recordings and personal fields on request (keeps a record of the erasure)")

@@ -12,6 +12,7 @@ import type { Config, Secrets } from '../config/schema';
 import { createLogger } from '../logging/logger';
 import { buildPrompts, buildTone, noticeVersion, promptDurations } from '../prompts/build';
 import { checkConfig, checkDialplan, checkTimings, Finding } from './check-config';
+import { registerKeyCommands } from './key-commands';
 import { registerLedgerCommands } from './ledger-commands';
 
 const DEFAULT_CONFIG = process.env.CONSENT_IVR_CONFIG ?? 'config/consent-ivr.yaml';
@@ -117,6 +118,7 @@ export function buildProgram(): Command {
   // The ledger commands (run by whoever erases and purges, often from cron) need the pseudonym key
   // only, not the ARI password or the AMI secret.
   registerLedgerCommands(program, (): Config => load(program, { secrets: ['pseudonymKey'] }).config);
+  registerKeyCommands(program);
   return program;
 }
 

@@ -29,6 +29,8 @@ const PATH_KEYS = [
   'recording.dir',
   'prompts.soundsDir',
   'api.tokenFile',
+  'ledger.signingKeyFile',
+  'ledger.checkpointFile',
 ] as const;
 
 const SECRETS: { field: keyof Secrets; env: string; fileKey: (typeof PATH_KEYS)[number] }[] = [
@@ -36,6 +38,7 @@ const SECRETS: { field: keyof Secrets; env: string; fileKey: (typeof PATH_KEYS)[
   { field: 'amiSecret', env: `${ENV_PREFIX}AMI_SECRET`, fileKey: 'ami.secretFile' },
   { field: 'pseudonymKey', env: `${ENV_PREFIX}PSEUDONYM_KEY`, fileKey: 'ledger.pseudonymKeyFile' },
   { field: 'apiToken', env: `${ENV_PREFIX}API_TOKEN`, fileKey: 'api.tokenFile' },
+  { field: 'signingKey', env: `${ENV_PREFIX}LEDGER_SIGNING_KEY`, fileKey: 'ledger.signingKeyFile' },
 ];
 
 /** ari.passwordFile → CONSENT_IVR_ARI_PASSWORD_FILE */
@@ -138,6 +141,7 @@ function resolvePaths(cfg: ConfigFile, baseDir: string): void {
     const v = getPath(cfg, key);
     if (typeof v === 'string' && v !== '' && !isAbsolute(v)) setPath(cfg as unknown as Record<string, unknown>, key, resolve(baseDir, v));
   }
+  cfg.ledger.trustedKeyFiles = cfg.ledger.trustedKeyFiles.map((f) => (isAbsolute(f) ? f : resolve(baseDir, f)));
 }
 
 export interface LoadResult {
@@ -151,7 +155,7 @@ export const ALL_SECRETS: readonly (keyof Secrets)[] = SECRETS.map((s) => s.fiel
 
 /** Reads the secrets asked for; the others are left empty and their files are never opened. */
 function readSecrets(cfg: ConfigFile, env: NodeJS.ProcessEnv, warnings: string[], wanted: readonly (keyof Secrets)[]): Secrets {
-  const out: Secrets = { ariPassword: '', amiSecret: '', pseudonymKey: '', apiToken: '' };
+  const out: Secrets = { ariPassword: '', amiSecret: '', pseudonymKey: '', apiToken: '', signingKey: '' };
   for (const s of SECRETS) {
     if (!wanted.includes(s.field)) continue;
     if (s.field === 'apiToken' && !cfg.api.enabled) continue;

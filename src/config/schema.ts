@@ -107,6 +107,18 @@ export const configSchema = z.strictObject({
       retentionDays: z.number().int().positive().default(180).describe('Records and recordings older than this are purged'),
       pseudonymKeyFile: secretFile.default('../.sandbox/secrets/pseudonym-key'),
       replayIntervalMs: z.number().int().min(100).default(5000).describe('Pause between attempts to replay the journal into Redis while it has entries'),
+      log: z
+        .string()
+        .regex(SERVER_ID, "letters, digits, '.', '_' and '-' only (at most 64)")
+        .optional()
+        .describe("This instance's log in the ledger: instances append to their own log, never contending (default: server.id; give each instance on one server its own)"),
+      signingKeyFile: secretFile.default('../.sandbox/secrets/ledger-signing-key').describe('Ed25519 key that signs the checkpoints (consent-ivr keys generate); never in Redis'),
+      trustedKeyFiles: z
+        .array(z.string())
+        .default([])
+        .describe('Public keys (consent-ivr keys public) whose checkpoints verify besides the signing key: the keys used before a rotation, or the other instances\' keys'),
+      checkpointIntervalMs: z.number().int().min(1000).max(3_600_000).default(60_000).describe('How often the service signs a checkpoint of its log while entries are added (and at shutdown)'),
+      checkpointFile: z.string().default('../.sandbox/journal/checkpoints.jsonl').describe('Local file every signed checkpoint is appended to (one JSON object per line)'),
     })
     .prefault({}),
   recording: z
@@ -118,6 +130,7 @@ export const configSchema = z.strictObject({
         .regex(MIXMONITOR_OPTIONS, 'letters, digits and parentheses only')
         .default('b')
         .describe('MixMonitor options; b records only the bridged conversation'),
+      sealPollMs: z.number().int().min(200).max(60_000).default(2000).describe('How often the service looks for closed recordings to seal (SHA-256, size and duration into the ledger)'),
     })
     .prefault({}),
   withdrawal: z
@@ -197,6 +210,13 @@ export interface Secrets {
   pseudonymKey: string;
   /** Bearer token of the control API (empty when the API is disabled). */
   apiToken: string;
+  /** Checkpoint signing key (consent-ivr keys generate), empty when not read. */
+  signingKey: string;
+}
+
+/** The log this instance appends to. */
+export function logIdOf(config: Pick<ConfigFile, 'ledger' | 'server'>): string {
+  return config.ledger.log ?? config.server.id;
 }
 
 export interface Config extends ConfigFile {

@@ -7,8 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { dirname, resolve, sep } from 'node:path';
 import type { Outcome } from '../flow/types';
-import { ChainAppender } from './appender';
-import { ChainVerifier, type VerifyResult } from './chain';
+import { ChainAppender, entryLeaf } from './appender';
+import { Frontier } from './merkle';
 import { isAnonymous, pseudonymise } from './pseudonym';
 import { eraseRecord, parseStoredRecord, serialiseRecord, sha256Hex } from './record';
 import {
@@ -19,12 +19,13 @@ import {
   type DeletionReason,
   type EventBody,
   type PendingDeletion,
+  type RecordRow,
   type RecordingFateNote,
   type StoredRecord,
   type TrimRequest,
 } from './types';
 
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 
 export interface AdminContext {
   store: AdminStore;
@@ -65,15 +66,67 @@ export interface RecordFilter {
   outcome?: Outcome | undefined;
 }
 
-/** Records entered in [fromMs, toMs), oldest first, in chunks. */
-export async function* listRecords(ctx: AdminContext, filter: RecordFilter): AsyncGenerator<StoredRecord[]> {
-  let done = 0;
-  for await (const rows of ctx.store.recordsByTime(filter.fromMs, filter.toMs, ctx.chunk)) {
-    const recs = rows.map((r) => parseStoredRecord(r.json)).filter((r) => !filter.outcome || r.outcome === filter.outcome);
-    done += rows.length;
-    ctx.progress?.(done);
-    if (recs.length > 0) yield recs;
+/** One log's records in order of entry, one at a time, read a chunk ahead. */
+class LogCursor {
+  private buf: StoredRecord[] = [];
+  private readonly it: AsyncIterator<RecordRow[]>;
+  private ended = false;
+  constructor(store: AdminStore, fromMs: number, toMs: number, chunk: number) {
+    this.it = store.recordsByTime(fromMs, toMs, chunk)[Symbol.asyncIterator]();
   }
+  async peek(): Promise<StoredRecord | null> {
+    while (this.buf.length === 0 && !this.ended) {
+      const r = await this.it.next();
+      if (r.done) this.ended = true;
+      else this.buf = r.value.map((row) => parseStoredRecord(row.json));
+    }
+    return this.buf[0] ?? null;
+  }
+  take(): void {
+    this.buf.shift();
+  }
+}
+
+function entryOrder(a: StoredRecord, b: StoredRecord): number {
+  return Date.parse(a.enteredAt) - Date.parse(b.enteredAt) || (a.uniqueId < b.uniqueId ? -1 : a.uniqueId > b.uniqueId ? 1 : 0);
+}
+
+/** Records entered in [fromMs, toMs) in every log, oldest first, in chunks (one chunk per log in memory). */
+export async function* listRecords(ctx: AdminContext, filter: RecordFilter): AsyncGenerator<StoredRecord[]> {
+  const cursors = (await ctx.store.logs()).map((log) => new LogCursor(ctx.store.forLog(log), filter.fromMs, filter.toMs, ctx.chunk));
+  let done = 0;
+  let out: StoredRecord[] = [];
+  for (;;) {
+    let best: { c: LogCursor; r: StoredRecord } | null = null;
+    for (const c of cursors) {
+      const r = await c.peek();
+      if (r && (!best || entryOrder(r, best.r) < 0)) best = { c, r };
+    }
+    if (!best) break;
+    best.c.take();
+    done += 1;
+    if (!filter.outcome || best.r.outcome === filter.outcome) out.push(best.r);
+    if (done % ctx.chunk === 0) {
+      ctx.progress?.(done);
+      if (out.length > 0) yield out;
+      out = [];
+    }
+  }
+  ctx.progress?.(done);
+  if (out.length > 0) yield out;
+}
+
+/** A call's record and the log it is in, looked for in every log. */
+export async function findRecord(store: AdminStore, uniqueId: string): Promise<{ log: AdminStore; row: RecordRow } | null> {
+  const own = await store.getRecord(uniqueId);
+  if (own) return { log: store, row: own };
+  for (const name of await store.logs()) {
+    if (name === store.log) continue;
+    const log = store.forLog(name);
+    const row = await log.getRecord(uniqueId);
+    if (row) return { log, row };
+  }
+  return null;
 }
 
 // --------------------------------------------------------------------------------------- recordings
@@ -196,14 +249,42 @@ function recordEvent(
  */
 async function eraseIndexed(
   ctx: AdminContext,
-  appender: ChainAppender,
+  logs: LogWriters,
+  pseudonym: string,
+  select: (rec: StoredRecord) => boolean,
+  report: EraseReport,
+): Promise<void> {
+  for (const name of await ctx.store.logs()) await eraseInLog(ctx, logs.of(name), pseudonym, select, report);
+}
+
+/**
+ * Appenders per log, made on first use: an erasure is logged in the log that holds the record (the
+ * record and its entry are written together).
+ */
+class LogWriters {
+  private readonly map = new Map<string, { store: AdminStore; appender: ChainAppender }>();
+  constructor(private readonly ctx: AdminContext) {}
+  of(log: string): { store: AdminStore; appender: ChainAppender } {
+    let w = this.map.get(log);
+    if (!w) {
+      const store = this.ctx.store.forLog(log);
+      w = { store, appender: new ChainAppender(store) };
+      this.map.set(log, w);
+    }
+    return w;
+  }
+}
+
+async function eraseInLog(
+  ctx: AdminContext,
+  { store, appender }: { store: AdminStore; appender: ChainAppender },
   pseudonym: string,
   select: (rec: StoredRecord) => boolean,
   report: EraseReport,
 ): Promise<void> {
   const newId = ctx.newId ?? randomUUID;
-  for await (const ids of ctx.store.callerRecordIds(pseudonym, ctx.chunk)) {
-    const rows = await ctx.store.getRecords(ids);
+  for await (const ids of store.callerRecordIds(pseudonym, ctx.chunk)) {
+    const rows = await store.getRecords(ids);
     const jobs = [];
     const confirmed: string[] = [];
     for (const row of rows) {
@@ -235,10 +316,13 @@ export async function eraseCaller(ctx: AdminContext, number: string): Promise<Er
   if (isAnonymous(number)) throw new AdminUsageError('--caller: an anonymous or empty number matches every withheld caller; erase needs a real number');
   const pseudonym = pseudonymise(number, ctx.pseudonymKey);
   const report = emptyErase();
-  const appender = new ChainAppender(ctx.store);
+  const logs = new LogWriters(ctx);
   // First, so that a record arriving while this runs is caught by the next purge.
   await ctx.store.markErased(pseudonym, ctx.now().getTime());
-  await eraseIndexed(ctx, appender, pseudonym, () => true, report);
+  await eraseIndexed(ctx, logs, pseudonym, () => true, report);
+  // The request itself goes to this host's log.
+  await ctx.store.registerLog(ctx.store.log);
+  const { appender } = logs.of(ctx.store.log);
   const body: EventBody = {
     type: 'erasure-request',
     at: ctx.now().toISOString(),
@@ -262,7 +346,7 @@ function decisionMs(rec: StoredRecord): number {
  * one and stays. Requests older than the retention period are forgotten: no record they could
  * concern can still arrive (the journal drops such entries) or remain (the purge deleted them).
  */
-async function completeErasures(ctx: AdminContext, appender: ChainAppender, cutoffMs: number): Promise<EraseReport> {
+async function completeErasures(ctx: AdminContext, logs: LogWriters, cutoffMs: number): Promise<EraseReport> {
   const report = emptyErase();
   const quiet = { ...ctx, progress: undefined }; // the purge's progress counts purged records
   const expired: string[] = [];
@@ -271,7 +355,7 @@ async function completeErasures(ctx: AdminContext, appender: ChainAppender, cuto
       expired.push(pseudonym);
       continue;
     }
-    await eraseIndexed(quiet, appender, pseudonym, (rec) => decisionMs(rec) <= atMs, report);
+    await eraseIndexed(quiet, logs, pseudonym, (rec) => decisionMs(rec) <= atMs, report);
   }
   await ctx.store.forgetErasures(expired);
   return report;
@@ -310,15 +394,23 @@ export interface PurgeReport {
   failures: Failure[];
   /** Records kept until the server holding their recording confirms its deletion: server → count. */
   waiting: Record<string, number>;
-  trimmedTo: ChainHead | null;
+  /** Logs whose start was trimmed, and up to which entry. */
+  trimmed: { log: string; seq: number }[];
   /** Records of erased callers that arrived after the erasure (from a journal), erased now. */
   lateErasures: EraseReport;
 }
 
-/** Entries at the start of the chain that are all older than the cutoff (the last one of them). */
-async function trimTarget(store: AdminStore, cutoffMs: number, chunk: number): Promise<ChainHead | null> {
+/**
+ * Entries at the start of a log that are all older than the cutoff: the last one of them, with the
+ * log's Merkle compact range up to it (null when the log has no tree).
+ */
+async function trimTarget(store: AdminStore, cutoffMs: number, chunk: number): Promise<TrimRequest | null> {
   let target: ChainHead | null = null;
-  for await (const { entries } of store.chain(chunk)) {
+  let tree: Frontier | null | undefined;
+  const result = () => (target ? { ...target, tree: tree ? tree.toString() : null } : null);
+  for await (const { anchor, anchorTree, entries } of store.chain(chunk)) {
+    // The tree of the trimmed part continues from the anchor's (none: the log has no tree past a trim).
+    if (tree === undefined) tree = anchorTree !== null ? Frontier.parse(anchorTree) : anchor ? null : new Frontier();
     for (const e of entries) {
       let at: number;
       try {
@@ -326,17 +418,18 @@ async function trimTarget(store: AdminStore, cutoffMs: number, chunk: number): P
       } catch {
         at = NaN; // unparsable body: stop trimming here
       }
-      if (!(at < cutoffMs)) return target;
+      if (!(at < cutoffMs)) return result();
       target = { seq: e.seq, hash: e.hash };
+      tree?.append(entryLeaf(e));
     }
   }
-  return target;
+  return result();
 }
 
 /**
- * Deletes records entered before now − retentionDays and their recordings, trims the start of the
- * chain that is older than that, and logs the purge in the chain. Idempotent; safe to run from several
- * hosts (one runs at a time, the others return at once).
+ * Deletes records entered before now − retentionDays and their recordings, trims the start of each log
+ * that is older than that, and logs the purge in each log. Idempotent; safe to run from several hosts
+ * (one runs at a time, the others return at once).
  */
 export async function purgeLedger(ctx: AdminContext): Promise<PurgeReport> {
   const cutoffMs = ctx.now().getTime() - ctx.retentionDays * DAY_MS;
@@ -348,7 +441,7 @@ export async function purgeLedger(ctx: AdminContext): Promise<PurgeReport> {
     recordingsMissing: 0,
     failures: [],
     waiting: {},
-    trimmedTo: null,
+    trimmed: [],
     lateErasures: emptyErase(),
   };
   const release = await ctx.store.lock('purge', 15 * 60_000);
@@ -357,144 +450,66 @@ export async function purgeLedger(ctx: AdminContext): Promise<PurgeReport> {
     return report;
   }
   try {
-    let kept = 0;
-    for (;;) {
-      const batch = await ctx.store.recordsBefore(cutoffMs, kept, ctx.chunk);
-      if (batch.length === 0) break;
-      const remove: { uniqueId: string; callerPseudonym: string }[] = [];
-      const confirmed: string[] = [];
-      let records = 0;
-      for (const { uniqueId, row } of batch) {
-        if (!row) {
-          remove.push({ uniqueId, callerPseudonym: '' }); // index entry without its record
-          continue;
-        }
-        const rec = parseStoredRecord(row.json);
-        const fate = await recordingFate(ctx, rec, 'purge');
-        if (!tally(report, rec, fate)) {
-          kept += 1; // stays, to be tried again next time
-          continue;
-        }
-        if (fate.kind === 'gone' && fate.confirmedBy) confirmed.push(uniqueId);
-        remove.push({ uniqueId, callerPseudonym: rec.callerPseudonym });
-        records += 1;
-      }
-      await ctx.store.deleteRecords(remove);
-      await ctx.store.forgetConfirmations(confirmed);
-      report.records += records;
-      ctx.progress?.(report.records);
+    const logs = await ctx.store.logs();
+    for (const name of logs) await purgeRecords(ctx, ctx.store.forLog(name), cutoffMs, report);
+    const writers = new LogWriters(ctx);
+    report.lateErasures = await completeErasures(ctx, writers, cutoffMs);
+    for (const name of logs) {
+      const { store, appender } = writers.of(name);
+      const target = await trimTarget(store, cutoffMs, ctx.chunk);
+      const anchor = await currentAnchor(store);
+      const trim = target && (!anchor || target.seq > anchor.seq) ? target : undefined;
+      if (trim) report.trimmed.push({ log: name, seq: trim.seq });
+      const body: EventBody = {
+        type: 'purge',
+        at: ctx.now().toISOString(),
+        cutoff: report.cutoff,
+        records: report.records,
+        recordingsDeleted: report.recordingsDeleted,
+        failures: report.failures.length,
+        waiting: waitingTotal(report.waiting),
+        trimmedTo: trim ? { seq: trim.seq, hash: trim.hash } : null,
+      };
+      await appender.submit({ eventId: (ctx.newId ?? randomUUID)(), body: JSON.stringify(body), record: null }, trim).done;
     }
-    const appender = new ChainAppender(ctx.store);
-    report.lateErasures = await completeErasures(ctx, appender, cutoffMs);
-    const target = await trimTarget(ctx.store, cutoffMs, ctx.chunk);
-    const anchor = await currentAnchor(ctx.store);
-    const trim: TrimRequest | undefined = target && (!anchor || target.seq > anchor.seq) ? target : undefined;
-    report.trimmedTo = trim ?? null;
-    const body: EventBody = {
-      type: 'purge',
-      at: ctx.now().toISOString(),
-      cutoff: report.cutoff,
-      records: report.records,
-      recordingsDeleted: report.recordingsDeleted,
-      failures: report.failures.length,
-      waiting: waitingTotal(report.waiting),
-      trimmedTo: report.trimmedTo,
-    };
-    await appender.submit({ eventId: (ctx.newId ?? randomUUID)(), body: JSON.stringify(body), record: null }, trim).done;
     return report;
   } finally {
     await release();
   }
 }
 
+/** Deletes one log's records entered before the cutoff, with their recordings. */
+async function purgeRecords(ctx: AdminContext, store: AdminStore, cutoffMs: number, report: PurgeReport): Promise<void> {
+  let kept = 0;
+  for (;;) {
+    const batch = await store.recordsBefore(cutoffMs, kept, ctx.chunk);
+    if (batch.length === 0) break;
+    const remove: { uniqueId: string; callerPseudonym: string }[] = [];
+    const confirmed: string[] = [];
+    let records = 0;
+    for (const { uniqueId, row } of batch) {
+      if (!row) {
+        remove.push({ uniqueId, callerPseudonym: '' }); // index entry without its record
+        continue;
+      }
+      const rec = parseStoredRecord(row.json);
+      const fate = await recordingFate(ctx, rec, 'purge');
+      if (!tally(report, rec, fate)) {
+        kept += 1; // stays, to be tried again next time
+        continue;
+      }
+      if (fate.kind === 'gone' && fate.confirmedBy) confirmed.push(uniqueId);
+      remove.push({ uniqueId, callerPseudonym: rec.callerPseudonym });
+      records += 1;
+    }
+    await store.deleteRecords(remove);
+    await ctx.store.forgetConfirmations(confirmed);
+    report.records += records;
+    ctx.progress?.(report.records);
+  }
+}
+
 async function currentAnchor(store: AdminStore): Promise<ChainHead | null> {
   for await (const { anchor } of store.chain(1)) return anchor;
   return null;
-}
-
-// ------------------------------------------------------------------------------------------ verify
-
-export interface RecordProblem {
-  uniqueId: string;
-  seq: number | null;
-  message: string;
-}
-
-export interface VerifyReport {
-  ok: boolean;
-  chain: VerifyResult;
-  records: { checked: number; unverifiable: number; problem: RecordProblem | null };
-}
-
-/**
- * Verifies the ledger:
- * 1. walks the chain from its anchor and reports the first edited, deleted or reordered entry, and
- *    checks that the records its entries name still exist (unless old enough to have been purged);
- * 2. checks every record against the chain entry that wrote it (digest of its stored JSON), so an edited
- *    record is caught too.
- */
-export async function verifyLedger(ctx: AdminContext): Promise<VerifyReport> {
-  let verifier: ChainVerifier | null = null;
-  let recordProblem: RecordProblem | null = null;
-  const graceMs = ctx.now().getTime() - ctx.retentionDays * DAY_MS + DAY_MS;
-  let walked = 0;
-  for await (const { anchor, entries } of ctx.store.chain(ctx.chunk)) {
-    verifier ??= new ChainVerifier(anchor);
-    verifier.feed(entries);
-    walked += entries.length;
-    ctx.progress?.(walked);
-    if (recordProblem || verifier.broken) continue;
-    const refs: { uniqueId: string; seq: number }[] = [];
-    for (const e of entries) {
-      try {
-        const b = JSON.parse(e.body) as { type?: unknown; uniqueId?: unknown; at?: unknown };
-        const named = ['decision', 'outcome', 'withdrawal', 'pause', 'resume', 'erasure'].includes(String(b.type));
-        if (named && typeof b.uniqueId === 'string' && Date.parse(String(b.at)) >= graceMs) refs.push({ uniqueId: b.uniqueId, seq: e.seq });
-      } catch {
-        // an unparsable body cannot name a record; the chain check covers the entry itself
-      }
-    }
-    const rows = await ctx.store.getRecords(refs.map((r) => r.uniqueId));
-    const missing = refs.findIndex((_, i) => rows[i] === null);
-    const ref = refs[missing];
-    if (ref) {
-      recordProblem = { uniqueId: ref.uniqueId, seq: ref.seq, message: `record ${ref.uniqueId} (named by chain entry seq ${ref.seq}) is missing: deleted outside erase/purge` };
-    }
-  }
-  const chain = (verifier ?? new ChainVerifier(null)).finish(await ctx.store.chainInfo());
-
-  let checked = 0;
-  let unverifiable = 0;
-  const anchorSeq = chain.anchor?.seq ?? 0;
-  const headSeq = chain.head?.seq ?? 0;
-  if (!recordProblem) {
-    outer: for await (const rows of ctx.store.recordsByTime(-Infinity, Infinity, ctx.chunk)) {
-      const inRange = rows.filter((r) => r.seq > anchorSeq);
-      unverifiable += rows.length - inRange.length;
-      const entries = await ctx.store.chainEntries(inRange.map((r) => r.seq));
-      for (let i = 0; i < inRange.length; i++) {
-        const row = inRange[i];
-        if (!row) continue;
-        const e = entries[i];
-        let problem: string | null = null;
-        if (!e) problem = row.seq > headSeq ? `points to chain entry seq ${row.seq}, past the end of the chain` : `its chain entry seq ${row.seq} is missing`;
-        else {
-          let b: { uniqueId?: unknown; recordDigest?: unknown } = {};
-          try {
-            b = JSON.parse(e.body) as typeof b;
-          } catch {
-            b = {};
-          }
-          if (b.uniqueId !== row.uniqueId) problem = `its chain entry seq ${row.seq} is about another call`;
-          else if (b.recordDigest !== sha256Hex(row.json)) problem = `its content differs from what chain entry seq ${row.seq} recorded: the record was edited`;
-        }
-        if (problem) {
-          recordProblem = { uniqueId: row.uniqueId, seq: row.seq, message: `record ${row.uniqueId}: ${problem}` };
-          break outer;
-        }
-        checked += 1;
-      }
-    }
-  }
-  return { ok: chain.ok && recordProblem === null, chain, records: { checked, unverifiable, problem: recordProblem } };
 }

@@ -5,7 +5,21 @@
  * appends are serialised, and events waiting together go in one batch.
  */
 import { buildEntries } from './chain';
-import type { AppendItem, ChainHead, ChainStore, TrimRequest } from './types';
+import { Frontier, leafHash } from './merkle';
+import type { AppendItem, ChainEntry, ChainStore, LogHead, TrimRequest } from './types';
+
+/** The Merkle leaf of a chain entry: its hash (which covers seq, prev and body). */
+export function entryLeaf(e: { hash: string }): Buffer {
+  return leafHash(Buffer.from(e.hash, 'hex'));
+}
+
+/** The log's compact range after `entries`, from the one before them (null: the log has no tree). */
+export function extendTree(tree: string | null, entries: readonly ChainEntry[]): string | null {
+  if (tree === null) return null;
+  const f = Frontier.parse(tree);
+  for (const e of entries) f.append(entryLeaf(e));
+  return f.toString();
+}
 
 export class ChainConflictError extends Error {
   constructor(attempts: number) {
@@ -39,6 +53,8 @@ export interface AppenderOptions {
   maxConflicts: number;
   /** Milliseconds clock for `sentAt` and `inflightSince()`. */
   now?: () => number;
+  /** Called on each conflict (another writer moved the head): a metric, to show logs are not shared. */
+  onConflict?: () => void;
 }
 
 const DEFAULTS: AppenderOptions = { batchMax: 512, maxConflicts: 100 };
@@ -46,7 +62,9 @@ const DEFAULTS: AppenderOptions = { batchMax: 512, maxConflicts: 100 };
 export class ChainAppender {
   private queue: Job[] = [];
   private running: Promise<void> | null = null;
-  private head: ChainHead | null = null;
+  private head: LogHead | null = null;
+  /** Conflicts met so far (another writer had moved the head). */
+  conflicts = 0;
   /** When the batch in flight was sent; null when none is. */
   private inflightAt: number | null = null;
   private readonly opts: AppenderOptions;
@@ -128,10 +146,11 @@ export class ChainAppender {
     for (let attempt = 0; items.length > 0; attempt++) {
       const head = this.head ?? (await this.store.head());
       const entries = buildEntries(head, items.map((i) => i.body));
-      const r = await this.store.append(head, entries, items, trim);
+      const tree = extendTree(head.tree, entries);
+      const r = await this.store.append(head, entries, items, tree, trim);
       if (r.status === 'ok') {
         const last = entries[entries.length - 1];
-        this.head = last ? { seq: last.seq, hash: last.hash } : head;
+        this.head = last ? { seq: last.seq, hash: last.hash, tree } : head;
         return;
       }
       if (r.status === 'duplicate') {
@@ -140,6 +159,8 @@ export class ChainAppender {
         this.head = head;
       } else {
         this.head = r.head;
+        this.conflicts += 1;
+        this.opts.onConflict?.();
         if (attempt + 1 >= this.opts.maxConflicts) throw new ChainConflictError(attempt + 1);
       }
     }

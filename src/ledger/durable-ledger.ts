@@ -32,6 +32,11 @@ export interface DurableLedgerOptions {
   newId?: () => string;
 }
 
+/** An event other than a call's decision or outcome (a seal), stored in Redis only. */
+export interface ChainEvent {
+  item: AppendItem;
+}
+
 export interface ReplayResult {
   replayed: number;
   /** Entries not replayed because they are older than the retention period, or invalid. */
@@ -85,6 +90,27 @@ export class DurableLedger implements Ledger {
     private readonly opts: DurableLedgerOptions,
   ) {
     this.appender = new ChainAppender(store, { now: () => opts.clock.now().getTime() });
+  }
+
+  /** Appends from another writer to this log (another instance, the CLI) that made this one retry. */
+  appendConflicts(): number {
+    return this.appender.conflicts;
+  }
+
+  /**
+   * Appends an event to the log in Redis (no journal: the caller keeps it to try again), bounded like
+   * any write. Resolves once stored, or once it was already stored (same event id).
+   */
+  async appendEvent(item: AppendItem): Promise<void> {
+    if (!this.store.isReady()) throw new Error('Redis is not connected');
+    const job = this.appender.submit(item);
+    const submittedAt = this.opts.clock.now().getTime();
+    try {
+      await this.track(this.bounded(job.done, () => job.sentAt ?? this.appender.inflightSince() ?? submittedAt));
+    } catch (e) {
+      job.abandon();
+      throw e;
+    }
   }
 
   /** Replays the journal whenever the store comes back, and periodically while entries are pending. */

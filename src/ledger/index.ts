@@ -4,14 +4,14 @@
  */
 import { closeClient, createRedisClient, RedisLedgerStore } from '../adapters/redis';
 import { ConfigError } from '../config/load';
-import type { Config } from '../config/schema';
+import { logIdOf, type Config } from '../config/schema';
 import type { Logger } from '../logging/logger';
 import { safe } from '../logging/logger';
 import { systemClock, type Clock } from '../ports/clock';
 import type { Ledger } from '../ports/ledger';
 import { DurableLedger } from './durable-ledger';
 import { Journal } from './journal';
-import type { DeletionQueue } from './types';
+import type { CheckpointStore, DeletionQueue, EvidenceStore } from './types';
 import { MIN_KEY_LENGTH } from './pseudonym';
 
 export { pseudonymise, normaliseNumber, ANONYMOUS, MIN_KEY_LENGTH } from './pseudonym';
@@ -22,10 +22,16 @@ export interface LedgerHandle {
   ledger: Ledger;
   /** The recording deletions queued per server (erase, purge). */
   deletions: DeletionQueue;
+  /** This instance's log, as the checkpointer reads it. */
+  checkpoints: CheckpointStore;
+  /** Notices and recordings waiting for their seal. */
+  evidence: EvidenceStore;
   /** 'up' when Redis is connected and the last write reached it; 'down' otherwise (writes go to the journal). */
   state(): 'up' | 'down';
   /** Journal entries not yet replayed into Redis. */
   journalBacklog(): number;
+  /** Runs `fn` whenever Redis becomes ready (and now, if it is). */
+  onReady(fn: () => void): void;
   close(): Promise<void>;
 }
 
@@ -54,7 +60,13 @@ export async function createLedger(config: Config, logger: Logger, opts: CreateL
     await journal.close();
     throw e;
   }
-  const store = new RedisLedgerStore(client, config.redis.keyPrefix);
+  const log = logIdOf(config);
+  const store = new RedisLedgerStore(client, config.redis.keyPrefix, log);
+  const register = () => {
+    store.registerLog(log).catch((e: Error) => logger.warn('ledger: could not register this log; will try again on reconnect', { error: safe(e.message) }));
+  };
+  store.onReady(register);
+  if (store.isReady()) register();
   const durable = new DurableLedger(store, journal, {
     writeTimeoutMs: config.redis.writeTimeoutMs,
     retentionDays: config.ledger.retentionDays,
@@ -67,8 +79,14 @@ export async function createLedger(config: Config, logger: Logger, opts: CreateL
   return {
     ledger: durable,
     deletions: store,
+    checkpoints: store,
+    evidence: store,
     durable,
     state: () => durable.state(),
+    onReady: (fn) => {
+      store.onReady(fn);
+      if (store.isReady()) fn();
+    },
     journalBacklog: () => durable.journalBacklog(),
     close: () => {
       closing ??= (async () => {

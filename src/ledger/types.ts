@@ -19,9 +19,26 @@ export interface StoredRecord extends ConsentRecord {
  * decision replayed late from the journal cannot undo the outcome, and nothing undoes an erasure.
  */
 export const STAGE = { decision: 1, outcome: 2, withdrawal: 3, pause: 3, resume: 3, erasure: 9 } as const;
-export type Stage = (typeof STAGE)[keyof typeof STAGE];
+/** A write that only indexes its event under the record (ev:<id>) and never replaces the record (a seal). */
+export const INDEX_ONLY = -1;
+export type Stage = (typeof STAGE)[keyof typeof STAGE] | typeof INDEX_ONLY;
 
-export type EventType = 'decision' | 'outcome' | 'withdrawal' | 'pause' | 'resume' | 'erasure' | 'erasure-request' | 'purge';
+export type EventType = 'decision' | 'outcome' | 'withdrawal' | 'pause' | 'resume' | 'erasure' | 'erasure-request' | 'purge' | 'seal';
+
+/** Why a recording was closed (and sealed). */
+export type SealReason = 'call-end' | 'withdrawal' | 'stop';
+
+/** The seal of a closed recording: what the file was when Asterisk closed it. */
+export interface RecordingSeal {
+  /** The server whose disk holds the file. */
+  server: string;
+  /** The file, relative to recording.dir. */
+  file: string;
+  sha256: string;
+  size: number;
+  durationMs: number;
+  reason: SealReason;
+}
 
 /** What a chain entry says (serialised to JSON as the entry's `body`). */
 export type EventBody =
@@ -47,7 +64,8 @@ export type EventBody =
       failures: number;
       /** The chain was trimmed up to and including this entry (its seq and hash become the anchor). */
       trimmedTo: { seq: number; hash: string } | null;
-    };
+    }
+  | ({ type: 'seal'; at: string; uniqueId: string } & RecordingSeal);
 
 /** One entry of the chain as stored. `hash` = SHA-256 over seq, prev and body (see chain.ts). */
 export interface ChainEntry {
@@ -65,6 +83,14 @@ export interface StoredChainEntry extends ChainEntry {
 export interface ChainHead {
   seq: number;
   hash: string;
+}
+
+/**
+ * The head of a log as an appender sees it: the last entry, and the Merkle compact range of the whole
+ * log (merkle.ts Frontier text) — null for a log begun before Merkle trees, which gets no checkpoints.
+ */
+export interface LogHead extends ChainHead {
+  tree: string | null;
 }
 
 /** What the chain append writes to a record together with the entry, atomically. */
@@ -92,12 +118,14 @@ export interface AppendItem {
 export interface TrimRequest {
   seq: number;
   hash: string;
+  /** Merkle compact range of the log up to and including `seq` (kept as the anchor's tree), or null. */
+  tree: string | null;
 }
 
 export type AppendResult =
   | { status: 'ok' }
   /** The chain's head is not the one the entries were computed from. */
-  | { status: 'conflict'; head: ChainHead }
+  | { status: 'conflict'; head: LogHead }
   /** These events were already applied; nothing was written. */
   | { status: 'duplicate'; eventIds: string[] };
 
@@ -107,12 +135,13 @@ export interface ChainStore {
   isReady(): boolean;
   /** Called each time the store becomes ready again. */
   onReady(listener: () => void): void;
-  head(): Promise<ChainHead>;
+  head(): Promise<LogHead>;
   /**
    * Appends entries (computed from `expected`) and applies their record writes, all or nothing. Checks
-   * first that the head is `expected` and that no event was applied already.
+   * first that the head is `expected` and that no event was applied already. `tree` is the log's Merkle
+   * compact range after the entries (null: the log has none).
    */
-  append(expected: ChainHead, entries: ChainEntry[], items: AppendItem[], trim?: TrimRequest): Promise<AppendResult>;
+  append(expected: ChainHead, entries: ChainEntry[], items: AppendItem[], tree: string | null, trim?: TrimRequest): Promise<AppendResult>;
   getRecord(uniqueId: string): Promise<RecordRow | null>;
 }
 
@@ -164,8 +193,64 @@ export interface DeletionQueue {
   forgetConfirmations(uniqueIds: string[]): Promise<void>;
 }
 
+/** A signed checkpoint as kept with its log: the note, and the compact range of the tree it signs. */
+export interface StoredCheckpoint {
+  /** Store id (a stream id in Redis): checkpoints in the order they were added. */
+  id: string;
+  size: number;
+  note: string;
+  tree: string;
+}
+
+/** What the checkpointer and verify need of one log. */
+export interface CheckpointStore {
+  readonly log: string;
+  isReady(): boolean;
+  head(): Promise<LogHead>;
+  latestCheckpoint(): Promise<StoredCheckpoint | null>;
+  addCheckpoint(size: number, note: string, tree: string): Promise<void>;
+  checkpoints(chunk: number): AsyncIterable<StoredCheckpoint[]>;
+  /** Entries with seq > `afterSeq`, in order, at most `count`. */
+  entriesAfter(afterSeq: number, count: number): Promise<StoredChainEntry[]>;
+}
+
+/** One version of the notice: every text spoken and the SHA-256 of each audio file (null: not readable). */
+export interface NoticeCatalogue {
+  version: string;
+  prompts: { lang: string; prompt: string; text: string; audioSha256: string | null }[];
+}
+
+/** A recording waiting for its seal (the service of the server holding it seals it once closed). */
+export interface UnsealedRecording {
+  uniqueId: string;
+  /** The log the call's record is in. */
+  log: string;
+  path: string;
+  /** When the recording started (ms). */
+  sinceMs: number;
+  /** Set once the recording was stopped during the call (withdrawal, late pause): seal without waiting for the hangup. */
+  stopped?: SealReason;
+}
+
+/** What the service keeps of the ledger beyond its calls' records: notices, and recordings to seal. */
+export interface EvidenceStore {
+  saveNotice(n: NoticeCatalogue): Promise<void>;
+  notice(version: string): Promise<NoticeCatalogue | null>;
+  markUnsealed(server: string, u: UnsealedRecording): Promise<void>;
+  unsealed(server: string): Promise<UnsealedRecording[]>;
+  clearUnsealed(server: string, uniqueId: string): Promise<void>;
+  /** Registers a log (instance) of this ledger. */
+  registerLog(log: string): Promise<void>;
+}
+
 /** The read and maintenance side of a store, used by the CLI (admin.ts). */
-export interface AdminStore extends ChainStore, DeletionQueue {
+export interface AdminStore extends ChainStore, DeletionQueue, CheckpointStore, EvidenceStore {
+  /** Every log of the ledger (the one of versions before per-instance logs, '', when it has data). */
+  logs(): Promise<string[]>;
+  /** The same store, on another log. */
+  forLog(log: string): AdminStore;
+  /** Seqs of the events stored for a call (its record's ev: index), oldest first. */
+  eventSeqs(uniqueId: string): Promise<number[]>;
   getRecords(uniqueIds: string[]): Promise<(RecordRow | null)[]>;
   /**
    * Records whose enteredAt is within [fromMs, toMs), in order of enteredAt then uniqueId, in chunks:
@@ -181,8 +266,8 @@ export interface AdminStore extends ChainStore, DeletionQueue {
   callerRecordIds(pseudonym: string, chunk: number): AsyncIterable<string[]>;
   /** Deletes records and their index entries. */
   deleteRecords(rows: { uniqueId: string; callerPseudonym: string }[]): Promise<void>;
-  /** The anchor (last trimmed entry) and the chain from its start, in chunks. */
-  chain(chunk: number): AsyncIterable<{ anchor: ChainHead | null; entries: StoredChainEntry[] }>;
+  /** The anchor (last trimmed entry, with its Merkle compact range) and the chain from its start, in chunks. */
+  chain(chunk: number): AsyncIterable<{ anchor: ChainHead | null; anchorTree: string | null; entries: StoredChainEntry[] }>;
   /** Chain entries by seq (null where absent). */
   chainEntries(seqs: number[]): Promise<(StoredChainEntry | null)[]>;
   /** The id of the last entry ever appended (even if deleted since), and the number of entries ever added. */

@@ -15,6 +15,10 @@ export interface HealthSource {
   redis(): 'up' | 'down';
   journalBacklog(): number;
   activeCalls(): number;
+  /** Appends that met another writer on this instance's log (0 when logs are not shared). */
+  appendConflicts?(): number;
+  /** Recordings waiting for their seal. */
+  sealBacklog?(): number;
 }
 
 export class Metrics {
@@ -28,6 +32,8 @@ export class Metrics {
   private readonly pauses: Counter<'kind'>;
   private readonly pendingDeletions: Gauge<'server'>;
   private readonly pendingOldest: Gauge<'server'>;
+  private readonly seals: Counter<'reason'>;
+  private readonly checkpointTime: Histogram;
   private server: Server | null = null;
 
   constructor(private readonly health: HealthSource) {
@@ -91,6 +97,24 @@ export class Metrics {
     link('consent_ivr_ami_connected', 'AMI connected (1) or not (0)', () => health.ami());
     link('consent_ivr_redis_connected', 'Redis reachable (1) or not (0)', () => health.redis());
     new Gauge({ name: 'consent_ivr_journal_backlog', help: 'Ledger entries waiting in the local journal', registers, collect() { this.set(health.journalBacklog()); } });
+    new Counter({
+      name: 'consent_ivr_ledger_append_conflicts_total',
+      help: "Appends to this instance's log that had to be retried because another writer had moved its head",
+      registers,
+      collect() {
+        const n = health.appendConflicts?.() ?? 0;
+        this.reset();
+        this.inc(n);
+      },
+    });
+    new Gauge({ name: 'consent_ivr_recordings_unsealed', help: 'Recordings of this server waiting for their seal (the call goes on, or the file is not closed yet)', registers, collect() { this.set(health.sealBacklog?.() ?? 0); } });
+    this.seals = new Counter({ name: 'consent_ivr_recordings_sealed_total', help: 'Recordings sealed (SHA-256, size and duration in the ledger), by why they were closed', labelNames: ['reason'], registers });
+    this.checkpointTime = new Histogram({
+      name: 'consent_ivr_checkpoint_seconds',
+      help: 'Time to check the entries added since the last checkpoint and sign a new one',
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers,
+    });
     const ready = () => this.ready().ready;
     new Gauge({ name: 'consent_ivr_ready', help: 'Calls can be served: ARI and AMI connected (1) or not (0); same as /readyz', registers, collect() { this.set(ready() ? 1 : 0); } });
   }
@@ -129,6 +153,14 @@ export class Metrics {
 
   withdrawn(by: string): void {
     this.withdrawals.inc({ by });
+  }
+
+  sealed(reason: string): void {
+    this.seals.inc({ reason });
+  }
+
+  checkpointSigned(ms: number): void {
+    this.checkpointTime.observe(ms / 1000);
   }
 
   recordingStarted(msSinceDecision: number): void {

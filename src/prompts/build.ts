@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Config, Language, PromptName } from '../config/schema';
+import type { NoticeCatalogue } from '../ledger/types';
 import { renderAll } from './texts';
 
 const run = promisify(execFile);
@@ -115,19 +116,34 @@ export async function buildTone(soundsDir: string): Promise<string> {
  * The notice version kept with every decision: a hash of the rendered texts and, where the
  * prompt files can be read from here, of the audio the caller hears.
  */
-export function noticeVersion(config: Pick<Config, 'prompts' | 'legal'>, soundsDir = config.prompts.soundsDir): { version: string; audioMissing: string[] } {
-  const h = createHash('sha256');
+export function noticeVersion(
+  config: Pick<Config, 'prompts' | 'legal'>,
+  soundsDir = config.prompts.soundsDir,
+): { version: string; audioMissing: string[]; catalogue: NoticeCatalogue } {
   const audioMissing: string[] = [];
+  const prompts: NoticeCatalogue['prompts'] = [];
   for (const { lang, prompt, text } of renderAll(config)) {
-    h.update(`${lang}/${prompt}\0${text}\0`);
     const file = promptFile(soundsDir, config.prompts.folder, lang, prompt);
+    let audioSha256: string | null = null;
     try {
-      h.update(readFileSync(file));
+      audioSha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
     } catch {
       audioMissing.push(file);
     }
+    prompts.push({ lang, prompt, text, audioSha256 });
   }
-  return { version: h.digest('hex').slice(0, 16), audioMissing };
+  const version = noticeVersionOf(prompts);
+  return { version, audioMissing, catalogue: { version, prompts } };
+}
+
+/**
+ * The version of a notice: a digest of every text spoken and of every audio file's SHA-256, so that
+ * whoever holds the texts and the audio hashes (an evidence bundle) can recompute it.
+ */
+export function noticeVersionOf(prompts: NoticeCatalogue['prompts']): string {
+  const h = createHash('sha256');
+  for (const p of prompts) h.update(`${p.lang}/${p.prompt}\0${p.text}\0${p.audioSha256 ?? ''}\0`);
+  return h.digest('hex').slice(0, 16);
 }
 
 /** Seconds of each prompt file that can be read, keyed "<lang>/<prompt>". */

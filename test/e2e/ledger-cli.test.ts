@@ -76,10 +76,10 @@ function env(retentionDays = 180): Env {
   const base = validate({
     prompts: { texts: { ar: PROMPT, fr: PROMPT } },
     redis: { url: `redis://127.0.0.1:${port}/0`, keyPrefix: prefix, writeTimeoutMs: 2000 },
-    ledger: { journalPath: join(dir, 'journal.jsonl'), retentionDays, replayIntervalMs: 500 },
+    ledger: { log: 'main', journalPath: join(dir, 'journal.jsonl'), retentionDays, replayIntervalMs: 500 },
     recording: { dir: recordings },
   });
-  return { config: { ...base, source: join(dir, 'c.yaml'), secrets: { ariPassword: 'x', amiSecret: 'x', pseudonymKey: KEY, apiToken: '' } }, prefix, dir, recordings };
+  return { config: { ...base, source: join(dir, 'c.yaml'), secrets: { ariPassword: 'x', amiSecret: 'x', pseudonymKey: KEY, apiToken: '', signingKey: '' } }, prefix, dir, recordings };
 }
 
 function capture(tty = false): { io: CliIO; out: () => string; err: () => string } {
@@ -156,9 +156,9 @@ async function seed(e: Env, records: ConsentRecord[]): Promise<void> {
 }
 
 async function storedRecords(e: Env): Promise<StoredRecord[]> {
-  const ids = await raw.zrange(`${e.prefix}{ledger}:idx:entered`, '0', '-1');
+  const ids = await raw.zrange(`${e.prefix}{ledger:main}:idx:entered`, '0', '-1');
   const out: StoredRecord[] = [];
-  for (const id of ids) out.push(JSON.parse(String(await raw.hget(`${e.prefix}{ledger}:rec:${id}`, 'record'))) as StoredRecord);
+  for (const id of ids) out.push(JSON.parse(String(await raw.hget(`${e.prefix}{ledger:main}:rec:${id}`, 'record'))) as StoredRecord);
   return out;
 }
 
@@ -166,7 +166,7 @@ type Entry = [string, string[]];
 
 /** Rebuilds the log from `entries` (what someone with write access to Redis could do). */
 async function rewriteChain(e: Env, entries: Entry[], ids?: string[]): Promise<void> {
-  const key = `${e.prefix}{ledger}:chain`;
+  const key = `${e.prefix}{ledger:main}:chain`;
   await raw.del(key);
   for (let i = 0; i < entries.length; i++) {
     const [id, fields] = entries[i] as Entry;
@@ -175,7 +175,7 @@ async function rewriteChain(e: Env, entries: Entry[], ids?: string[]): Promise<v
 }
 
 async function chainOf(e: Env): Promise<Entry[]> {
-  return (await raw.xrange(`${e.prefix}{ledger}:chain`, '-', '+')) as Entry[];
+  return (await raw.xrange(`${e.prefix}{ledger:main}:chain`, '-', '+')) as Entry[];
 }
 
 function setField(fields: string[], name: string, value: string): string[] {
@@ -229,14 +229,14 @@ describe('ledger verify', () => {
     await rewriteChain(e, entries);
     const c = capture();
     expect(await runVerify(e.config, { json: true }, { io: c.io })).toBe(1);
-    const report = JSON.parse(c.out()) as { chain: { break: { kind: string; seq: number; id: string } } };
-    expect(report.chain.break).toMatchObject({ kind: 'edited', seq: 4, id: '4-0' });
+    const report = JSON.parse(c.out()) as { logs: { chain: { break: { kind: string; seq: number; id: string } } }[] };
+    expect(report.logs[0]?.chain.break).toMatchObject({ kind: 'edited', seq: 4, id: '4-0' });
   });
 
   test('When an entry is deleted, then verify reports the missing seq and exits 1', async () => {
     const e = env();
     await seed(e, sixCalls(NOW - DAY));
-    await raw.xdel(`${e.prefix}{ledger}:chain`, '3-0');
+    await raw.xdel(`${e.prefix}{ledger:main}:chain`, '3-0');
     const c = capture();
     expect(await runVerify(e.config, {}, { io: c.io })).toBe(1);
     expect(c.out()).toMatch(/BROKEN \(deleted\): entry seq 4 \(id 4-0, position 3\) follows seq 2: entry seq 3 is missing/);
@@ -245,7 +245,7 @@ describe('ledger verify', () => {
   test('When the last entry is deleted, then verify still notices (the log remembers its last id)', async () => {
     const e = env();
     await seed(e, sixCalls(NOW - DAY));
-    await raw.xdel(`${e.prefix}{ledger}:chain`, '6-0');
+    await raw.xdel(`${e.prefix}{ledger:main}:chain`, '6-0');
     const c = capture();
     expect(await runVerify(e.config, {}, { io: c.io })).toBe(1);
     expect(c.out()).toMatch(/BROKEN \(deleted\): the log's last appended entry was 6-0 but the walk ends at seq 5/);
@@ -270,7 +270,7 @@ describe('ledger verify', () => {
     const e = env();
     const calls = sixCalls(NOW - DAY);
     await seed(e, calls);
-    const key = `${e.prefix}{ledger}:rec:${calls[1]?.uniqueId}`;
+    const key = `${e.prefix}{ledger:main}:rec:${calls[1]?.uniqueId}`;
     const json = JSON.parse(String(await raw.hget(key, 'record'))) as Record<string, unknown>;
     await raw.hset(key, 'record', JSON.stringify({ ...json, outcome: 'accepted', digit: '1' }));
     const c = capture();
@@ -283,7 +283,7 @@ describe('ledger verify', () => {
     const e = env();
     const calls = sixCalls(NOW - DAY);
     await seed(e, calls);
-    await raw.del(`${e.prefix}{ledger}:rec:${calls[2]?.uniqueId}`);
+    await raw.del(`${e.prefix}{ledger:main}:rec:${calls[2]?.uniqueId}`);
     const c = capture();
     expect(await runVerify(e.config, {}, { io: c.io })).toBe(1);
     expect(c.out()).toContain(`record ${calls[2]?.uniqueId} (named by chain entry seq 5) is missing`);
@@ -429,7 +429,7 @@ describe('ledger erase', () => {
       expect(s?.erasedAt).toEqual(expect.any(String));
     }
     for (const r of bRecs) expect(stored.get(r.uniqueId)).toEqual({ ...r, erasedAt: null });
-    expect(await raw.scard(`${e.prefix}{ledger}:idx:caller:${pseudonymise(a, KEY)}`)).toBe(0);
+    expect(await raw.scard(`${e.prefix}{ledger:main}:idx:caller:${pseudonymise(a, KEY)}`)).toBe(0);
     const bodies = (await chainOf(e)).map(([, f]) => JSON.parse(String(f[f.indexOf('body') + 1])) as { type: string; records?: number });
     expect(bodies.filter((x) => x.type === 'erasure')).toHaveLength(4);
     expect(bodies[bodies.length - 1]).toMatchObject({ type: 'erasure-request', records: 4, recordingsDeleted: 2, failures: 0 });
@@ -515,7 +515,7 @@ describe('ledger erase', () => {
     const stored = await byId();
     expect(stored.get(late.uniqueId)).toMatchObject({ callerPseudonym: '', recordingPath: null, erasedAt: expect.any(String) });
     expect(stored.get(again.uniqueId)).toEqual({ ...again, erasedAt: null });
-    expect(await raw.smembers(`${e.prefix}{ledger}:idx:caller:${pseudonymise(a, KEY)}`)).toEqual([again.uniqueId]);
+    expect(await raw.smembers(`${e.prefix}{ledger:main}:idx:caller:${pseudonymise(a, KEY)}`)).toEqual([again.uniqueId]);
     expect(await runVerify(e.config, {}, { io: capture().io, now: () => new Date(NOW + DAY) })).toBe(0);
 
     // A second purge finds nothing more to erase; once the request is older than the retention
@@ -548,13 +548,13 @@ describe('ledger purge', () => {
     const now = () => new Date(NOW);
     const c = capture();
     expect(await runPurge(e.config, { io: c.io, now })).toBe(0);
-    expect(c.out()).toMatch(/purge: 3 record\(s\) entered before .* deleted, 2 recording file\(s\) deleted, log trimmed up to seq 6/);
+    expect(c.out()).toMatch(/purge: 3 record\(s\) entered before .* deleted, 2 recording file\(s\) deleted, log main trimmed up to seq 6/);
     expect(existsSync(join(e.recordings, 'old1.wav'))).toBe(false);
     expect(existsSync(join(e.recordings, 'old3.wav'))).toBe(false);
     expect(existsSync(join(e.recordings, 'new4.wav'))).toBe(true);
     expect((await storedRecords(e)).map((r) => r.uniqueId)).toEqual(recent.map((r) => r.uniqueId));
-    expect(await raw.sismember(`${e.prefix}{ledger}:idx:caller:${pseudonymise('0611000001', KEY)}`, String(old[0]?.uniqueId))).toBe(0);
-    expect(await raw.get(`${e.prefix}{ledger}:anchor`)).toMatch(/^6:[0-9a-f]{64}$/);
+    expect(await raw.sismember(`${e.prefix}{ledger:main}:idx:caller:${pseudonymise('0611000001', KEY)}`, String(old[0]?.uniqueId))).toBe(0);
+    expect(await raw.get(`${e.prefix}{ledger:main}:anchor`)).toMatch(/^6:[0-9a-f]{64}$/);
     expect((await chainOf(e)).map(([id]) => id)).toEqual(['7-0', '8-0', '9-0', '10-0', '11-0']);
 
     const v = capture();
@@ -581,8 +581,8 @@ describe('ledger purge', () => {
     await seed(e, sixCalls(NOW - 60 * DAY));
     const entries = await chainOf(e);
     const [, f] = entries[2] as Entry;
-    await raw.xtrim(`${e.prefix}{ledger}:chain`, 'MINID', '4-0');
-    await raw.set(`${e.prefix}{ledger}:anchor`, `3:${String(f[f.indexOf('hash') + 1])}`);
+    await raw.xtrim(`${e.prefix}{ledger:main}:chain`, 'MINID', '4-0');
+    await raw.set(`${e.prefix}{ledger:main}:anchor`, `3:${String(f[f.indexOf('hash') + 1])}`);
     const c = capture();
     expect(await runVerify(e.config, {}, { io: c.io })).toBe(1);
     expect(c.out()).toMatch(/BROKEN \(anchor\): the chain starts after seq 3 but no purge entry declares that trim/);
@@ -627,7 +627,7 @@ describe('ledger commands through commander and the real entry point', () => {
       JSON.stringify({
         prompts: { texts: { ar: PROMPT, fr: PROMPT } },
         redis: { url: `redis://127.0.0.1:${port}/0`, keyPrefix: e.prefix },
-        ledger: { journalPath: join(e.dir, 'j.jsonl') },
+        ledger: { log: 'main', journalPath: join(e.dir, 'j.jsonl') },
         recording: { dir: e.recordings },
         // Whoever runs the ledger commands (a purge from cron, say) need not hold these secrets.
         ari: { passwordFile: join(e.dir, 'no-such-ari-password') },
@@ -651,7 +651,7 @@ describe('ledger commands through commander and the real entry point', () => {
     const exp = spawnSync(process.execPath, [main, '--config', yaml, 'ledger', 'export', '--format', 'csv'], { env: childEnv, encoding: 'utf8' });
     expect(exp.status).toBe(0);
     expect(parseCsv(exp.stdout)).toEqual(await storedRecords(e));
-    await raw.xdel(`${e.prefix}{ledger}:chain`, '2-0');
+    await raw.xdel(`${e.prefix}{ledger:main}:chain`, '2-0');
     const broken = spawnSync(process.execPath, [main, '--config', yaml, 'ledger', 'verify'], { env: childEnv, encoding: 'utf8' });
     expect(broken.status).toBe(1);
     expect(broken.stdout).toContain('BROKEN (deleted)');

@@ -27,10 +27,10 @@ function makeConfig(o: { url: string; prefix: string; dir: string; writeTimeoutM
   const base = validate({
     prompts: { texts: { ar: PROMPT, fr: PROMPT } },
     redis: { url: o.url, keyPrefix: o.prefix, writeTimeoutMs: o.writeTimeoutMs ?? 300, commandTimeoutMs: 1000, connectTimeoutMs: 1000, reconnectMaxDelayMs: 200 },
-    ledger: { journalPath: join(o.dir, 'journal', 'ledger.jsonl'), replayIntervalMs: 200, retentionDays: o.retentionDays ?? 180 },
+    ledger: { log: 'main', journalPath: join(o.dir, 'journal', 'ledger.jsonl'), replayIntervalMs: 200, retentionDays: o.retentionDays ?? 180 },
     recording: { dir: join(o.dir, 'recordings') },
   });
-  return { ...base, source: join(o.dir, 'consent-ivr.yaml'), secrets: { ariPassword: 'x', amiSecret: 'x', pseudonymKey: KEY, apiToken: '' } };
+  return { ...base, source: join(o.dir, 'consent-ivr.yaml'), secrets: { ariPassword: 'x', amiSecret: 'x', pseudonymKey: KEY, apiToken: '', signingKey: '' } };
 }
 
 /** Log lines captured in memory. */
@@ -104,7 +104,7 @@ async function dumpAll(r: Redis): Promise<string> {
 }
 
 async function chainBodies(r: Redis, prefix: string): Promise<{ type: string; uniqueId?: string }[]> {
-  const entries = await r.xrange(`${prefix}{ledger}:chain`, '-', '+');
+  const entries = await r.xrange(`${prefix}{ledger:main}:chain`, '-', '+');
   return entries.map(([, f]) => JSON.parse(f[f.indexOf('body') + 1] as string) as { type: string; uniqueId?: string });
 }
 
@@ -150,7 +150,7 @@ describe('ledger writes to Redis', () => {
     await expect(h.ledger.recordOutcome(r)).resolves.toBe('redis');
     await h.close();
 
-    const stored = await raw.hgetall(`${p}{ledger}:rec:${r.uniqueId}`);
+    const stored = await raw.hgetall(`${p}{ledger:main}:rec:${r.uniqueId}`);
     const json = JSON.parse(String(stored.record)) as Record<string, unknown>;
     expect(json).toEqual({ ...r, erasedAt: null });
     for (const f of Object.keys(r)) expect(json).toHaveProperty(f);
@@ -158,8 +158,8 @@ describe('ledger writes to Redis', () => {
     const bodies = await chainBodies(raw, p);
     expect(bodies.map((b) => b.type)).toEqual(decided ? ['decision', 'outcome'] : ['outcome']);
     expect(bodies.every((b) => b.uniqueId === r.uniqueId)).toBe(true);
-    expect(await raw.zscore(`${p}{ledger}:idx:entered`, r.uniqueId)).toBe(String(Date.parse(r.enteredAt)));
-    expect(await raw.sismember(`${p}{ledger}:idx:caller:${r.callerPseudonym}`, r.uniqueId)).toBe(1);
+    expect(await raw.zscore(`${p}{ledger:main}:idx:entered`, r.uniqueId)).toBe(String(Date.parse(r.enteredAt)));
+    expect(await raw.sismember(`${p}{ledger:main}:idx:caller:${r.callerPseudonym}`, r.uniqueId)).toBe(1);
   });
 
   test('When records are written through Redis and through the journal, then the raw caller number is in no key, value, journal line or log line', async () => {
@@ -228,11 +228,11 @@ describe('ledger writes to Redis', () => {
     for (const b of bodies) seen.set(`${b.type}:${b.uniqueId}`, (seen.get(`${b.type}:${b.uniqueId}`) ?? 0) + 1);
     expect([...seen.values()].every((c) => c === 1)).toBe(true);
     for (let i = 0; i < 40; i++) {
-      const json = JSON.parse(String(await raw.hget(`${p}{ledger}:rec:${record(i, 'refused').uniqueId}`, 'record'))) as ConsentRecord;
+      const json = JSON.parse(String(await raw.hget(`${p}{ledger:main}:rec:${record(i, 'refused').uniqueId}`, 'record'))) as ConsentRecord;
       expect(json.outcome).toBe(i < 10 ? 'refused' : 'accepted');
       if (i >= 10) expect(json.recordingPath).toBe(record(i, 'accepted').recordingPath); // the outcome, not the earlier decision
     }
-    expect(await raw.zcard(`${p}{ledger}:idx:entered`)).toBe(40);
+    expect(await raw.zcard(`${p}{ledger:main}:idx:entered`)).toBe(40);
   });
 
   test('When Redis hangs mid-write, then the write goes to the journal after writeTimeoutMs and still lands exactly once', async () => {
@@ -273,8 +273,8 @@ describe('ledger writes to Redis', () => {
     await a.close();
     await b.close();
     expect(where.filter((w) => w === 'redis').length + where.filter((w) => w === 'journal').length).toBe(300);
-    expect(await raw.zcard(`${p}{ledger}:idx:entered`)).toBe(300);
-    const entries = await raw.xrange(`${p}{ledger}:chain`, '-', '+');
+    expect(await raw.zcard(`${p}{ledger:main}:idx:entered`)).toBe(300);
+    const entries = await raw.xrange(`${p}{ledger:main}:chain`, '-', '+');
     expect(entries).toHaveLength(300);
     entries.forEach(([id], i) => expect(id).toBe(`${i + 1}-0`));
   });
@@ -295,7 +295,7 @@ describe('ledger through Redis Sentinel', () => {
       await until(() => h.state() === 'up', 10000, 'ledger up through sentinel');
       await expect(h.ledger.recordOutcome(record(1, 'refused'))).resolves.toBe('redis');
       await h.close();
-      expect(await raw.exists(`${p}{ledger}:rec:${record(1, 'refused').uniqueId}`)).toBe(1);
+      expect(await raw.exists(`${p}{ledger:main}:rec:${record(1, 'refused').uniqueId}`)).toBe(1);
     } finally {
       const exited = once(sentinel, 'exit');
       sentinel.kill('SIGTERM');
@@ -346,7 +346,7 @@ describe('ledger throughput (measured, printed)', () => {
     expect(existsSync(journalPath)).toBe(true);
     expect(readFileSync(journalPath, 'utf8')).toBe(''); // compacted
 
-    expect(await raw.xlen(`${p}{ledger}:chain`)).toBe(3400);
+    expect(await raw.xlen(`${p}{ledger:main}:chain`)).toBe(3400);
     const report = {
       sequential1000: { ms: Math.round(seqMs), perSecond: Math.round(1000 / (seqMs / 1000)) },
       sequential1000Everysec: { ms: Math.round(seqEverysecMs), perSecond: Math.round(1000 / (seqEverysecMs / 1000)) },

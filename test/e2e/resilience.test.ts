@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
+import { logBase } from '../../src/adapters/redis/keys';
 import { freePort, RedisServer } from '../helpers/redis-server';
 import { ariApplication, asteriskCli, EVENTS_ACTED_ON, killLeftoverApps, placeCall, recordingsOf, RunningApp, runCli, sandbox, stasisChannels, startApp, TestAmi, waitChannelsGone } from '../helpers/sandbox';
 
@@ -156,7 +157,8 @@ describe('Redis down', () => {
 
       await redis.up();
       await raw.connect();
-      const rec = (id: string) => `consent-ivr:{ledger}:rec:${id}`;
+      const base = logBase('consent-ivr:', app.name);
+      const rec = (id: string) => `${base}rec:${id}`;
       const deadline = Date.now() + 20000;
       while (Date.now() < deadline && (await Promise.all(ids.map((id) => raw.exists(rec(id))))).some((n) => n === 0)) {
         await new Promise((r) => setTimeout(r, 250));
@@ -166,9 +168,9 @@ describe('Redis down', () => {
         expect(stored?.outcome).toBe(id === ids[1] ? 'accepted' : 'refused');
       }
       expect(JSON.parse((await raw.hget(rec(ids[1] as string), 'record')) as string).recordingPath).toBe(a.recording);
-      // Exactly once: one decision and one outcome entry per call in the chain.
-      const bodies = (await raw.xrange('consent-ivr:{ledger}:chain', '-', '+')).map(([, f]) => JSON.parse(f[f.indexOf('body') + 1] as string) as { type: string; uniqueId: string });
-      for (const id of ids) expect(bodies.filter((b) => b.uniqueId === id).map((b) => b.type).sort()).toEqual(['decision', 'outcome']);
+      // Exactly once: one decision and one outcome entry per call in the chain (the recording's seal aside).
+      const bodies = (await raw.xrange(`${base}chain`, '-', '+')).map(([, f]) => JSON.parse(f[f.indexOf('body') + 1] as string) as { type: string; uniqueId: string });
+      for (const id of ids) expect(bodies.filter((b) => b.uniqueId === id && b.type !== 'seal').map((b) => b.type).sort()).toEqual(['decision', 'outcome']);
     } finally {
       raw.disconnect();
       await stopClean(app, 'redis-down');

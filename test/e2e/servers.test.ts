@@ -39,7 +39,7 @@ function configFor(server: 'a' | 'b'): Config {
     ledger: { journalPath: join(work, `journal-${server}.jsonl`) },
     recording: { dir: dirs[server] },
   });
-  return { ...base, source: join(work, 'c.yaml'), secrets: { ariPassword: 'x', amiSecret: 'x', pseudonymKey: KEY, apiToken: '' } };
+  return { ...base, source: join(work, 'c.yaml'), secrets: { ariPassword: 'x', amiSecret: 'x', pseudonymKey: KEY, apiToken: '', signingKey: '' } };
 }
 
 function capture(): { io: CliIO; out: () => string } {
@@ -78,9 +78,22 @@ function call(i: number, server: 'a' | 'b', enteredMs: number, opts: { missing?:
   };
 }
 
+/** A call's stored record, in whichever log (instance) holds it. */
 async function stored(uniqueId: string): Promise<Record<string, unknown> | null> {
-  const json = await raw.hget(`${PREFIX}{ledger}:rec:${uniqueId}`, 'record');
-  return json ? (JSON.parse(json) as Record<string, unknown>) : null;
+  for (const key of await raw.keys(`${PREFIX}{ledger*:rec:${uniqueId}`)) {
+    const json = await raw.hget(key, 'record');
+    if (json) return JSON.parse(json) as Record<string, unknown>;
+  }
+  return null;
+}
+
+/** The bodies of every log's entries. */
+async function allBodies(): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  for (const key of await raw.keys(`${PREFIX}{ledger*:chain`)) {
+    for (const [, fields] of await raw.xrange(key, '-', '+')) out.push(JSON.parse(String(fields[fields.indexOf('body') + 1])) as Record<string, unknown>);
+  }
+  return out;
 }
 
 async function pending(): Promise<{ server: string; count: number; oldestAgeMs: number | null }[]> {
@@ -186,7 +199,7 @@ describe('two servers, one ledger', () => {
       expect(await stored(b2.uniqueId)).toMatchObject({ erasedAt: expect.any(String), recordingPath: null, recordingServer: null });
       expect(await stored(b3.uniqueId)).toMatchObject({ erasedAt: expect.any(String) });
       // The ledger says which server confirmed, and that B's third file was already missing.
-      const bodies = (await raw.xrange(`${PREFIX}{ledger}:chain`, '-', '+')).map(([, fields]) => JSON.parse(String(fields[fields.indexOf('body') + 1])) as Record<string, unknown>);
+      const bodies = await allBodies();
       expect(bodies.find((b) => b.type === 'erasure' && b.uniqueId === b2.uniqueId)).toMatchObject({ recording: 'deleted', confirmedBy: 'srv-b' });
       expect(bodies.find((b) => b.type === 'erasure' && b.uniqueId === b3.uniqueId)).toMatchObject({ recording: 'already-missing', confirmedBy: 'srv-b' });
       expect(bodies.find((b) => b.type === 'erasure' && b.uniqueId === a1.uniqueId)).toMatchObject({ recording: 'deleted' });

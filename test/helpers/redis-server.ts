@@ -2,9 +2,9 @@
  * A redis-server of a test's own, on a free port in a temporary folder (never the sandbox's 6379),
  * so the test can stop, pause and restart it.
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,4 +89,83 @@ export async function waitForRedis(port: number): Promise<void> {
     }
   }
   throw new Error(`redis-server did not start on ${port}`);
+}
+
+/**
+ * A Redis Cluster of `masters` nodes of a test's own (no replicas), each on a free port in one temporary
+ * folder, created with redis-cli --cluster create: the slots spread over the masters.
+ */
+export class RedisCluster {
+  private constructor(
+    readonly ports: number[],
+    readonly dir: string,
+    private readonly procs: ChildProcess[],
+  ) {}
+
+  static async start(masters = 3): Promise<RedisCluster> {
+    const dir = mkdtempSync(join(tmpdir(), 'civr-cluster-'));
+    const ports: number[] = [];
+    const procs: ChildProcess[] = [];
+    for (let i = 0; i < masters; i++) {
+      const port = await freePort();
+      ports.push(port);
+      const nodeDir = join(dir, String(port));
+      mkdirSync(nodeDir);
+      procs.push(
+        spawn(
+          '/usr/bin/redis-server',
+          ['--port', String(port), '--bind', '127.0.0.1', '--dir', nodeDir, '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'],
+          { stdio: 'ignore' },
+        ),
+      );
+    }
+    const c = new RedisCluster(ports, dir, procs);
+    for (const p of ports) await waitForRedis(p);
+    const create = spawnSync('/usr/bin/redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
+    if (create.status !== 0) {
+      await c.destroy();
+      throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
+    }
+    // Every node must agree before clients use it.
+    for (const p of ports) {
+      const r = new Redis({ port: p, maxRetriesPerRequest: 1 });
+      try {
+        for (let i = 0; i < 200 && !String(await r.call('CLUSTER', 'INFO')).includes('cluster_state:ok'); i++) await new Promise((res) => setTimeout(res, 50));
+      } finally {
+        r.disconnect();
+      }
+    }
+    return c;
+  }
+
+  /** host:port seeds, as redis.clusterNodes takes them. */
+  get nodes(): string[] {
+    return this.ports.map((p) => `127.0.0.1:${p}`);
+  }
+
+  /** The port of the master serving a key's slot. */
+  async masterOf(key: string): Promise<number> {
+    const r = new Redis({ port: this.ports[0], maxRetriesPerRequest: 1 });
+    try {
+      const slot = Number(await r.call('CLUSTER', 'KEYSLOT', key));
+      const shards = (await r.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
+      const owner = shards.find(([lo, hi]) => slot >= lo && slot <= hi);
+      if (!owner) throw new Error(`no master serves slot ${slot}`);
+      return Number(owner[2][1]);
+    } finally {
+      r.disconnect();
+    }
+  }
+
+  async destroy(): Promise<void> {
+    await Promise.all(
+      this.procs.map(async (p) => {
+        if (p.exitCode !== null) return;
+        const exited = once(p, 'exit');
+        p.kill('SIGTERM');
+        await exited;
+      }),
+    );
+    rmSync(this.dir, { recursive: true, force: true });
+  }
 }

@@ -53,9 +53,10 @@ export class TestAmi {
   readonly events: AmiEvent[] = [];
   private waiters: { match: (e: AmiEvent) => boolean; resolve: (e: AmiEvent) => void }[] = [];
 
-  constructor() {
+  /** `actionTimeoutMs`: longer for tests that place hundreds of calls (Asterisk then answers actions behind its events). */
+  constructor(actionTimeoutMs = 10000) {
     const s = sandbox().amiTest;
-    this.conn = new AmiConnection({ host: s.host, port: s.port, user: s.user, secret: s.secret, actionTimeoutMs: 10000, events: true }, quiet);
+    this.conn = new AmiConnection({ host: s.host, port: s.port, user: s.user, secret: s.secret, actionTimeoutMs, events: true }, quiet);
     this.conn.on('event', (e: AmiEvent) => {
       this.events.push(e);
       this.waiters = this.waiters.filter((w) => {
@@ -238,6 +239,9 @@ export async function startApp(env: Record<string, string> = {}, name = `civr-${
       CONSENT_IVR_ARI_APP: name,
       // One journal per instance: the journal is locked by the instance that owns it.
       CONSENT_IVR_LEDGER_JOURNAL_PATH: resolve(sandbox().stateDir, 'journal', `${name}.jsonl`),
+      // One ledger log per instance (instances never share a chain head), named like its application.
+      CONSENT_IVR_LEDGER_LOG: name,
+      CONSENT_IVR_LEDGER_CHECKPOINT_FILE: resolve(sandbox().stateDir, 'journal', `${name}.checkpoints.jsonl`),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

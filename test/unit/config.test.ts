@@ -7,7 +7,7 @@ import { checkConfig, checkDialplan, checkTimings, SAMPLE_LEGAL } from '../../sr
 
 const SHIPPED = resolve(__dirname, '../../config/consent-ivr.yaml');
 const shippedText = readFileSync(SHIPPED, 'utf8');
-const secretsEnv = { CONSENT_IVR_ARI_PASSWORD: 'a', CONSENT_IVR_AMI_SECRET: 'b', CONSENT_IVR_PSEUDONYM_KEY: 'c', CONSENT_IVR_API_TOKEN: 'd' };
+const secretsEnv = { CONSENT_IVR_ARI_PASSWORD: 'a', CONSENT_IVR_AMI_SECRET: 'b', CONSENT_IVR_PSEUDONYM_KEY: 'c', CONSENT_IVR_API_TOKEN: 'd', CONSENT_IVR_LEDGER_SIGNING_KEY: 'e' };
 
 function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'civr-config-'));
@@ -40,7 +40,7 @@ describe('configuration', () => {
     const { config } = loadConfig(SHIPPED, secretsEnv);
     expect(config.flow.languages).toEqual(['ar', 'fr']);
     expect(config.recording.dir).toBe(resolve(__dirname, '../../.sandbox/recordings'));
-    expect(config.secrets).toEqual({ ariPassword: 'a', amiSecret: 'b', pseudonymKey: 'c', apiToken: 'd' });
+    expect(config.secrets).toEqual({ ariPassword: 'a', amiSecret: 'b', pseudonymKey: 'c', apiToken: 'd', signingKey: 'e' });
   });
 
   test('When a value has the wrong type, then the error names the key', () => {
@@ -134,17 +134,17 @@ describe('configuration', () => {
       d.ami.secretFile = join(dir, 'missing-ami');
     });
     const { config } = loadConfig(file, { CONSENT_IVR_PSEUDONYM_KEY: 'c' }, { secrets: ['pseudonymKey'] });
-    expect(config.secrets).toEqual({ ariPassword: '', amiSecret: '', pseudonymKey: 'c', apiToken: '' });
+    expect(config.secrets).toEqual({ ariPassword: '', amiSecret: '', pseudonymKey: 'c', apiToken: '', signingKey: '' });
     // Asked for, the same missing file is an error naming its key.
     expect(errorOf(() => loadConfig(file, { CONSENT_IVR_PSEUDONYM_KEY: 'c' }, { secrets: ['pseudonymKey', 'amiSecret'] })).key).toBe('ami.secretFile');
     // Nothing asked for: nothing read.
-    expect(loadConfig(file, {}, { secrets: [] }).config.secrets).toEqual({ ariPassword: '', amiSecret: '', pseudonymKey: '', apiToken: '' });
+    expect(loadConfig(file, {}, { secrets: [] }).config.secrets).toEqual({ ariPassword: '', amiSecret: '', pseudonymKey: '', apiToken: '', signingKey: '' });
   });
 
   test('When the control API is on, then its token is a secret like the others; when it is off, none is needed', () => {
     const dir = tmp();
     const file = withEdit((d) => (d.api = { tokenFile: join(dir, 'missing-token') }));
-    const env = { CONSENT_IVR_ARI_PASSWORD: 'a', CONSENT_IVR_AMI_SECRET: 'b', CONSENT_IVR_PSEUDONYM_KEY: 'c' };
+    const env = { CONSENT_IVR_ARI_PASSWORD: 'a', CONSENT_IVR_AMI_SECRET: 'b', CONSENT_IVR_PSEUDONYM_KEY: 'c', CONSENT_IVR_LEDGER_SIGNING_KEY: 'e' };
     const e = errorOf(() => loadConfig(file, env));
     expect(e.key).toBe('api.tokenFile');
     expect(e.message).toContain('CONSENT_IVR_API_TOKEN');
@@ -158,7 +158,7 @@ describe('configuration', () => {
     writeFileSync(secret, 's3cr3t-value\n');
     chmodSync(secret, 0o644);
     const file = withEdit((d) => (d.ari.passwordFile = secret));
-    const { config, warnings } = loadConfig(file, { CONSENT_IVR_AMI_SECRET: 'b', CONSENT_IVR_PSEUDONYM_KEY: 'c', CONSENT_IVR_API_TOKEN: 'd' });
+    const { config, warnings } = loadConfig(file, { CONSENT_IVR_AMI_SECRET: 'b', CONSENT_IVR_PSEUDONYM_KEY: 'c', CONSENT_IVR_API_TOKEN: 'd', CONSENT_IVR_LEDGER_SIGNING_KEY: 'e' });
     expect(config.secrets.ariPassword).toBe('s3cr3t-value');
     expect(warnings.join('\n')).toContain('readable by every user');
     expect(warnings.join('\n')).not.toContain('s3cr3t');

@@ -1,6 +1,7 @@
 import { buildEntries, ChainVerifier, EMPTY_HEAD, entryId } from '../../src/ledger/chain';
-import { ChainAppender, ChainConflictError } from '../../src/ledger/appender';
-import type { AppendItem, AppendResult, ChainEntry, ChainHead, ChainStore, RecordRow } from '../../src/ledger/types';
+import { ChainAppender, ChainConflictError, entryLeaf, extendTree } from '../../src/ledger/appender';
+import { Frontier } from '../../src/ledger/merkle';
+import type { AppendItem, AppendResult, ChainEntry, ChainHead, ChainStore, LogHead, RecordRow } from '../../src/ledger/types';
 
 /**
  * A store that behaves like Redis for the appender: each append is applied (or refused) the moment
@@ -9,6 +10,8 @@ import type { AppendItem, AppendResult, ChainEntry, ChainHead, ChainStore, Recor
  */
 class PipeStore implements ChainStore {
   entries: ChainEntry[] = [];
+  /** The log's Merkle compact range, as the Redis script keeps it (set by each append). */
+  tree = '0:';
   applied = new Set<string>();
   appendCalls = 0;
   maxInflight = 0;
@@ -26,19 +29,20 @@ class PipeStore implements ChainStore {
   async getRecord(): Promise<RecordRow | null> {
     return null;
   }
-  async head(): Promise<ChainHead> {
+  async head(): Promise<LogHead> {
     return this.current();
   }
-  current(): ChainHead {
+  current(): LogHead {
     const l = this.entries[this.entries.length - 1];
-    return l ? { seq: l.seq, hash: l.hash } : EMPTY_HEAD;
+    return { ...(l ? { seq: l.seq, hash: l.hash } : EMPTY_HEAD), tree: this.tree };
   }
   /** Appends one foreign entry, as another instance would. */
   foreign(body: string): void {
     const [e] = buildEntries(this.current(), [body]);
     this.entries.push(e as ChainEntry);
+    this.tree = extendTree(this.tree, [e as ChainEntry]) as string;
   }
-  append(expected: ChainHead, entries: ChainEntry[], items: AppendItem[]): Promise<AppendResult> {
+  append(expected: ChainHead, entries: ChainEntry[], items: AppendItem[], tree: string | null): Promise<AppendResult> {
     const n = ++this.appendCalls;
     this.inflight++;
     this.maxInflight = Math.max(this.maxInflight, this.inflight);
@@ -52,6 +56,7 @@ class PipeStore implements ChainStore {
     else if (fail === 'not-applied') result = { status: 'ok' };
     else {
       this.entries.push(...entries);
+      if (tree !== null) this.tree = tree;
       for (const i of items) this.applied.add(i.eventId);
       result = { status: 'ok' };
     }
@@ -66,6 +71,13 @@ class PipeStore implements ChainStore {
 }
 
 const item = (id: string): AppendItem => ({ eventId: id, body: JSON.stringify({ type: 'outcome', at: '2026-01-01T00:00:00Z', uniqueId: id, outcome: 'refused', recordDigest: 'd' }), record: null });
+
+/** The compact range the store keeps equals the one computed from its entries. */
+function treeMatches(store: PipeStore): boolean {
+  const f = new Frontier();
+  for (const e of store.entries) f.append(entryLeaf(e));
+  return f.toString() === store.tree;
+}
 
 function intact(store: PipeStore): boolean {
   const v = new ChainVerifier(null);
@@ -87,6 +99,7 @@ describe('chain appender', () => {
     expect(s.appendCalls).toBe(4); // a alone (sent at once), then b c, d e, f
     expect(uniqueIdsInChain(s)).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
     expect(intact(s)).toBe(true);
+    expect(treeMatches(s)).toBe(true);
     expect(jobs.every((j) => j.sentAt !== null)).toBe(true);
   });
 
@@ -102,6 +115,7 @@ describe('chain appender', () => {
     await Promise.all(jobs.map((j) => j.done));
     expect(uniqueIdsInChain(s)).toEqual(['a', 'other', 'b', 'c', 'd', 'e']);
     expect(intact(s)).toBe(true);
+    expect(treeMatches(s)).toBe(true);
     expect(new Set(uniqueIdsInChain(s)).size).toBe(6);
   });
 
@@ -116,6 +130,7 @@ describe('chain appender', () => {
     await Promise.all(rest.map((j) => j.done));
     expect(uniqueIdsInChain(s)).toEqual(['a', 'c', 'd']);
     expect(intact(s)).toBe(true);
+    expect(treeMatches(s)).toBe(true);
   });
 
   test('When a failed batch had in fact been applied, then the batches after it keep their place and nothing is appended twice', async () => {
@@ -129,6 +144,7 @@ describe('chain appender', () => {
     await Promise.all(rest.map((j) => j.done));
     expect(uniqueIdsInChain(s)).toEqual(['a', 'b', 'c', 'd']);
     expect(intact(s)).toBe(true);
+    expect(treeMatches(s)).toBe(true);
     // The caller sends b again later (journal replay): it is recognised as already there.
     await a.submit({ ...item('b') }).done;
     expect(uniqueIdsInChain(s)).toEqual(['a', 'b', 'c', 'd']);
@@ -142,6 +158,7 @@ describe('chain appender', () => {
     await Promise.all(jobs.map((j) => j.done));
     expect(uniqueIdsInChain(s)).toEqual(['a', 'b']);
     expect(intact(s)).toBe(true);
+    expect(treeMatches(s)).toBe(true);
   });
 
   test('When another writer keeps moving the head, then the event fails after maxConflicts attempts', async () => {

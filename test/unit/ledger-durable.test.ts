@@ -8,7 +8,7 @@ import { Journal, type JournalEntry, type JournalPort } from '../../src/ledger/j
 import { createLogger } from '../../src/logging/logger';
 import { systemClock, type Clock } from '../../src/ports/clock';
 import type { ConsentRecord } from '../../src/ports/ledger';
-import type { AppendItem, AppendResult, ChainEntry, ChainHead, ChainStore, RecordRow } from '../../src/ledger/types';
+import type { AppendItem, AppendResult, ChainEntry, ChainHead, ChainStore, LogHead, RecordRow } from '../../src/ledger/types';
 import { LATER_FIELDS_EMPTY } from '../helpers/records';
 
 /** A chain store in memory with the same rules as the Redis script (compare head, skip applied events, stage order). */
@@ -37,9 +37,10 @@ class MemoryStore implements ChainStore {
     const r = this.records.get(uniqueId);
     return r ? { uniqueId, json: r.json, seq: 0 } : null;
   }
-  async head(): Promise<ChainHead> {
+  async head(): Promise<LogHead> {
     const l = this.entries[this.entries.length - 1];
-    return l ? { seq: l.seq, hash: l.hash } : EMPTY_HEAD;
+    // No Merkle tree in this store: the appender then appends without one (a log begun before trees).
+    return { ...(l ? { seq: l.seq, hash: l.hash } : EMPTY_HEAD), tree: null };
   }
   async append(expected: ChainHead, entries: ChainEntry[], items: AppendItem[]): Promise<AppendResult> {
     this.appendCalls += 1;

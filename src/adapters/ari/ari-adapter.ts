@@ -284,6 +284,12 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource,
     }
   }
 
+  /** Ids of every channel Asterisk has now, in Stasis or not (one request). */
+  async liveChannelIds(): Promise<Set<string>> {
+    const body = await this.rest('GET', '/channels', {}, 'list channels');
+    return new Set((JSON.parse(body) as { id?: string }[]).map((c) => String(c.id)));
+  }
+
   async getVariable(channelId: string, name: string): Promise<string | null> {
     try {
       const body = await this.rest('GET', `/channels/${encodeURIComponent(channelId)}/variable`, { variable: name }, 'get variable');

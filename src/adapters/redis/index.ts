@@ -1,3 +1,3 @@
 export { createRedisClient, connectOnce, closeClient, describeTarget, redactUrl, RedisConfigError, type RedisClient, type RedisSettings } from './client';
-export { ledgerKeys, type LedgerKeys } from './keys';
+export { logKeys, sharedKeys, logBase, type LogKeys, type SharedKeys } from './keys';
 export { RedisLedgerStore } from './ledger-store';

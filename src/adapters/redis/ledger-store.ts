@@ -13,23 +13,29 @@ import type {
   AppendResult,
   ChainEntry,
   ChainHead,
+  LogHead,
+  NoticeCatalogue,
   RecordRow,
   StoredChainEntry,
+  StoredCheckpoint,
   TrimRequest,
+  UnsealedRecording,
 } from '../../ledger/types';
 import { isReady, type RedisClient } from './client';
-import { ledgerKeys, type LedgerKeys } from './keys';
+import { logKeys, sharedKeys, type LogKeys, type SharedKeys } from './keys';
 
 /**
- * KEYS: chain, anchor, idx:entered, then per item: record key, caller index key.
- * ARGV: expected seq, expected hash, item count, trim seq (0: none), trim hash, trim min id, then per item
- * 11 values: event id, seq, prev, hash, body, has record (1/0), uniqueid, record JSON, stage, enteredMs,
- * caller index mode (add/remove/none).
+ * KEYS: chain, anchor, idx:entered, tree, anchor-tree, then per item: record key, caller index key.
+ * ARGV: expected seq, expected hash, item count, trim seq (0: none), trim hash, trim min id, tree after the
+ * append ('' : none), anchor tree of the trim ('' : none), then per item 11 values: event id, seq, prev,
+ * hash, body, has record (1/0), uniqueid, record JSON, stage, enteredMs, caller index mode
+ * (add/remove/none). A stage below every other (-1) only indexes the event under the record.
  */
 const APPEND_LUA = `
-local chain, anchorKey, idx = KEYS[1], KEYS[2], KEYS[3]
+local chain, anchorKey, idx, treeKey, anchorTreeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local expSeq, expHash, n = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 local trimSeq, trimHash, trimMin = tonumber(ARGV[4]), ARGV[5], ARGV[6]
+local newTree, trimTree = ARGV[7], ARGV[8]
 local headSeq, headHash = 0, string.rep('0', 64)
 local last = redis.call('XREVRANGE', chain, '+', '-', 'COUNT', 1)
 if #last > 0 then
@@ -45,12 +51,12 @@ else
   end
 end
 if headSeq ~= expSeq or headHash ~= expHash then
-  return {'conflict', tostring(headSeq), headHash}
+  return {'conflict', tostring(headSeq), headHash, redis.call('GET', treeKey) or ''}
 end
 local dups = {}
 for i = 0, n - 1 do
-  local a = 7 + i * 11
-  if ARGV[a + 5] == '1' and redis.call('HEXISTS', KEYS[4 + i * 2], 'ev:' .. ARGV[a]) == 1 then
+  local a = 9 + i * 11
+  if ARGV[a + 5] == '1' and redis.call('HEXISTS', KEYS[6 + i * 2], 'ev:' .. ARGV[a]) == 1 then
     dups[#dups + 1] = ARGV[a]
   end
 end
@@ -70,11 +76,11 @@ if trimSeq > 0 then
   end
 end
 for i = 0, n - 1 do
-  local a = 7 + i * 11
+  local a = 9 + i * 11
   local seq = ARGV[a + 1]
   redis.call('XADD', chain, seq .. '-0', 'seq', seq, 'prev', ARGV[a + 2], 'hash', ARGV[a + 3], 'body', ARGV[a + 4])
   if ARGV[a + 5] == '1' then
-    local rec, callerKey, uid = KEYS[4 + i * 2], KEYS[5 + i * 2], ARGV[a + 6]
+    local rec, callerKey, uid = KEYS[6 + i * 2], KEYS[7 + i * 2], ARGV[a + 6]
     local stage = tonumber(ARGV[a + 8])
     local cur = tonumber(redis.call('HGET', rec, 'stage') or '0')
     redis.call('HSET', rec, 'ev:' .. ARGV[a], seq)
@@ -89,8 +95,10 @@ for i = 0, n - 1 do
     end
   end
 end
+if newTree ~= '' then redis.call('SET', treeKey, newTree) end
 if trimSeq > 0 then
   redis.call('SET', anchorKey, ARGV[4] .. ':' .. trimHash)
+  if trimTree ~= '' then redis.call('SET', anchorTreeKey, trimTree) else redis.call('DEL', anchorTreeKey) end
   redis.call('XTRIM', chain, 'MINID', trimMin)
 end
 return {'ok'}
@@ -133,6 +141,11 @@ function toEntry(raw: RawEntry): StoredChainEntry {
   return { id: raw[0], seq: Number(f.seq), prev: f.prev ?? '', hash: f.hash ?? '', body: f.body ?? '' };
 }
 
+function toCheckpoint(raw: RawEntry): StoredCheckpoint {
+  const f = fieldsOf(raw[1]);
+  return { id: raw[0], size: Number(f.size), note: f.note ?? '', tree: f.tree ?? '' };
+}
+
 function parseAnchor(v: unknown): ChainHead | null {
   if (typeof v !== 'string') return null;
   const m = /^(\d+):([0-9a-f]+)$/.exec(v);
@@ -154,14 +167,41 @@ function results(res: [Error | null, unknown][] | null): unknown[] {
   });
 }
 
+/** A new log's compact range: the empty tree. */
+const EMPTY_TREE = '0:';
+
+/**
+ * One log of the ledger (records, chain, checkpoints) plus the keys all logs share. `forLog` gives the
+ * same connection on another log.
+ */
 export class RedisLedgerStore implements AdminStore {
-  readonly keys: LedgerKeys;
+  readonly keys: LogKeys;
+  readonly shared: SharedKeys;
 
   constructor(
     private readonly client: RedisClient,
-    keyPrefix: string,
+    private readonly keyPrefix: string,
+    readonly log: string,
   ) {
-    this.keys = ledgerKeys(keyPrefix);
+    this.keys = logKeys(keyPrefix, log);
+    this.shared = sharedKeys(keyPrefix);
+  }
+
+  forLog(log: string): RedisLedgerStore {
+    return log === this.log ? this : new RedisLedgerStore(this.client, this.keyPrefix, log);
+  }
+
+  async registerLog(log: string): Promise<void> {
+    await this.client.call('SADD', this.shared.logs, log);
+  }
+
+  async logs(): Promise<string[]> {
+    const logs = ((await this.client.call('SMEMBERS', this.shared.logs)) as string[]).map(String);
+    // The chain of versions before per-instance logs, while it holds anything.
+    const legacy = logKeys(this.keyPrefix, '');
+    const [chain, anchor] = await Promise.all([this.client.call('EXISTS', legacy.chain), this.client.call('EXISTS', legacy.anchor)]);
+    if (Number(chain) + Number(anchor) > 0 && !logs.includes('')) logs.push('');
+    return logs.sort();
   }
 
   isReady(): boolean {
@@ -172,20 +212,29 @@ export class RedisLedgerStore implements AdminStore {
     this.client.on('ready', listener);
   }
 
-  async head(): Promise<ChainHead> {
-    const last = (await this.client.call('XREVRANGE', this.keys.chain, '+', '-', 'COUNT', '1')) as RawEntry[];
+  async head(): Promise<LogHead> {
+    const [last, anchor, tree] = results(
+      await this.client.multi().xrevrange(this.keys.chain, '+', '-', 'COUNT', 1).get(this.keys.anchor).get(this.keys.tree).exec(),
+    ) as [RawEntry[], string | null, string | null];
     const first = last[0];
-    if (first) {
-      const e = toEntry(first);
-      return { seq: e.seq, hash: e.hash };
-    }
-    return parseAnchor(await this.client.call('GET', this.keys.anchor)) ?? EMPTY_HEAD;
+    const head = first ? toEntry(first) : (parseAnchor(anchor) ?? EMPTY_HEAD);
+    // A log with entries but no tree was begun before Merkle trees: it stays without one.
+    return { seq: head.seq, hash: head.hash, tree: tree ?? (head.seq === 0 ? EMPTY_TREE : null) };
   }
 
-  async append(expected: ChainHead, entries: ChainEntry[], items: AppendItem[], trim?: TrimRequest): Promise<AppendResult> {
+  async append(expected: ChainHead, entries: ChainEntry[], items: AppendItem[], tree: string | null, trim?: TrimRequest): Promise<AppendResult> {
     if (entries.length !== items.length) throw new Error('append: one entry per item');
-    const keys = [this.keys.chain, this.keys.anchor, this.keys.entered];
-    const args: (string | number)[] = [expected.seq, expected.hash, items.length, trim?.seq ?? 0, trim?.hash ?? '', trim ? entryId(trim.seq + 1) : ''];
+    const keys = [this.keys.chain, this.keys.anchor, this.keys.entered, this.keys.tree, this.keys.anchorTree];
+    const args: (string | number)[] = [
+      expected.seq,
+      expected.hash,
+      items.length,
+      trim?.seq ?? 0,
+      trim?.hash ?? '',
+      trim ? entryId(trim.seq + 1) : '',
+      tree ?? '',
+      trim?.tree ?? '',
+    ];
     items.forEach((item, i) => {
       const e = entries[i] as ChainEntry;
       const r = item.record;
@@ -209,7 +258,7 @@ export class RedisLedgerStore implements AdminStore {
       case 'ok':
         return { status: 'ok' };
       case 'conflict':
-        return { status: 'conflict', head: { seq: Number(reply[1]), hash: String(reply[2]) } };
+        return { status: 'conflict', head: { seq: Number(reply[1]), hash: String(reply[2]), tree: reply[3] ? String(reply[3]) : Number(reply[1]) === 0 ? EMPTY_TREE : null } };
       case 'duplicate':
         return { status: 'duplicate', eventIds: reply.slice(1).map(String) };
       default:
@@ -282,18 +331,75 @@ export class RedisLedgerStore implements AdminStore {
     results(await m.exec());
   }
 
-  async *chain(chunk: number): AsyncIterable<{ anchor: ChainHead | null; entries: StoredChainEntry[] }> {
+  async *chain(chunk: number): AsyncIterable<{ anchor: ChainHead | null; anchorTree: string | null; entries: StoredChainEntry[] }> {
     // The anchor and the first chunk are read in one transaction, so a concurrent purge cannot slip between.
-    const first = results(await this.client.multi().get(this.keys.anchor).xrange(this.keys.chain, '-', '+', 'COUNT', chunk).exec());
+    const first = results(
+      await this.client.multi().get(this.keys.anchor).get(this.keys.anchorTree).xrange(this.keys.chain, '-', '+', 'COUNT', chunk).exec(),
+    );
     const anchor = parseAnchor(first[0]);
-    let entries = (first[1] as RawEntry[]).map(toEntry);
-    yield { anchor, entries };
+    const anchorTree = typeof first[1] === 'string' ? first[1] : null;
+    let entries = (first[2] as RawEntry[]).map(toEntry);
+    yield { anchor, anchorTree, entries };
     while (entries.length === chunk) {
       const lastId = (entries[entries.length - 1] as StoredChainEntry).id;
       entries = ((await this.client.call('XRANGE', this.keys.chain, `(${lastId}`, '+', 'COUNT', chunk)) as RawEntry[]).map(toEntry);
       if (entries.length === 0) return;
-      yield { anchor, entries };
+      yield { anchor, anchorTree, entries };
     }
+  }
+
+  async entriesAfter(afterSeq: number, count: number): Promise<StoredChainEntry[]> {
+    return ((await this.client.call('XRANGE', this.keys.chain, `(${entryId(afterSeq)}`, '+', 'COUNT', count)) as RawEntry[]).map(toEntry);
+  }
+
+  async eventSeqs(uniqueId: string): Promise<number[]> {
+    const flat = (await this.client.call('HGETALL', this.keys.record(uniqueId))) as string[];
+    const seqs: number[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) if (String(flat[i]).startsWith('ev:')) seqs.push(Number(flat[i + 1]));
+    return seqs.sort((a, b) => a - b);
+  }
+
+  async latestCheckpoint(): Promise<StoredCheckpoint | null> {
+    const last = (await this.client.call('XREVRANGE', this.keys.checkpoints, '+', '-', 'COUNT', 1)) as RawEntry[];
+    return last[0] ? toCheckpoint(last[0]) : null;
+  }
+
+  async addCheckpoint(size: number, note: string, tree: string): Promise<void> {
+    await this.client.call('XADD', this.keys.checkpoints, '*', 'size', String(size), 'note', note, 'tree', tree);
+  }
+
+  async *checkpoints(chunk: number): AsyncIterable<StoredCheckpoint[]> {
+    let from = '-';
+    for (;;) {
+      const rows = ((await this.client.call('XRANGE', this.keys.checkpoints, from, '+', 'COUNT', chunk)) as RawEntry[]).map(toCheckpoint);
+      if (rows.length > 0) yield rows;
+      if (rows.length < chunk) return;
+      from = `(${(rows[rows.length - 1] as StoredCheckpoint).id}`;
+    }
+  }
+
+  async saveNotice(n: NoticeCatalogue): Promise<void> {
+    await this.client.call('HSETNX', this.shared.notices, n.version, JSON.stringify(n));
+  }
+
+  async notice(version: string): Promise<NoticeCatalogue | null> {
+    const v = (await this.client.call('HGET', this.shared.notices, version)) as string | null;
+    return v ? (JSON.parse(v) as NoticeCatalogue) : null;
+  }
+
+  async markUnsealed(server: string, u: UnsealedRecording): Promise<void> {
+    await this.client.call('HSET', this.shared.unsealed(server), u.uniqueId, JSON.stringify(u));
+  }
+
+  async unsealed(server: string): Promise<UnsealedRecording[]> {
+    const flat = (await this.client.call('HGETALL', this.shared.unsealed(server))) as string[];
+    const out: UnsealedRecording[] = [];
+    for (let i = 1; i < flat.length; i += 2) out.push(JSON.parse(String(flat[i])) as UnsealedRecording);
+    return out.sort((a, b) => a.sinceMs - b.sinceMs);
+  }
+
+  async clearUnsealed(server: string, uniqueId: string): Promise<void> {
+    await this.client.call('HDEL', this.shared.unsealed(server), uniqueId);
   }
 
   async chainEntries(seqs: number[]): Promise<(StoredChainEntry | null)[]> {
@@ -322,53 +428,53 @@ export class RedisLedgerStore implements AdminStore {
   }
 
   async markErased(pseudonym: string, atMs: number): Promise<void> {
-    await this.client.call('HSET', this.keys.erasures, pseudonym, String(atMs));
+    await this.client.call('HSET', this.shared.erasures, pseudonym, String(atMs));
   }
 
   async erasureMarks(): Promise<Map<string, number>> {
-    const flat = (await this.client.call('HGETALL', this.keys.erasures)) as string[];
+    const flat = (await this.client.call('HGETALL', this.shared.erasures)) as string[];
     const out = new Map<string, number>();
     for (let i = 0; i + 1 < flat.length; i += 2) out.set(String(flat[i]), Number(flat[i + 1]));
     return out;
   }
 
   async forgetErasures(pseudonyms: string[]): Promise<void> {
-    if (pseudonyms.length > 0) await this.client.call('HDEL', this.keys.erasures, ...pseudonyms);
+    if (pseudonyms.length > 0) await this.client.call('HDEL', this.shared.erasures, ...pseudonyms);
   }
 
   async queueDeletion(server: string, d: PendingDeletion): Promise<void> {
     // HSETNX: queued again by a later erase or purge, a deletion keeps its first time (its age).
-    await this.client.multi().sadd(this.keys.deletionServers, server).hsetnx(this.keys.deletions(server), d.uniqueId, JSON.stringify(d)).exec();
+    await this.client.multi().sadd(this.shared.deletionServers, server).hsetnx(this.shared.deletions(server), d.uniqueId, JSON.stringify(d)).exec();
   }
 
   async pendingDeletions(server: string): Promise<PendingDeletion[]> {
-    const flat = (await this.client.call('HGETALL', this.keys.deletions(server))) as string[];
+    const flat = (await this.client.call('HGETALL', this.shared.deletions(server))) as string[];
     const out: PendingDeletion[] = [];
     for (let i = 1; i < flat.length; i += 2) out.push(JSON.parse(String(flat[i])) as PendingDeletion);
     return out.sort((a, b) => a.requestedAt - b.requestedAt);
   }
 
   async deletionServers(): Promise<string[]> {
-    return ((await this.client.call('SMEMBERS', this.keys.deletionServers)) as string[]).sort();
+    return ((await this.client.call('SMEMBERS', this.shared.deletionServers)) as string[]).sort();
   }
 
   async confirmDeletion(server: string, uniqueId: string, result: DeletionConfirmation['result'], atMs: number): Promise<void> {
     const confirmation: DeletionConfirmation = { server, result, atMs };
-    await this.client.multi().hdel(this.keys.deletions(server), uniqueId).hset(this.keys.deletionsDone, uniqueId, JSON.stringify(confirmation)).exec();
+    await this.client.multi().hdel(this.shared.deletions(server), uniqueId).hset(this.shared.deletionsDone, uniqueId, JSON.stringify(confirmation)).exec();
   }
 
   async deletionConfirmations(uniqueIds: string[]): Promise<(DeletionConfirmation | null)[]> {
     if (uniqueIds.length === 0) return [];
-    const values = (await this.client.call('HMGET', this.keys.deletionsDone, ...uniqueIds)) as (string | null)[];
+    const values = (await this.client.call('HMGET', this.shared.deletionsDone, ...uniqueIds)) as (string | null)[];
     return values.map((v) => (v ? (JSON.parse(v) as DeletionConfirmation) : null));
   }
 
   async forgetConfirmations(uniqueIds: string[]): Promise<void> {
-    if (uniqueIds.length > 0) await this.client.call('HDEL', this.keys.deletionsDone, ...uniqueIds);
+    if (uniqueIds.length > 0) await this.client.call('HDEL', this.shared.deletionsDone, ...uniqueIds);
   }
 
   async lock(name: string, ttlMs: number): Promise<(() => Promise<void>) | null> {
-    const key = this.keys.lock(name);
+    const key = this.shared.lock(name);
     const token = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
     const ok = await this.client.call('SET', key, token, 'NX', 'PX', ttlMs);
     if (ok !== 'OK') return null;

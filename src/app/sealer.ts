@@ -1,0 +1,198 @@
+/**
+ * Seals this server's recordings once Asterisk has closed them: at the end of the call, or earlier when
+ * the recording was stopped during it (withdrawal, a pause that came too late). The seal (SHA-256, size,
+ * duration) goes into the call's log; the recordings waiting for it are kept in Redis, so a restart
+ * loses none. Only the server holding a file seals it (the same rule as its deletion).
+ */
+import type { FileState } from '../ledger/seal';
+import { relativeToDir, sealEvent } from '../ledger/seal';
+import type { AppendItem, EvidenceStore, SealReason, UnsealedRecording } from '../ledger/types';
+import { safe, type Logger } from '../logging/logger';
+import type { Clock } from '../ports/clock';
+import type { ConsentRecord } from '../ports/ledger';
+
+export interface SealerPorts {
+  evidence: Pick<EvidenceStore, 'markUnsealed' | 'unsealed' | 'clearUnsealed'>;
+  ledger: { appendEvent(item: AppendItem): Promise<void>; find(uniqueId: string): Promise<(ConsentRecord & { erasedAt?: string | null }) | null> };
+  /** Ids of the channels Asterisk has now. */
+  channels: { liveChannelIds(): Promise<Set<string>> };
+  files: { inspect(path: string): Promise<FileState | null> };
+  clock: Clock;
+}
+
+export interface SealerSettings {
+  serverId: string;
+  log: string;
+  recordingDir: string;
+  pollMs: number;
+  /** A file whose header never says closed is sealed once its size has not changed for this long after the call. */
+  settleMs?: number;
+  /** A file still missing this long after the call is reported and no longer waited for. */
+  missingAfterMs?: number;
+}
+
+interface Waiting extends UnsealedRecording {
+  persisted: boolean;
+  /** When the call was first seen ended (or the recording stopped). */
+  endedAt?: number;
+  lastSize?: number;
+  lastSizeAt?: number;
+}
+
+export class Sealer {
+  private readonly waiting = new Map<string, Waiting>();
+  private timer: { cancel(): void } | null = null;
+  private running: Promise<number> | null = null;
+  private stopped = false;
+  private loaded = false;
+
+  constructor(
+    private readonly ports: SealerPorts,
+    private readonly settings: SealerSettings,
+    private readonly log: Logger,
+    private readonly onSealed?: (reason: SealReason) => void,
+  ) {}
+
+  start(): void {
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.timer?.cancel();
+    this.timer = null;
+    await this.running?.catch(() => undefined);
+  }
+
+  /** Recordings waiting for their seal. */
+  get backlog(): number {
+    return this.waiting.size;
+  }
+
+  /** A recording this server holds has started: it gets sealed when closed. */
+  track(record: ConsentRecord): void {
+    if (!record.recordingPath || record.recordingServer !== this.settings.serverId || this.waiting.has(record.uniqueId)) return;
+    const w: Waiting = {
+      uniqueId: record.uniqueId,
+      log: this.settings.log,
+      path: record.recordingPath,
+      sinceMs: Date.parse(record.recordingStartedAt ?? record.enteredAt),
+      persisted: false,
+    };
+    this.waiting.set(w.uniqueId, w);
+    void this.persist(w);
+  }
+
+  /** The recording was stopped during the call: seal it without waiting for the hangup. */
+  closed(uniqueId: string, reason: SealReason): void {
+    const w = this.waiting.get(uniqueId);
+    if (!w || w.stopped) return;
+    w.stopped = reason;
+    w.persisted = false;
+    void this.persist(w);
+    this.nudge();
+  }
+
+  nudge(): void {
+    if (!this.running) void this.pass();
+  }
+
+  /** One pass over the recordings waiting; resolves with the number sealed. Passes never overlap. */
+  pass(): Promise<number> {
+    this.running ??= this.sealClosed()
+      .catch((e: Error) => {
+        this.log.debug('seal pass not done', { error: safe(e.message) });
+        return 0;
+      })
+      .finally(() => {
+        this.running = null;
+      });
+    return this.running;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = this.ports.clock.setTimeout(() => {
+      this.timer = null;
+      void this.pass().finally(() => this.schedule());
+    }, this.settings.pollMs);
+  }
+
+  private async persist(w: Waiting): Promise<void> {
+    const u: UnsealedRecording = { uniqueId: w.uniqueId, log: w.log, path: w.path, sinceMs: w.sinceMs };
+    if (w.stopped) u.stopped = w.stopped;
+    try {
+      await this.ports.evidence.markUnsealed(this.settings.serverId, u);
+      w.persisted = true;
+    } catch {
+      // kept in memory; written by the next pass
+    }
+  }
+
+  private async sealClosed(): Promise<number> {
+    if (!this.loaded) {
+      for (const u of await this.ports.evidence.unsealed(this.settings.serverId)) {
+        if (u.log === this.settings.log && !this.waiting.has(u.uniqueId)) this.waiting.set(u.uniqueId, { ...u, persisted: true });
+      }
+      this.loaded = true;
+    }
+    if (this.waiting.size === 0) return 0;
+    for (const w of this.waiting.values()) if (!w.persisted) await this.persist(w);
+    const live = await this.ports.channels.liveChannelIds();
+    const now = this.ports.clock.now().getTime();
+    let sealed = 0;
+    for (const w of [...this.waiting.values()]) {
+      if (this.stopped) break;
+      if (!w.stopped && live.has(w.uniqueId)) continue; // still recording
+      w.endedAt ??= now;
+      if (await this.sealOne(w, now)) sealed += 1;
+    }
+    return sealed;
+  }
+
+  /** Seals one recording if its file is closed; true when sealed. Drops it when there is nothing to seal. */
+  private async sealOne(w: Waiting, now: number): Promise<boolean> {
+    const log = this.log.child({ call: w.uniqueId });
+    const file = await this.ports.files.inspect(w.path);
+    if (!file) {
+      const rec = await this.ports.ledger.find(w.uniqueId);
+      if (rec && (rec.erasedAt || rec.withdrawalRecording === 'deleted' || rec.recordingPath !== w.path)) {
+        await this.forget(w); // deleted on purpose: nothing to seal
+      } else if (now - (w.endedAt ?? now) > (this.settings.missingAfterMs ?? 60_000)) {
+        log.error('recording file missing after the call; it cannot be sealed', { file: safe(relativeToDir(w.path, this.settings.recordingDir) ?? w.path) });
+        await this.forget(w);
+      }
+      return false;
+    }
+    if (file.closed !== true) {
+      // Not closed by its header (or a format without one): wait until it stops growing.
+      if (w.lastSize !== file.size) {
+        w.lastSize = file.size;
+        w.lastSizeAt = now;
+        return false;
+      }
+      if (now - (w.lastSizeAt ?? now) < (this.settings.settleMs ?? 5000)) return false;
+    }
+    const rel = relativeToDir(w.path, this.settings.recordingDir);
+    if (rel === null) {
+      log.error('recording is outside recording.dir; not sealed', {});
+      await this.forget(w);
+      return false;
+    }
+    const rec = await this.ports.ledger.find(w.uniqueId);
+    const enteredMs = rec ? Date.parse(rec.enteredAt) : w.sinceMs;
+    const reason: SealReason = w.stopped ?? 'call-end';
+    await this.ports.ledger.appendEvent(
+      sealEvent(w.uniqueId, enteredMs, { server: this.settings.serverId, file: rel, sha256: file.sha256, size: file.size, durationMs: file.durationMs, reason }, this.ports.clock.now()),
+    );
+    await this.forget(w);
+    log.info('recording sealed', { bytes: file.size, durationMs: file.durationMs, reason });
+    this.onSealed?.(reason);
+    return true;
+  }
+
+  private async forget(w: Waiting): Promise<void> {
+    await this.ports.evidence.clearUnsealed(this.settings.serverId, w.uniqueId);
+    this.waiting.delete(w.uniqueId);
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * The checkpointer and the sealer over in-memory ports: what they sign and seal, and what they refuse.
+ * (The same behaviours run against the real Redis and Asterisk in test/e2e/evidence.test.ts.)
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { Sealer } from '../../src/app/sealer';
+import { entryLeaf, extendTree } from '../../src/ledger/appender';
+import { buildEntries, EMPTY_HEAD, entryId } from '../../src/ledger/chain';
+import { generateSigner, openNote, parseCheckpoint, verifierOf } from '../../src/ledger/checkpoint';
+import { Checkpointer, logOfOrigin, originOf } from '../../src/ledger/checkpointer';
+import { Frontier } from '../../src/ledger/merkle';
+import type { FileState } from '../../src/ledger/seal';
+import type { AppendItem, CheckpointStore, LogHead, StoredChainEntry, StoredCheckpoint, UnsealedRecording } from '../../src/ledger/types';
+import { createLogger } from '../../src/logging/logger';
+import type { Clock } from '../../src/ports/clock';
+import type { ConsentRecord } from '../../src/ports/ledger';
+import { testRecord } from '../helpers/records';
+
+const quiet = createLogger({ level: 'error', format: 'json' }, new Writable({ write: (_c, _e, cb) => cb() }));
+
+const clock: Clock = {
+  now: () => new Date('2026-11-30T12:00:00Z'),
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    return { cancel: () => clearTimeout(t) };
+  },
+};
+
+class MemoryLog implements CheckpointStore {
+  readonly log = 'pbx1';
+  entries: StoredChainEntry[] = [];
+  tree = '0:';
+  cps: StoredCheckpoint[] = [];
+  isReady(): boolean {
+    return true;
+  }
+  add(n: number): void {
+    const last = this.entries[this.entries.length - 1];
+    const head = last ? { seq: last.seq, hash: last.hash } : EMPTY_HEAD;
+    const built = buildEntries(
+      head,
+      Array.from({ length: n }, (_, i) => JSON.stringify({ type: 'outcome', uniqueId: `u${head.seq + i}` })),
+    );
+    this.entries.push(...built.map((e) => ({ ...e, id: entryId(e.seq) })));
+    this.tree = extendTree(this.tree, built) as string;
+  }
+  async head(): Promise<LogHead> {
+    const last = this.entries[this.entries.length - 1];
+    return { ...(last ? { seq: last.seq, hash: last.hash } : EMPTY_HEAD), tree: this.tree };
+  }
+  async latestCheckpoint(): Promise<StoredCheckpoint | null> {
+    return this.cps[this.cps.length - 1] ?? null;
+  }
+  async addCheckpoint(size: number, note: string, tree: string): Promise<void> {
+    this.cps.push({ id: `${this.cps.length + 1}-0`, size, note, tree });
+  }
+  async *checkpoints(): AsyncIterable<StoredCheckpoint[]> {
+    yield this.cps;
+  }
+  async entriesAfter(afterSeq: number, count: number): Promise<StoredChainEntry[]> {
+    return this.entries.filter((e) => e.seq > afterSeq).slice(0, count);
+  }
+}
+
+describe('checkpointer', () => {
+  const file = () => join(mkdtempSync(join(tmpdir(), 'civr-cp-')), 'checkpoints.jsonl');
+
+  test('When entries were added, then it signs their size and Merkle root with its key, keeps it with the log and in its file; with none added, nothing', async () => {
+    const log = new MemoryLog();
+    log.add(5);
+    const signer = generateSigner('unit');
+    const f = file();
+    const cp = new Checkpointer(log, signer, { intervalMs: 60000, file: f, clock, logger: quiet });
+    expect(await cp.signNow()).toMatchObject({ status: 'signed', size: 5 });
+    const { text } = openNote(log.cps[0]?.note ?? '', [verifierOf(signer)]);
+    const c = parseCheckpoint(text);
+    const expected = new Frontier();
+    for (const e of log.entries) expected.append(entryLeaf(e));
+    expect(c).toMatchObject({ origin: originOf('pbx1'), size: 5 });
+    expect(c.root.equals(expected.root())).toBe(true);
+    expect(await cp.signNow()).toEqual({ status: 'unchanged', size: 5 });
+    log.add(3);
+    expect(await cp.signNow()).toMatchObject({ status: 'signed', size: 8 });
+    expect(readFileSync(f, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { size: number }).size)).toEqual([5, 8]);
+  });
+
+  test('When the log was rewritten below its last checkpoint, then a new checkpointer (a restart) refuses to sign over it', async () => {
+    const log = new MemoryLog();
+    log.add(4);
+    const signer = generateSigner('unit');
+    const running = new Checkpointer(log, signer, { intervalMs: 60000, file: file(), clock, logger: quiet });
+    expect(await running.signNow()).toMatchObject({ status: 'signed', size: 4 });
+    // Entry 4 replaced by another (hash recomputed), then more appended on top.
+    log.entries.pop();
+    const last = log.entries[log.entries.length - 1] as StoredChainEntry;
+    const [forged] = buildEntries({ seq: last.seq, hash: last.hash }, ['{"type":"outcome","uniqueId":"forged"}']);
+    log.entries.push({ ...(forged as StoredChainEntry), id: entryId(4) });
+    log.add(2);
+    // The running one: the new entries do not extend what it signed.
+    expect(await running.signNow()).toMatchObject({ status: 'skipped', reason: expect.stringContaining('does not extend') });
+    // A restarted one: the entries the checkpoint ends with are not the ones it signed.
+    const r = await new Checkpointer(log, signer, { intervalMs: 60000, file: file(), clock, logger: quiet }).signNow();
+    expect(r).toMatchObject({ status: 'skipped', reason: expect.stringContaining('not signing') });
+    expect(log.cps).toHaveLength(1);
+  });
+
+  test('When the last checkpoint is signed by an unknown key, then it starts over from the log instead of trusting it', async () => {
+    const log = new MemoryLog();
+    log.add(3);
+    await new Checkpointer(log, generateSigner('old'), { intervalMs: 60000, file: file(), clock, logger: quiet }).signNow();
+    const r = await new Checkpointer(log, generateSigner('new'), { intervalMs: 60000, file: file(), clock, logger: quiet }).signNow();
+    expect(r).toMatchObject({ status: 'signed', size: 3 });
+  });
+
+  test('When the key is rotated and the old one is trusted, then the new key continues from the old checkpoint (nothing re-signed), and both verify', async () => {
+    const log = new MemoryLog();
+    log.add(3);
+    const oldKey = generateSigner('old');
+    await new Checkpointer(log, oldKey, { intervalMs: 60000, file: file(), clock, logger: quiet }).signNow();
+    const rotated = new Checkpointer(log, generateSigner('new'), { intervalMs: 60000, file: file(), clock, logger: quiet, trusted: [verifierOf(oldKey)] });
+    expect(await rotated.signNow()).toEqual({ status: 'unchanged', size: 3 });
+    log.add(2);
+    expect(await rotated.signNow()).toMatchObject({ status: 'signed', size: 5 });
+    expect(log.cps.map((c) => c.note.split('\n').find((l) => l.startsWith('— '))?.split(' ')[1])).toEqual(['old', 'new']);
+  });
+
+  test('Origins name the log, and only ours parse back', () => {
+    expect(logOfOrigin(originOf('pbx-1.example'))).toBe('pbx-1.example');
+    expect(logOfOrigin(originOf(''))).toBe('');
+    expect(logOfOrigin('sum.golang.org')).toBeNull();
+    expect(logOfOrigin('consent-ivr/a b')).toBeNull();
+  });
+});
+
+describe('sealer', () => {
+  const rec = (over: Partial<ConsentRecord> = {}): ConsentRecord =>
+    testRecord({ uniqueId: 'c.1', outcome: 'accepted', recordingPath: '/rec/2026/11/30/c.1.wav', recordingServer: 'srv', recordingStartedAt: '2026-11-30T11:59:00.000Z', ...over });
+
+  function setup(files: Map<string, FileState | null>, live = new Set<string>(), stored: (ConsentRecord & { erasedAt?: string | null }) | null = rec()) {
+    const appended: AppendItem[] = [];
+    const unsealed = new Map<string, UnsealedRecording>();
+    const sealer = new Sealer(
+      {
+        evidence: {
+          markUnsealed: async (_s, u) => void unsealed.set(u.uniqueId, u),
+          unsealed: async () => [...unsealed.values()],
+          clearUnsealed: async (_s, id) => void unsealed.delete(id),
+        },
+        ledger: { appendEvent: async (i) => void appended.push(i), find: async () => stored },
+        channels: { liveChannelIds: async () => live },
+        files: { inspect: async (p) => files.get(p) ?? null },
+        clock,
+      },
+      { serverId: 'srv', log: 'pbx1', recordingDir: '/rec', pollMs: 1000, settleMs: 0 },
+      quiet,
+    );
+    return { sealer, appended, unsealed };
+  }
+
+  const closed: FileState = { size: 32044, sha256: 'ab'.repeat(32), durationMs: 2000, closed: true };
+
+  test('When the call is still on, then nothing is sealed; once it ended and the file is closed, the seal goes into the log, once', async () => {
+    const live = new Set(['c.1']);
+    const { sealer, appended, unsealed } = setup(new Map([['/rec/2026/11/30/c.1.wav', closed]]), live);
+    sealer.track(rec());
+    expect(await sealer.pass()).toBe(0);
+    expect(unsealed.has('c.1')).toBe(true);
+    live.clear();
+    expect(await sealer.pass()).toBe(1);
+    expect(await sealer.pass()).toBe(0);
+    expect(appended).toHaveLength(1);
+    expect(JSON.parse(appended[0]?.body ?? '{}')).toMatchObject({ type: 'seal', uniqueId: 'c.1', file: '2026/11/30/c.1.wav', sha256: closed.sha256, size: 32044, durationMs: 2000, reason: 'call-end', server: 'srv' });
+    expect(appended[0]?.record).toMatchObject({ uniqueId: 'c.1', stage: -1 });
+    expect(unsealed.size).toBe(0);
+  });
+
+  test('When the file is not closed yet, then it waits; a recording stopped during the call is sealed without waiting for the hang-up', async () => {
+    const files = new Map<string, FileState | null>([['/rec/2026/11/30/c.1.wav', { ...closed, closed: false }]]);
+    const { sealer, appended } = setup(files, new Set(['c.1']));
+    sealer.track(rec());
+    sealer.closed('c.1', 'withdrawal');
+    expect(await sealer.pass()).toBe(0); // first sight of this size
+    files.set('/rec/2026/11/30/c.1.wav', closed);
+    expect(await sealer.pass()).toBe(1);
+    expect(JSON.parse(appended[0]?.body ?? '{}')).toMatchObject({ reason: 'withdrawal' });
+  });
+
+  test('When the file was deleted on purpose (erased, withdrawn with delete), then nothing is sealed and it is no longer waited for', async () => {
+    const { sealer, appended, unsealed } = setup(new Map(), new Set(), rec({ withdrawalRecording: 'deleted', recordingPath: null }));
+    sealer.track(rec());
+    expect(await sealer.pass()).toBe(0);
+    expect(appended).toHaveLength(0);
+    expect(unsealed.size).toBe(0);
+    expect(sealer.backlog).toBe(0);
+  });
+
+  test('When a recording is held by another server, or none was made, then this server does not track it', () => {
+    const { sealer } = setup(new Map());
+    sealer.track(rec({ recordingServer: 'other' }));
+    sealer.track(rec({ uniqueId: 'c.2', recordingPath: null, recordingServer: null }));
+    expect(sealer.backlog).toBe(0);
+  });
+});
