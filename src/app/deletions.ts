@@ -6,7 +6,7 @@
  * down its deletions wait in the ledger. It also reports the queues of every server, for /metrics.
  */
 import { safe, type Logger } from '../logging/logger';
-import type { Clock } from '../ports/clock';
+import { Periodic, type Clock } from '../ports/clock';
 import type { RecordingFiles } from '../ports/midcall';
 import type { DeletionQueue } from '../ledger/types';
 
@@ -23,8 +23,7 @@ export interface DeletionWorkerPorts {
 }
 
 export class DeletionWorker {
-  private timer: { cancel(): void } | null = null;
-  private running: Promise<number> | null = null;
+  private readonly runs: Periodic<number>;
   private stopped = false;
 
   constructor(
@@ -32,33 +31,27 @@ export class DeletionWorker {
     private readonly settings: { serverId: string; pollMs: number },
     private readonly log: Logger,
     private readonly onStats: (stats: PendingStats[]) => void = () => undefined,
-  ) {}
+  ) {
+    this.runs = new Periodic(ports.clock, settings.pollMs, () =>
+      this.work().catch((e: Error) => {
+        this.log.debug('recording deletions not read', { error: safe(e.message) });
+        throw e;
+      }),
+    );
+  }
 
   start(): void {
-    this.schedule(0);
+    this.runs.start(0);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.timer?.cancel();
-    await this.running?.catch(() => undefined);
-  }
-
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    this.timer = this.ports.clock.setTimeout(() => {
-      void this.pass()
-        .catch((e: Error) => this.log.debug('recording deletions not read', { error: safe(e.message) }))
-        .finally(() => this.schedule(this.settings.pollMs));
-    }, ms);
+    await this.runs.stop();
   }
 
   /** One pass: this server's deletions, then every server's queue for the metrics. Resolves with the deletions confirmed. */
   pass(): Promise<number> {
-    this.running ??= this.work().finally(() => {
-      this.running = null;
-    });
-    return this.running;
+    return this.runs.runNow();
   }
 
   private async work(): Promise<number> {

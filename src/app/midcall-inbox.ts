@@ -9,7 +9,7 @@
 import { safe, type Logger } from '../logging/logger';
 import { pauseEventId, planPause } from '../midcall/pause';
 import { planWithdrawal, withdrawalEventId, type PartialRecording } from '../midcall/withdrawal';
-import type { Clock } from '../ports/clock';
+import { Periodic, type Clock } from '../ports/clock';
 import type { ConsentRecord, Ledger, WithdrawnBy } from '../ports/ledger';
 import type { MidCallQueue, QueuedAction, QueuedPause, QueuedWithdrawal, RecordingFiles } from '../ports/midcall';
 import type { Recorder } from '../ports/recorder';
@@ -37,8 +37,7 @@ export interface MidCallHooks {
 }
 
 export class MidCallInbox {
-  private timer: { cancel(): void } | null = null;
-  private running: Promise<number> | null = null;
+  private readonly runs: Periodic<number>;
   private again = false;
   private stopped = false;
   /** Keys already reported as unreadable, so each is logged once. */
@@ -49,48 +48,40 @@ export class MidCallInbox {
     private readonly settings: MidCallSettings,
     private readonly log: Logger,
     private readonly hooks: MidCallHooks = {},
-  ) {}
+  ) {
+    this.runs = new Periodic(ports.clock, settings.pollMs, async () => {
+      let stored = 0;
+      try {
+        do {
+          this.again = false;
+          stored += await this.pass();
+        } while (this.again && !this.stopped);
+      } catch (e) {
+        this.log.debug('mid-call queue not read', { error: safe((e as Error).message) });
+        throw e;
+      }
+      return stored;
+    });
+  }
 
   start(): void {
-    this.schedule();
+    this.runs.start();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.timer?.cancel();
-    this.timer = null;
-    await this.running?.catch(() => undefined);
+    await this.runs.stop();
   }
 
   /** Something was queued: read the queue now (or right after the pass in progress). */
   nudge(): void {
-    if (this.running) this.again = true;
-    else void this.drain().catch((e: Error) => this.log.debug('mid-call queue not read', { error: safe(e.message) }));
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = this.ports.clock.setTimeout(() => {
-      this.timer = null;
-      void this.drain()
-        .catch((e: Error) => this.log.debug('mid-call queue not read', { error: safe(e.message) }))
-        .finally(() => this.schedule());
-    }, this.settings.pollMs);
+    if (this.runs.busy) this.again = true;
+    else void this.drain().catch(() => undefined); // logged by the run
   }
 
   /** Passes over the queue until nothing new was asked meanwhile; resolves with the requests stored. Passes never overlap. */
   drain(): Promise<number> {
-    this.running ??= (async () => {
-      let stored = 0;
-      do {
-        this.again = false;
-        stored += await this.pass();
-      } while (this.again && !this.stopped);
-      return stored;
-    })().finally(() => {
-      this.running = null;
-    });
-    return this.running;
+    return this.runs.runNow();
   }
 
   private async pass(): Promise<number> {

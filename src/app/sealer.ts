@@ -8,7 +8,7 @@ import type { FileState } from '../ledger/seal';
 import { relativeToDir, sealEvent } from '../ledger/seal';
 import type { AppendItem, EvidenceStore, SealReason, UnsealedRecording } from '../ledger/types';
 import { safe, type Logger } from '../logging/logger';
-import type { Clock } from '../ports/clock';
+import { Periodic, type Clock } from '../ports/clock';
 import type { ConsentRecord } from '../ports/ledger';
 
 export interface SealerPorts {
@@ -41,8 +41,7 @@ interface Waiting extends UnsealedRecording {
 
 export class Sealer {
   private readonly waiting = new Map<string, Waiting>();
-  private timer: { cancel(): void } | null = null;
-  private running: Promise<number> | null = null;
+  private readonly runs: Periodic<number>;
   private stopped = false;
   private loaded = false;
 
@@ -51,17 +50,22 @@ export class Sealer {
     private readonly settings: SealerSettings,
     private readonly log: Logger,
     private readonly onSealed?: (reason: SealReason) => void,
-  ) {}
+  ) {
+    this.runs = new Periodic(ports.clock, settings.pollMs, () =>
+      this.sealClosed().catch((e: Error) => {
+        this.log.debug('seal pass not done', { error: safe(e.message) });
+        return 0;
+      }),
+    );
+  }
 
   start(): void {
-    this.schedule();
+    this.runs.start();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.timer?.cancel();
-    this.timer = null;
-    await this.running?.catch(() => undefined);
+    await this.runs.stop();
   }
 
   /** Recordings waiting for their seal. */
@@ -94,28 +98,12 @@ export class Sealer {
   }
 
   nudge(): void {
-    if (!this.running) void this.pass();
+    if (!this.runs.busy) void this.pass();
   }
 
   /** One pass over the recordings waiting; resolves with the number sealed. Passes never overlap. */
   pass(): Promise<number> {
-    this.running ??= this.sealClosed()
-      .catch((e: Error) => {
-        this.log.debug('seal pass not done', { error: safe(e.message) });
-        return 0;
-      })
-      .finally(() => {
-        this.running = null;
-      });
-    return this.running;
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = this.ports.clock.setTimeout(() => {
-      this.timer = null;
-      void this.pass().finally(() => this.schedule());
-    }, this.settings.pollMs);
+    return this.runs.runNow();
   }
 
   private async persist(w: Waiting): Promise<void> {

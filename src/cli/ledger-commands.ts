@@ -31,6 +31,7 @@ import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { csvHeader, csvRow, jsonlRow, printable, TEXT_HEADER, textRecord, textRow } from '../ledger/format';
 import { OUTCOMES, parseStoredRecord } from '../ledger/record';
 import { createLogger } from '../logging/logger';
+import { systemClock } from '../ports/clock';
 import type { AdminStore } from '../ledger/types';
 
 export interface CliStream {
@@ -345,7 +346,7 @@ async function signAll(config: Config, store: AdminStore, signer: SignerKey, key
     const cp = new Checkpointer(store.forLog(log), signer, {
       intervalMs: config.ledger.checkpointIntervalMs,
       file: config.ledger.checkpointFile,
-      clock: { now: () => new Date(), setTimeout: (fn, ms) => { const t = setTimeout(fn, ms); return { cancel: () => clearTimeout(t) }; } },
+      clock: systemClock,
       logger: quiet,
       trusted: keys,
     });

@@ -11,7 +11,7 @@ import { promises as fsp } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from '../logging/logger';
 import { safe } from '../logging/logger';
-import type { Clock } from '../ports/clock';
+import { Periodic, type Clock } from '../ports/clock';
 import { entryLeaf } from './appender';
 import { entryHash, GENESIS } from './chain';
 import { formatCheckpoint, openNote, parseCheckpoint, signNote, verifierOf, type SignerKey, type VerifierKey } from './checkpoint';
@@ -68,9 +68,7 @@ export type SignResult =
 
 export class Checkpointer {
   private base: Base | null = null;
-  private timer: { cancel(): void } | null = null;
-  private running: Promise<SignResult> | null = null;
-  private stopped = false;
+  private readonly runs: Periodic<SignResult>;
   private readonly keys: VerifierKey[];
 
   constructor(
@@ -79,40 +77,28 @@ export class Checkpointer {
     private readonly opts: CheckpointerOptions,
   ) {
     this.keys = [verifierOf(signer), ...(opts.trusted ?? [])];
+    this.runs = new Periodic(opts.clock, opts.intervalMs, () =>
+      this.sign().catch((e: Error): SignResult => {
+        this.base = null; // read again from the store next time
+        this.opts.logger.warn('checkpoint not signed; will try again', { error: safe(e.message) });
+        return { status: 'skipped', reason: e.message };
+      }),
+    );
   }
 
   start(): void {
-    this.schedule();
+    this.runs.start();
   }
 
   /** Signs a last checkpoint (bounded by the caller) and stops. */
   async stop(): Promise<SignResult> {
-    this.stopped = true;
-    this.timer?.cancel();
-    this.timer = null;
+    await this.runs.stop();
     return this.signNow();
   }
 
   /** Signs a checkpoint now if entries were added since the last one. Concurrent calls share one run. */
   signNow(): Promise<SignResult> {
-    this.running ??= this.sign()
-      .catch((e: Error): SignResult => {
-        this.base = null; // read again from the store next time
-        this.opts.logger.warn('checkpoint not signed; will try again', { error: safe(e.message) });
-        return { status: 'skipped', reason: e.message };
-      })
-      .finally(() => {
-        this.running = null;
-      });
-    return this.running;
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = this.opts.clock.setTimeout(() => {
-      this.timer = null;
-      void this.signNow().finally(() => this.schedule());
-    }, this.opts.intervalMs);
+    return this.runs.runNow();
   }
 
   private async sign(): Promise<SignResult> {
