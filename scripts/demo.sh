@@ -24,7 +24,7 @@ REPO=$(dirname "$SCRIPT_DIR")
 STATE=$(realpath -m "${CONSENT_IVR_SANDBOX_STATE:-$REPO/.sandbox}")
 LOG_DIR=$STATE/logs
 DEMO_LOG=$LOG_DIR/demo.log
-CONFIG=$REPO/config/consent-ivr.yaml
+CONFIG=$REPO/config/sandbox.yaml
 CLI=$REPO/dist/cli/main.js
 # Calls go to Stasis(consent-ivr): the PJSIP channel sets no CONSENT_APP.
 APP=consent-ivr

@@ -864,7 +864,7 @@ build_prompts() {
         return 0
     fi
     log "building the voice prompts"
-    if ! out=$(cd "$REPO" && node "$main" prompts build --config "$REPO/config/consent-ivr.yaml" \
+    if ! out=$(cd "$REPO" && node "$main" prompts build --config "$REPO/config/sandbox.yaml" \
         --sounds-dir "$CHROOT/usr/share/asterisk/sounds" 2>&1); then
         printf '%s\n' "$out" >&2
         die "building the voice prompts failed (consent-ivr prompts build)"

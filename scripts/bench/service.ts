@@ -77,7 +77,7 @@ export class BenchService {
   static async start(opts: ServiceOptions): Promise<BenchService> {
     const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
     if (opts.experiments?.length) nodeArgs.push('-r', resolve(__dirname, 'experiments/preload.js'));
-    const proc = spawn(process.execPath, [...nodeArgs, resolve(REPO, 'dist/cli/main.js'), 'start', '--config', resolve(REPO, 'config/consent-ivr.yaml')], {
+    const proc = spawn(process.execPath, [...nodeArgs, resolve(REPO, 'dist/cli/main.js'), 'start', '--config', resolve(REPO, 'config/sandbox.yaml')], {
       cwd: REPO,
       env: {
         ...process.env,

@@ -59,6 +59,17 @@ export async function startService(config: Config, warnings: string[] = [], log:
     ledger.evidence.saveNotice(notice.catalogue).catch((e: Error) => log.warn('notice texts not stored yet; will try again', { error: e.message }));
   };
   ledger.onReady(saveNotice);
+  // The ledger is evidence: say it loudly when Redis would lose it on a restart.
+  ledger.onReady(() => {
+    ledger
+      .persistence()
+      .then((p) => {
+        if (!p.aof && p.rdb === false) {
+          log.error('Redis keeps nothing across a restart (no AOF, no RDB snapshots): the consent ledger would be lost; set appendonly yes', { component: 'ledger' });
+        }
+      })
+      .catch(() => undefined);
+  });
 
   const ami = new AmiConnection(
     { host: config.ami.host, port: config.ami.port, user: config.ami.user, secret: config.secrets.amiSecret, actionTimeoutMs: config.ami.actionTimeoutMs, events: true },

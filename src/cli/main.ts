@@ -4,18 +4,32 @@
  * ledger commands. Exit codes: 0 ok, 1 operational failure, 2 bad configuration or usage.
  */
 import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { startService } from '../app/service';
 import { ConfigError, loadConfig, LoadResult } from '../config/load';
 import type { Config, Secrets } from '../config/schema';
 import { createLogger } from '../logging/logger';
 import { buildPrompts, buildTone, noticeVersion, promptDurations } from '../prompts/build';
 import { checkConfig, checkDialplan, checkTimings, Finding } from './check-config';
+import { diagnose, printDoctor } from './doctor';
 import { registerKeyCommands } from './key-commands';
 import { registerLedgerCommands } from './ledger-commands';
 
-const DEFAULT_CONFIG = process.env.CONSENT_IVR_CONFIG ?? 'config/consent-ivr.yaml';
+/** Where the configuration is when a server is set up as docs/admin.md says. */
+export const SYSTEM_CONFIG = '/etc/consent-ivr/consent-ivr.yaml';
+
+/**
+ * The configuration read without --config: CONSENT_IVR_CONFIG; else, run from a checkout whose
+ * sandbox is up (scripts/sandbox.sh and its .sandbox/ folder next to this program), the sandbox's
+ * config/sandbox.yaml; else the system's /etc/consent-ivr/consent-ivr.yaml.
+ */
+export function defaultConfig(env: NodeJS.ProcessEnv = process.env, root = resolve(__dirname, '../..')): string {
+  if (env.CONSENT_IVR_CONFIG) return env.CONSENT_IVR_CONFIG;
+  const sandbox = join(root, 'config', 'sandbox.yaml');
+  if (existsSync(join(root, 'scripts', 'sandbox.sh')) && existsSync(join(root, '.sandbox')) && existsSync(sandbox)) return sandbox;
+  return SYSTEM_CONFIG;
+}
 
 function fail(message: string, code: number): never {
   process.stderr.write(`consent-ivr: ${message}\n`);
@@ -35,7 +49,7 @@ function load(program: Command, opts: { secrets?: readonly (keyof Secrets)[] } =
 export function buildProgram(): Command {
   const program = new Command('consent-ivr')
     .description('Asks callers, in Arabic and French, for consent before a call is recorded')
-    .option('-c, --config <file>', 'configuration file (or CONSENT_IVR_CONFIG)', DEFAULT_CONFIG)
+    .option('-c, --config <file>', `configuration file (default: CONSENT_IVR_CONFIG, else ${SYSTEM_CONFIG}; in a checkout with the sandbox up, config/sandbox.yaml)`, defaultConfig())
     .showHelpAfterError();
 
   program
@@ -45,19 +59,27 @@ export function buildProgram(): Command {
       const { config, warnings } = load(program);
       const log = createLogger(config.logging);
       process.on('unhandledRejection', (e) => log.error('unhandled rejection', { error: e instanceof Error ? e.message : String(e) }));
+      // Signals are handled from the start: one that arrives while the service starts stops it once started.
+      let service: Awaited<ReturnType<typeof startService>> | null = null;
+      let stopAsked = false;
+      let signals = 0;
+      const stop = () => void service?.stop().then(() => process.exit(0));
+      const onSignal = (sig: string) => {
+        signals += 1;
+        if (signals > 1) {
+          log.warn('second signal: exiting now', { signal: sig });
+          process.exit(1);
+        }
+        stopAsked = true;
+        // Still starting: stopped once started, or after 5 s if starting hangs (nothing was taken yet).
+        if (!service) setTimeout(() => process.exit(0), 5000).unref();
+        stop();
+      };
+      process.on('SIGTERM', () => onSignal('SIGTERM'));
+      process.on('SIGINT', () => onSignal('SIGINT'));
       try {
-        const service = await startService(config, warnings, log);
-        let signals = 0;
-        const onSignal = (sig: string) => {
-          signals += 1;
-          if (signals > 1) {
-            log.warn('second signal: exiting now', { signal: sig });
-            process.exit(1);
-          }
-          void service.stop().then(() => process.exit(0));
-        };
-        process.on('SIGTERM', () => onSignal('SIGTERM'));
-        process.on('SIGINT', () => onSignal('SIGINT'));
+        service = await startService(config, warnings, log);
+        if (stopAsked) stop();
       } catch (e) {
         if (e instanceof ConfigError) {
           log.error(e.message, { key: e.key });
@@ -113,6 +135,15 @@ export function buildProgram(): Command {
       else if (findings.length === 0) process.stdout.write('configuration OK\n');
       else for (const f of findings) process.stdout.write(`${f.level.padEnd(7)} ${f.key}: ${f.message}\n`);
       process.exitCode = findings.some((f) => f.level === 'error') ? 1 : 0;
+    });
+
+  program
+    .command('doctor')
+    .description('check everything the service needs (ARI, AMI, modules, dialplan, http.conf, prompts, recordings, Redis and its persistence, clock, legal fields); one line per problem, exit 1 if any')
+    .option('--json', 'print the report as JSON')
+    .action(async (o: { json?: boolean }) => {
+      const { config, warnings } = load(program);
+      process.exitCode = printDoctor(await diagnose(config, warnings), (s) => process.stdout.write(s), o.json);
     });
 
   // The ledger commands (run by whoever erases and purges, often from cron) need the pseudonym key

@@ -2,8 +2,8 @@
  * Loads config/consent-ivr.yaml, applies environment overrides, validates it against the schema and
  * reads the secrets. Every failure is a ConfigError whose message names the offending key.
  */
-import { readFileSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { Config, ConfigFile, configSchema, Secrets } from './schema';
@@ -33,12 +33,16 @@ const PATH_KEYS = [
   'ledger.checkpointFile',
 ] as const;
 
-const SECRETS: { field: keyof Secrets; env: string; fileKey: (typeof PATH_KEYS)[number] }[] = [
-  { field: 'ariPassword', env: `${ENV_PREFIX}ARI_PASSWORD`, fileKey: 'ari.passwordFile' },
-  { field: 'amiSecret', env: `${ENV_PREFIX}AMI_SECRET`, fileKey: 'ami.secretFile' },
-  { field: 'pseudonymKey', env: `${ENV_PREFIX}PSEUDONYM_KEY`, fileKey: 'ledger.pseudonymKeyFile' },
-  { field: 'apiToken', env: `${ENV_PREFIX}API_TOKEN`, fileKey: 'api.tokenFile' },
-  { field: 'signingKey', env: `${ENV_PREFIX}LEDGER_SIGNING_KEY`, fileKey: 'ledger.signingKeyFile' },
+/**
+ * Where each secret comes from, first found wins: the environment variable; the systemd credential
+ * of that name (LoadCredential=, in $CREDENTIALS_DIRECTORY); the configured file.
+ */
+const SECRETS: { field: keyof Secrets; env: string; credential: string; fileKey: (typeof PATH_KEYS)[number] }[] = [
+  { field: 'ariPassword', env: `${ENV_PREFIX}ARI_PASSWORD`, credential: 'ari-password', fileKey: 'ari.passwordFile' },
+  { field: 'amiSecret', env: `${ENV_PREFIX}AMI_SECRET`, credential: 'ami-secret', fileKey: 'ami.secretFile' },
+  { field: 'pseudonymKey', env: `${ENV_PREFIX}PSEUDONYM_KEY`, credential: 'pseudonym-key', fileKey: 'ledger.pseudonymKeyFile' },
+  { field: 'apiToken', env: `${ENV_PREFIX}API_TOKEN`, credential: 'api-token', fileKey: 'api.tokenFile' },
+  { field: 'signingKey', env: `${ENV_PREFIX}LEDGER_SIGNING_KEY`, credential: 'ledger-signing-key', fileKey: 'ledger.signingKeyFile' },
 ];
 
 /** ari.passwordFile → CONSENT_IVR_ARI_PASSWORD_FILE */
@@ -164,7 +168,9 @@ function readSecrets(cfg: ConfigFile, env: NodeJS.ProcessEnv, warnings: string[]
       out[s.field] = fromEnvValue;
       continue;
     }
-    const file = getPath(cfg, s.fileKey) as string;
+    const credentials = env.CREDENTIALS_DIRECTORY;
+    const credential = credentials ? join(credentials, s.credential) : null;
+    const file = credential && existsSync(credential) ? credential : (getPath(cfg, s.fileKey) as string);
     if (!file) throw new ConfigError(`${s.fileKey}: no secret: set ${s.env} or ${s.fileKey}`, s.fileKey);
     let text: string;
     try {
@@ -181,12 +187,8 @@ function readSecrets(cfg: ConfigFile, env: NodeJS.ProcessEnv, warnings: string[]
   return out;
 }
 
-/**
- * Reads, overrides from the environment, validates, resolves paths and reads the secrets named in
- * `opts.secrets` (all of them unless told otherwise).
- */
-export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, opts: { secrets?: readonly (keyof Secrets)[] } = {}): LoadResult {
-  const source = resolve(file);
+/** Reads one YAML file as a mapping. */
+function readYaml(source: string): Record<string, unknown> {
   let text: string;
   try {
     text = readFileSync(source, 'utf8');
@@ -200,7 +202,53 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, o
   }
   const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${source}: the top level must be a mapping of sections`);
+  return raw;
+}
 
+/** Makes the relative paths a file sets absolute, relative to that file's folder. */
+function resolveRawPaths(raw: Record<string, unknown>, baseDir: string): void {
+  for (const key of PATH_KEYS) {
+    const v = getPath(raw, key);
+    if (typeof v === 'string' && v !== '' && !isAbsolute(v)) setPath(raw, key, resolve(baseDir, v));
+  }
+  const trusted = getPath(raw, 'ledger.trustedKeyFiles');
+  if (Array.isArray(trusted)) setPath(raw, 'ledger.trustedKeyFiles', trusted.map((f) => (typeof f === 'string' && !isAbsolute(f) ? resolve(baseDir, f) : f)));
+}
+
+function isMapping(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `over` on top of `base`: mappings merge key by key; anything else (lists included) replaces. */
+function merge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = isMapping(v) && isMapping(out[k]) ? merge(out[k], v) : v;
+  return out;
+}
+
+/**
+ * A configuration file with its `extends:` chain: the file it names (relative to its folder) is read
+ * first and this one's keys go on top. Each file's relative paths are taken relative to its own folder.
+ */
+function readLayered(source: string, seen: string[] = []): Record<string, unknown> {
+  if (seen.includes(source)) throw new ConfigError(`${source}: extends itself (${[...seen, source].join(' → ')})`);
+  if (seen.length >= 5) throw new ConfigError(`${source}: too many levels of extends`);
+  const raw = readYaml(source);
+  const parent = raw.extends;
+  delete raw.extends;
+  resolveRawPaths(raw, dirname(source));
+  if (parent === undefined) return raw;
+  if (typeof parent !== 'string' || parent === '') throw new ConfigError(`${source}: extends: must name a configuration file`, 'extends');
+  return merge(readLayered(resolve(dirname(source), parent), [...seen, source]), raw);
+}
+
+/**
+ * Reads (with its `extends:` chain), overrides from the environment, validates, resolves paths and
+ * reads the secrets named in `opts.secrets` (all of them unless told otherwise).
+ */
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, opts: { secrets?: readonly (keyof Secrets)[] } = {}): LoadResult {
+  const source = resolve(file);
+  const raw = readLayered(source);
   for (const leaf of schemaLeaves()) {
     const name = envNameFor(leaf.path);
     const v = env[name];

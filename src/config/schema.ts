@@ -69,7 +69,7 @@ export const configSchema = z.strictObject({
     .strictObject({
       url: z.url().default('http://127.0.0.1:8088').describe('Base URL of Asterisk HTTP (without /ari)'),
       user: z.string().min(1).default('consent-ivr').describe('ARI user (ari.conf)'),
-      passwordFile: secretFile.default('../.sandbox/secrets/ari-password'),
+      passwordFile: secretFile.default('/etc/consent-ivr/ari-password'),
       app: z
         .string()
         .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only')
@@ -83,7 +83,7 @@ export const configSchema = z.strictObject({
       host: z.string().min(1).default('127.0.0.1').describe('AMI host (keep it on loopback)'),
       port: z.number().int().min(1).max(65535).default(5038).describe('AMI port'),
       user: z.string().min(1).default('consent-ivr').describe('AMI user (needs write=system,call)'),
-      secretFile: secretFile.default('../.sandbox/secrets/ami-secret'),
+      secretFile: secretFile.default('/etc/consent-ivr/ami-secret'),
       actionTimeoutMs: z.number().int().positive().default(3000).describe('Bound on one AMI action'),
     })
     .prefault({}),
@@ -103,27 +103,27 @@ export const configSchema = z.strictObject({
     .prefault({}),
   ledger: z
     .strictObject({
-      journalPath: z.string().default('../.sandbox/journal/ledger.jsonl').describe('Local append-only journal used when Redis is unavailable'),
+      journalPath: z.string().default('/var/lib/consent-ivr/journal/ledger.jsonl').describe('Local append-only journal used when Redis is unavailable'),
       retentionDays: z.number().int().positive().default(180).describe('Records and recordings older than this are purged'),
-      pseudonymKeyFile: secretFile.default('../.sandbox/secrets/pseudonym-key'),
+      pseudonymKeyFile: secretFile.default('/etc/consent-ivr/pseudonym-key'),
       replayIntervalMs: z.number().int().min(100).default(5000).describe('Pause between attempts to replay the journal into Redis while it has entries'),
       log: z
         .string()
         .regex(SERVER_ID, "letters, digits, '.', '_' and '-' only (at most 64)")
         .optional()
         .describe("This instance's log in the ledger: instances append to their own log, never contending (default: server.id; give each instance on one server its own)"),
-      signingKeyFile: secretFile.default('../.sandbox/secrets/ledger-signing-key').describe('Ed25519 key that signs the checkpoints (consent-ivr keys generate); never in Redis'),
+      signingKeyFile: secretFile.default('/etc/consent-ivr/ledger-signing-key').describe('Ed25519 key that signs the checkpoints (consent-ivr keys generate); never in Redis'),
       trustedKeyFiles: z
         .array(z.string())
         .default([])
         .describe('Public keys (consent-ivr keys public) whose checkpoints verify besides the signing key: the keys used before a rotation, or the other instances\' keys'),
       checkpointIntervalMs: z.number().int().min(1000).max(3_600_000).default(60_000).describe('How often the service signs a checkpoint of its log while entries are added (and at shutdown)'),
-      checkpointFile: z.string().default('../.sandbox/journal/checkpoints.jsonl').describe('Local file every signed checkpoint is appended to (one JSON object per line)'),
+      checkpointFile: z.string().default('/var/lib/consent-ivr/checkpoints.jsonl').describe('Local file every signed checkpoint is appended to (one JSON object per line)'),
     })
     .prefault({}),
   recording: z
     .strictObject({
-      dir: z.string().default('../.sandbox/recordings').describe('Directory MixMonitor writes into (as Asterisk sees it)'),
+      dir: z.string().default('/var/spool/asterisk/recording/consent-ivr').describe('Directory MixMonitor writes into (as Asterisk sees it)'),
       format: z.enum(['wav', 'wav49', 'gsm', 'sln']).default('wav').describe('File extension / format'),
       options: z
         .string()
@@ -190,7 +190,7 @@ export const configSchema = z.strictObject({
       enabled: z.boolean().default(true).describe('Serve the control API for agent desktops and CRMs (call status, withdraw, pause, resume)'),
       host: z.string().default('127.0.0.1').describe('Listen address (loopback by default)'),
       port: z.number().int().min(0).max(65535).default(9465).describe('Listen port'),
-      tokenFile: secretFile.default('../.sandbox/secrets/api-token'),
+      tokenFile: secretFile.default('/etc/consent-ivr/api-token'),
     })
     .prefault({}),
   metrics: z

@@ -2,7 +2,7 @@
  * The consent ledger: `createLedger` wires Redis (adapters/redis), the local journal and the durable
  * ledger for the app; `pseudonymise` turns a caller number into the pseudonym the records carry.
  */
-import { closeClient, createRedisClient, RedisLedgerStore } from '../adapters/redis';
+import { closeClient, createRedisClient, persistence, RedisLedgerStore, type Persistence } from '../adapters/redis';
 import { ConfigError } from '../config/load';
 import { logIdOf, type Config } from '../config/schema';
 import type { Logger } from '../logging/logger';
@@ -32,6 +32,8 @@ export interface LedgerHandle {
   journalBacklog(): number;
   /** Runs `fn` whenever Redis becomes ready (and now, if it is). */
   onReady(fn: () => void): void;
+  /** How Redis keeps data across a restart. */
+  persistence(): Promise<Persistence>;
   close(): Promise<void>;
 }
 
@@ -83,6 +85,7 @@ export async function createLedger(config: Config, logger: Logger, opts: CreateL
     evidence: store,
     durable,
     state: () => durable.state(),
+    persistence: () => persistence(client),
     onReady: (fn) => {
       store.onReady(fn);
       if (store.isReady()) fn();

@@ -9,7 +9,7 @@ import { renderText } from '../../src/prompts/texts';
 import { REPO, wavSeconds } from '../helpers/sandbox';
 
 const env = { CONSENT_IVR_ARI_PASSWORD: 'x', CONSENT_IVR_AMI_SECRET: 'x', CONSENT_IVR_PSEUDONYM_KEY: 'x' };
-const { config } = loadConfig(resolve(REPO, 'config/consent-ivr.yaml'), env);
+const { config } = loadConfig(resolve(REPO, 'config/sandbox.yaml'), env);
 
 describe('prompts', () => {
   test('When texts are rendered, then the legal values of each language are filled in', () => {

@@ -228,7 +228,7 @@ export async function killLeftoverApps(): Promise<void> {
  * Each instance gets its own Stasis application name, so test files never take each other's calls.
  */
 export async function startApp(env: Record<string, string> = {}, name = `civr-${randomUUID().slice(0, 8)}`): Promise<RunningApp> {
-  const proc = spawn(process.execPath, [resolve(REPO, 'dist/cli/main.js'), 'start', '--config', resolve(REPO, 'config/consent-ivr.yaml')], {
+  const proc = spawn(process.execPath, [resolve(REPO, 'dist/cli/main.js'), 'start', '--config', resolve(REPO, 'config/sandbox.yaml')], {
     cwd: REPO,
     env: {
       ...process.env,

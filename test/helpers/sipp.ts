@@ -305,7 +305,7 @@ export interface LedgerRecord {
 const execFileP = promisify(execFile);
 
 async function ledgerJson(args: string[]): Promise<unknown> {
-  const cli = [resolve(REPO, 'dist/cli/main.js'), 'ledger', ...args, '--json', '--config', resolve(REPO, 'config/consent-ivr.yaml')];
+  const cli = [resolve(REPO, 'dist/cli/main.js'), 'ledger', ...args, '--json', '--config', resolve(REPO, 'config/sandbox.yaml')];
   try {
     const { stdout } = await execFileP(process.execPath, cli, { cwd: REPO, encoding: 'utf8', timeout: 30000, maxBuffer: 64 * 1024 * 1024 });
     return JSON.parse(stdout) as unknown;

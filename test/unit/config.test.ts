@@ -1,11 +1,13 @@
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { ConfigError, envNameFor, loadConfig, schemaLeaves } from '../../src/config/load';
+import { defaultConfig, SYSTEM_CONFIG } from '../../src/cli/main';
 import { checkConfig, checkDialplan, checkTimings, SAMPLE_LEGAL } from '../../src/cli/check-config';
 
 const SHIPPED = resolve(__dirname, '../../config/consent-ivr.yaml');
+const SANDBOX = resolve(__dirname, '../../config/sandbox.yaml');
 const shippedText = readFileSync(SHIPPED, 'utf8');
 const secretsEnv = { CONSENT_IVR_ARI_PASSWORD: 'a', CONSENT_IVR_AMI_SECRET: 'b', CONSENT_IVR_PSEUDONYM_KEY: 'c', CONSENT_IVR_API_TOKEN: 'd', CONSENT_IVR_LEDGER_SIGNING_KEY: 'e' };
 
@@ -36,11 +38,76 @@ function errorOf(fn: () => unknown): ConfigError {
 }
 
 describe('configuration', () => {
-  test('When the shipped file is loaded, then it is valid and relative paths are resolved next to it', () => {
+  test('When the shipped production file is loaded, then it is valid and every path is where an administrator expects (FHS)', () => {
     const { config } = loadConfig(SHIPPED, secretsEnv);
     expect(config.flow.languages).toEqual(['ar', 'fr']);
-    expect(config.recording.dir).toBe(resolve(__dirname, '../../.sandbox/recordings'));
+    expect(config.recording.dir).toBe('/var/spool/asterisk/recording/consent-ivr');
+    expect(config.ledger.journalPath).toBe('/var/lib/consent-ivr/journal/ledger.jsonl');
+    expect(config.ledger.checkpointFile).toBe('/var/lib/consent-ivr/checkpoints.jsonl');
+    for (const f of [config.ari.passwordFile, config.ami.secretFile, config.ledger.pseudonymKeyFile, config.ledger.signingKeyFile, config.api.tokenFile]) {
+      expect(f.startsWith('/etc/consent-ivr/')).toBe(true);
+    }
     expect(config.secrets).toEqual({ ariPassword: 'a', amiSecret: 'b', pseudonymKey: 'c', apiToken: 'd', signingKey: 'e' });
+    // The same with no file at all: the defaults are the production paths; nothing points into a checkout.
+    const bare = join(tmp(), 'bare.yaml');
+    writeFileSync(bare, JSON.stringify({ prompts: { texts: (parse(shippedText) as Doc).prompts.texts } }));
+    const d = loadConfig(bare, secretsEnv).config;
+    expect([d.recording.dir, d.ledger.journalPath, d.ari.passwordFile, d.ledger.signingKeyFile]).toEqual([
+      config.recording.dir,
+      config.ledger.journalPath,
+      config.ari.passwordFile,
+      config.ledger.signingKeyFile,
+    ]);
+    expect(JSON.stringify(d)).not.toContain('.sandbox');
+  });
+
+  test('When the sandbox overlay is loaded, then it is the production file with the checkout\'s .sandbox paths, resolved next to the overlay', () => {
+    const { config } = loadConfig(SANDBOX, secretsEnv);
+    const prod = loadConfig(SHIPPED, secretsEnv).config;
+    expect(config.recording.dir).toBe(resolve(__dirname, '../../.sandbox/recordings'));
+    expect(config.ledger.signingKeyFile).toBe(resolve(__dirname, '../../.sandbox/secrets/ledger-signing-key'));
+    expect(config.prompts.texts).toEqual(prod.prompts.texts);
+    expect(config.flow).toEqual(prod.flow);
+    // The sandbox names its own (test) controller: check-config passes there, not on the shipped samples.
+    expect(config.legal.controller).not.toBe(prod.legal.controller);
+    expect(checkConfig(config).filter((f) => f.level === 'error' && f.key.startsWith('legal'))).toEqual([]);
+  });
+
+  test('When a file extends another, then mappings merge key by key, lists and values replace, and each file\'s relative paths are its own', () => {
+    const dir = tmp();
+    const sub = join(dir, 'sub');
+    writeFileSync(join(dir, 'base.yaml'), shippedText.replace('retentionDays: 180', 'retentionDays: 90'));
+    mkdirSync(sub);
+    writeFileSync(join(sub, 'site.yaml'), 'extends: ../base.yaml\nledger:\n  journalPath: j/ledger.jsonl\nflow:\n  languages: [fr]\n  defaultLanguage: fr\n');
+    const { config } = loadConfig(join(sub, 'site.yaml'), secretsEnv);
+    expect(config.ledger.retentionDays).toBe(90);
+    expect(config.ledger.journalPath).toBe(join(sub, 'j/ledger.jsonl'));
+    expect(config.flow.languages).toEqual(['fr']);
+    writeFileSync(join(dir, 'loop.yaml'), 'extends: loop.yaml\n');
+    expect(errorOf(() => loadConfig(join(dir, 'loop.yaml'), secretsEnv)).message).toContain('extends itself');
+    writeFileSync(join(dir, 'missing.yaml'), 'extends: nowhere.yaml\n');
+    expect(errorOf(() => loadConfig(join(dir, 'missing.yaml'), secretsEnv)).message).toContain('nowhere.yaml: cannot read configuration file');
+  });
+
+  test('When systemd passes credentials (LoadCredential=), then secrets come from $CREDENTIALS_DIRECTORY before the configured files', () => {
+    const creds = tmp();
+    for (const [name, v] of [['ari-password', 'cred-a'], ['ami-secret', 'cred-b'], ['pseudonym-key', 'cred-c'], ['api-token', 'cred-d'], ['ledger-signing-key', 'cred-e']]) {
+      writeFileSync(join(creds, name as string), `${v as string}\n`, { mode: 0o600 });
+    }
+    const { config } = loadConfig(SHIPPED, { CREDENTIALS_DIRECTORY: creds, CONSENT_IVR_API_TOKEN: 'from-env' });
+    expect(config.secrets).toEqual({ ariPassword: 'cred-a', amiSecret: 'cred-b', pseudonymKey: 'cred-c', apiToken: 'from-env', signingKey: 'cred-e' });
+  });
+
+  test('When no --config is given, then the CLI reads CONSENT_IVR_CONFIG, else the sandbox overlay in a checkout whose sandbox is up, else /etc/consent-ivr', () => {
+    expect(defaultConfig({ CONSENT_IVR_CONFIG: '/x/c.yaml' })).toBe('/x/c.yaml');
+    const checkout = tmp();
+    for (const d of ['scripts', 'config']) mkdirSync(join(checkout, d));
+    writeFileSync(join(checkout, 'scripts', 'sandbox.sh'), '');
+    writeFileSync(join(checkout, 'config', 'sandbox.yaml'), '');
+    expect(defaultConfig({}, checkout)).toBe(SYSTEM_CONFIG); // sandbox never brought up
+    mkdirSync(join(checkout, '.sandbox'));
+    expect(defaultConfig({}, checkout)).toBe(join(checkout, 'config', 'sandbox.yaml'));
+    expect(defaultConfig({}, tmp())).toBe('/etc/consent-ivr/consent-ivr.yaml'); // an installed package
   });
 
   test('When a value has the wrong type, then the error names the key', () => {

@@ -39,7 +39,7 @@ const HEARTBEAT_MS = 5000;
  * sessionlimit: without a bound, a burst of calls opens a connection per request in flight and
  * Asterisk refuses those past the limit.
  */
-const MAX_SOCKETS = 128;
+export const MAX_SOCKETS = 128;
 
 type AnyClient = ari.Client & { _ws?: { ping(): void } };
 

@@ -217,3 +217,29 @@ export async function closeClient(client: RedisClient, ms = 1000): Promise<void>
     client.disconnect();
   }
 }
+
+/** Whether Redis keeps data across a restart: append-only file, RDB snapshots (null: cannot tell). */
+export interface Persistence {
+  aof: boolean;
+  rdb: boolean | null;
+}
+
+/**
+ * Asks Redis how it persists (on Cluster, the node the client asks). RDB snapshots are configured when
+ * `save` is not empty; managed Redis may refuse CONFIG, then only the AOF is known.
+ */
+export async function persistence(client: RedisClient): Promise<Persistence> {
+  const info = String(await client.call('INFO', 'persistence'));
+  const aof = /^aof_enabled:1\s*$/m.test(info);
+  const rdb = await (client.call('CONFIG', 'GET', 'save') as Promise<string[]>).then(
+    (save) => String(save[1] ?? '').trim() !== '',
+    () => null,
+  );
+  return { aof, rdb };
+}
+
+/** Redis's clock (TIME), in ms since the epoch. */
+export async function redisTimeMs(client: RedisClient): Promise<number> {
+  const [s, us] = (await client.call('TIME')) as [string, string];
+  return Number(s) * 1000 + Math.floor(Number(us) / 1000);
+}

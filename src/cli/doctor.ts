@@ -1,0 +1,250 @@
+/**
+ * `consent-ivr doctor`: what an administrator runs before going live and after every change. One line
+ * per problem, exit 1 if any. It checks, with the configured credentials, everything the service
+ * needs from Asterisk, Redis and this host, without changing anything.
+ */
+import { execFile } from 'node:child_process';
+import { constants, promises as fsp } from 'node:fs';
+import { Writable } from 'node:stream';
+import { promisify } from 'node:util';
+import { AmiConnection } from '../adapters/ami/ami-connection';
+import { AmiProbe } from '../adapters/ami/probe';
+import { MAX_SOCKETS } from '../adapters/ari/ari-adapter';
+import { AriProbe } from '../adapters/ari/probe';
+import { closeClient, connectOnce, createRedisClient, describeTarget, persistence, redisTimeMs } from '../adapters/redis';
+import type { Config } from '../config/schema';
+import { createLogger } from '../logging/logger';
+import { noticeVersion } from '../prompts/build';
+import { checkConfig } from './check-config';
+
+export interface DoctorFinding {
+  check: string;
+  level: 'error' | 'warning';
+  message: string;
+}
+
+export interface DoctorReport {
+  /** Checks that found nothing wrong. */
+  passed: string[];
+  findings: DoctorFinding[];
+}
+
+/** Asterisk modules the service and its dialplan routines rely on, and what for. */
+export const REQUIRED_MODULES: Record<string, string> = {
+  'res_ari.so': 'ARI',
+  'res_http_websocket.so': "ARI's event websocket",
+  'res_stasis.so': 'Stasis (the consent flow)',
+  'app_stasis.so': 'Stasis() in the routine',
+  'res_ari_channels.so': 'answering and continuing channels',
+  'res_ari_playbacks.so': 'playing the notice',
+  'res_stasis_playback.so': 'playing the notice',
+  'res_ari_applications.so': 'the application subscription',
+  'res_ari_asterisk.so': 'doctor and the reconnection checks',
+  'app_mixmonitor.so': 'recording (MixMonitor)',
+  'func_db.so': 'the withdrawal queue (DB)',
+  'app_userevent.so': 'telling the service about withdrawals (UserEvent)',
+  'func_cdr.so': 'the CDR consent field',
+  'app_stack.so': 'the routines (Gosub, LOCAL)',
+  'func_logic.so': 'the routines (IF)',
+  'func_strings.so': 'the routines (STRFTIME)',
+  'func_cut.so': 'the routines (CUT)',
+  'func_channel.so': 'the routines (CHANNEL)',
+  'app_exec.so': 'the routines (ExecIf)',
+  'app_playback.so': 'the withdrawal confirmation',
+  'res_musiconhold.so': 'what the other party hears during a withdrawal',
+};
+
+/** The AMI actions the service sends. */
+export const REQUIRED_ACTIONS = ['MixMonitor', 'StopMixMonitor', 'MixMonitorMute', 'Setvar', 'Getvar', 'DBGetTree', 'DBPut', 'DBDel'];
+
+/** Routines (dialplan contexts) that must be loaded, with their first extension. */
+export const ROUTINES = ['consent-ivr,s,1', 'consent-ivr-outbound,s,1', 'consent-ivr-withdraw,s,1'];
+
+const run = promisify(execFile);
+
+/** A logger for the adapters doctor uses: their problems are reported as findings instead. */
+const silent = () => createLogger({ level: 'error', format: 'json' }, new Writable({ write: (_c, _e, cb) => cb() }));
+
+class Doctor {
+  readonly report: DoctorReport = { passed: [], findings: [] };
+
+  problem(check: string, message: string, level: DoctorFinding['level'] = 'error'): void {
+    this.report.findings.push({ check, level, message });
+  }
+
+  /** Runs a check; it passed when it reported no error. */
+  async check(name: string, fn: () => Promise<void>): Promise<void> {
+    const before = this.report.findings.filter((f) => f.level === 'error').length;
+    try {
+      await fn();
+    } catch (e) {
+      this.problem(name, `could not be checked: ${(e as Error).message}`);
+    }
+    if (this.report.findings.filter((f) => f.level === 'error').length === before) this.report.passed.push(name);
+  }
+}
+
+export async function diagnose(config: Config, loadWarnings: string[] = []): Promise<DoctorReport> {
+  const d = new Doctor();
+  const { ari, ami, redis } = config;
+
+  await d.check('config', async () => {
+    for (const w of loadWarnings) d.problem('config', w, 'warning');
+    for (const f of checkConfig(config)) d.problem('config', `${f.key}: ${f.message}`, f.level);
+  });
+
+  const probe = new AriProbe(ari.url, ari.user, config.secrets.ariPassword, ari.requestTimeoutMs);
+  let ariUp = false;
+  await d.check('ari', async () => {
+    const v = await probe.version();
+    if (v.ok) ariUp = true;
+    else if (v.status === 401) d.problem('ari', `ARI refuses user ${ari.user} at ${ari.url}: wrong ari.user or password (ari.passwordFile / CONSENT_IVR_ARI_PASSWORD; ari.conf)`);
+    else d.problem('ari', `ARI not reachable at ${ari.url}: ${v.error} (http.conf enabled, bindaddr, port; ari.conf enabled)`);
+  });
+
+  await d.check('modules', async () => {
+    if (!ariUp) return d.problem('modules', 'not checked: ARI does not answer');
+    const mods = await probe.runningModules();
+    if (!mods.ok) return d.problem('modules', `cannot list Asterisk's modules: ${mods.error}`);
+    for (const [m, why] of Object.entries(REQUIRED_MODULES)) {
+      if (!mods.value.has(m)) d.problem('modules', `Asterisk module ${m} is not running: needed for ${why} (modules.conf: load => ${m})`);
+    }
+  });
+
+  const conn = new AmiConnection(
+    { host: ami.host, port: ami.port, user: ami.user, secret: config.secrets.amiSecret, actionTimeoutMs: ami.actionTimeoutMs, events: false },
+    silent(),
+  );
+  let amiProbe: AmiProbe | null = null;
+  try {
+    await d.check('ami', async () => {
+      const started = await Promise.race([
+        conn.start().then(
+          () => 'up' as const,
+          (e: Error) => e.message,
+        ),
+        new Promise<string>((r) => setTimeout(() => r(`no answer within ${ami.actionTimeoutMs} ms`), ami.actionTimeoutMs).unref()),
+      ]);
+      if (started !== 'up') {
+        d.problem(
+          'ami',
+          /auth|login|secret|denied|fail/i.test(started)
+            ? `AMI refuses user ${ami.user}: wrong ami.user or secret (ami.secretFile / CONSENT_IVR_AMI_SECRET; manager.conf) — ${started}`
+            : `AMI not reachable at ${ami.host}:${ami.port}: ${started} (manager.conf enabled, bindaddr, port)`,
+        );
+        return;
+      }
+      amiProbe = new AmiProbe(conn);
+      const allowed = await amiProbe.permittedActions();
+      const missing = REQUIRED_ACTIONS.filter((a) => !allowed.has(a.toLowerCase()));
+      if (missing.length > 0) d.problem('ami', `AMI user ${ami.user} may not send ${missing.join(', ')}: manager.conf needs write = system,call (and read = user)`);
+    });
+
+    await d.check('routine', async () => {
+      if (!amiProbe) return d.problem('routine', 'not checked: AMI does not answer');
+      for (const r of ROUTINES) {
+        const v = await amiProbe.evaluate(`DIALPLAN_EXISTS(${r})`);
+        if (v !== '1') d.problem('routine', `${r} is not in Asterisk's loaded dialplan: #include dialplans/consent-ivr.conf from extensions.conf, then "dialplan reload"`);
+      }
+    });
+
+    await d.check('http', async () => {
+      if (!amiProbe) return d.problem('http', 'not checked: AMI does not answer (http.conf is read through it)');
+      let limit: string | null;
+      try {
+        limit = await amiProbe.configValue('http.conf', 'general', 'sessionlimit');
+      } catch (e) {
+        d.problem('http', `cannot read http.conf through AMI (${(e as Error).message}); check sessionlimit by hand`, 'warning');
+        return;
+      }
+      const value = limit === null ? 100 : Number(limit);
+      if (!(value >= MAX_SOCKETS + 2)) {
+        d.problem('http', `http.conf sessionlimit is ${limit ?? '100 (the default)'}: the service has up to ${MAX_SOCKETS} ARI requests in flight; set sessionlimit = 1000 under [general]`);
+      }
+    });
+  } finally {
+    conn.close();
+  }
+
+  await d.check('prompts', async () => {
+    const { audioMissing } = noticeVersion(config);
+    for (const f of audioMissing) d.problem('prompts', `prompt missing or unreadable: ${f} (consent-ivr prompts build, or record it)`);
+  });
+
+  await d.check('recordings', async () => {
+    const dir = config.recording.dir;
+    const st = await fsp.stat(dir).catch(() => null);
+    if (!st?.isDirectory()) return d.problem('recordings', `recording.dir ${dir} does not exist (create it: owner asterisk, group consent-ivr, mode 2770)`);
+    try {
+      await fsp.access(dir, constants.R_OK | constants.W_OK | constants.X_OK);
+    } catch {
+      d.problem('recordings', `recording.dir ${dir}: this user cannot read and delete in it (the seal, erase and purge need to); add the user to its group, mode 2770`);
+    }
+    const asterisk = await asteriskIds();
+    if (asterisk && !writableBy(st, asterisk)) d.problem('recordings', `recording.dir ${dir} is not writable by the asterisk user (uid ${asterisk.uid}): MixMonitor cannot write`);
+  });
+
+  await d.check('redis', async () => {
+    const client = createRedisClient(redis, silent(), {
+      role: 'cli',
+      lazy: true,
+    });
+    client.on('error', () => undefined);
+    try {
+      try {
+        await connectOnce(client, redis.connectTimeoutMs);
+      } catch (e) {
+        return d.problem('redis', `Redis not reachable (${describeTarget(redis)}): ${(e as Error).message}`);
+      }
+      const p = await persistence(client);
+      if (!p.aof && p.rdb === false) {
+        d.problem('redis', 'Redis keeps nothing across a restart (no AOF, no RDB snapshots): the ledger is evidence; set appendonly yes (appendfsync everysec)');
+      } else if (!p.aof && p.rdb === null) {
+        d.problem('redis', 'Redis has no AOF and does not say whether it takes RDB snapshots (CONFIG refused): make sure it persists', 'warning');
+      }
+      await d.check('clock', () => clockCheck(d, client));
+    } finally {
+      await closeClient(client);
+    }
+  });
+  return d.report;
+}
+
+/** The clock is synchronised (timestamps are evidence): timedatectl where there is one, and agrees with Redis's. */
+async function clockCheck(d: Doctor, client: Parameters<typeof redisTimeMs>[0]): Promise<void> {
+  const sync = await run('timedatectl', ['show', '-p', 'NTPSynchronized', '--value'], { timeout: 3000 }).then(
+    (r) => r.stdout.trim(),
+    () => null,
+  );
+  if (sync === 'no') d.problem('clock', 'the system clock is not synchronised (timedatectl: NTPSynchronized=no): the ledger\'s timestamps are evidence; enable systemd-timesyncd or chrony');
+  const t0 = Date.now();
+  const redisMs = await redisTimeMs(client);
+  const offset = redisMs - (t0 + Date.now()) / 2;
+  if (Math.abs(offset) > 1000) d.problem('clock', `this host's clock is ${Math.round(offset)} ms off Redis's: synchronise both (NTP)`);
+}
+
+async function asteriskIds(): Promise<{ uid: number; gid: number } | null> {
+  const passwd = await fsp.readFile('/etc/passwd', 'utf8').catch(() => '');
+  const line = passwd.split('\n').find((l) => l.startsWith('asterisk:'));
+  if (!line) return null;
+  const f = line.split(':');
+  return { uid: Number(f[2]), gid: Number(f[3]) };
+}
+
+function writableBy(st: { uid: number; gid: number; mode: number }, who: { uid: number; gid: number }): boolean {
+  if (who.uid === 0) return true;
+  if (st.uid === who.uid) return (st.mode & 0o200) !== 0;
+  if (st.gid === who.gid) return (st.mode & 0o020) !== 0;
+  return (st.mode & 0o002) !== 0;
+}
+
+/** Prints the report: one line per problem, then what passed; exit 1 if any error. */
+export function printDoctor(report: DoctorReport, out: (s: string) => void, json = false): number {
+  const errors = report.findings.filter((f) => f.level === 'error').length;
+  if (json) out(`${JSON.stringify({ ok: errors === 0, ...report }, null, 2)}\n`);
+  else {
+    for (const f of report.findings) out(`${f.level === 'error' ? 'PROBLEM' : 'warning'} ${f.check}: ${f.message}\n`);
+    out(`doctor: ${report.passed.length} check(s) passed (${report.passed.join(', ')}); ${errors} problem(s)${errors ? '' : ' — ready'}\n`);
+  }
+  return errors > 0 ? 1 : 0;
+}
