@@ -73,6 +73,7 @@ HOST_PACKAGES=(
     "espeak-ng:espeak-ng"
     "sox:sox"
     "sipp:sip-tester"
+    "chromium:chromium"
 )
 
 # --------------------------------------------------------------------------

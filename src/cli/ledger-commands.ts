@@ -62,14 +62,14 @@ export class UsageError extends Error {
   }
 }
 
-const processIO: CliIO = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin };
+export const processIO: CliIO = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin };
 
-async function out(stream: CliStream, text: string): Promise<void> {
+export async function out(stream: CliStream, text: string): Promise<void> {
   if (!stream.write(text)) await once(stream as unknown as NodeJS.EventEmitter, 'drain');
 }
 
 /** Progress on stderr, only when it is a terminal; at most ~5 updates a second. */
-function progress(io: CliIO, label: string): { tick(n: number): void; end(): void } {
+export function progress(io: CliIO, label: string): { tick(n: number): void; end(): void } {
   if (!io.stderr.isTTY) return { tick: () => undefined, end: () => undefined };
   let last = 0;
   let shown = false;
@@ -109,7 +109,7 @@ export function parseTimeOption(name: string, value: string): number {
   return ms;
 }
 
-function timeRange(o: { since?: string; until?: string }): { fromMs: number; toMs: number } {
+export function timeRange(o: { since?: string; until?: string }): { fromMs: number; toMs: number } {
   const fromMs = o.since === undefined ? -Infinity : parseTimeOption('--since', o.since);
   const toMs = o.until === undefined ? Infinity : parseTimeOption('--until', o.until);
   if (fromMs >= toMs) throw new UsageError('--since must be before --until');
@@ -125,7 +125,7 @@ function parseOutcome(v: string | undefined): Outcome | undefined {
 // ----------------------------------------------------------------------------------------- plumbing
 
 /** Connects to Redis for one command and closes afterwards. */
-async function withStore<T>(config: Config, fn: (store: AdminStore) => Promise<T>): Promise<T> {
+export async function withStore<T>(config: Config, fn: (store: AdminStore) => Promise<T>): Promise<T> {
   const log = createLogger({ level: 'error', format: 'text' }, process.stderr);
   const client = createRedisClient(config.redis, log, { role: 'cli', lazy: true });
   client.on('error', () => undefined); // reported through the failing command
@@ -141,7 +141,7 @@ async function withStore<T>(config: Config, fn: (store: AdminStore) => Promise<T
   }
 }
 
-function context(config: Config, store: AdminStore, deps: CliDeps, onProgress?: (n: number) => void): AdminContext {
+export function context(config: Config, store: AdminStore, deps: CliDeps, onProgress?: (n: number) => void): AdminContext {
   return {
     ...adminContextDefaults,
     store,
@@ -155,16 +155,16 @@ function context(config: Config, store: AdminStore, deps: CliDeps, onProgress?: 
 }
 
 /** Runs a command body and turns its failure into a message and an exit code. */
-async function run(io: CliIO, command: string, body: () => Promise<number>): Promise<number> {
+export async function run(io: CliIO, command: string, body: () => Promise<number>, group = 'ledger '): Promise<number> {
   try {
     return await body();
   } catch (e) {
     const usage = e instanceof UsageError || e instanceof AdminUsageError || e instanceof RedisConfigError || e instanceof KeyFileError;
     if (e instanceof EvidenceError) {
-      io.stderr.write(`consent-ivr ledger ${command}: ${printable(e.message)}\n`);
+      io.stderr.write(`consent-ivr ${group}${command}: ${printable(e.message)}\n`);
       return EXIT.failure;
     }
-    io.stderr.write(`consent-ivr ledger ${command}: ${printable(e instanceof Error ? e.message : String(e))}\n`);
+    io.stderr.write(`consent-ivr ${group}${command}: ${printable(e instanceof Error ? e.message : String(e))}\n`);
     return usage ? EXIT.usage : EXIT.failure;
   }
 }
@@ -259,7 +259,7 @@ function optionalSigner(config: Config): SignerKey | null {
 }
 
 /** The public keys checkpoints are checked with: --key files, ledger.trustedKeyFiles and the signing key's. */
-function trustedKeys(config: Config, extra: readonly string[] = []): VerifierKey[] {
+export function trustedKeys(config: Config, extra: readonly string[] = []): VerifierKey[] {
   const keys = readVerifierFiles([...extra, ...config.ledger.trustedKeyFiles]);
   const signer = optionalSigner(config);
   if (signer) keys.push(verifierOf(signer));

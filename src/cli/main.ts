@@ -15,6 +15,7 @@ import { checkConfig, checkDialplan, checkTimings, Finding } from './check-confi
 import { diagnose, printDoctor } from './doctor';
 import { registerKeyCommands } from './key-commands';
 import { registerLedgerCommands } from './ledger-commands';
+import { registerReportCommand } from './report-command';
 
 /** Where the configuration is when a server is set up as docs/admin.md says. */
 export const SYSTEM_CONFIG = '/etc/consent-ivr/consent-ivr.yaml';
@@ -149,6 +150,7 @@ export function buildProgram(): Command {
   // The ledger commands (run by whoever erases and purges, often from cron) need the pseudonym key
   // only, not the ARI password or the AMI secret.
   registerLedgerCommands(program, (): Config => load(program, { secrets: ['pseudonymKey'] }).config);
+  registerReportCommand(program, (): Config => load(program, { secrets: ['pseudonymKey'] }).config);
   registerKeyCommands(program);
   return program;
 }

@@ -24,6 +24,7 @@ const NULLABLE = new Set<Field>([
   'withdrawnBy',
   'withdrawalRecording',
   'pauses',
+  'fullNotice',
   'erasedAt',
 ]);
 
@@ -106,6 +107,7 @@ export function parseCsv(text: string): StoredRecord[] {
       out[f] = v === '' && NULLABLE.has(f) ? null : v;
     });
     out.attempts = Number(out.attempts);
+    if (out.fullNotice === 'true' || out.fullNotice === 'false') out.fullNotice = out.fullNotice === 'true';
     return out as unknown as StoredRecord;
   });
 }

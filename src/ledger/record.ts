@@ -31,6 +31,7 @@ export const RECORD_FIELDS = [
   'withdrawnBy',
   'withdrawalRecording',
   'pauses',
+  'fullNotice',
   'erasedAt',
 ] as const satisfies readonly (keyof StoredRecord)[];
 
@@ -101,6 +102,7 @@ export function validateRecord(record: ConsentRecord | StoredRecord, opts: { era
     });
     if (!ok) throw new InvalidRecordError('pauses: must be start/end ISO 8601 spans separated by ";" (only the last may be open)');
   }
+  if (r.fullNotice !== null && r.fullNotice !== undefined && typeof r.fullNotice !== 'boolean') throw new InvalidRecordError('fullNotice: must be true, false or null');
   if (record.outcome !== null && !OUTCOMES.includes(record.outcome)) throw new InvalidRecordError('outcome: not a known outcome');
   if (record.language !== null && !(LANGUAGES as readonly string[]).includes(record.language)) {
     throw new InvalidRecordError('language: not a configured language');

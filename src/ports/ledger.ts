@@ -39,6 +39,8 @@ export interface ConsentRecord {
    * the last has no end while paused (or when the recording stopped during the pause). Null: none.
    */
   pauses: string | null;
+  /** The caller asked for the full notice (key 0). Absent or null in records made before it was kept. */
+  fullNotice?: boolean | null;
 }
 
 export type StoredIn = 'redis' | 'journal';

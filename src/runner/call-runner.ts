@@ -102,6 +102,7 @@ export class CallRunner {
       withdrawnBy: null,
       withdrawalRecording: null,
       pauses: null,
+      fullNotice: false,
     };
   }
 
@@ -183,6 +184,7 @@ export class CallRunner {
         const playbackId = `${this.channelId}-p${effect.id}`;
         this.playbacks.set(playbackId, effect.id);
         if (effect.prompt === 'notice' && !this.record.noticeStartedAt) this.record.noticeStartedAt = clock.now().toISOString();
+        if (effect.prompt === 'full-notice') this.record.fullNotice = true;
         this.hooks.onPlaybackStarted?.(playbackId, this);
         this.log.debug('play', { prompt: effect.prompt, lang: effect.lang });
         this.later(calls.play(this.channelId, playbackId, `${this.settings.promptFolder}/${effect.prompt}`, effect.lang), (e) => {

@@ -8,6 +8,7 @@ export const LATER_FIELDS_EMPTY = {
   withdrawnBy: null,
   withdrawalRecording: null,
   pauses: null,
+  fullNotice: null,
 } as const satisfies Partial<ConsentRecord>;
 
 /** An accepted, recorded inbound call (2026-11-30); `over` changes any field. */
