@@ -104,16 +104,17 @@ export class Checkpointer {
   private async sign(): Promise<SignResult> {
     if (!this.store.isReady()) return { status: 'skipped', reason: 'Redis is not connected' };
     const started = Date.now();
+    // A log begun before Merkle trees keeps no tree in Redis; its tree is computed from its entries
+    // here all the same (unless its start was purged before trees: startOfLog refuses then).
     const head = await this.store.head();
-    if (head.tree === null) return { status: 'skipped', reason: 'this log was begun before Merkle trees: its hash chain is its only check' };
     const base = this.base ?? (await this.loadBase());
     if (head.seq === base.size && base.signed) {
       this.base = base;
       return { status: 'unchanged', size: base.size };
     }
     const next = await this.extend(base, head.seq);
-    const stored = Frontier.parse(head.tree);
-    if (stored.size === next.size && !stored.root().equals(next.tree.root())) {
+    const stored = head.tree === null ? null : Frontier.parse(head.tree);
+    if (stored && stored.size === next.size && !stored.root().equals(next.tree.root())) {
       this.opts.logger.warn("checkpoint: the log's tree state in Redis differs from its entries; signing the tree computed from the entries", { log: safe(this.store.log) });
     }
     const text = formatCheckpoint({ origin: originOf(this.store.log), size: next.size, root: next.tree.root(), extensions: [] });

@@ -32,7 +32,7 @@ const clock: Clock = {
 class MemoryLog implements CheckpointStore {
   readonly log = 'pbx1';
   entries: StoredChainEntry[] = [];
-  tree = '0:';
+  tree: string | null = '0:';
   cps: StoredCheckpoint[] = [];
   isReady(): boolean {
     return true;
@@ -125,6 +125,16 @@ describe('checkpointer', () => {
     log.add(2);
     expect(await rotated.signNow()).toMatchObject({ status: 'signed', size: 5 });
     expect(log.cps.map((c) => c.note.split('\n').find((l) => l.startsWith('— '))?.split(' ')[1])).toEqual(['old', 'new']);
+  });
+
+  test('When a log was begun before Merkle trees (no tree kept in Redis), then its tree is computed from its entries and signed', async () => {
+    const log = new MemoryLog();
+    log.add(6);
+    const withTree = log.tree;
+    log.tree = null; // what head() reports for such a log
+    const r = await new Checkpointer(log, generateSigner('unit'), { intervalMs: 60000, file: file(), clock, logger: quiet }).signNow();
+    expect(r).toMatchObject({ status: 'signed', size: 6 });
+    expect(log.cps[0]?.tree).toBe(withTree);
   });
 
   test('Origins name the log, and only ours parse back', () => {
