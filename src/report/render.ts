@@ -213,7 +213,7 @@ function chart(r: Report, lang: ReportLang): string {
   const barW = 520;
   const rowH = 22;
   const width = labelW + barW + 20;
-  const height = rows.length * rowH + 50;
+  const height = rows.length * rowH + 8;
   const parts: string[] = [];
   rows.forEach((g, i) => {
     const y = i * rowH + 4;
@@ -229,15 +229,10 @@ function chart(r: Report, lang: ReportLang): string {
       x += w;
     }
   });
-  // The legend: one fixed-width slot per outcome, from the reading side.
-  const legendY = rows.length * rowH + 22;
-  const slot = Math.floor((width - 20) / OUTCOMES.length);
-  OUTCOMES.forEach((o, i) => {
-    const boxX = rtl ? width - 10 - i * slot - 12 : 10 + i * slot;
-    parts.push(`<rect x="${boxX}" y="${legendY - 10}" width="12" height="12" fill="${COLORS[o]}"/>`);
-    parts.push(`<text x="${rtl ? boxX - 4 : boxX + 16}" y="${legendY}" text-anchor="start" class="leg">${esc(t.outcomes[o])}</text>`);
-  });
-  return `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="${esc(t.chart)}" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${parts.join('')}</svg>`;
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="${esc(t.chart)}" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${parts.join('')}</svg>`;
+  // The legend in HTML, so that long labels wrap instead of running into each other (and follow the page's direction).
+  const legend = OUTCOMES.map((o) => `<li><span class="swatch" style="background:${COLORS[o]}"></span>${esc(t.outcomes[o])}</li>`).join('');
+  return `${svg}<ul class="legend">${legend}</ul>`;
 }
 
 function figuresRow(g: GroupFigures, label: string, lang: ReportLang, cls = ''): string {
@@ -274,7 +269,9 @@ tr.total th, tr.total td { font-weight: bold; background: #f4f4f4; }
 thead th { background: #fafafa; font-size: 12px; }
 small { color: #666; }
 svg { max-width: 100%; height: auto; page-break-inside: avoid; }
-svg .lbl, svg .leg { font-size: 11px; fill: #333; }
+svg .lbl { font-size: 11px; fill: #333; }
+.legend { list-style: none; display: flex; flex-wrap: wrap; gap: 6px 18px; padding: 0; margin: 6px 0 0; font-size: 12px; }
+.swatch { display: inline-block; width: 12px; height: 12px; margin-inline-end: 6px; vertical-align: -1px; }
 .empty { font-size: 18px; margin: 40px 0; }
 .foot { color: #666; font-size: 11px; margin-top: 16px; }
 @media print { body { margin: 0; } .card { break-inside: avoid; } }
