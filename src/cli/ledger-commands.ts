@@ -27,7 +27,7 @@ import { Checkpointer, type SignResult } from '../ledger/checkpointer';
 import { collectEvidence, EvidenceError, proveConsistency } from '../ledger/evidence';
 import { KeyFileError, readVerifierFiles } from '../ledger/signing-keys';
 import { readCheckpointFile, verifyLedger, type VerifyReport } from '../ledger/verify';
-import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { writeFileSync, renameSync } from 'node:fs';
 import { csvHeader, csvRow, jsonlRow, printable, TEXT_HEADER, textRecord, textRow } from '../ledger/format';
 import { OUTCOMES, parseStoredRecord } from '../ledger/record';
 import { createLogger } from '../logging/logger';
@@ -241,18 +241,14 @@ export function runExport(config: Config, opts: ExportOptions, deps: CliDeps = {
   });
 }
 
-/** The signing key, when this host has it (env or ledger.signingKeyFile); null otherwise. */
+/**
+ * The signing key, when this host has it: the loader reads it as an optional secret (environment,
+ * systemd credential or ledger.signingKeyFile); null otherwise.
+ */
 function optionalSigner(config: Config): SignerKey | null {
-  const text = process.env.CONSENT_IVR_LEDGER_SIGNING_KEY || (() => {
-    try {
-      return readFileSync(config.ledger.signingKeyFile, 'utf8');
-    } catch {
-      return '';
-    }
-  })();
-  if (!text.trim()) return null;
+  if (!config.secrets.signingKey.trim()) return null;
   try {
-    return parseSigner(text);
+    return parseSigner(config.secrets.signingKey);
   } catch (e) {
     throw new KeyFileError(`ledger.signingKeyFile: ${config.ledger.signingKeyFile} is not a checkpoint signing key (${(e as Error).message})`);
   }

@@ -37,7 +37,7 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
-function load(program: Command, opts: { secrets?: readonly (keyof Secrets)[] } = {}): LoadResult {
+function load(program: Command, opts: { secrets?: readonly (keyof Secrets)[]; optionalSecrets?: readonly (keyof Secrets)[] } = {}): LoadResult {
   const file = program.opts<{ config: string }>().config;
   try {
     return loadConfig(file, process.env, opts);
@@ -149,8 +149,10 @@ export function buildProgram(): Command {
 
   // The ledger commands (run by whoever erases and purges, often from cron) need the pseudonym key
   // only, not the ARI password or the AMI secret.
-  registerLedgerCommands(program, (): Config => load(program, { secrets: ['pseudonymKey'] }).config);
-  registerReportCommand(program, (): Config => load(program, { secrets: ['pseudonymKey'] }).config);
+  // The signing key where this host has it: checkpoints are then signed, and trusted, without a --key.
+  const ledgerConfig = (): Config => load(program, { secrets: ['pseudonymKey'], optionalSecrets: ['signingKey'] }).config;
+  registerLedgerCommands(program, ledgerConfig);
+  registerReportCommand(program, ledgerConfig);
   registerKeyCommands(program);
   return program;
 }

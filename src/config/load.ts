@@ -157,11 +157,15 @@ export interface LoadResult {
 /** Every secret, for the service; a command that needs fewer names them (least privilege). */
 export const ALL_SECRETS: readonly (keyof Secrets)[] = SECRETS.map((s) => s.field);
 
-/** Reads the secrets asked for; the others are left empty and their files are never opened. */
-function readSecrets(cfg: ConfigFile, env: NodeJS.ProcessEnv, warnings: string[], wanted: readonly (keyof Secrets)[]): Secrets {
+/**
+ * Reads the secrets asked for; the others are left empty and their files are never opened. An
+ * `optional` secret that is nowhere (no variable, credential or readable file) is left empty too.
+ */
+function readSecrets(cfg: ConfigFile, env: NodeJS.ProcessEnv, warnings: string[], wanted: readonly (keyof Secrets)[], optional: readonly (keyof Secrets)[]): Secrets {
   const out: Secrets = { ariPassword: '', amiSecret: '', pseudonymKey: '', apiToken: '', signingKey: '' };
   for (const s of SECRETS) {
-    if (!wanted.includes(s.field)) continue;
+    const isOptional = optional.includes(s.field) && !wanted.includes(s.field);
+    if (!wanted.includes(s.field) && !isOptional) continue;
     if (s.field === 'apiToken' && !cfg.api.enabled) continue;
     const fromEnvValue = env[s.env];
     if (fromEnvValue !== undefined && fromEnvValue !== '') {
@@ -178,6 +182,7 @@ function readSecrets(cfg: ConfigFile, env: NodeJS.ProcessEnv, warnings: string[]
       const mode = statSync(file).mode;
       if (mode & 0o004) warnings.push(`${s.fileKey}: ${file} is readable by every user; chmod 600 it`);
     } catch (e) {
+      if (isOptional) continue;
       const code = (e as NodeJS.ErrnoException).code ?? 'error';
       throw new ConfigError(`${s.fileKey}: cannot read secret file ${file} (${code}); set ${s.env} or fix the path`, s.fileKey);
     }
@@ -244,9 +249,14 @@ function readLayered(source: string, seen: string[] = []): Record<string, unknow
 
 /**
  * Reads (with its `extends:` chain), overrides from the environment, validates, resolves paths and
- * reads the secrets named in `opts.secrets` (all of them unless told otherwise).
+ * reads the secrets named in `opts.secrets` (all of them unless told otherwise), and those named in
+ * `opts.optionalSecrets` where this host has them.
  */
-export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, opts: { secrets?: readonly (keyof Secrets)[] } = {}): LoadResult {
+export function loadConfig(
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+  opts: { secrets?: readonly (keyof Secrets)[]; optionalSecrets?: readonly (keyof Secrets)[] } = {},
+): LoadResult {
   const source = resolve(file);
   const raw = readLayered(source);
   for (const leaf of schemaLeaves()) {
@@ -257,6 +267,6 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, o
   const cfg = validate(raw, source);
   resolvePaths(cfg, dirname(source));
   const warnings: string[] = [];
-  const secrets = readSecrets(cfg, env, warnings, opts.secrets ?? ALL_SECRETS);
+  const secrets = readSecrets(cfg, env, warnings, opts.secrets ?? ALL_SECRETS, opts.optionalSecrets ?? []);
   return { config: { ...cfg, source, secrets }, warnings };
 }

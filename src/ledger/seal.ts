@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
+import { wavHeader } from '../prompts/wav';
 import { INDEX_ONLY, type AppendItem, type EventBody, type RecordingSeal } from './types';
 
 /** What a recording file is now. */
@@ -18,22 +19,6 @@ export interface FileState {
 
 /** Bytes per second of the headerless formats MixMonitor writes. */
 const RAW_RATE: Record<string, number> = { sln: 16000, gsm: 1650 };
-
-/** Reads the RIFF header: byte rate, where the data starts and the sizes it declares. */
-function riff(head: Buffer): { byteRate: number; dataOffset: number; dataSize: number; riffSize: number } | null {
-  if (head.length < 12 || head.toString('ascii', 0, 4) !== 'RIFF' || head.toString('ascii', 8, 12) !== 'WAVE') return null;
-  const riffSize = head.readUInt32LE(4);
-  let byteRate = 0;
-  let off = 12;
-  while (off + 8 <= head.length) {
-    const id = head.toString('ascii', off, off + 4);
-    const size = head.readUInt32LE(off + 4);
-    if (id === 'fmt ' && off + 16 <= head.length) byteRate = head.readUInt32LE(off + 16);
-    if (id === 'data') return { byteRate, dataOffset: off + 8, dataSize: size, riffSize };
-    off += 8 + size + (size % 2);
-  }
-  return null;
-}
 
 /** The file's state, or null when it does not exist. */
 export async function inspectRecording(path: string, format: string): Promise<FileState | null> {
@@ -53,7 +38,7 @@ export async function inspectRecording(path: string, format: string): Promise<Fi
   }
   let durationMs = 0;
   let closed: boolean | null = null;
-  const h = format === 'wav' || format === 'wav49' ? riff(head) : null;
+  const h = format === 'wav' || format === 'wav49' ? wavHeader(head) : null;
   if (h) {
     closed = h.riffSize === size - 8 && h.dataOffset + h.dataSize <= size;
     const data = closed ? h.dataSize : size - h.dataOffset;

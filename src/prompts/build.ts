@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import type { Config, Language, PromptName } from '../config/schema';
 import type { NoticeCatalogue } from '../ledger/types';
 import { renderAll } from './texts';
+import { wavSeconds } from './wav';
 
 const run = promisify(execFile);
 export const MANIFEST = '.consent-ivr-generated.json';
@@ -159,16 +160,3 @@ export function promptDurations(config: Pick<Config, 'prompts' | 'legal'>, sound
   return out;
 }
 
-/** Length of a PCM WAV in seconds, from its fmt and data chunks. */
-export function wavSeconds(buf: Buffer): number {
-  let byteRate = 0;
-  let off = 12;
-  while (off + 8 <= buf.length) {
-    const id = buf.toString('ascii', off, off + 4);
-    const size = buf.readUInt32LE(off + 4);
-    if (id === 'fmt ') byteRate = buf.readUInt32LE(off + 16);
-    if (id === 'data' && byteRate > 0) return Math.min(size, buf.length - off - 8) / byteRate;
-    off += 8 + size + (size % 2);
-  }
-  throw new Error('not a PCM WAV file');
-}

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { AmiConnection } from '../../src/adapters/ami/ami-connection';
 import { createLogger } from '../../src/logging/logger';
-import { wavSeconds as wavBufferSeconds } from '../../src/prompts/build';
+import { wavSeconds as wavBufferSeconds } from '../../src/prompts/wav';
 
 export const REPO = resolve(__dirname, '../..');
 

@@ -208,6 +208,16 @@ describe('configuration', () => {
     expect(loadConfig(file, {}, { secrets: [] }).config.secrets).toEqual({ ariPassword: '', amiSecret: '', pseudonymKey: '', apiToken: '', signingKey: '' });
   });
 
+  test('When a secret is optional, then it is read from the same places when there, and left empty (no error) when not', () => {
+    const dir = tmp();
+    const file = withEdit((d) => (d.ledger.signingKeyFile = join(dir, 'missing-key')));
+    const opts = { secrets: ['pseudonymKey'] as const, optionalSecrets: ['signingKey'] as const };
+    expect(loadConfig(file, { CONSENT_IVR_PSEUDONYM_KEY: 'c' }, opts).config.secrets.signingKey).toBe('');
+    writeFileSync(join(dir, 'missing-key'), 'the-key\n', { mode: 0o600 });
+    expect(loadConfig(file, { CONSENT_IVR_PSEUDONYM_KEY: 'c' }, opts).config.secrets.signingKey).toBe('the-key');
+    expect(loadConfig(file, { CONSENT_IVR_PSEUDONYM_KEY: 'c', CONSENT_IVR_LEDGER_SIGNING_KEY: 'from-env' }, opts).config.secrets.signingKey).toBe('from-env');
+  });
+
   test('When the control API is on, then its token is a secret like the others; when it is off, none is needed', () => {
     const dir = tmp();
     const file = withEdit((d) => (d.api = { tokenFile: join(dir, 'missing-token') }));
