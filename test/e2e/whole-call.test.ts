@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { pseudonymise } from '../../src/ledger/pseudonym';
 import {
   activeChannels,
+  closedRecordingSeconds,
   waitChannelsGone,
   AmiEvent,
   bandLevel,
@@ -142,8 +143,9 @@ describe('outbound calls: the customer is asked before being connected', () => {
     expect(r.recording).toMatch(new RegExp(`/${uid.replace('.', '\\.')}\\.wav$`));
     expect(existsSync(r.recording as string)).toBe(true);
     // The conversation only (MixMonitor b): not the notice, which the agent never heard.
-    expect(wavSeconds(r.recording as string)).toBeGreaterThan(2);
-    expect(wavSeconds(r.recording as string)).toBeLessThan(afterAccept() + 5);
+    const seconds = await closedRecordingSeconds(r.recording as string);
+    expect(seconds).toBeGreaterThan(2);
+    expect(seconds).toBeLessThan(afterAccept() + 5);
     // The customer's voice (1 kHz) and the agent's (500 Hz) are both in it.
     expect(bandLevel(r.recording as string, 900, 1100)).toBeGreaterThan(0.05);
     expect(bandLevel(r.recording as string, 400, 600)).toBeGreaterThan(0.05);

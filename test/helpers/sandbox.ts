@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { AmiConnection } from '../../src/adapters/ami/ami-connection';
 import { createLogger } from '../../src/logging/logger';
-import { wavSeconds as wavBufferSeconds } from '../../src/prompts/wav';
+import { wavHeader, wavSeconds as wavBufferSeconds } from '../../src/prompts/wav';
 
 export const REPO = resolve(__dirname, '../..');
 
@@ -373,6 +373,20 @@ export const EVENTS_ACTED_ON = ['ChannelDestroyed', 'ChannelDtmfReceived', 'Chan
 /** Length in seconds of a PCM WAV file. */
 export function wavSeconds(file: string): number {
   return wavBufferSeconds(readFileSync(file));
+}
+
+/**
+ * The length of a recording once MixMonitor has closed it (its header then declares the file's size):
+ * a call's result can reach the test just before Asterisk has finished the file.
+ */
+export async function closedRecordingSeconds(file: string, ms = 5000): Promise<number> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const buf = readFileSync(file);
+    const h = wavHeader(buf);
+    if ((h && h.riffSize === buf.length - 8) || Date.now() > until) return wavBufferSeconds(buf);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** Length of a consent prompt as built in the sandbox. */
