@@ -47,18 +47,9 @@ CHROOT_PACKAGES=asterisk,asterisk-core-sounds-fr,asterisk-core-sounds-en,asteris
 # Free space needed on the cache's filesystem to build the chroot (~500 MB used).
 BUILD_MIN_FREE_KB=$((1536 * 1024))
 
-ARI_URL=http://127.0.0.1:8088
-ARI_USER=consent-ivr
-ARI_APP=consent-ivr
-AMI_HOST=127.0.0.1
-AMI_PORT=5038
-AMI_USER=consent-ivr
-AMI_TEST_USER=consent-ivr-test
-# SIP test callers (config/asterisk/pjsip.conf): unauthenticated from
-# 127.0.0.1 only, into consent-example-inbound, whose _X. takes any number.
-SIP_HOST=127.0.0.1
-SIP_PORT=5060
-SIP_EXTEN=2000
+# ARI_URL, AMI_PORT, ...: the coordinates shared with the TypeScript toolkit.
+# shellcheck source=sandbox.env
+source "$SCRIPT_DIR/sandbox.env"
 
 ASTERISK_PIDFILE_IN_CHROOT=/run/asterisk/asterisk.pid
 ASTERISK_BOOT_TIMEOUT=90
@@ -397,161 +388,19 @@ secret() {
 # --------------------------------------------------------------------------
 # Asterisk configuration
 
-STAGED_DIR=$RUN_DIR/config.staged
-LOADED_DIR=$RUN_DIR/config.loaded
-
-# Render config/asterisk/*.conf and collect the dialplans into $STAGED_DIR:
-#   etc/NAME.conf            -> chroot /etc/asterisk/NAME.conf
-#   consent-ivr.d/NAME.conf  -> chroot /etc/asterisk/consent-ivr.d/NAME.conf
-stage_config() {
-    local ari_password ami_secret ami_test_secret
-    ari_password=$(secret ari-password)
-    ami_secret=$(secret ami-secret)
-    ami_test_secret=$(secret ami-test-secret)
-
-    rm -rf "$STAGED_DIR"
-    mkdir -p "$STAGED_DIR/etc" "$STAGED_DIR/consent-ivr.d"
-    chmod 0700 "$STAGED_DIR"
-
-    local src name left
-    local -a sources
-    shopt -s nullglob
-    sources=("$REPO"/config/asterisk/*.conf)
-    shopt -u nullglob
-    ((${#sources[@]} > 0)) || die "no Asterisk configuration found in $REPO/config/asterisk/"
-    for src in "${sources[@]}"; do
-        name=$(basename "$src")
-        # The secrets are hexadecimal and the recordings path is ours, but
-        # escape "|", "&" and "\" anyway so that no path can break sed.
-        sed -e "s|@ARI_PASSWORD@|$ari_password|g" \
-            -e "s|@AMI_SECRET@|$ami_secret|g" \
-            -e "s|@AMI_TEST_SECRET@|$ami_test_secret|g" \
-            -e "s|@RECORDINGS_DIR@|$(sed_escape "$RECORDINGS_DIR")|g" \
-            "$src" >"$STAGED_DIR/etc/$name"
-        left=$(grep -noE '@[A-Z_]+@' "$STAGED_DIR/etc/$name" | head -n 3 | tr '\n' ' ') || true
-        if [[ -n $left ]]; then
-            die "config/asterisk/$name has an unknown placeholder: $left"
-        fi
-    done
-
-    local dir
-    shopt -s nullglob
-    for dir in "$REPO/dialplans" "$REPO/test/dialplans"; do
-        for src in "$dir"/*.conf; do
-            name=$(basename "$src")
-            if [[ -e $STAGED_DIR/consent-ivr.d/$name ]]; then
-                shopt -u nullglob
-                die "two dialplan files are both named $name (dialplans/ and test/dialplans/): rename one"
-            fi
-            cp "$src" "$STAGED_DIR/consent-ivr.d/$name"
-        done
-    done
-    sources=("$STAGED_DIR"/consent-ivr.d/*.conf)
-    shopt -u nullglob
-    # An #include pattern that matches nothing makes pbx_config reject the
-    # whole extensions.conf (and a reload silently keeps the old dialplan).
-    if ((${#sources[@]} == 0)); then
-        printf '; No dialplan in the repository yet: this file keeps the\n; #include "consent-ivr.d/*.conf" of extensions.conf matching.\n' \
-            >"$STAGED_DIR/consent-ivr.d/00-empty.conf"
+# The rest (rendering config/asterisk/*.conf with the secrets, the dialplans,
+# what to reload) is TypeScript: scripts/toolkit/sandbox.ts, run through this.
+toolkit() {
+    local main=$REPO/dist/tools/scripts/toolkit/cli.js stamp=$RUN_DIR/tools.stamp start out
+    mkdir -p "$RUN_DIR"
+    if [[ ! -f $main || ! -f $stamp ]] || [[ -n $(cd "$REPO" &&
+        find scripts src tsconfig.json -newer "$stamp" -name '*.ts' -print -quit 2>/dev/null) ]]; then
+        start=$(date +%s.%N)
+        [[ -d $REPO/node_modules ]] || die "node_modules is missing: run npm ci first"
+        out=$(cd "$REPO" && npx tsc -p scripts/tsconfig.json 2>&1) || { printf '%s\n' "$out" >&2; die "the toolkit does not compile (npx tsc -p scripts/tsconfig.json)"; }
+        touch -d "@$start" "$stamp"
     fi
-}
-
-sed_escape() { printf '%s' "$1" | sed -e 's/[\\|&]/\\&/g'; }
-
-# Debian sample configuration files that only cause noise in the sandbox.
-# They are renamed, not deleted. users.conf: pbx_config logs a deprecation
-# warning on every start as long as the file exists, even empty.
-DEBIAN_CONFIGS_DISABLED=(users.conf)
-
-# Record which staged files differ from what the chroot holds now: the
-# chroot is shared by every checkout, so another checkout's `up` (other
-# secrets, other dialplans) may have installed and loaded its own. Run before
-# install_config.
-note_config_drift() {
-    local etc=$CHROOT/etc/asterisk f name
-    : >"$RUN_DIR/config.drift"
-    for f in "$STAGED_DIR"/etc/*.conf; do
-        name=$(basename "$f")
-        cmp -s "$f" "$etc/$name" || printf '%s\n' "$name" >>"$RUN_DIR/config.drift"
-    done
-    if ! diff -qr "$STAGED_DIR/consent-ivr.d" "$etc/consent-ivr.d" >/dev/null 2>&1; then
-        printf 'dialplans\n' >>"$RUN_DIR/config.drift"
-    fi
-}
-
-# Copy the staged configuration into the chroot.
-install_config() {
-    local etc=$CHROOT/etc/asterisk f name
-    for f in "$STAGED_DIR"/etc/*.conf; do
-        install -m 0640 "$f" "$etc/$(basename "$f")"
-    done
-    for name in "${DEBIAN_CONFIGS_DISABLED[@]}"; do
-        if [[ -e $etc/$name && ! -e $STAGED_DIR/etc/$name ]]; then
-            mv -f "$etc/$name" "$etc/$name.disabled-by-consent-ivr-sandbox"
-        fi
-    done
-    rm -rf "$etc/consent-ivr.d"
-    mkdir -p "$etc/consent-ivr.d"
-    cp -a "$STAGED_DIR/consent-ivr.d/." "$etc/consent-ivr.d/"
-}
-
-# Remember what the running Asterisk (pid $1) has loaded.
-record_loaded_config() {
-    rm -rf "$LOADED_DIR"
-    cp -a "$STAGED_DIR" "$LOADED_DIR"
-    printf '%s\n' "$1" >"$LOADED_DIR/asterisk.pid"
-}
-
-# The reload commands that bring a running Asterisk from the loaded
-# configuration to the staged one, one per line; RESTART when only a restart
-# can. When we do not know what it loaded (it was not started or reloaded by
-# this checkout's `up`), every reload, but no restart: modules.conf was already
-# in place when it started.
-reload_commands() {
-    local pid=$1 loaded_pid
-    loaded_pid=$(read_first_line "$LOADED_DIR/asterisk.pid")
-    local -a changed=()
-    local f name
-    if [[ $loaded_pid != "$pid" ]]; then
-        for f in "$STAGED_DIR"/etc/*.conf; do
-            name=$(basename "$f")
-            [[ $name == modules.conf || $name == asterisk.conf ]] || changed+=("$name")
-        done
-        changed+=(dialplans)
-    else
-        for f in "$STAGED_DIR"/etc/*.conf "$LOADED_DIR"/etc/*.conf; do
-            [[ -e $f ]] || continue
-            name=$(basename "$f")
-            if ! cmp -s "$STAGED_DIR/etc/$name" "$LOADED_DIR/etc/$name"; then
-                changed+=("$name")
-            fi
-        done
-        if ! diff -qr "$STAGED_DIR/consent-ivr.d" "$LOADED_DIR/consent-ivr.d" >/dev/null 2>&1; then
-            changed+=(dialplans)
-        fi
-        # Files someone else changed in the chroot since.
-        if [[ -s $RUN_DIR/config.drift ]]; then
-            mapfile -t -O "${#changed[@]}" changed <"$RUN_DIR/config.drift"
-        fi
-    fi
-    ((${#changed[@]} > 0)) || return 0
-    local -A seen=()
-    for name in "${changed[@]}"; do
-        case $name in
-            extensions.conf | users.conf | dialplans) seen["dialplan reload"]=1 ;;
-            ari.conf) seen["module reload res_ari.so"]=1 ;;
-            manager.conf) seen["manager reload"]=1 ;;
-            http.conf) seen["module reload http"]=1 ;;
-            logger.conf) seen["logger reload"]=1 ;;
-            pjsip.conf) seen["module reload res_pjsip.so"]=1 ;;
-            rtp.conf) seen["module reload res_rtp_asterisk.so"]=1 ;;
-            musiconhold.conf) seen["moh reload"]=1 ;;
-            features.conf) seen["module reload features"]=1 ;;
-            modules.conf | asterisk.conf) seen["RESTART"]=1 ;;
-            *) seen["reload"]=1 ;;
-        esac
-    done
-    printf '%s\n' "${!seen[@]}" | sort
+    node "$main" "$@"
 }
 
 # --------------------------------------------------------------------------
@@ -743,7 +592,7 @@ wait_for_exit() {
 reload_asterisk() {
     local pid=$1 cmd out log_offset
     local -a cmds
-    mapfile -t cmds < <(reload_commands "$pid")
+    mapfile -t cmds < <(toolkit reload-plan "$pid" ${2:-})
     if ((${#cmds[@]} == 0)); then
         return 0
     fi
@@ -758,20 +607,9 @@ reload_asterisk() {
     report_asterisk_log_since "$log_offset"
 }
 
-# True when GET /ari/asterisk/info succeeds with our credentials.
+# True when ARI answers with this checkout's password.
 ari_accepts_password() {
-    # shellcheck disable=SC2016  # JavaScript template literals, not shell
-    SB_URL=$ARI_URL/ari/asterisk/info SB_USER=$ARI_USER SB_PASSWORD=$(secret ari-password) node -e '
-        const e = process.env;
-        const auth = Buffer.from(`${e.SB_USER}:${e.SB_PASSWORD}`).toString("base64");
-        fetch(e.SB_URL, { headers: { authorization: `Basic ${auth}` }, signal: AbortSignal.timeout(3000) })
-          .then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1));'
-}
-
-asterisk_version() {
-    if [[ -x $CHROOT/usr/sbin/asterisk ]]; then
-        chroot "$CHROOT" /usr/sbin/asterisk -V 2>/dev/null | sed -n '1s/^Asterisk //p'
-    fi
+    toolkit status --json | grep -q '"ari":{[^}]*"running":true'
 }
 
 # --------------------------------------------------------------------------
@@ -890,124 +728,6 @@ ensure_signing_key() {
 }
 
 # --------------------------------------------------------------------------
-# Status
-
-# One JSON object on stdout. Probes ARI, AMI and Redis over the network so that
-# "running" means "answers", not only "has a process".
-status_json() {
-    local ari_password="" ami_secret="" ami_test_secret=""
-    [[ -r $SECRETS_DIR/ari-password ]] && ari_password=$(read_first_line "$SECRETS_DIR/ari-password")
-    [[ -r $SECRETS_DIR/ami-secret ]] && ami_secret=$(read_first_line "$SECRETS_DIR/ami-secret")
-    [[ -r $SECRETS_DIR/ami-test-secret ]] && ami_test_secret=$(read_first_line "$SECRETS_DIR/ami-test-secret")
-    SB_ARI_URL=$ARI_URL SB_ARI_USER=$ARI_USER SB_ARI_PASSWORD=$ari_password SB_ARI_APP=$ARI_APP \
-        SB_AMI_HOST=$AMI_HOST SB_AMI_PORT=$AMI_PORT SB_AMI_USER=$AMI_USER SB_AMI_SECRET=$ami_secret \
-        SB_AMI_TEST_USER=$AMI_TEST_USER SB_AMI_TEST_SECRET=$ami_test_secret \
-        SB_SIP_HOST=$SIP_HOST SB_SIP_PORT=$SIP_PORT SB_SIP_EXTEN=$SIP_EXTEN \
-        SB_REDIS_PORT=$REDIS_PORT SB_REDIS_RUNNING=$([[ -n $(redis_pid) ]] && echo 1 || echo 0) \
-        SB_RECORDINGS_DIR=$RECORDINGS_DIR SB_STATE_DIR=$STATE SB_CHROOT=$CHROOT SB_SECRETS_DIR=$SECRETS_DIR \
-        SB_ASTERISK_PID=$(asterisk_pid) SB_ASTERISK_VERSION=$(asterisk_version) \
-        node - <<'EOF'
-const net = require('node:net');
-const e = process.env;
-
-// Resolves true when host:port accepts a connection and its first bytes match.
-function probe(host, port, send, expect) {
-  return new Promise((resolve) => {
-    let buf = '';
-    const sock = net.connect({ host, port });
-    const done = (ok) => { sock.destroy(); resolve(ok); };
-    sock.setTimeout(1500, () => done(false));
-    sock.on('error', () => done(false));
-    sock.on('connect', () => { if (send) sock.write(send); });
-    sock.on('data', (d) => { buf += d; if (expect.test(buf)) done(true); });
-  });
-}
-
-async function ariAnswers() {
-  if (!e.SB_ARI_PASSWORD) return false;
-  try {
-    const auth = Buffer.from(`${e.SB_ARI_USER}:${e.SB_ARI_PASSWORD}`).toString('base64');
-    const res = await fetch(`${e.SB_ARI_URL}/ari/asterisk/info`, {
-      headers: { authorization: `Basic ${auth}` },
-      signal: AbortSignal.timeout(2000),
-    });
-    return res.ok;
-  } catch {
-    return false;
-  }
-}
-
-(async () => {
-  const asteriskPid = e.SB_ASTERISK_PID ? Number(e.SB_ASTERISK_PID) : null;
-  const redisPort = Number(e.SB_REDIS_PORT);
-  const [ariRunning, amiRunning, redisRunning] = await Promise.all([
-    asteriskPid ? ariAnswers() : false,
-    asteriskPid ? probe('127.0.0.1', Number(e.SB_AMI_PORT), null, /^Asterisk Call Manager/) : false,
-    e.SB_REDIS_RUNNING === '1' ? probe('127.0.0.1', redisPort, 'PING\r\n', /^\+PONG/) : false,
-  ]);
-  const status = {
-    ari: {
-      url: e.SB_ARI_URL,
-      user: e.SB_ARI_USER,
-      password: e.SB_ARI_PASSWORD,
-      app: e.SB_ARI_APP,
-      running: ariRunning,
-    },
-    ami: {
-      host: e.SB_AMI_HOST,
-      port: Number(e.SB_AMI_PORT),
-      user: e.SB_AMI_USER,
-      secret: e.SB_AMI_SECRET,
-      running: amiRunning,
-    },
-    amiTest: {
-      host: e.SB_AMI_HOST,
-      port: Number(e.SB_AMI_PORT),
-      user: e.SB_AMI_TEST_USER,
-      secret: e.SB_AMI_TEST_SECRET,
-    },
-    sip: { host: e.SB_SIP_HOST, port: Number(e.SB_SIP_PORT), exten: e.SB_SIP_EXTEN },
-    redis: { url: `redis://127.0.0.1:${redisPort}`, running: redisRunning },
-    // The service's control API with the sandbox configuration (api.port 9465), and its token.
-    api: { url: 'http://127.0.0.1:9465', tokenFile: `${e.SB_SECRETS_DIR}/api-token` },
-    recordingsDir: e.SB_RECORDINGS_DIR,
-    stateDir: e.SB_STATE_DIR,
-    asteriskRoot: e.SB_CHROOT,
-    soundsDir: `${e.SB_CHROOT}/usr/share/asterisk/sounds`,
-    asterisk: {
-      running: asteriskPid !== null,
-      pid: asteriskPid,
-      version: e.SB_ASTERISK_VERSION || null,
-    },
-  };
-  process.stdout.write(JSON.stringify(status) + '\n');
-})();
-EOF
-}
-
-status_human() {
-    local json
-    json=$(status_json)
-    SB_STATUS=$json SB_CHROOT_READY=$(chroot_ready && echo 1 || echo 0) SB_SECRETS_DIR=$SECRETS_DIR \
-        SB_LOG_DIR=$LOG_DIR node - <<'EOF'
-const s = JSON.parse(process.env.SB_STATUS);
-const state = (up) => (up ? 'up  ' : 'DOWN');
-const lines = [
-  `chroot    ${process.env.SB_CHROOT_READY === '1' ? 'ready' : 'NOT BUILT'}  ${s.asteriskRoot}`,
-  `asterisk  ${state(s.asterisk.running)}  ${s.asterisk.version ?? ''}${s.asterisk.pid ? ` (pid ${s.asterisk.pid})` : ''}`,
-  `ari       ${state(s.ari.running)}  ${s.ari.url}/ari  user ${s.ari.user}, app ${s.ari.app}`,
-  `ami       ${state(s.ami.running)}  ${s.ami.host}:${s.ami.port}  users ${s.ami.user}, ${s.amiTest.user} (tests only)`,
-  `redis     ${state(s.redis.running)}  ${s.redis.url}`,
-  `recordings      ${s.recordingsDir}`,
-  `sounds          ${s.soundsDir}`,
-  `secrets         ${process.env.SB_SECRETS_DIR}/ (or: sandbox.sh status --json)`,
-  `logs            ${process.env.SB_LOG_DIR}/`,
-];
-process.stdout.write(lines.join('\n') + '\n');
-EOF
-}
-
-# --------------------------------------------------------------------------
 # Subcommands
 
 cmd_build() {
@@ -1033,16 +753,14 @@ cmd_up() {
     ensure_secrets
     ln -sfn "$CHROOT/var/log/asterisk" "$LOG_DIR/asterisk"
 
-    stage_config
-    note_config_drift
-    install_config
+    toolkit stage-config || die "staging the Asterisk configuration failed"
     ensure_mounts
 
     [[ -n $(redis_pid) ]] || start_redis
 
     local pid
     pid=$(asterisk_pid)
-    if [[ -n $pid ]] && reload_commands "$pid" | grep -qx RESTART; then
+    if [[ -n $pid ]] && toolkit reload-plan "$pid" | grep -qx RESTART; then
         log "modules.conf or asterisk.conf changed: restarting Asterisk"
         stop_asterisk
         pid=""
@@ -1058,16 +776,15 @@ cmd_up() {
     # we could not see), reload everything once.
     if ! ari_accepts_password; then
         log "ARI refuses this checkout's password: reloading the whole configuration"
-        rm -rf "$LOADED_DIR"
-        reload_asterisk "$pid"
+        reload_asterisk "$pid" --all
         ari_accepts_password || die "ARI at $ARI_URL does not accept the password in $SECRETS_DIR/ari-password (see $LOG_DIR/asterisk/messages.log)"
     fi
     printf '%s\n' "$pid" >"$RUN_DIR/asterisk.pid"
-    record_loaded_config "$pid"
+    toolkit record-loaded "$pid"
 
     build_prompts
     ensure_signing_key
-    status_human
+    toolkit status
 }
 
 cmd_down() {
@@ -1082,8 +799,8 @@ cmd_down() {
 cmd_status() {
     require_root status
     case ${1:-} in
-        --json) status_json ;;
-        "") status_human ;;
+        --json) toolkit status --json ;;
+        "") toolkit status ;;
         *) die "unknown option for status: $1 (expected --json)" ;;
     esac
 }

@@ -5,7 +5,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { CallScript, placeCall as place, promptSeconds, recordingsOf, roughFrequency, RunningApp, sandbox, stasisChannels, startApp, TestAmi, waitChannelsGone, wavSeconds } from '../helpers/sandbox';
+import { CallScript, placeCall as place, promptSeconds, recordingsOf, soxStat, RunningApp, sandbox, stasisChannels, startApp, TestAmi, waitChannelsGone, wavSeconds } from '../../scripts/toolkit';
 
 let ami: TestAmi;
 let app: RunningApp;
@@ -69,7 +69,7 @@ describe('the consent call', () => {
     expect(seconds).toBeGreaterThan(1);
     expect(seconds).toBeLessThan(6);
     // What was recorded is the caller's 1 kHz tone, not the spoken notice.
-    expect(Math.abs(roughFrequency(r.recording as string) - 1000)).toBeLessThan(100);
+    expect(Math.abs(soxStat(r.recording as string).hz - 1000)).toBeLessThan(100);
     const log = callLog(uid);
     const decided = log.findIndex((l) => l.message === 'decision');
     const started = log.findIndex((l) => l.message === 'recording started');

@@ -8,8 +8,8 @@ import { once } from 'node:events';
 import { cpSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, waitForRedis } from '../helpers/redis-server';
-import { asteriskCli, runCli, sandbox, startApp } from '../helpers/sandbox';
+import { freePort, waitForRedis } from '../../scripts/toolkit';
+import { asteriskCli, runCli, sandbox, startApp } from '../../scripts/toolkit';
 
 /** A Redis that keeps nothing across a restart (no AOF, no snapshots). */
 async function volatileRedis(): Promise<{ url: string; stop(): Promise<void> }> {

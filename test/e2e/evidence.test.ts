@@ -12,8 +12,8 @@ import { Redis } from 'ioredis';
 import { logBase } from '../../src/adapters/redis/keys';
 import { formatCheckpoint, generateSigner, signNote } from '../../src/ledger/checkpoint';
 import { originOf } from '../../src/ledger/checkpointer';
-import { RedisCluster } from '../helpers/redis-server';
-import { activeChannels, placeCall, promptSeconds, RunningApp, runCli, sandbox, startApp, TestAmi, waitChannelsGone } from '../helpers/sandbox';
+import { RedisCluster } from '../../scripts/toolkit';
+import { activeChannels, placeCall, promptSeconds, RunningApp, runCli, sandbox, startApp, TestAmi, waitChannelsGone } from '../../scripts/toolkit';
 
 const REPO = resolve(__dirname, '../..');
 const MAIN = join(REPO, 'dist/cli/main.js');
@@ -27,7 +27,7 @@ beforeEach(() => sandbox());
 
 async function freshAmi(actionTimeoutMs?: number): Promise<void> {
   ami?.close();
-  ami = new TestAmi(actionTimeoutMs);
+  ami = new TestAmi({ actionTimeoutMs });
   await ami.start();
 }
 

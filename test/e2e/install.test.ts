@@ -8,8 +8,8 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { placeCall, sandbox, TestAmi } from '../helpers/sandbox';
-import { ledgerRecord } from '../helpers/sipp';
+import { placeCall, sandbox, TestAmi } from '../../scripts/toolkit';
+import { ledgerRecord } from '../../scripts/toolkit';
 
 const REPO = resolve(__dirname, '../..');
 const UNITS = join(REPO, 'config', 'systemd');

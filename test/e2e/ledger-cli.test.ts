@@ -12,7 +12,7 @@ import { Readable, Writable } from 'node:stream';
 import { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { validate } from '../../src/config/load';
-import { freePort, waitForRedis } from '../helpers/redis-server';
+import { freePort, waitForRedis } from '../../scripts/toolkit';
 import type { Config } from '../../src/config/schema';
 import { createLedger, pseudonymise } from '../../src/ledger';
 import { parseCsv, parseJsonl } from '../../src/ledger/format';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { validate } from '../../src/config/load';
-import { freePort, RedisServer } from '../helpers/redis-server';
+import { freePort, RedisServer } from '../../scripts/toolkit';
 import type { Config } from '../../src/config/schema';
 import { createLedger, pseudonymise } from '../../src/ledger';
 import { createLogger } from '../../src/logging/logger';

@@ -5,8 +5,8 @@
 import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { logBase } from '../../src/adapters/redis/keys';
-import { freePort, RedisServer } from '../helpers/redis-server';
-import { ariApplication, asteriskCli, EVENTS_ACTED_ON, killLeftoverApps, placeCall, recordingsOf, RunningApp, runCli, sandbox, stasisChannels, startApp, TestAmi, waitChannelsGone } from '../helpers/sandbox';
+import { freePort, RedisServer } from '../../scripts/toolkit';
+import { ariApplication, asteriskCli, EVENTS_ACTED_ON, ServiceProcess, placeCall, recordingsOf, RunningApp, runCli, sandbox, stasisChannels, startApp, TestAmi, waitChannelsGone } from '../../scripts/toolkit';
 
 let ami: TestAmi;
 const fast = { CONSENT_IVR_FLOW_INPUT_TIMEOUT_MS: '1500', CONSENT_IVR_FLOW_MAX_ATTEMPTS: '2' };
@@ -19,7 +19,7 @@ beforeAll(async () => {
 // Runs after every describe's own clean-up: kills a service instance a failed test left running.
 afterAll(async () => {
   ami.close();
-  await killLeftoverApps();
+  await ServiceProcess.killLeftovers();
 });
 
 async function stopClean(app: RunningApp, name: string, forbidden: string[] = []): Promise<void> {

@@ -17,8 +17,8 @@ import { createLedger, pseudonymise } from '../../src/ledger';
 import { createLogger } from '../../src/logging/logger';
 import type { ConsentRecord } from '../../src/ports/ledger';
 import { LATER_FIELDS_EMPTY } from '../helpers/records';
-import { RedisServer } from '../helpers/redis-server';
-import { placeCall, RunningApp, sandbox, startApp, TestAmi, waitChannelsGone } from '../helpers/sandbox';
+import { RedisServer } from '../../scripts/toolkit';
+import { placeCall, RunningApp, sandbox, startApp, TestAmi, waitChannelsGone } from '../../scripts/toolkit';
 
 const KEY = 'servers-test-pseudonym-key-0123456789';
 const PROMPT = { notice: 'n', 'full-notice': 'f', choice: 'c', invalid: 'i', accepted: 'a', refused: 'r', withdrawn: 'w', 'not-recorded': 'x', 'agent-recorded': 'y', 'agent-not-recorded': 'z' };

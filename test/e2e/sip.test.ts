@@ -13,8 +13,8 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { AmiEvent, promptSeconds, recordingsOf, RunningApp, sandbox, stasisChannels, startApp, TestAmi, waitChannelsGone, wavSeconds } from '../helpers/sandbox';
-import { freshExten, LedgerRecord, ledgerRecord, ledgerRecordsSince, requireSipp, runSipp, SippResult, writeDtmfPcap, writeTonePcap } from '../helpers/sipp';
+import { AmiEvent, promptSeconds, recordingsOf, RunningApp, sandbox, stasisChannels, startApp, TestAmi, waitChannelsGone, wavSeconds } from '../../scripts/toolkit';
+import { freshExten, LedgerRecord, ledgerRecord, ledgerRecordsSince, requireSipp, runSipp, SippResult, writeDtmfPcap, writeTonePcap } from '../../scripts/toolkit';
 
 const APP = 'consent-ivr';
 /** Short waits so the silent caller's flow (two presentations) lasts about half a minute. */

@@ -23,9 +23,9 @@ import {
   startApp,
   TestAmi,
   wavSeconds,
-} from '../helpers/sandbox';
+} from '../../scripts/toolkit';
 import { execFileSync } from 'node:child_process';
-import { ledgerRecord, LedgerRecord, requireSipp, runSipp } from '../helpers/sipp';
+import { ledgerRecord, LedgerRecord, requireSipp, runSipp } from '../../scripts/toolkit';
 
 let ami: TestAmi;
 /** The default configuration: a withdrawal deletes the part already recorded. */

@@ -1,0 +1,229 @@
+/**
+ * consent-ivr started through its real entry point (`node dist/cli/main.js start`) with the sandbox
+ * configuration, each instance with its own Stasis application, journal and ledger log so that tests
+ * and benchmark runs never take each other's calls; and the CLI run the same way.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { REPO, sandbox } from './sandbox';
+
+export type LogLine = Record<string, unknown>;
+
+/** The environment every run of the built CLI gets: ephemeral ports, the sandbox's prompts, its own journal. */
+function baseEnv(name: string): Record<string, string> {
+  const s = sandbox();
+  return {
+    CONSENT_IVR_METRICS_PORT: '0',
+    CONSENT_IVR_API_PORT: '0',
+    CONSENT_IVR_PROMPTS_SOUNDS_DIR: s.soundsDir,
+    CONSENT_IVR_LEDGER_JOURNAL_PATH: resolve(s.stateDir, 'journal', `${name}.jsonl`),
+  };
+}
+
+function cliArgs(nodeArgs: string[], args: string[]): string[] {
+  return [...nodeArgs, resolve(REPO, 'dist/cli/main.js'), ...args];
+}
+
+export interface StartOptions {
+  /** Stasis application (ari.app), also the ledger log's name; calls reach it with `{ app }`. */
+  name?: string;
+  env?: Record<string, string>;
+  /** Options for node itself (e.g. --cpu-prof). */
+  nodeArgs?: string[];
+  /** Keep only the last 200 output lines (long benchmark runs). */
+  tailOnly?: boolean;
+}
+
+/** Every instance started by this process and still running, so none outlives a failed test. */
+const running = new Set<ServiceProcess>();
+
+export class ServiceProcess {
+  readonly lines: LogLine[] = [];
+  readonly raw: string[] = [];
+  /** The port the metrics listener is bound to, once logged. */
+  metricsPort = 0;
+  private buf = '';
+  private handlers: ((l: LogLine) => void)[] = [];
+  private waiters: { match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
+  private readonly exited: Promise<number | null>;
+
+  private constructor(
+    readonly name: string,
+    readonly proc: ChildProcess,
+    private readonly tailOnly: boolean,
+  ) {
+    this.exited = new Promise((r) => proc.once('exit', (code) => r(code)));
+    proc.stdout?.on('data', (c: Buffer) => this.onData(c.toString('utf8')));
+    proc.stderr?.on('data', (c: Buffer) => this.keep(`stderr: ${c.toString('utf8')}`, null));
+    running.add(this);
+    proc.once('exit', () => running.delete(this));
+  }
+
+  /** Starts an instance and resolves once it logged "consent-ivr ready". */
+  static async start(opts: StartOptions = {}): Promise<ServiceProcess> {
+    const name = opts.name ?? `civr-${randomUUID().slice(0, 8)}`;
+    const journal = resolve(sandbox().stateDir, 'journal', name);
+    const proc = spawn(process.execPath, cliArgs(opts.nodeArgs ?? [], ['start', '--config', resolve(REPO, 'config/sandbox.yaml')]), {
+      cwd: REPO,
+      env: {
+        ...process.env,
+        ...baseEnv(name),
+        CONSENT_IVR_LOGGING_LEVEL: 'debug',
+        CONSENT_IVR_ARI_APP: name,
+        CONSENT_IVR_LEDGER_LOG: name,
+        CONSENT_IVR_LEDGER_CHECKPOINT_FILE: `${journal}.checkpoints.jsonl`,
+        ...opts.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const svc = new ServiceProcess(name, proc, opts.tailOnly ?? false);
+    svc.onLine((l) => {
+      if (l.message === 'metrics listening') svc.metricsPort = Number(l.port);
+    });
+    await Promise.race([
+      svc.waitForLog((l) => l.message === 'consent-ivr ready', 30000, 'the service to be ready'),
+      svc.exited.then((code) => {
+        throw new Error(`consent-ivr exited with ${code} before it was ready:\n${svc.raw.join('\n')}`);
+      }),
+    ]);
+    return svc;
+  }
+
+  /** Kills what a failed test left running (keeping its output). */
+  static async killLeftovers(): Promise<void> {
+    await Promise.all([...running].map((s) => s.stop('SIGKILL')));
+  }
+
+  get pid(): number {
+    return this.proc.pid ?? -1;
+  }
+
+  onLine(fn: (l: LogLine) => void): void {
+    this.handlers.push(fn);
+  }
+
+  private keep(raw: string, line: LogLine | null): void {
+    this.raw.push(raw);
+    if (line) this.lines.push(line);
+    if (this.tailOnly && this.raw.length > 200) this.raw.shift();
+    if (this.tailOnly && this.lines.length > 200) this.lines.shift();
+  }
+
+  private onData(chunk: string): void {
+    this.buf += chunk;
+    let i: number;
+    while ((i = this.buf.indexOf('\n')) >= 0) {
+      const raw = this.buf.slice(0, i);
+      this.buf = this.buf.slice(i + 1);
+      let line: LogLine;
+      try {
+        line = JSON.parse(raw) as LogLine;
+      } catch {
+        line = { message: raw, unparsed: true };
+      }
+      this.keep(raw, line);
+      for (const h of this.handlers) h(line);
+      if (this.waiters.length > 0) {
+        this.waiters = this.waiters.filter((w) => {
+          if (!w.match(line)) return true;
+          w.resolve(line);
+          return false;
+        });
+      }
+    }
+  }
+
+  /** Resolves with the first log line (already seen or coming) that matches, or rejects after `ms`. */
+  waitForLog(match: (l: LogLine) => boolean, ms: number, what: string): Promise<LogLine> {
+    const seen = this.lines.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((res, rej) => {
+      const t = setTimeout(() => rej(new Error(`timed out after ${ms} ms waiting for ${what}; last lines:\n${this.raw.slice(-15).join('\n')}`)), ms);
+      this.waiters.push({
+        match,
+        resolve: (l) => {
+          clearTimeout(t);
+          res(l);
+        },
+      });
+    });
+  }
+
+  /** GET on the metrics listener. */
+  async http(path: string): Promise<{ status: number; body: string }> {
+    const res = await fetch(`http://127.0.0.1:${this.metricsPort}${path}`, { signal: AbortSignal.timeout(5000) });
+    return { status: res.status, body: await res.text() };
+  }
+
+  /** Strings of the output that must never be there: the sandbox secrets and the given values. */
+  leaks(forbidden: string[] = []): string[] {
+    const dir = resolve(sandbox().stateDir, 'secrets');
+    const secrets = readdirSync(dir).map((f) => readFileSync(resolve(dir, f), 'utf8').trim());
+    const text = this.raw.join('\n');
+    return [...secrets, sandbox().ari.password, sandbox().ami.secret, ...forbidden].filter((s) => s.length >= 4 && text.includes(s));
+  }
+
+  /** Keeps the output in the sandbox's logs folder (the log scan at the end of a run reads every one). */
+  saveLog(label = `${this.name}-${this.pid}`): void {
+    writeFileSync(resolve(sandbox().stateDir, 'logs', `app-${label}.log`), `${this.raw.join('\n')}\n`);
+  }
+
+  /** Sends `signal` (SIGTERM: the service drains its calls first; SIGKILL after 30 s), waits for the exit. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill(signal);
+    const killer = setTimeout(() => this.proc.kill('SIGKILL'), 30000);
+    const code = await this.exited;
+    clearTimeout(killer);
+    this.saveLog();
+    return code;
+  }
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI with the sandbox config and environment overrides; kills it after `ms`. */
+export function runCli(args: string[], env: Record<string, string> = {}, ms = 20000): Promise<CliResult> {
+  return new Promise((res) => {
+    const proc = spawn(process.execPath, cliArgs([], args), {
+      cwd: REPO,
+      env: { ...process.env, ...baseEnv(`cli-${randomUUID().slice(0, 8)}`), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    proc.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    const t = setTimeout(() => proc.kill('SIGKILL'), ms);
+    proc.once('exit', (code) => {
+      clearTimeout(t);
+      writeFileSync(resolve(sandbox().stateDir, 'logs', `app-cli-${proc.pid ?? 'x'}.log`), `${stdout}\n${stderr}`);
+      res({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Value of one Prometheus sample, e.g. promValue(text, 'consent_ivr_calls_total', { outcome: 'accepted' }), summed over other labels. */
+export function promValue(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})?\s+(\S+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have: Record<string, string> = {};
+    for (const kv of (m[3] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) have[kv[1] as string] = kv[2] as string;
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[4]);
+  }
+  return sum;
+}
+
+/** A service instance of a test: `startApp(env, name)`. */
+export type RunningApp = ServiceProcess;
+export const startApp = (env: Record<string, string> = {}, name?: string): Promise<ServiceProcess> => ServiceProcess.start({ env, ...(name ? { name } : {}) });
+
+/** The event types a service instance acts on, which it asks Asterisk to limit its application to. */
+export const EVENTS_ACTED_ON = ['ChannelDestroyed', 'ChannelDtmfReceived', 'ChannelHangupRequest', 'PlaybackFinished', 'StasisEnd', 'StasisStart'];
