@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AmiEvent, TestAmi } from './ami';
-import { activeChannels } from './sandbox';
+import { activeChannels, stasisChannels } from './sandbox';
 
 /** Polls `check` until it returns something other than undefined/false, or `ms` pass (then its last value). */
 export async function until<T>(check: () => T | Promise<T>, ms: number, everyMs = 100): Promise<T> {
@@ -154,4 +154,14 @@ export async function waitChannelsGone(uniqueIds: string[], ms = 20000): Promise
   const left = () => activeChannels().filter((l) => ids.has(l.split('!').pop() ?? ''));
   await until(() => left().length === 0, ms, 250);
   return left();
+}
+
+/**
+ * The calls (UNIQUEIDs of their channels) still in Asterisk once `ms` have passed, or still in the Stasis
+ * application `app`: what a test finds left behind by its own calls.
+ */
+export async function callsLeft(app: string, uniqueIds: string[], ms = 20000): Promise<string[]> {
+  const inAsterisk = (await waitChannelsGone(uniqueIds, ms)).map((l) => l.split('!').pop() ?? l);
+  const inStasis = new Set(await stasisChannels(app));
+  return [...new Set([...inAsterisk, ...uniqueIds.filter((u) => inStasis.has(u))])];
 }

@@ -20,18 +20,25 @@ export async function freePort(): Promise<number> {
   return addr.port;
 }
 
-/** A redis-server with AOF (fsync always), so its data survives a restart. */
+export interface RedisServerOptions {
+  /** false: no AOF and no snapshots, so it keeps nothing across a restart (what doctor warns about). Default true. */
+  persistence?: boolean;
+}
+
+/** A redis-server with AOF (fsync always), so its data survives a restart; or, if asked, with no persistence. */
 export class RedisServer {
   proc: ChildProcess | null = null;
+  private persistence = true;
   private constructor(
     readonly port: number,
     readonly dir: string,
   ) {}
 
-  static async start(): Promise<RedisServer> {
+  static async start(opts: RedisServerOptions = {}): Promise<RedisServer> {
     const port = await freePort();
     if (port === 6379) throw new Error('refusing the shared Redis port');
     const s = new RedisServer(port, mkdtempSync(join(tmpdir(), 'civr-redis-')));
+    s.persistence = opts.persistence ?? true;
     await s.up();
     return s;
   }
@@ -43,7 +50,11 @@ export class RedisServer {
   async up(): Promise<void> {
     this.proc = spawn(
       '/usr/bin/redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--loglevel', 'warning'],
+      [
+        ...['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', ''],
+        ...(this.persistence ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
+        ...['--loglevel', 'warning'],
+      ],
       { stdio: 'ignore' },
     );
     await waitForRedis(this.port);

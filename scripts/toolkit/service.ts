@@ -151,6 +151,21 @@ export class ServiceProcess {
     });
   }
 
+  /** The log lines of one call (their `call` field: the UNIQUEID of its channel in Stasis). */
+  callLines(uniqueId: string): LogLine[] {
+    return this.lines.filter((l) => l.call === uniqueId);
+  }
+
+  /** The "consent flow ended" line of one call (outcome, reason, lang), once logged. */
+  callEnded(uniqueId: string, ms = 90000): Promise<LogLine> {
+    return this.waitForLog((l) => l.call === uniqueId && l.message === 'consent flow ended', ms, `the end of the flow of ${uniqueId}`);
+  }
+
+  /** One sample of /metrics, summed over the labels not given (see promValue). */
+  async metric(name: string, labels: Record<string, string> = {}): Promise<number> {
+    return promValue((await this.http('/metrics')).body, name, labels);
+  }
+
   /** GET on the metrics listener. */
   async http(path: string): Promise<{ status: number; body: string }> {
     const res = await fetch(`http://127.0.0.1:${this.metricsPort}${path}`, { signal: AbortSignal.timeout(5000) });
