@@ -11,6 +11,12 @@ export function wavSeconds(file: string): number {
   return wavBufferSeconds(readFileSync(file));
 }
 
+/** Whether MixMonitor has closed a recording: Asterisk writes the WAV header's size only when it closes the file. */
+export function recordingClosed(file: string): boolean {
+  const buf = readFileSync(file);
+  return wavHeader(buf)?.riffSize === buf.length - 8;
+}
+
 /**
  * The length of a recording once MixMonitor has closed it (its header then declares the file's size):
  * a call's result can reach the test just before Asterisk has finished the file.

@@ -7,6 +7,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { until } from './calls';
 import { REPO, sandbox } from './sandbox';
 
 export const SCENARIOS = resolve(REPO, 'test/sipp');
@@ -317,6 +318,20 @@ async function ledgerJson(args: string[]): Promise<unknown> {
 /** One consent record as `consent-ivr ledger show <uniqueid> --json` prints it, or null when there is none. */
 export async function ledgerRecord(uniqueId: string): Promise<LedgerRecord | null> {
   return (await ledgerJson(['show', uniqueId])) as LedgerRecord | null;
+}
+
+/**
+ * The record once `ok` holds for it (the service stores some fields a moment after the dialplan's
+ * event), polled every 300 ms; throws with the record as last seen after `ms`.
+ */
+export async function ledgerRecordWhen(uniqueId: string, ok: (r: LedgerRecord) => boolean, ms = 20000): Promise<LedgerRecord> {
+  let last: LedgerRecord | null = null;
+  const found = await until(async () => {
+    last = await ledgerRecord(uniqueId);
+    return last && ok(last) ? last : undefined;
+  }, ms, 300);
+  if (!found) throw new Error(`the ledger record of ${uniqueId} is not as expected after ${ms} ms: ${JSON.stringify(last)}`);
+  return found;
 }
 
 /** Every record entered since `since` (`consent-ivr ledger list --since`), by uniqueId. */

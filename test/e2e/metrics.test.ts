@@ -3,7 +3,7 @@
  * CONSENT_IVR_METRICS_PORT=0): the port it logs is the one bound, /healthz and /readyz answer, and a
  * real call placed through the sandbox shows up in /metrics.
  */
-import { placeCall, RunningApp, sandbox, startApp, TestAmi, waitChannelsGone } from '../../scripts/toolkit';
+import { placeCall, promValue as sample, RunningApp, sandbox, startApp, TestAmi, until, waitChannelsGone } from '../../scripts/toolkit';
 
 let ami: TestAmi;
 let app: RunningApp;
@@ -14,29 +14,12 @@ async function get(path: string, p = port, method = 'GET'): Promise<{ status: nu
   return { status: res.status, type: res.headers.get('content-type'), body: await res.text() };
 }
 
-/** Sum of the samples of one metric whose labels include `labels` (0 when there is none). */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})?\s+(\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[3]);
-  }
-  return sum;
-}
-
-async function metricsPort(a: RunningApp): Promise<number> {
-  const line = await a.waitForLog((l) => l.message === 'metrics listening', 5000, 'the metrics listener');
-  return Number(line.port);
-}
-
 beforeAll(async () => {
   sandbox();
   ami = new TestAmi();
   await ami.start();
   app = await startApp();
-  port = await metricsPort(app);
+  port = app.metricsPort;
 }, 60000);
 
 afterAll(async () => {
@@ -91,11 +74,11 @@ describe('metrics and health endpoints', () => {
     const counted = (m: string) => sample(m, 'consent_ivr_calls_total', { outcome: 'accepted', lang });
     const outcomesStored = (m: string) => sample(m, 'consent_ivr_ledger_writes_total', { kind: 'outcome', stored_in: 'redis' });
     // The counters move once the call was handed back and its outcome stored: poll briefly.
-    let after = (await get('/metrics')).body;
-    for (let i = 0; i < 50 && (counted(after) === counted(before) || outcomesStored(after) === outcomesStored(before)); i++) {
-      await new Promise((r) => setTimeout(r, 100));
+    let after = before;
+    await until(async () => {
       after = (await get('/metrics')).body;
-    }
+      return counted(after) !== counted(before) && outcomesStored(after) !== outcomesStored(before);
+    }, 5000);
     expect(counted(after)).toBe(counted(before) + 1);
     expect(sample(after, 'consent_ivr_calls_total', { outcome: 'refused' })).toBe(sample(before, 'consent_ivr_calls_total', { outcome: 'refused' }));
     expect(sample(after, 'consent_ivr_flow_duration_seconds_count', { outcome: 'accepted' })).toBe(
@@ -122,7 +105,7 @@ describe('readiness without AMI', () => {
     // Nothing listens on port 1: AMI stays unreachable; the service starts anyway (after its 5 s wait).
     const other = await startApp({ CONSENT_IVR_AMI_PORT: '1' });
     try {
-      const p = await metricsPort(other);
+      const p = other.metricsPort;
       expect((await get('/healthz', p)).status).toBe(200);
       const r = await get('/readyz', p);
       expect(r.status).toBe(503);

@@ -10,11 +10,10 @@
  * CONSENT_APP), so this file runs the service as "consent-ivr": no other instance may use that name
  * while it runs (the e2e files run in band; the check below says so if one does).
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { AmiEvent, promptSeconds, recordingsOf, RunningApp, sandbox, stasisChannels, startApp, TestAmi, waitChannelsGone, wavSeconds } from '../../scripts/toolkit';
-import { freshExten, LedgerRecord, ledgerRecord, ledgerRecordsSince, requireSipp, runSipp, SippResult, writeDtmfPcap, writeTonePcap } from '../../scripts/toolkit';
+import { AmiEvent, ariApplication, callsLeft, promptSeconds, recordingsOf, RunningApp, sandbox, soxStat, startApp, TestAmi, wavSeconds } from '../../scripts/toolkit';
+import { freshExten, LedgerRecord, ledgerRecord, ledgerRecordWhen, ledgerRecordsSince, requireSipp, runSipp, SippResult, writeDtmfPcap, writeTonePcap } from '../../scripts/toolkit';
 
 const APP = 'consent-ivr';
 /** Short waits so the silent caller's flow (two presentations) lasts about half a minute. */
@@ -33,18 +32,10 @@ let tonePcap: string;
 /** Numbers measured along the way, written to .sandbox/logs/sip-e2e.json. */
 const numbers: Record<string, unknown> = {};
 
-async function appRegistered(name: string): Promise<boolean> {
-  const { url, user, password } = sandbox().ari;
-  const res = await fetch(`${url}/ari/applications/${encodeURIComponent(name)}`, {
-    headers: { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` },
-  });
-  return res.ok;
-}
-
 beforeAll(async () => {
   sandbox();
   requireSipp();
-  if (await appRegistered(APP)) {
+  if ((await ariApplication(APP)) !== null) {
     throw new Error(`another service is connected to Asterisk as "${APP}" (npm start, the demo?): stop it, SIP calls would go to it`);
   }
   ami = new TestAmi();
@@ -76,27 +67,14 @@ afterAll(async () => {
 
 // ------------------------------------------------------------------------------------------ helpers
 
-/** UNIQUEIDs of the inbound channels of every call this file placed. */
-const placed: string[] = [];
-
 /** The inbound PJSIP channel created for a call to `exten` (Asterisk's Newchannel event). */
 async function inboundChannel(exten: string, ms = 30000): Promise<string> {
   const e = await ami.waitFor((x) => x.event === 'Newchannel' && (x.channel ?? '').startsWith('PJSIP/') && x.exten === exten, ms, `the SIP call to ${exten}`);
-  const uid = e.uniqueid as string;
-  placed.push(uid);
-  return uid;
+  return e.uniqueid as string;
 }
 
 function eventsOf(uid: string, event: string): AmiEvent[] {
   return ami.events.filter((e) => e.event === event && e.uniqueid === uid);
-}
-
-function callLog(uid: string): Record<string, unknown>[] {
-  return app.lines.filter((l) => l.call === uid);
-}
-
-function ended(uid: string, ms = 90000) {
-  return app.waitForLog((l) => l.call === uid && l.message === 'consent flow ended', ms, `end of flow for ${uid}`);
 }
 
 /** The Verbose line the example inbound context runs right after Gosub(consent-ivr,s,1) returned. */
@@ -113,15 +91,6 @@ function sippVerdict(r: SippResult) {
   return { code: r.code, successful: r.stats['SuccessfulCall(C)'], failed: r.stats['FailedCall(C)'], look: r.dir };
 }
 
-/** `sox FILE -n stat`: RMS amplitude (0..1) and the rough dominant frequency. */
-function soxStat(file: string): { rms: number; hz: number } {
-  const r = spawnSync('sox', [file, '-n', 'stat'], { encoding: 'utf8' });
-  const rms = /RMS\s+amplitude:\s+([\d.]+)/.exec(r.stderr)?.[1];
-  const hz = /Rough\s+frequency:\s+(\d+)/.exec(r.stderr)?.[1];
-  if (rms === undefined || hz === undefined) throw new Error(`sox stat failed for ${file}: ${r.stderr}`);
-  return { rms: Number(rms), hz: Number(hz) };
-}
-
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
@@ -135,7 +104,7 @@ describe('SIP callers (SIPp: RTP audio, RFC 4733 digits)', () => {
     writeDtmfPcap(keys, '*9');
     const sipp = runSipp({ scenario: 'withdraw.xml', exten, audio: keys });
     const uid = await inboundChannel(exten);
-    expect(await ended(uid)).toMatchObject({ outcome: 'accepted' });
+    expect(await app.callEnded(uid)).toMatchObject({ outcome: 'accepted' });
     await ami.waitFor((e) => e.event === 'UserEvent' && e.userevent === 'ConsentIvrWithdrawn' && e.id === uid, 30000, `withdrawal of ${uid}`);
     // Asterisk decoded the three keys from the RTP stream: 1 in the flow, then * and 9 in the conversation.
     expect(eventsOf(uid, 'DTMFEnd').map((e) => [e.digit, e.direction])).toEqual([
@@ -145,14 +114,11 @@ describe('SIP callers (SIPp: RTP audio, RFC 4733 digits)', () => {
     ]);
     const r = await sipp;
     expect(sippVerdict(r)).toMatchObject({ code: 0, successful: '1', failed: '0' });
-    const until = Date.now() + 15000;
-    let record = await ledgerRecord(uid);
-    while (!record?.withdrawnAt && Date.now() < until) {
-      await new Promise((res) => setTimeout(res, 300));
-      record = await ledgerRecord(uid);
-    }
+    // The service takes the withdrawal into the ledger shortly after the dialplan's event.
+    const record = await ledgerRecordWhen(uid, (x) => x.withdrawnAt !== null, 15000);
     expect(record).toMatchObject({ outcome: 'accepted', withdrawnBy: 'caller', withdrawalRecording: 'deleted', recordingPath: null });
     expect(recordingsOf(uid)).toEqual([]);
+    expect(await callsLeft(APP, [uid])).toEqual([]);
     rmSync(keys, { force: true });
   });
 
@@ -160,20 +126,20 @@ describe('SIP callers (SIPp: RTP audio, RFC 4733 digits)', () => {
     const exten = freshExten('31');
     const sipp = runSipp({ scenario: 'accept.xml', exten, audio: tonePcap, traceMessages: true });
     const uid = await inboundChannel(exten);
-    const end = await ended(uid);
+    const end = await app.callEnded(uid);
     expect(end).toMatchObject({ outcome: 'accepted', reason: 'key-accept', lang: 'ar' });
 
     // The only digit Asterisk decoded from the RTP stream is the one the caller sent, and the flow acted on it.
     const dtmf = eventsOf(uid, 'DTMFEnd');
     expect(dtmf.map((e) => [e.digit, e.direction])).toEqual([['1', 'Received']]);
-    const decision = callLog(uid).find((l) => l.message === 'decision');
+    const decision = app.callLines(uid).find((l) => l.message === 'decision');
     expect(decision).toMatchObject({ decision: 'accepted', lang: 'ar' });
 
     // MixMonitor starts after the digit, never before.
     const mixStart = await ami.waitFor((e) => e.event === 'MixMonitorStart' && e.uniqueid === uid, 10000, `MixMonitorStart on ${uid}`);
     const digitAt = amiMs(dtmf[0] as AmiEvent);
     expect(amiMs(mixStart)).toBeGreaterThanOrEqual(digitAt);
-    const log = callLog(uid);
+    const log = app.callLines(uid);
     expect(log.findIndex((l) => l.message === 'recording started')).toBeGreaterThan(log.findIndex((l) => l.message === 'decision'));
     numbers.acceptDigitToDecisionMs = logMs(decision as Record<string, unknown>) - digitAt;
     numbers.acceptDigitToMixMonitorMs = amiMs(mixStart) - digitAt;
@@ -189,7 +155,7 @@ describe('SIP callers (SIPp: RTP audio, RFC 4733 digits)', () => {
     const answer = r.messages.split(/-{10,}/).find((m) => /SIP\/2\.0 200 OK/.test(m) && /CSeq:\s*1 INVITE/i.test(m)) ?? '';
     expect(answer).toMatch(/^m=audio \d+ RTP\/AVP [\d ]*\b101\b/m);
     expect(answer).toMatch(/^a=rtpmap:101 telephone-event\/8000/m);
-    expect(await waitChannelsGone([uid])).toEqual([]);
+    expect(await callsLeft(APP, [uid])).toEqual([]);
 
     const record = await ledgerRecord(uid);
     // The ledger keeps the number the caller dialled (the DID), not the routine's own extension.
@@ -216,7 +182,7 @@ describe('SIP callers (SIPp: RTP audio, RFC 4733 digits)', () => {
     const exten = freshExten('32');
     const sipp = runSipp({ scenario: 'refuse.xml', exten, audio: tonePcap });
     const uid = await inboundChannel(exten);
-    const end = await ended(uid);
+    const end = await app.callEnded(uid);
     expect(end).toMatchObject({ outcome: 'refused', reason: 'key-refuse', lang: 'ar' });
     expect(eventsOf(uid, 'DTMFEnd').map((e) => e.digit)).toEqual(['2']);
 
@@ -228,9 +194,9 @@ describe('SIP callers (SIPp: RTP audio, RFC 4733 digits)', () => {
 
     const r = await sipp;
     expect(sippVerdict(r)).toMatchObject({ code: 0, successful: '1', failed: '0' });
-    expect(await waitChannelsGone([uid])).toEqual([]);
+    expect(await callsLeft(APP, [uid])).toEqual([]);
     expect(await ledgerRecord(uid)).toMatchObject({ outcome: 'refused', digit: '2', recordingPath: null, recordingStartedAt: null });
-    expect(callLog(uid).some((l) => l.message === 'recording started')).toBe(false);
+    expect(app.callLines(uid).some((l) => l.message === 'recording started')).toBe(false);
     expect(eventsOf(uid, 'MixMonitorStart')).toEqual([]);
     expect(recordingsOf(uid)).toEqual([]);
   });
@@ -239,9 +205,9 @@ describe('SIP callers (SIPp: RTP audio, RFC 4733 digits)', () => {
     const exten = freshExten('33');
     const sipp = runSipp({ scenario: 'silent.xml', exten, timeoutS: 110 });
     const uid = await inboundChannel(exten);
-    const end = await ended(uid, 100000);
+    const end = await app.callEnded(uid, 100000);
     expect(end).toMatchObject({ outcome: 'no-input', reason: 'attempts-exhausted' });
-    const prompts = callLog(uid)
+    const prompts = app.callLines(uid)
       .filter((l) => l.message === 'play')
       .map((l) => `${String(l.lang)}:${String(l.prompt)}`);
     expect(prompts.slice(0, 4)).toEqual(['ar:notice', 'fr:notice', 'ar:choice', 'fr:choice']);
@@ -256,26 +222,27 @@ describe('SIP callers (SIPp: RTP audio, RFC 4733 digits)', () => {
     expect(sippVerdict(r)).toMatchObject({ code: 0, successful: '1', failed: '0' });
     expect(await ledgerRecord(uid)).toMatchObject({ outcome: 'no-input', digit: null, recordingPath: null });
     expect(recordingsOf(uid)).toEqual([]);
+    expect(await callsLeft(APP, [uid])).toEqual([]);
   }, 150000);
 
   test.concurrent('When a SIP caller hangs up (BYE) during the notice, then the flow ends as abandoned and nothing is recorded', async () => {
     const exten = freshExten('34');
     const sipp = runSipp({ scenario: 'hangup.xml', exten });
     const uid = await inboundChannel(exten);
-    const end = await ended(uid);
+    const end = await app.callEnded(uid);
     expect(end).toMatchObject({ outcome: 'abandoned', reason: 'hangup' });
     const r = await sipp;
     // SIPp's BYE got its 200 OK.
     expect(sippVerdict(r)).toMatchObject({ code: 0, successful: '1', failed: '0' });
-    expect(await waitChannelsGone([uid])).toEqual([]);
+    expect(await callsLeft(APP, [uid])).toEqual([]);
     // The flow ended with the BYE, not with a timeout.
     const hangup = await ami.waitFor((e) => e.event === 'Hangup' && e.uniqueid === uid, 10000, `the hangup of ${uid}`);
     expect(Math.abs(logMs(end) - amiMs(hangup))).toBeLessThan(2000);
-    const entered = callLog(uid).find((l) => l.message === 'call entered the consent flow');
+    const entered = app.callLines(uid).find((l) => l.message === 'call entered the consent flow');
     expect(entered).toBeDefined();
     // SIPp sends its BYE 2 s after the answer, while the Arabic notice (about 12 s) plays.
     expect(logMs(end) - logMs(entered as Record<string, unknown>)).toBeLessThan(6000);
-    expect(callLog(uid).some((l) => l.message === 'recording started')).toBe(false);
+    expect(app.callLines(uid).some((l) => l.message === 'recording started')).toBe(false);
     expect(await ledgerRecord(uid)).toMatchObject({ outcome: 'abandoned', recordingPath: null });
     expect(recordingsOf(uid)).toEqual([]);
   });
@@ -291,7 +258,6 @@ describe('SIP callers (SIPp: RTP audio, RFC 4733 digits)', () => {
     const calls = ami.events
       .filter((e) => e.event === 'Newchannel' && (e.channel ?? '').startsWith('PJSIP/') && (e.exten ?? '').startsWith(`${prefix}0`))
       .map((e) => ({ n: Number((e.exten as string).slice(prefix.length + 1)), uid: e.uniqueid as string }));
-    placed.push(...calls.map((c) => c.uid));
     expect(calls.map((c) => c.n).sort((a, b) => a - b)).toEqual(Array.from({ length: CALLS }, (_, i) => i + 1));
 
     const ledger = await ledgerRecordsSince(since);
@@ -313,10 +279,7 @@ describe('SIP callers (SIPp: RTP audio, RFC 4733 digits)', () => {
     expect(wrong).toEqual([]);
 
     // Nothing stuck: every channel is gone and none of them is still in the Stasis application.
-    const uids = calls.map((c) => c.uid);
-    expect(await waitChannelsGone(uids, 30000)).toEqual([]);
-    const inStasis = new Set(await stasisChannels(APP));
-    expect(uids.filter((u) => inStasis.has(u))).toEqual([]);
+    expect(await callsLeft(APP, calls.map((c) => c.uid), 30000)).toEqual([]);
 
     latencies.sort((a, b) => a - b);
     numbers.load = {
@@ -328,13 +291,4 @@ describe('SIP callers (SIPp: RTP audio, RFC 4733 digits)', () => {
       digitToDecisionMs: { p50: percentile(latencies, 50), p95: percentile(latencies, 95), max: latencies[latencies.length - 1] },
     };
   }, 180000);
-});
-
-describe('after all SIP calls', () => {
-  test('When every call has ended, then none of its channels is left in Asterisk and the Stasis application holds none', async () => {
-    // Runs after the concurrent tests above: 5 single calls and 50 load calls.
-    expect(placed.length).toBe(55);
-    expect(await waitChannelsGone(placed, 30000)).toEqual([]);
-    expect(await stasisChannels(APP)).toEqual([]);
-  });
 });
