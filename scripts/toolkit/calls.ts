@@ -16,6 +16,13 @@ export async function until<T>(check: () => T | Promise<T>, ms: number, everyMs 
   }
 }
 
+/** `until`, for a state that must come: its value once it is neither undefined nor false, else throws naming `what`. */
+export async function eventually<T>(check: () => T | Promise<T>, ms: number, what: string, everyMs = 100): Promise<Exclude<T, undefined | false>> {
+  const v = await until(check, ms, everyMs);
+  if (v === undefined || v === false) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+  return v as Exclude<T, undefined | false>;
+}
+
 /** What the scripted caller (and agent) of test/dialplans/ do; every field is optional. */
 export interface CallScript {
   /** Seconds to wait, then keys to send, in up to three steps. */

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { validate } from '../../src/config/load';
-import { freePort, RedisServer } from '../../scripts/toolkit';
+import { eventually, freePort, RedisServer } from '../../scripts/toolkit';
 import type { Config } from '../../src/config/schema';
 import { createLedger, pseudonymise } from '../../src/ledger';
 import { createLogger } from '../../src/logging/logger';
@@ -71,15 +71,6 @@ function record(i: number, outcome: Outcome, over: Partial<ConsentRecord> = {}, 
     ...LATER_FIELDS_EMPTY,
     ...over,
   };
-}
-
-async function until(cond: () => boolean | Promise<boolean>, ms = 10000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 /** Every key and every value stored under a prefix, as text. */
@@ -143,7 +134,7 @@ describe('ledger writes to Redis', () => {
     const cfg = makeConfig({ url: server.url, prefix: p, dir: dirFor(p) });
     const { logger } = captureLogs();
     const h = await createLedger(cfg, logger);
-    await until(() => h.state() === 'up', 5000, 'ledger up');
+    await eventually(() => h.state() === 'up', 5000, 'ledger up');
     const r = record(7, outcome);
     const decided = outcome === 'accepted' || outcome === 'refused' || outcome === 'no-input';
     if (decided) await expect(h.ledger.recordDecision({ ...r, recordingPath: null, recordingStartedAt: null })).resolves.toBe('redis');
@@ -169,7 +160,7 @@ describe('ledger writes to Redis', () => {
     const logs = captureLogs();
     const number = '0612345678';
     const h = await createLedger(cfg, logs.logger);
-    await until(() => h.state() === 'up', 5000, 'ledger up');
+    await eventually(() => h.state() === 'up', 5000, 'ledger up');
     await h.ledger.recordDecision(record(1, 'accepted', {}, number));
     await h.ledger.recordOutcome(record(1, 'accepted', {}, number));
     // A write that goes to the journal (invalid one first: it must be refused without echoing data).
@@ -191,7 +182,7 @@ describe('ledger writes to Redis', () => {
     const cfg = makeConfig({ url: server.url, prefix: p, dir: dirFor(p) });
     const { logger } = captureLogs();
     const h = await createLedger(cfg, logger);
-    await until(() => h.state() === 'up', 5000, 'ledger up');
+    await eventually(() => h.state() === 'up', 5000, 'ledger up');
     for (let i = 0; i < 10; i++) expect(await h.ledger.recordOutcome(record(i, 'refused'))).toBe('redis');
 
     await server.down();
@@ -206,11 +197,11 @@ describe('ledger writes to Redis', () => {
     const journalCopy = readFileSync(cfg.ledger.journalPath, 'utf8');
 
     await server.up();
-    await until(() => h.durable['store'].isReady(), 10000, 'reconnect');
+    await eventually(() => h.durable['store'].isReady(), 10000, 'reconnect');
     // Replay triggered twice at once (besides the automatic one): one run, nothing doubled.
     const [r1, r2] = await Promise.all([h.durable.replay(), h.durable.replay()]);
     expect(r1).toBe(r2);
-    await until(() => h.journalBacklog() === 0, 15000, 'replay');
+    await eventually(() => h.journalBacklog() === 0, 15000, 'replay');
     expect((await h.durable.replay()).replayed).toBe(0);
     expect(h.state()).toBe('up');
     await h.close();
@@ -219,7 +210,7 @@ describe('ledger writes to Redis', () => {
     writeFileSync(cfg.ledger.journalPath, journalCopy);
     const h2 = await createLedger(cfg, logger);
     expect(h2.journalBacklog()).toBe(60);
-    await until(() => h2.journalBacklog() === 0, 15000, 'replay after restart');
+    await eventually(() => h2.journalBacklog() === 0, 15000, 'replay after restart');
     await h2.close();
 
     const bodies = await chainBodies(raw, p);
@@ -240,7 +231,7 @@ describe('ledger writes to Redis', () => {
     const cfg = makeConfig({ url: server.url, prefix: p, dir: dirFor(p), writeTimeoutMs: 200 });
     const { logger } = captureLogs();
     const h = await createLedger(cfg, logger);
-    await until(() => h.state() === 'up', 5000, 'ledger up');
+    await eventually(() => h.state() === 'up', 5000, 'ledger up');
     await h.ledger.recordOutcome(record(1, 'refused'));
     server.pause();
     try {
@@ -253,7 +244,7 @@ describe('ledger writes to Redis', () => {
     } finally {
       server.resume();
     }
-    await until(() => h.journalBacklog() === 0, 15000, 'replay');
+    await eventually(() => h.journalBacklog() === 0, 15000, 'replay');
     await h.close();
     const bodies = await chainBodies(raw, p);
     expect(bodies.map((b) => b.uniqueId).sort()).toEqual([record(1, 'refused').uniqueId, record(2, 'refused').uniqueId, record(3, 'refused').uniqueId].sort());
@@ -263,7 +254,7 @@ describe('ledger writes to Redis', () => {
     const p = prefix();
     const a = await createLedger(makeConfig({ url: server.url, prefix: p, dir: dirFor(`${p}a`) }), captureLogs().logger);
     const b = await createLedger(makeConfig({ url: server.url, prefix: p, dir: dirFor(`${p}b`) }), captureLogs().logger);
-    await until(() => a.state() === 'up' && b.state() === 'up', 5000, 'both up');
+    await eventually(() => a.state() === 'up' && b.state() === 'up', 5000, 'both up');
     const writes: Promise<string>[] = [];
     for (let i = 0; i < 150; i++) {
       writes.push(a.ledger.recordOutcome(record(i, 'refused')));
@@ -292,7 +283,7 @@ describe('ledger through Redis Sentinel', () => {
       const base = makeConfig({ url: 'redis://ignored:6379/0', prefix: p, dir: dirFor(p) });
       const cfg: Config = { ...base, redis: { ...base.redis, mode: 'sentinel', sentinels: [`127.0.0.1:${sport}`], sentinelName: 'civr' } };
       const h = await createLedger(cfg, captureLogs().logger);
-      await until(() => h.state() === 'up', 10000, 'ledger up through sentinel');
+      await eventually(() => h.state() === 'up', 10000, 'ledger up through sentinel');
       await expect(h.ledger.recordOutcome(record(1, 'refused'))).resolves.toBe('redis');
       await h.close();
       expect(await raw.exists(`${p}{ledger:main}:rec:${record(1, 'refused').uniqueId}`)).toBe(1);
@@ -305,56 +296,30 @@ describe('ledger through Redis Sentinel', () => {
   });
 });
 
-describe('ledger throughput (measured, printed)', () => {
-  test('When 1,000 sequential and 400 concurrent decisions are stored and 1,000 journaled ones replayed, then all land and the times are reported', async () => {
+describe('many writes at once', () => {
+  test('When 400 decisions are stored at once, and 1,000 more are journaled at once while Redis is unreachable, then each lands in the chain exactly once and the replayed journal is compacted', async () => {
     const p = prefix();
-    const cfg = makeConfig({ url: server.url, prefix: p, dir: dirFor(p), writeTimeoutMs: 2000 });
-    const h = await createLedger(cfg, captureLogs().logger);
-    await until(() => h.state() === 'up', 5000, 'ledger up');
-
-    // Redis here runs with appendfsync always (every write on disk before it is acknowledged).
-    let t = process.hrtime.bigint();
-    for (let i = 0; i < 1000; i++) expect(await h.ledger.recordDecision(record(i, 'refused'))).toBe('redis');
-    const seqMs = Number(process.hrtime.bigint() - t) / 1e6;
-    await raw.config('SET', 'appendfsync', 'everysec');
-    t = process.hrtime.bigint();
-    for (let i = 0; i < 1000; i++) expect(await h.ledger.recordDecision(record(10000 + i, 'refused'))).toBe('redis');
-    const seqEverysecMs = Number(process.hrtime.bigint() - t) / 1e6;
-    await raw.config('SET', 'appendfsync', 'always');
-
-    t = process.hrtime.bigint();
-    const conc = await Promise.all(Array.from({ length: 400 }, (_, i) => h.ledger.recordDecision(record(2000 + i, 'accepted'))));
-    const concMs = Number(process.hrtime.bigint() - t) / 1e6;
-    expect(conc.every((w) => w === 'redis')).toBe(true);
+    const h = await createLedger(makeConfig({ url: server.url, prefix: p, dir: dirFor(p), writeTimeoutMs: 2000 }), captureLogs().logger);
+    await eventually(() => h.state() === 'up', 5000, 'ledger up');
+    const stored = await Promise.all(Array.from({ length: 400 }, (_, i) => h.ledger.recordDecision(record(i, 'accepted'))));
+    expect(stored.every((w) => w === 'redis')).toBe(true);
     await h.close();
 
-    const down = await createLedger(makeConfig({ url: 'redis://127.0.0.1:1/0', prefix: p, dir: join(work, `${p.replace(/[^a-z0-9]/gi, '')}j`) }), captureLogs().logger);
-    t = process.hrtime.bigint();
-    await Promise.all(Array.from({ length: 1000 }, (_, i) => down.ledger.recordDecision(record(5000 + i, 'refused'))));
-    const journalMs = Number(process.hrtime.bigint() - t) / 1e6;
-    const journalPath = makeConfig({ url: 'redis://127.0.0.1:1/0', prefix: p, dir: join(work, `${p.replace(/[^a-z0-9]/gi, '')}j`) }).ledger.journalPath;
+    // The same journal (its folder) first without Redis, then with it.
+    const dir = join(work, `${p.replace(/[^a-z0-9]/gi, '')}j`);
+    const down = await createLedger(makeConfig({ url: 'redis://127.0.0.1:1/0', prefix: p, dir }), captureLogs().logger);
+    const journaled = await Promise.all(Array.from({ length: 1000 }, (_, i) => down.ledger.recordDecision(record(5000 + i, 'refused'))));
+    expect(new Set(journaled)).toEqual(new Set(['journal']));
     await down.close();
-
-    const up = await createLedger(
-      makeConfig({ url: server.url, prefix: p, dir: join(work, `${p.replace(/[^a-z0-9]/gi, '')}j`), writeTimeoutMs: 2000 }),
-      captureLogs().logger,
-    );
-    t = process.hrtime.bigint();
-    await until(() => up.journalBacklog() === 0, 30000, 'replay of 1,000');
-    const replayMs = Number(process.hrtime.bigint() - t) / 1e6;
+    const cfg = makeConfig({ url: server.url, prefix: p, dir, writeTimeoutMs: 2000 });
+    const up = await createLedger(cfg, captureLogs().logger);
+    await eventually(() => up.journalBacklog() === 0, 30000, 'the replay of 1,000 decisions');
     await up.close();
-    expect(existsSync(journalPath)).toBe(true);
-    expect(readFileSync(journalPath, 'utf8')).toBe(''); // compacted
+    expect(existsSync(cfg.ledger.journalPath)).toBe(true);
+    expect(readFileSync(cfg.ledger.journalPath, 'utf8')).toBe(''); // compacted
 
-    expect(await raw.xlen(`${p}{ledger:main}:chain`)).toBe(3400);
-    const report = {
-      sequential1000: { ms: Math.round(seqMs), perSecond: Math.round(1000 / (seqMs / 1000)) },
-      sequential1000Everysec: { ms: Math.round(seqEverysecMs), perSecond: Math.round(1000 / (seqEverysecMs / 1000)) },
-      concurrent400: { ms: Math.round(concMs), perSecond: Math.round(400 / (concMs / 1000)) },
-      journal1000Concurrent: { ms: Math.round(journalMs) },
-      replay1000: { ms: Math.round(replayMs) },
-    };
-    process.stderr.write(`ledger throughput: ${JSON.stringify(report)}\n`);
-    expect(seqMs).toBeLessThan(20000);
+    const ids = (await chainBodies(raw, p)).map((b) => b.uniqueId);
+    expect(ids).toHaveLength(1400);
+    expect(new Set(ids).size).toBe(1400);
   });
 });
