@@ -9,8 +9,12 @@ import { resolve } from 'node:path';
 import { pseudonymise } from '../../src/ledger/pseudonym';
 import {
   activeChannels,
+  asteriskCli,
   closedRecordingSeconds,
+  recordingClosed,
+  until,
   waitChannelsGone,
+  windowLevels,
   AmiEvent,
   bandLevel,
   CallScript,
@@ -25,7 +29,7 @@ import {
   wavSeconds,
 } from '../../scripts/toolkit';
 import { execFileSync } from 'node:child_process';
-import { ledgerRecord, LedgerRecord, requireSipp, runSipp } from '../../scripts/toolkit';
+import { ledgerRecord, ledgerRecordWhen, requireSipp, runSipp } from '../../scripts/toolkit';
 
 let ami: TestAmi;
 /** The default configuration: a withdrawal deletes the part already recorded. */
@@ -89,31 +93,20 @@ function agentWhisper(testId: string, ms = 30000): Promise<AmiEvent> {
   );
 }
 
-async function ledgerUntil(uniqueId: string, ok: (r: LedgerRecord) => boolean, ms = 20000): Promise<LedgerRecord> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const r = await ledgerRecord(uniqueId);
-    if (r && ok(r)) return r;
-    if (Date.now() > until) throw new Error(`ledger record of ${uniqueId} not as expected: ${JSON.stringify(r)}`);
-    await new Promise((res) => setTimeout(res, 300));
-  }
+/**
+ * Whether a withdrawal of this call is still queued in Asterisk's AstDB for the service instance
+ * (the dialplan queues it; the service takes it off once stored in the ledger).
+ */
+const withdrawalQueued = (to: RunningApp, uniqueId: string) => asteriskCli(`database get consent-ivr-withdrawn/${to.name} ${uniqueId}`).includes('Value:');
+
+/** Resolves once the service has stored every withdrawal the dialplan queued for the call. */
+async function withdrawalsStored(to: RunningApp, uniqueId: string): Promise<void> {
+  expect(await until(() => !withdrawalQueued(to, uniqueId), 20000)).toBe(true);
 }
 
-/** RMS (0..1) of each `windowS` window of a 16-bit mono WAV file. */
-function windowLevels(file: string, windowS = 0.1): number[] {
-  const buf = readFileSync(file);
-  let off = 12;
-  while (off + 8 <= buf.length && buf.toString('ascii', off, off + 4) !== 'data') off += 8 + buf.readUInt32LE(off + 4);
-  const rate = buf.readUInt32LE(24);
-  const samples = buf.subarray(off + 8);
-  const per = Math.round(rate * windowS);
-  const out: number[] = [];
-  for (let i = 0; i + per * 2 <= samples.length; i += per * 2) {
-    let sum = 0;
-    for (let j = 0; j < per; j++) sum += (samples.readInt16LE(i + j * 2) / 32768) ** 2;
-    out.push(Math.sqrt(sum / per));
-  }
-  return out;
+/** Resolves once MixMonitor has closed the call's recording (with `ms` to do it): it records no more. */
+async function recordingStopped(file: string, ms: number): Promise<void> {
+  expect({ file, closed: await until(() => recordingClosed(file), ms) }).toEqual({ file, closed: true });
 }
 
 /** The longest run of windows quieter than `below`, in windows. */
@@ -126,8 +119,6 @@ function longestQuiet(levels: number[], below = 0.01): number {
   }
   return best;
 }
-
-const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
 
 async function inbound(to: RunningApp, script: CallScript) {
   const call = await place(ami, { app: to.name, ...script });
@@ -152,7 +143,7 @@ describe('outbound calls: the customer is asked before being connected', () => {
     // Meanwhile the agent heard music on hold (Dial's m option), from dialling until the customer was connected.
     const moh = ami.events.filter((e) => /^MusicOnHold(Start|Stop)$/.test(String(e.event)) && e.channel === r.channel);
     expect(moh.map((e) => e.event)).toEqual(['MusicOnHoldStart', 'MusicOnHoldStop']);
-    const rec = await ledgerUntil(uid, (x) => x.outcome === 'accepted');
+    const rec = await ledgerRecordWhen(uid, (x) => x.outcome === 'accepted');
     expect(Number(moh[1]?.timestamp) * 1000).toBeGreaterThanOrEqual(Date.parse(rec.decidedAt as string));
     // The subject is the customer: their number, pseudonymised like a caller's; never stored in clear.
     expect(rec).toMatchObject({ direction: 'outbound', calledNumber: '', callerPseudonym: pseudonymise('0612345678', pseudonymKey()) });
@@ -164,7 +155,7 @@ describe('outbound calls: the customer is asked before being connected', () => {
     expect(r).toMatchObject({ result: 'accepted', dialstatus: 'ANSWER' });
     const uid = r.id as string;
     expect(await withdrawnEvent(uid)).toMatchObject({ by: 'caller' });
-    expect(await ledgerUntil(uid, (x) => x.withdrawnAt !== null)).toMatchObject({ direction: 'outbound', withdrawnBy: 'caller', withdrawalRecording: 'deleted', recordingPath: null });
+    expect(await ledgerRecordWhen(uid, (x) => x.withdrawnAt !== null)).toMatchObject({ direction: 'outbound', withdrawnBy: 'caller', withdrawalRecording: 'deleted', recordingPath: null });
     expect(existsSync(r.recording as string)).toBe(false);
   });
 
@@ -175,7 +166,7 @@ describe('outbound calls: the customer is asked before being connected', () => {
     // Connected: the agent and the customer were bridged for the customer's few seconds of talk.
     expect(Number(r.answered)).toBeGreaterThanOrEqual(3);
     expect(recordingsOf(r.id as string)).toEqual([]);
-    expect(await ledgerUntil(r.id as string, (x) => x.outcome === 'refused')).toMatchObject({ direction: 'outbound', recordingPath: null });
+    expect(await ledgerRecordWhen(r.id as string, (x) => x.outcome === 'refused')).toMatchObject({ direction: 'outbound', recordingPath: null });
   });
 
   test.concurrent('When the customer says nothing, then the call is connected unrecorded as no-input', async () => {
@@ -203,11 +194,8 @@ describe('the agent is told', () => {
     requireSipp();
     const phone = runSipp({ scenario: 'agent-phone.xml', exten: 'agent', listenPort: 5071, traceMessages: true, timeoutS: 60 });
     // Place the call once the phone listens.
-    const until = Date.now() + 10000;
-    while (!execFileSync('ss', ['-lun'], { encoding: 'utf8' }).includes('127.0.0.1:5071')) {
-      if (Date.now() > until) throw new Error('the SIPp agent phone did not start listening on 127.0.0.1:5071');
-      await sleep(0.1);
-    }
+    const listening = await until(() => execFileSync('ss', ['-lun'], { encoding: 'utf8' }).includes('127.0.0.1:5071'), 10000);
+    if (!listening) throw new Error('the SIPp agent phone did not start listening on 127.0.0.1:5071');
     const { result } = await inbound(app, { w1: 1.5, k1: '1', talk: afterAccept() + 3, agentDial: 'PJSIP/sipp-agent' });
     expect(await result).toMatchObject({ result: 'accepted' });
     const r = await phone;
@@ -237,9 +225,7 @@ describe('the control API', () => {
     expect((await api('GET', `/calls/${uid}`, `${token()}x`)).status).toBe(401);
     // MixMonitor writes in 32 KB blocks (about 2 s of audio): the file grows within a few seconds.
     const size = statSync(r.recording as string).size;
-    const until = Date.now() + 6000;
-    while (statSync(r.recording as string).size === size && Date.now() < until) await sleep(0.2);
-    expect(statSync(r.recording as string).size).toBeGreaterThan(size);
+    expect(await until(() => statSync(r.recording as string).size > size, 6000, 200)).toBe(true);
     expect((await ledgerRecord(uid))?.withdrawnAt).toBeNull();
 
     expect(await api('GET', `/calls/${uid}`, token())).toEqual({
@@ -253,7 +239,8 @@ describe('the control API', () => {
     expect(await api('POST', `/calls/${uid}/resume`, token())).toMatchObject({ status: 409, body: { error: 'not paused' } });
     expect(await api('POST', `/calls/${uid}/pause`, token())).toMatchObject({ status: 200, body: { paused: true } });
     expect(await api('POST', `/calls/${uid}/pause`, token())).toMatchObject({ status: 409, body: { error: 'already paused' } });
-    await sleep(2);
+    // The pause is in the ledger (open: "start/") before it is resumed.
+    expect((await ledgerRecordWhen(uid, (x) => x.pauses !== null)).pauses).toMatch(/^[^/;]+\/$/);
     expect(await api('POST', `/calls/${uid}/resume`, token())).toMatchObject({ status: 200, body: { paused: false } });
     expect((await ledgerRecord(uid))?.pauses).toMatch(/^[^/;]+\/[^/;]+$/);
     expect(await api('POST', `/calls/${uid}/withdraw`, token())).toMatchObject({ status: 200, body: { recorded: false, withdrawnBy: 'agent' } });
@@ -287,14 +274,15 @@ describe('withdrawal during the conversation (*9)', () => {
     await promptPlayed(uid, 'withdrawn');
     // Meanwhile the agent hears the tone.
     await ami.waitFor((e) => e.event === 'MusicOnHoldStart' && e.class === 'consent-ivr-tone' && e.linkedid === linkedIdOf(testId), 10000, 'the tone to the agent');
-    const rec = await ledgerUntil(uid, (x) => x.withdrawnAt !== null);
+    const rec = await ledgerRecordWhen(uid, (x) => x.withdrawnAt !== null);
     expect(rec).toMatchObject({ withdrawnBy: 'caller', withdrawalRecording: 'deleted', recordingPath: null, outcome: 'accepted' });
     expect(existsSync(r.recording as string)).toBe(false);
     // The call is still up after the withdrawal.
     expect(activeChannels().some((l) => l.endsWith(`!${uid}`))).toBe(true);
     // The second *9: "this call is not recorded", and no second withdrawal.
+    // The dialplan chose "not recorded" without queuing anything (a withdrawal would have come first).
     await promptPlayed(uid, 'not-recorded');
-    await sleep(1);
+    await withdrawalsStored(app, uid);
     expect(ami.events.filter((e) => e.userevent === 'ConsentIvrWithdrawn' && e.id === uid)).toHaveLength(1);
     expect((await ledgerRecord(uid))?.withdrawnAt).toBe(rec.withdrawnAt);
     expect(app.lines.filter((l) => l.call === uid && l.message === 'consent withdrawn during the call')).toHaveLength(1);
@@ -309,13 +297,10 @@ describe('withdrawal during the conversation (*9)', () => {
     const nine = ami.events.find((e) => e.event === 'DTMFEnd' && e.uniqueid === uid && e.digit === '9');
     const stop = await ami.waitFor((e) => e.event === 'MixMonitorStop' && e.uniqueid === uid, 5000, 'MixMonitorStop');
     console.log(`key 9 -> MixMonitorStop: ${Math.round((Number(stop.timestamp) - Number(nine?.timestamp)) * 1000)} ms`);
-    await sleep(1);
-    const size = statSync(file).size;
-    // A recording still running would write a 32 KB block (about 2 s of audio) within 3 s.
-    await sleep(3);
-    expect(statSync(file).size).toBe(size);
+    // MixMonitor closed the file (its header then holds its size) within a second, while the call goes on.
+    await recordingStopped(file, 1000);
     expect(activeChannels().some((l) => l.endsWith(`!${uid}`))).toBe(true);
-    const rec = await ledgerUntil(uid, (x) => x.withdrawnAt !== null);
+    const rec = await ledgerRecordWhen(uid, (x) => x.withdrawnAt !== null);
     expect(rec).toMatchObject({ withdrawnBy: 'caller', withdrawalRecording: 'kept', recordingPath: file });
     // The conversation before *9 (at most ~5.5 s after the confirmation), not the 10 s of talk after it.
     expect(wavSeconds(file)).toBeGreaterThan(2);
@@ -327,9 +312,10 @@ describe('withdrawal during the conversation (*9)', () => {
     const { uid, result, testId } = await inbound(app, { w1: arNotice + 1.5, k1: '2', w4: promptSeconds('fr', 'refused') + 2.5, k4: '*9', talk: 6, agentSecs: 20 });
     expect(await result).toMatchObject({ result: 'refused' });
     expect(await agentWhisper(testId)).toMatchObject({ appdata: 'consent-ivr/agent-not-recorded', language: 'fr' });
+    // The dialplan chose "not recorded": a withdrawal would have been queued and announced before it.
     await promptPlayed(uid, 'not-recorded');
-    await sleep(1.5);
     expect(ami.events.some((e) => e.userevent === 'ConsentIvrWithdrawn' && e.id === uid)).toBe(false);
+    expect(withdrawalQueued(app, uid)).toBe(false);
     expect((await ledgerRecord(uid))?.withdrawnAt).toBeNull();
   }, 90000);
 
@@ -340,7 +326,7 @@ describe('withdrawal during the conversation (*9)', () => {
     // The caller hears the confirmation, and so does the agent (the consent-ivr-withdrawn class).
     await promptPlayed(uid, 'withdrawn');
     await ami.waitFor((e) => e.event === 'MusicOnHoldStart' && e.class === 'consent-ivr-withdrawn' && e.linkedid === linkedIdOf(testId), 10000, 'the confirmation to the agent');
-    const rec = await ledgerUntil(uid, (x) => x.withdrawnAt !== null);
+    const rec = await ledgerRecordWhen(uid, (x) => x.withdrawnAt !== null);
     expect(rec).toMatchObject({ withdrawnBy: 'agent', withdrawalRecording: 'deleted', recordingPath: null });
   }, 90000);
 
@@ -348,7 +334,7 @@ describe('withdrawal during the conversation (*9)', () => {
     const { uid, result } = await inbound(app, { w1: 1.5, k1: '1', w4: afterAccept() + 2, k4: '*9', talk: 0.5, agentSecs: 30 });
     const r = await result;
     await withdrawnEvent(uid);
-    const rec = await ledgerUntil(uid, (x) => x.withdrawnAt !== null);
+    const rec = await ledgerRecordWhen(uid, (x) => x.withdrawnAt !== null);
     expect(rec).toMatchObject({ withdrawnBy: 'caller', withdrawalRecording: 'deleted' });
     expect(existsSync(r.recording as string)).toBe(false);
     // The CDR of the call says it too, in its userfield.
@@ -367,8 +353,9 @@ describe('withdrawal during the conversation (*9)', () => {
       30000,
       'the * at the agent',
     );
-    await sleep(1.5);
+    // Passed on to the agent: the feature gave up on it, so no withdrawal was queued or announced.
     expect(ami.events.some((e) => e.userevent === 'ConsentIvrWithdrawn' && e.id === uid)).toBe(false);
+    expect(withdrawalQueued(app, uid)).toBe(false);
   }, 90000);
 
   test.concurrent('When the agent presses *8, then *8 again, then the paused part is silence in the file, both hear a tone, and the ledger keeps the span', async () => {
@@ -376,7 +363,7 @@ describe('withdrawal during the conversation (*9)', () => {
     const uid = await call.uniqueId;
     const r = await call.result;
     expect(r).toMatchObject({ result: 'accepted' });
-    const rec = await ledgerUntil(uid, (x) => x.pauses !== null && !x.pauses.endsWith('/'), 40000);
+    const rec = await ledgerRecordWhen(uid, (x) => x.pauses !== null && !x.pauses.endsWith('/'), 40000);
     const [start, end] = (rec.pauses as string).split('/');
     const pausedS = (Date.parse(end as string) - Date.parse(start as string)) / 1000;
     // The agent's second *8 came about 4 s after the first (plus the keys and the tone).
@@ -408,7 +395,7 @@ describe('withdrawal during the conversation (*9)', () => {
     // The second *8 finds the call withdrawn: "not recorded", no resume.
     await promptPlayed(uid, 'not-recorded', 30000);
     expect(ami.events.some((e) => e.userevent === 'ConsentIvrPause' && e.id === uid && e.want === 'resume')).toBe(false);
-    const rec = await ledgerUntil(uid, (x) => x.withdrawnAt !== null);
+    const rec = await ledgerRecordWhen(uid, (x) => x.withdrawnAt !== null);
     expect(rec).toMatchObject({ withdrawnBy: 'caller', withdrawalRecording: 'kept' });
     // The pause stays open: nothing was recorded after it.
     expect(rec.pauses).toMatch(/\/$/);
@@ -420,9 +407,10 @@ describe('withdrawal during the conversation (*9)', () => {
     const { uid, result } = await inbound(app, { w1: 1.5, k1: '1', w4: afterAccept() + 1, k4: '*9', talk: 25, agentW: 6, agentK: '*8', agentSecs: 12 });
     const r = await result;
     await withdrawnEvent(uid);
+    // The *8 found the call withdrawn: "not recorded", nothing queued for the service.
     await promptPlayed(uid, 'not-recorded', 30000);
-    await sleep(1);
-    const rec = await ledgerUntil(uid, (x) => x.withdrawnAt !== null);
+    await withdrawalsStored(app, uid);
+    const rec = await ledgerRecordWhen(uid, (x) => x.withdrawnAt !== null);
     expect(rec.pauses).toBeNull();
     expect(existsSync(r.recording as string)).toBe(false);
     expect(ami.events.some((e) => e.userevent === 'ConsentIvrPause' && e.id === uid)).toBe(false);
@@ -433,7 +421,7 @@ describe('withdrawal during the conversation (*9)', () => {
     expect(await result).toMatchObject({ result: 'accepted' });
     expect(await agentWhisper(testId)).toMatchObject({ appdata: 'consent-ivr/agent-recorded' });
     await withdrawnEvent(uid);
-    expect(await ledgerUntil(uid, (x) => x.withdrawnAt !== null)).toMatchObject({ withdrawnBy: 'caller', withdrawalRecording: 'deleted' });
+    expect(await ledgerRecordWhen(uid, (x) => x.withdrawnAt !== null)).toMatchObject({ withdrawnBy: 'caller', withdrawalRecording: 'deleted' });
   }, 90000);
 
   /** The agent's channel in the bridge with the caller of a test call (Local ;1 half). */
@@ -457,7 +445,7 @@ describe('withdrawal during the conversation (*9)', () => {
     const transferredAt = Date.now() / 1000;
     // The *9 came in the new bridge, after the transfer.
     expect(Number((await withdrawnEvent(uid)).timestamp)).toBeGreaterThan(transferredAt);
-    expect(await ledgerUntil(uid, (x) => x.withdrawnAt !== null)).toMatchObject({ withdrawnBy: 'caller', withdrawalRecording: 'deleted' });
+    expect(await ledgerRecordWhen(uid, (x) => x.withdrawnAt !== null)).toMatchObject({ withdrawnBy: 'caller', withdrawalRecording: 'deleted' });
     expect(existsSync(r.recording as string)).toBe(false);
   }
 
@@ -488,17 +476,14 @@ describe('withdrawal during the conversation (*9)', () => {
     expect(r).toMatchObject({ result: 'accepted' });
     await victim.stop('SIGKILL');
     await withdrawnEvent(uid);
-    await sleep(1);
-    const size = statSync(file).size;
-    // A recording still running would write a 32 KB block (about 2 s of audio) within 3 s.
-    await sleep(3);
-    // Stopped by the dialplan alone; kept until the service is back to delete it.
-    expect(statSync(file).size).toBe(size);
+    // Stopped by the dialplan alone (MixMonitor closed the file); kept until the service is back to delete it.
+    await recordingStopped(file, 5000);
+    expect(withdrawalQueued(victim, uid)).toBe(true);
     expect((await ledgerRecord(uid))?.withdrawnAt).toBeNull();
     const back = await startApp(FAST, victim.name);
     try {
       await back.waitForLog((l) => l.call === uid && l.message === 'consent withdrawn during the call', 20000, 'the queued withdrawal');
-      expect(await ledgerUntil(uid, (x) => x.withdrawnAt !== null)).toMatchObject({ withdrawnBy: 'caller', withdrawalRecording: 'deleted', recordingPath: null });
+      expect(await ledgerRecordWhen(uid, (x) => x.withdrawnAt !== null)).toMatchObject({ withdrawnBy: 'caller', withdrawalRecording: 'deleted', recordingPath: null });
       expect(existsSync(file)).toBe(false);
     } finally {
       expect(await back.stop()).toBe(0);
@@ -513,13 +498,10 @@ describe('withdrawal during the conversation (*9)', () => {
     await victim.stop('SIGKILL');
     // The dialplan waited 2 s for the service, then stopped the recording itself.
     expect(await ami.waitFor((e) => e.userevent === 'ConsentIvrPauseLate' && e.id === uid, 30000, 'the late pause')).toMatchObject({ want: 'pause' });
-    await sleep(0.5);
-    const size = statSync(r.recording as string).size;
-    await sleep(3);
-    expect(statSync(r.recording as string).size).toBe(size);
+    await recordingStopped(r.recording as string, 5000);
     const back = await startApp(FAST, victim.name);
     try {
-      const rec = await ledgerUntil(uid, (x) => x.pauses !== null);
+      const rec = await ledgerRecordWhen(uid, (x) => x.pauses !== null);
       // Kept as a pause with no end: nothing was recorded after it.
       expect(rec.pauses).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z\/$/);
       expect(existsSync(r.recording as string)).toBe(true);
