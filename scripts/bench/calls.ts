@@ -1,38 +1,22 @@
 /**
- * Places benchmark calls (AMI Originate of Local/<flow>@consent-bench-in, the scripted caller on the
- * other half; see dialplans/baseline.conf) and collects, per call, the Asterisk timestamps of the
- * events that the measurements are made of:
+ * Places benchmark calls (Local/<flow>@consent-bench-in, the scripted caller on the other half; see
+ * dialplans/baseline.conf) and collects, per call, the Asterisk timestamps the measurements are made of:
  *
  *   enter      UserEvent ConsentBenchEnter on the inbound half (;2), just before the consent routine
  *   heard      ChannelTalkingStart on the caller half (;1): the first prompt audio reached the caller
- *   dtmfBegin  DTMFBegin  Direction: Received on ;2
- *   dtmfEnd    DTMFEnd    Direction: Received on ;2 (Read() and ARI both act on the end of the key)
+ *   dtmfEnd    DTMFEnd Direction: Received on ;2 (Read() and ARI both act on the end of the key)
  *   recStart   MixMonitorStart on ;2
  *   done       UserEvent ConsentBenchDone on ;2, right after the routine returned
  *   hangup     Hangup of ;2
  */
-import { amiTimestampMs, type AmiMessage, type BenchAmi } from './ami';
+import { amiTimestampMs, originateLocal, type AmiEvent, type TestAmi } from '../toolkit';
 
 export type Flow = 'app' | 'baseline';
 
-export interface CallRecord {
-  benchId: string;
-  flow: Flow;
-  /** Local channel name without ";1"/";2". */
-  base: string | null;
-  /** UNIQUEID of ;2, the channel in the consent flow (the ledger's record key). */
-  uniqueId: string | null;
-  originateFailed: string | null;
-  enter: number | null;
-  heard: number | null;
-  dtmfBegin: number | null;
-  dtmfEnd: number | null;
-  recStart: number | null;
-  done: number | null;
-  hangup: number | null;
-  result: string | null;
-  reason: string | null;
-}
+const STAMPS = ['enter', 'heard', 'dtmfEnd', 'recStart', 'done', 'hangup'] as const;
+type Stamp = (typeof STAMPS)[number];
+
+export type CallRecord = { benchId: string; flow: Flow; base: string | null; uniqueId: string | null; originateFailed: string | null; result: string | null } & Record<Stamp, number | null>;
 
 export interface CallScript {
   /** Seconds between the answer and the key. */
@@ -46,10 +30,14 @@ export interface CallScript {
   talk: number;
 }
 
-function baseOf(channel: string | undefined): string | null {
-  if (!channel) return null;
-  const m = /^(.*);[12]$/.exec(channel);
-  return m ? (m[1] as string) : null;
+const baseOf = (channel: string | undefined) => /^(.*);[12]$/.exec(channel ?? '')?.[1] ?? null;
+
+/** Which stamp an AMI event of a call's Local channel sets (inbound: the ;2 half). */
+function stampOf(e: AmiEvent, inbound: boolean): Stamp | null {
+  if (e.event === 'ChannelTalkingStart') return inbound ? null : 'heard';
+  if (!inbound) return null;
+  if (e.event === 'DTMFEnd') return e.direction === 'Received' ? 'dtmfEnd' : null;
+  return e.event === 'MixMonitorStart' ? 'recStart' : e.event === 'Hangup' ? 'hangup' : null;
 }
 
 /** Routes AMI events to the calls of this benchmark. */
@@ -57,109 +45,61 @@ export class CallTracker {
   readonly calls = new Map<string, CallRecord>();
   private readonly byBase = new Map<string, CallRecord>();
   private readonly byAction = new Map<string, CallRecord>();
-  private waiters: { pred: () => boolean; resolve(): void }[] = [];
   /** Called when a call is over (its inbound half hung up, or the originate failed). */
   onFinished: (c: CallRecord) => void = () => undefined;
-  finished = 0;
 
   constructor(
-    private readonly ami: BenchAmi,
+    private readonly ami: TestAmi,
     private readonly runId: string,
   ) {
     ami.onEvent((e) => this.onEvent(e));
   }
 
-  private onEvent(e: AmiMessage): void {
-    const ev = e.Event;
-    if (ev === 'UserEvent') {
-      const id = e.BenchId;
-      const c = id === undefined ? undefined : this.calls.get(id);
+  private onEvent(e: AmiEvent): void {
+    const ts = amiTimestampMs(e.timestamp);
+    if (e.event === 'UserEvent') {
+      const c = this.calls.get(e.benchid ?? '');
       if (!c) return;
-      const ts = amiTimestampMs(e.Timestamp);
-      if (e.UserEvent === 'ConsentBenchEnter') {
+      if (e.userevent === 'ConsentBenchEnter') {
         c.enter = ts;
-        c.uniqueId = e.Uniqueid ?? null;
-        c.base = baseOf(e.Channel);
+        c.uniqueId = e.uniqueid ?? null;
+        c.base = baseOf(e.channel);
         if (c.base) this.byBase.set(c.base, c);
-      } else if (e.UserEvent === 'ConsentBenchDone') {
+      } else if (e.userevent === 'ConsentBenchDone') {
         c.done = ts;
-        c.result = e.Result ?? null;
-        c.reason = e.Reason ?? null;
+        c.result = e.result ?? null;
       }
       return;
     }
-    if (ev === 'OriginateResponse') {
-      const c = e.ActionID === undefined ? undefined : this.byAction.get(e.ActionID);
-      if (!c) return;
-      this.byAction.delete(e.ActionID as string);
-      if (e.Response !== 'Success' && c.originateFailed === null) {
-        c.originateFailed = `${e.Reason ?? ''} ${e.Response ?? ''}`.trim();
-        this.finish(c);
-      }
+    if (e.event === 'OriginateResponse') {
+      const c = this.byAction.get(e.actionid ?? '');
+      this.byAction.delete(e.actionid ?? '');
+      if (c && e.response !== 'Success') this.fail(c, `${e.reason ?? ''} ${e.response ?? ''}`.trim());
       return;
     }
-    const base = baseOf(e.Channel);
-    if (!base) return;
-    const c = this.byBase.get(base);
-    if (!c) return;
-    const ts = amiTimestampMs(e.Timestamp);
-    const inbound = e.Channel?.endsWith(';2') ?? false;
-    switch (ev) {
-      case 'ChannelTalkingStart':
-        if (!inbound && c.heard === null) c.heard = ts;
-        return;
-      case 'DTMFBegin':
-        if (inbound && e.Direction === 'Received' && c.dtmfBegin === null) c.dtmfBegin = ts;
-        return;
-      case 'DTMFEnd':
-        if (inbound && e.Direction === 'Received' && c.dtmfEnd === null) c.dtmfEnd = ts;
-        return;
-      case 'MixMonitorStart':
-        if (inbound && c.recStart === null) c.recStart = ts;
-        return;
-      case 'Hangup':
-        if (inbound && c.hangup === null) {
-          c.hangup = ts;
-          this.byBase.delete(base);
-          this.finish(c);
-        }
-        return;
+    const base = baseOf(e.channel);
+    const c = base === null ? undefined : this.byBase.get(base);
+    const stamp = c ? stampOf(e, e.channel?.endsWith(';2') ?? false) : null;
+    if (!c || !stamp || c[stamp] !== null) return;
+    c[stamp] = ts;
+    if (stamp === 'hangup') {
+      this.byBase.delete(base as string);
+      this.onFinished(c);
     }
   }
 
-  private finish(c: CallRecord): void {
-    this.finished++;
+  private fail(c: CallRecord, why: string): void {
+    if (c.originateFailed !== null) return;
+    c.originateFailed = why;
     this.onFinished(c);
-    this.waiters = this.waiters.filter((w) => {
-      if (!w.pred()) return true;
-      w.resolve();
-      return false;
-    });
   }
 
   /** Places one call; resolves once Asterisk queued the originate. */
   async place(seq: number, flow: Flow, script: CallScript, vars: Record<string, string>): Promise<CallRecord> {
     const benchId = `${this.runId}-${flow}-${seq}`;
-    const c: CallRecord = {
-      benchId,
-      flow,
-      base: null,
-      uniqueId: null,
-      originateFailed: null,
-      enter: null,
-      heard: null,
-      dtmfBegin: null,
-      dtmfEnd: null,
-      recStart: null,
-      done: null,
-      hangup: null,
-      result: null,
-      reason: null,
-    };
+    const c = { benchId, flow, base: null, uniqueId: null, originateFailed: null, result: null, ...Object.fromEntries(STAMPS.map((s) => [s, null])) } as CallRecord;
     this.calls.set(benchId, c);
-    const actionId = `o-${benchId}`;
-    this.byAction.set(actionId, c);
-    const variables: Record<string, string> = {
+    const variables = {
       __BENCHID: benchId,
       __BENCH_AGENT_SECS: String(script.agentSecs),
       W1: (script.w1 + Math.random() * script.w1Jitter).toFixed(2),
@@ -167,47 +107,12 @@ export class CallTracker {
       TALK: String(script.talk),
       ...vars,
     };
-    const res = await this.ami.action(
-      'Originate',
-      {
-        Channel: `Local/${flow}@consent-bench-in`,
-        Context: 'consent-bench-caller',
-        Exten: 's',
-        Priority: '1',
-        Async: 'true',
-        Timeout: '30000',
-        Variable: Object.entries(variables)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(','),
-      },
-      actionId,
-    );
-    if (res.Response !== 'Success') {
-      c.originateFailed = res.Message ?? 'originate refused';
-      this.byAction.delete(actionId);
-      this.finish(c);
+    try {
+      await originateLocal(this.ami, flow, 'consent-bench-in', 'consent-bench-caller', variables, (id) => this.byAction.set(id, c));
+    } catch (e) {
+      this.fail(c, (e as Error).message);
     }
     return c;
-  }
-
-  /** Resolves when `pred` holds (checked after every finished call), or after `ms`. Returns whether it holds. */
-  waitUntil(pred: () => boolean, ms: number): Promise<boolean> {
-    if (pred()) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w.resolve !== done);
-        resolve(pred());
-      }, ms);
-      const done = () => {
-        clearTimeout(t);
-        resolve(true);
-      };
-      this.waiters.push({ pred, resolve: done });
-    });
-  }
-
-  ofFlow(flow: Flow): CallRecord[] {
-    return [...this.calls.values()].filter((c) => c.flow === flow);
   }
 }
 
@@ -220,15 +125,15 @@ export interface FlowLatencies {
 
 export function latencies(calls: CallRecord[]): FlowLatencies {
   const out: FlowLatencies = { dtmfToRecordingMs: [], entryToPromptHeardMs: [], flowMs: [], missing: { dtmf: 0, recStart: 0, heard: 0, done: 0 } };
-  for (const c of calls) {
-    if (c.originateFailed) continue;
-    if (c.dtmfEnd === null) out.missing.dtmf++;
-    if (c.recStart === null) out.missing.recStart++;
-    if (c.heard === null) out.missing.heard++;
-    if (c.done === null) out.missing.done++;
-    if (c.dtmfEnd !== null && c.recStart !== null) out.dtmfToRecordingMs.push(c.recStart - c.dtmfEnd);
-    if (c.enter !== null && c.heard !== null) out.entryToPromptHeardMs.push(c.heard - c.enter);
-    if (c.enter !== null && c.done !== null) out.flowMs.push(c.done - c.enter);
+  const span = (list: number[], from: number | null, to: number | null) => from !== null && to !== null && list.push(to - from);
+  for (const c of calls.filter((x) => !x.originateFailed)) {
+    out.missing.dtmf += c.dtmfEnd === null ? 1 : 0;
+    out.missing.recStart += c.recStart === null ? 1 : 0;
+    out.missing.heard += c.heard === null ? 1 : 0;
+    out.missing.done += c.done === null ? 1 : 0;
+    span(out.dtmfToRecordingMs, c.dtmfEnd, c.recStart);
+    span(out.entryToPromptHeardMs, c.enter, c.heard);
+    span(out.flowMs, c.enter, c.done);
   }
   return out;
 }

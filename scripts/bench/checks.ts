@@ -4,39 +4,13 @@
  */
 import Redis from 'ioredis';
 import { logKeys, sharedKeys } from '../../src/adapters/redis/keys';
-import type { BenchAmi } from './ami';
+import { until, type TestAmi } from '../toolkit';
 import type { CallRecord } from './calls';
 
-export interface StuckCheck {
-  /** Channels of this benchmark still in Asterisk (CoreShowChannels), by name. */
-  channels: string[];
-  /** Channels ARI still lists in the service's Stasis application. */
-  stasisChannels: string[] | null;
-}
-
 /** Waits up to `ms` for the benchmark's channels to go, then lists what is left. */
-export async function stuckChannels(ami: BenchAmi, match: (name: string) => boolean, ms: number): Promise<string[]> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const list = await ami.actionList('CoreShowChannels', 'CoreShowChannelsComplete');
-    const ours = list.map((e) => e.Channel ?? '').filter((name) => name !== '' && match(name));
-    if (ours.length === 0 || Date.now() >= until) return ours;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
-export async function stasisChannels(ari: { url: string; user: string; password: string }, app: string): Promise<string[] | null> {
-  try {
-    const res = await fetch(`${ari.url}/ari/applications/${encodeURIComponent(app)}`, {
-      headers: { authorization: `Basic ${Buffer.from(`${ari.user}:${ari.password}`).toString('base64')}` },
-      signal: AbortSignal.timeout(5000),
-    });
-    if (res.status === 404) return [];
-    const body = (await res.json()) as { channel_ids?: string[] };
-    return body.channel_ids ?? [];
-  } catch {
-    return null;
-  }
+export async function stuckChannels(ami: TestAmi, match: (name: string) => boolean, ms: number): Promise<string[]> {
+  const ours = async () => (await ami.channels()).filter(match);
+  return (await until(async () => (await ours()).length === 0, ms, 500)) ? [] : ours();
 }
 
 export interface LedgerCheck {

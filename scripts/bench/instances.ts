@@ -4,29 +4,30 @@
  * Stasis application and journal; calls are dealt to them in turn (the benchmark's dialplan sets
  * CONSENT_APP per call). With one instance this is just that service.
  */
+import { ServiceProcess, type LogLine, type StartOptions } from '../toolkit';
 import { ProcSampler, rssMb } from './proc';
-import { BenchService, type LogLine, type ServiceOptions } from './service';
 
 type Usage = ReturnType<ProcSampler['stop']>;
 
 export class ServiceGroup {
   private constructor(
-    readonly services: BenchService[],
+    readonly services: ServiceProcess[],
     readonly apps: string[],
-    readonly journalPaths: string[],
-  ) {}
+  ) {
+    this.onLine((l) => this.countProblems(l));
+  }
 
-  static async start(base: ServiceOptions, count: number): Promise<ServiceGroup> {
-    const apps = count === 1 ? [base.app] : Array.from({ length: count }, (_, k) => `${base.app}-${k + 1}`);
-    const journals = count === 1 ? [base.journalPath] : apps.map((_, k) => base.journalPath.replace(/(\.jsonl)?$/, `-${k + 1}.jsonl`));
-    const services: BenchService[] = [];
+  /** `count` instances named <runId>, or <runId>-1..N. */
+  static async start(runId: string, base: StartOptions, count: number): Promise<ServiceGroup> {
+    const apps = count === 1 ? [runId] : Array.from({ length: count }, (_, k) => `${runId}-${k + 1}`);
+    const services: ServiceProcess[] = [];
     try {
-      for (const [k, app] of apps.entries()) services.push(await BenchService.start({ ...base, app, journalPath: journals[k] as string }));
+      for (const name of apps) services.push(await ServiceProcess.start({ ...base, name, tailOnly: true }));
     } catch (e) {
       await Promise.all(services.map((s) => s.stop()));
       throw e;
     }
-    return new ServiceGroup(services, apps, journals);
+    return new ServiceGroup(services, apps);
   }
 
   /** The Stasis application of the i-th call. */
@@ -71,14 +72,16 @@ export class ServiceGroup {
     };
   }
 
-  get problemCounts(): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const s of this.services) for (const [k, n] of s.problemCounts) out.set(k, (out.get(k) ?? 0) + n);
-    return out;
-  }
+  /** Every warn/error line of the instances counted by level, message and error text (numbers blanked), and the first 50. */
+  readonly problemCounts = new Map<string, number>();
+  readonly warnings: LogLine[] = [];
 
-  get warnings(): LogLine[] {
-    return this.services.flatMap((s) => s.warnings);
+  private countProblems(l: LogLine): void {
+    if (l.level !== 'warn' && l.level !== 'error') return;
+    if (this.warnings.length < 50) this.warnings.push(l);
+    const detail = typeof l.error === 'string' ? l.error : typeof l.reason === 'string' ? l.reason : '';
+    const key = `${String(l.level)}: ${String(l.message)}${detail ? ` (${detail})` : ''}`.replace(/\d+(\.\d+)?/g, '#');
+    this.problemCounts.set(key, (this.problemCounts.get(key) ?? 0) + 1);
   }
 
   /** Stops every instance; the first non-zero exit code, else 0. */

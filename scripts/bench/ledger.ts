@@ -26,7 +26,7 @@ import { closeClient, createRedisClient, RedisLedgerStore } from '../../src/adap
 import { createLogger } from '../../src/logging/logger';
 import { systemClock } from '../../src/ports/clock';
 import type { ConsentRecord } from '../../src/ports/ledger';
-import { REPO, sandboxStatus } from './service';
+import { REPO, requireSandbox } from '../toolkit';
 import { dropLedger } from './checks';
 
 const quiet = createLogger({ level: 'error', format: 'json' }, new Writable({ write: (_c, _e, cb) => cb() }));
@@ -131,7 +131,7 @@ async function main(): Promise<void> {
     strict: false,
   });
   if (args.worker) return worker();
-  const sb = sandboxStatus();
+  const sb = await requireSandbox();
   const records = Number(args.records);
   const inflight = Number(args.inflight);
   const run = `bench-ledger-${Date.now().toString(36)}`;
