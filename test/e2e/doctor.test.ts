@@ -3,30 +3,11 @@
  * administrator would in a checkout), and fails naming the cause when something the service needs is
  * wrong: the AMI secret, a prompt, Redis's persistence, the routine in the dialplan.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { cpSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, waitForRedis } from '../../scripts/toolkit';
+import { RedisServer } from '../../scripts/toolkit';
 import { asteriskCli, runCli, sandbox, startApp } from '../../scripts/toolkit';
-
-/** A Redis that keeps nothing across a restart (no AOF, no snapshots). */
-async function volatileRedis(): Promise<{ url: string; stop(): Promise<void> }> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'civr-volatile-'));
-  const proc: ChildProcess = spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  await waitForRedis(port);
-  return {
-    url: `redis://127.0.0.1:${port}/0`,
-    async stop() {
-      const exited = once(proc, 'exit');
-      proc.kill('SIGTERM');
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 /** `consent-ivr doctor` with no --config (the checkout's sandbox configuration), plus `env`. */
 async function doctor(env: Record<string, string> = {}): Promise<{ code: number | null; out: string }> {
@@ -67,7 +48,8 @@ test('When a prompt is missing, then doctor fails naming the file', async () => 
 }, 90000);
 
 test('When Redis keeps nothing across a restart, then doctor fails saying so, and the service says it loudly at start-up', async () => {
-  const redis = await volatileRedis();
+  // A Redis that keeps nothing across a restart (no AOF, no snapshots).
+  const redis = await RedisServer.start({ persistence: false });
   try {
     const r = await doctor({ CONSENT_IVR_REDIS_URL: redis.url });
     expect(r.out).toMatch(/^PROBLEM redis: Redis keeps nothing across a restart \(no AOF, no RDB snapshots\)/m);
@@ -80,7 +62,7 @@ test('When Redis keeps nothing across a restart, then doctor fails saying so, an
       expect(await app.stop()).toBe(0);
     }
   } finally {
-    await redis.stop();
+    await redis.destroy();
   }
 }, 90000);
 

@@ -3,7 +3,7 @@
  * folder; never the shared sandbox's): verify, export, list, show, erase and purge, through the command
  * functions and through the real entry point (src/cli/main.ts compiled).
  */
-import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,7 @@ import { Readable, Writable } from 'node:stream';
 import { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { validate } from '../../src/config/load';
-import { freePort, waitForRedis } from '../../scripts/toolkit';
+import { eventually, freePort, RedisServer, waitForRedis } from '../../scripts/toolkit';
 import type { Config } from '../../src/config/schema';
 import { createLedger, pseudonymise } from '../../src/ledger';
 import { parseCsv, parseJsonl } from '../../src/ledger/format';
@@ -26,37 +26,25 @@ import { LATER_FIELDS_EMPTY } from '../helpers/records';
 
 const REPO = resolve(__dirname, '../..');
 
-async function startRedis(dir: string): Promise<{ port: number; proc: ChildProcess }> {
-  const port = await freePort();
-  const proc = spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], {
-    stdio: 'ignore',
-  });
-  await waitForRedis(port);
-  return { port, proc };
-}
-
 const KEY = 'cli-test-pseudonym-key-0123456789';
 const PROMPT = { notice: 'n', 'full-notice': 'f', choice: 'c', invalid: 'i', accepted: 'a', refused: 'r', withdrawn: 'w', 'not-recorded': 'x', 'agent-recorded': 'y', 'agent-not-recorded': 'z' };
 const DAY = 86_400_000;
 const NOW = Math.floor(Date.now() / 1000) * 1000;
 
-let port: number;
-let proc: ChildProcess;
+let redis: RedisServer;
 let raw: Redis;
 let work: string;
 let seq = 0;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'civr-ledger-cli-'));
-  ({ port, proc } = await startRedis(work));
-  raw = new Redis({ port, maxRetriesPerRequest: 1 });
+  redis = await RedisServer.start({ persistence: false });
+  raw = new Redis({ port: redis.port, maxRetriesPerRequest: 1 });
 });
 
 afterAll(async () => {
   raw.disconnect();
-  const exited = once(proc, 'exit');
-  proc.kill('SIGTERM');
-  await exited;
+  await redis.destroy();
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -75,7 +63,7 @@ function env(retentionDays = 180): Env {
   mkdirSync(recordings, { recursive: true });
   const base = validate({
     prompts: { texts: { ar: PROMPT, fr: PROMPT } },
-    redis: { url: `redis://127.0.0.1:${port}/0`, keyPrefix: prefix, writeTimeoutMs: 2000 },
+    redis: { url: redis.url, keyPrefix: prefix, writeTimeoutMs: 2000 },
     ledger: { log: 'main', journalPath: join(dir, 'journal.jsonl'), retentionDays, replayIntervalMs: 500 },
     recording: { dir: recordings },
   });
@@ -145,8 +133,7 @@ function fakeRecording(e: Env, name: string): string {
 async function seed(e: Env, records: ConsentRecord[]): Promise<void> {
   const clock = clockAt(NOW);
   const h = await createLedger(e.config, quiet, { clock });
-  const end = Date.now() + 5000;
-  while (h.state() !== 'up' && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  await eventually(() => h.state() === 'up', 5000, 'the ledger to connect', 20);
   for (const r of records) {
     clock.set(Date.parse(r.enteredAt) + 5000);
     if (r.outcome === 'accepted' || r.outcome === 'refused') await expect(h.ledger.recordDecision({ ...r, recordingPath: null, recordingStartedAt: null })).resolves.toBe('redis');
@@ -233,22 +220,16 @@ describe('ledger verify', () => {
     expect(report.logs[0]?.chain.break).toMatchObject({ kind: 'edited', seq: 4, id: '4-0' });
   });
 
-  test('When an entry is deleted, then verify reports the missing seq and exits 1', async () => {
+  test.each([
+    ['an entry', 'verify reports the missing seq', '3-0', /BROKEN \(deleted\): entry seq 4 \(id 4-0, position 3\) follows seq 2: entry seq 3 is missing/],
+    ['the last entry', 'verify still notices (the log remembers its last id)', '6-0', /BROKEN \(deleted\): the log's last appended entry was 6-0 but the walk ends at seq 5/],
+  ])('When %s is deleted, then %s and exits 1', async (_entry, _then, id, report) => {
     const e = env();
     await seed(e, sixCalls(NOW - DAY));
-    await raw.xdel(`${e.prefix}{ledger:main}:chain`, '3-0');
+    await raw.xdel(`${e.prefix}{ledger:main}:chain`, id);
     const c = capture();
     expect(await runVerify(e.config, {}, { io: c.io })).toBe(1);
-    expect(c.out()).toMatch(/BROKEN \(deleted\): entry seq 4 \(id 4-0, position 3\) follows seq 2: entry seq 3 is missing/);
-  });
-
-  test('When the last entry is deleted, then verify still notices (the log remembers its last id)', async () => {
-    const e = env();
-    await seed(e, sixCalls(NOW - DAY));
-    await raw.xdel(`${e.prefix}{ledger:main}:chain`, '6-0');
-    const c = capture();
-    expect(await runVerify(e.config, {}, { io: c.io })).toBe(1);
-    expect(c.out()).toMatch(/BROKEN \(deleted\): the log's last appended entry was 6-0 but the walk ends at seq 5/);
+    expect(c.out()).toMatch(report);
   });
 
   test('When two entries are swapped, then verify reports a reordering and exits 1', async () => {
@@ -499,9 +480,7 @@ describe('ledger erase', () => {
 
     // The service is back: its journal is replayed into Redis, un-erased.
     const back = await createLedger(e.config, quiet, { clock });
-    const end = Date.now() + 15000;
-    while (back.journalBacklog() > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-    expect(back.journalBacklog()).toBe(0);
+    await eventually(() => back.journalBacklog() === 0, 15000, 'the journal to be replayed', 50);
     await back.close();
     const byId = async () => new Map((await storedRecords(e)).map((r) => [r.uniqueId, r]));
     expect((await byId()).get(late.uniqueId)).toEqual({ ...late, erasedAt: null });
@@ -626,7 +605,7 @@ describe('ledger commands through commander and the real entry point', () => {
       yaml,
       JSON.stringify({
         prompts: { texts: { ar: PROMPT, fr: PROMPT } },
-        redis: { url: `redis://127.0.0.1:${port}/0`, keyPrefix: e.prefix },
+        redis: { url: redis.url, keyPrefix: e.prefix },
         ledger: { log: 'main', journalPath: join(e.dir, 'j.jsonl') },
         recording: { dir: e.recordings },
         // Whoever runs the ledger commands (a purge from cron, say) need not hold these secrets.
@@ -674,14 +653,10 @@ describe('ledger on Redis Cluster', () => {
     const admin = new Redis({ port: cport, lazyConnect: true, retryStrategy: () => 100, maxRetriesPerRequest: 1 });
     admin.on('error', () => undefined);
     try {
-      for (let i = 0; i < 100 && admin.status !== 'ready'; i++) {
-        await admin.connect().catch(() => new Promise((r) => setTimeout(r, 50)));
-      }
+      await waitForRedis(cport);
+      await admin.connect();
       await admin.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
-      for (let i = 0; i < 100; i++) {
-        if (String(await admin.call('CLUSTER', 'INFO')).includes('cluster_state:ok')) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await eventually(async () => String(await admin.call('CLUSTER', 'INFO')).includes('cluster_state:ok'), 5000, 'the one-node cluster to be ok', 50);
       const e = env(30);
       const config: Config = { ...e.config, redis: { ...e.config.redis, mode: 'cluster', clusterNodes: [`127.0.0.1:${cport}`] } };
       const c: Env = { ...e, config };

@@ -18,7 +18,7 @@ import { createLogger } from '../../src/logging/logger';
 import type { ConsentRecord } from '../../src/ports/ledger';
 import { LATER_FIELDS_EMPTY } from '../helpers/records';
 import { RedisServer } from '../../scripts/toolkit';
-import { placeCall, RunningApp, sandbox, startApp, TestAmi, waitChannelsGone } from '../../scripts/toolkit';
+import { eventually, placeCall, RunningApp, sandbox, startApp, TestAmi, waitChannelsGone } from '../../scripts/toolkit';
 
 const KEY = 'servers-test-pseudonym-key-0123456789';
 const PROMPT = { notice: 'n', 'full-notice': 'f', choice: 'c', invalid: 'i', accepted: 'a', refused: 'r', withdrawn: 'w', 'not-recorded': 'x', 'agent-recorded': 'y', 'agent-not-recorded': 'z' };
@@ -102,16 +102,6 @@ async function pending(): Promise<{ server: string; count: number; oldestAgeMs: 
   return JSON.parse(c.out()) as { server: string; count: number; oldestAgeMs: number | null }[];
 }
 
-async function until<T>(what: string, f: () => Promise<T | null | false>, ms = 20000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 const serviceEnv = (server: 'a' | 'b') => ({
   CONSENT_IVR_REDIS_URL: redis.url,
   CONSENT_IVR_REDIS_KEY_PREFIX: PREFIX,
@@ -175,17 +165,20 @@ describe('two servers, one ledger', () => {
 
       // Nothing is lost while B is down: its deletions wait, listed per server and exported by A's /metrics.
       expect(await pending()).toEqual([expect.objectContaining({ server: 'srv-b', count: 3, oldestAgeMs: expect.any(Number) })]);
-      const port = (await appA.waitForLog((l) => l.message === 'metrics listening', 5000, 'metrics')).port as number;
-      const metrics = await until('the pending deletions in /metrics', async () => {
-        const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-        return /consent_ivr_recording_deletions_pending\{server="srv-b"\} 3/.test(text) && text;
-      });
+      const metrics = await eventually(
+        async () => {
+          const text = (await appA.http('/metrics')).body;
+          return /consent_ivr_recording_deletions_pending\{server="srv-b"\} 3/.test(text) && text;
+        },
+        20000,
+        'the pending deletions in /metrics',
+      );
       expect(metrics).toMatch(/consent_ivr_recording_deletion_oldest_seconds\{server="srv-b"\} \d/);
       expect(existsSync(b2.recordingPath as string)).toBe(true);
 
       // B comes up: its service deletes its files and confirms; the missing one is confirmed as missing.
       appB = await startApp(serviceEnv('b'));
-      await until('B to do its deletions', async () => (await pending()).every((s) => s.count === 0));
+      await eventually(async () => (await pending()).every((s) => s.count === 0), 20000, 'B to do its deletions');
       expect(existsSync(b2.recordingPath as string)).toBe(false);
       expect(existsSync(b5.recordingPath as string)).toBe(false);
       expect(appB.lines.some((l) => l.call === b3.uniqueId && l.message === 'queued recording deletion: the file was already missing')).toBe(true);
@@ -239,8 +232,8 @@ describe('two servers, one ledger', () => {
       expect(first.out()).toContain('1 record(s) not erased yet: their recordings wait to be deleted by the server that holds them: srv-b (1)');
       expect(existsSync(results[0]?.recording as string)).toBe(false);
       // B's service takes its deletion off the queue and deletes the file.
-      await until('B to delete its recording', async () => !existsSync(results[1]?.recording as string));
-      await until('B to confirm', async () => (await pending()).every((s) => s.count === 0));
+      await eventually(() => !existsSync(results[1]?.recording as string), 20000, 'B to delete its recording');
+      await eventually(async () => (await pending()).every((s) => s.count === 0), 20000, 'B to confirm');
       const second = capture();
       expect(await runErase(cfgA, { caller }, { io: second.io })).toBe(0);
       expect(second.out()).toContain('erased 1 record(s) of this caller; 1 recording file(s) confirmed deleted');
