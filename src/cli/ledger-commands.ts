@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { Command, Option } from 'commander';
 import { closeClient, connectOnce, createRedisClient, describeTarget, RedisConfigError, RedisLedgerStore } from '../adapters/redis';
 import { logIdOf, type Config } from '../config/schema';
-import type { Outcome } from '../flow/types';
+import { OUTCOMES, type Outcome } from '../domain/vocabulary';
 import {
   adminContextDefaults,
   AdminUsageError,
@@ -29,7 +29,7 @@ import { KeyFileError, readVerifierFiles } from '../ledger/signing-keys';
 import { readCheckpointFile, verifyLedger, type VerifyReport } from '../ledger/verify';
 import { writeFileSync, renameSync } from 'node:fs';
 import { csvHeader, csvRow, jsonlRow, printable, TEXT_HEADER, textRecord, textRow } from '../ledger/format';
-import { OUTCOMES, parseStoredRecord } from '../ledger/record';
+import { parseStoredRecord } from '../ledger/record';
 import { createLogger } from '../logging/logger';
 import { systemClock } from '../ports/clock';
 import type { AdminStore } from '../ledger/types';

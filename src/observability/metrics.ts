@@ -5,7 +5,7 @@
  */
 import { createServer, Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Outcome } from '../flow/types';
+import type { Outcome } from '../domain/vocabulary';
 
 export type LinkState = 'up' | 'down' | 'connecting' | 'closed';
 

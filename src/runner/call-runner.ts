@@ -4,7 +4,7 @@
  * when the flow ends; once the flow has ended, a late result (a recording that started after the
  * caller hung up) is undone rather than acted on.
  */
-import type { Language } from '../config/schema';
+import type { Language } from '../domain/vocabulary';
 import { decide, initialState } from '../flow/machine';
 import type { Decision, Effect, FlowEvent, FlowSettings, FlowState, Summary, TimerName } from '../flow/types';
 import type { Logger } from '../logging/logger';
