@@ -9,7 +9,7 @@ import { AmiRecorder } from '../adapters/ami/recorder';
 import { AriAdapter } from '../adapters/ari/ari-adapter';
 import { ConfigError } from '../config/load';
 import { logIdOf, type Config } from '../config/schema';
-import { createLedger, DAY_MS, pseudonymise } from '../ledger';
+import { DAY_MS, pseudonymise } from '../ledger';
 import { removeRecording } from '../ledger/admin';
 import { parseSigner, type SignerKey } from '../ledger/checkpoint';
 import { Checkpointer } from '../ledger/checkpointer';
@@ -24,6 +24,7 @@ import { listenApi } from '../api/server';
 import { AgentActions } from './agent-actions';
 import { ConsentApp } from './consent-app';
 import { DeletionWorker } from './deletions';
+import { createLedger } from './ledger';
 import { MidCallInbox } from './midcall-inbox';
 import { Sealer } from './sealer';
 
