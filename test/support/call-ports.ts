@@ -81,8 +81,6 @@ export function fakeRunnerPorts(observer: CallObserver = {}) {
   };
   const decisionStore = deferred<StoredIn>();
   const ledger: Ledger & { decisions: ConsentRecord[]; outcomes: ConsentRecord[] } = {
-    decisions: [],
-    outcomes: [],
     recordDecision: (r) => {
       ledger.decisions.push(r);
       return decisionStore.promise;
@@ -94,6 +92,9 @@ export function fakeRunnerPorts(observer: CallObserver = {}) {
     recordWithdrawal: async () => 'redis',
     recordPause: async () => 'redis',
     find: async (id) => [...ledger.outcomes, ...ledger.decisions].find((r) => r.uniqueId === id) ?? null,
+    /** What was written, in order. */
+    decisions: [],
+    outcomes: [],
   };
   const ports: RunnerPorts = { calls, recorder, ledger, clock, agentChannel: { set: async () => undefined }, observer };
   return { ports, clock, calls, recorder, recStart, ledger, decisionStore };
