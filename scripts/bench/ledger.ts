@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { Writable } from 'node:stream';
 import { validate } from '../../src/config/load';
 import type { Config } from '../../src/config/schema';
-import { createLedger } from '../../src/ledger';
+import { createLedger } from '../../src/app/ledger';
 import { generateSigner } from '../../src/ledger/checkpoint';
 import { Checkpointer } from '../../src/ledger/checkpointer';
 import { inspectRecording, sealEvent } from '../../src/ledger/seal';

@@ -1,23 +1,18 @@
 /**
- * Routes calls and their events to one CallRunner per channel. Holds no per-call logic itself.
+ * Routes calls and their events to one CallRunner per channel. Holds no per-call logic itself; what
+ * happens to the calls is told to the ports' observer by the runners, and time comes from the ports'
+ * clock.
  */
-import type { Outcome, Summary } from '../flow/types';
+import type { Outcome } from '../domain/vocabulary';
 import type { Logger } from '../logging/logger';
 import type { CallEvent, CallSource, IncomingCall } from '../ports/call-control';
-import type { StoredIn } from '../ports/ledger';
 import { CallRunner, RunnerPorts, RunnerSettings } from '../runner/call-runner';
 import { resultTarget } from '../runner/hand-back';
 
-export interface AppHooks {
-  onCallStarted?(): void;
-  /** The caller decided (or stayed silent) this long after entering the flow. */
-  onDecision?(decision: 'accepted' | 'refused' | 'no-input', msSinceEntry: number): void;
-  onCallEnded?(summary: Summary, durationMs: number): void;
-  /** A ledger write settled: where it went, or 'failed'. */
-  onStored?(kind: 'decision' | 'outcome', where: StoredIn | 'failed'): void;
-  /** MixMonitor was confirmed this long after the caller's accept. */
-  onRecordingStarted?(msSinceDecision: number): void;
-}
+/** How long a channel whose flow ended is remembered (it may still be listed in Stasis for a moment). */
+const ENDED_MEMORY_MS = 5000;
+/** After the grace period, how long the calls ended by force are given to be handed back. */
+const FORCE_END_WAIT_MS = 3000;
 
 export class ConsentApp {
   private readonly runners = new Map<string, CallRunner>();
@@ -33,7 +28,6 @@ export class ConsentApp {
     private readonly settings: RunnerSettings,
     private readonly log: Logger,
     private readonly pseudonymise: (number: string) => string,
-    private readonly hooks: AppHooks = {},
   ) {
     source.onCall((call) => this.onCall(call));
     source.onEvent((event) => this.onEvent(event));
@@ -58,17 +52,11 @@ export class ConsentApp {
         .catch((e: Error) => log.error('could not continue the call', { error: e.message }));
       return;
     }
-    const startedAt = Date.now();
     const runner = new CallRunner(call, pseudonym, this.ports, this.settings, log, {
       onPlaybackStarted: (playbackId) => this.playbackOwner.set(playbackId, call.channelId),
-      onDecision: (decision) => this.hooks.onDecision?.(decision, Date.now() - startedAt),
-      onDone: (summary) => this.hooks.onCallEnded?.(summary, Date.now() - startedAt),
-      onStored: (kind, where) => this.hooks.onStored?.(kind, where),
-      onRecordingStarted: (ms) => this.hooks.onRecordingStarted?.(ms),
     });
     this.runners.set(call.channelId, runner);
     log.info('call entered the consent flow');
-    this.hooks.onCallStarted?.();
     runner.start();
   }
 
@@ -104,7 +92,7 @@ export class ConsentApp {
     if (!runner) return;
     this.runners.delete(channelId);
     this.ended.add(channelId);
-    setTimeout(() => this.ended.delete(channelId), 5000).unref();
+    this.ports.clock.setTimeout(() => this.ended.delete(channelId), ENDED_MEMORY_MS, { background: true });
     for (const [pb, ch] of this.playbackOwner) if (ch === channelId) this.playbackOwner.delete(pb);
   }
 
@@ -117,7 +105,7 @@ export class ConsentApp {
   reconcile(owned: string[], settleMs = 1000): void {
     // A call that entered just now may be listed before its StasisStart reached us: let events settle.
     if (settleMs > 0 && owned.length > 0) {
-      setTimeout(() => this.reconcile(owned, 0), settleMs).unref();
+      this.ports.clock.setTimeout(() => this.reconcile(owned, 0), settleMs, { background: true });
       return;
     }
     for (const channelId of owned) {
@@ -155,13 +143,25 @@ export class ConsentApp {
   async drain(graceMs: number): Promise<void> {
     this.accepting = false;
     const pending = [...this.runners.values()].map((r) => r.done);
-    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
-    const result = await Promise.race([Promise.all(pending).then(() => 'done' as const), timeout]);
+    const result = await this.within(Promise.all(pending), graceMs);
     if (result === 'timeout') {
       const left = [...this.runners.values()].filter((r) => !r.isDone);
       this.log.warn('shutdown grace period over; continuing the remaining calls unrecorded', { calls: left.length });
       for (const r of left) r.forceEnd();
-      await Promise.race([Promise.all(left.map((r) => r.done)), new Promise((r) => setTimeout(r, 3000).unref())]);
+      await this.within(Promise.all(left.map((r) => r.done)), FORCE_END_WAIT_MS);
+    }
+  }
+
+  /** Waits for `work`, but no longer than `ms` on the clock. */
+  private async within(work: Promise<unknown>, ms: number): Promise<'done' | 'timeout'> {
+    let timer: { cancel(): void } | undefined;
+    const timeout = new Promise<'timeout'>((r) => {
+      timer = this.ports.clock.setTimeout(() => r('timeout'), ms, { background: true });
+    });
+    try {
+      return await Promise.race([work.then(() => 'done' as const), timeout]);
+    } finally {
+      timer?.cancel();
     }
   }
 }

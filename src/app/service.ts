@@ -9,7 +9,7 @@ import { AmiRecorder } from '../adapters/ami/recorder';
 import { AriAdapter } from '../adapters/ari/ari-adapter';
 import { ConfigError } from '../config/load';
 import { logIdOf, type Config } from '../config/schema';
-import { createLedger, DAY_MS, pseudonymise } from '../ledger';
+import { DAY_MS, pseudonymise } from '../ledger';
 import { removeRecording } from '../ledger/admin';
 import { parseSigner, type SignerKey } from '../ledger/checkpoint';
 import { Checkpointer } from '../ledger/checkpointer';
@@ -19,11 +19,13 @@ import type { Ledger } from '../ports/ledger';
 import { createLogger, Logger } from '../logging/logger';
 import { Metrics } from '../observability/metrics';
 import { systemClock } from '../ports/clock';
+import { composeObservers, type CallObserver } from '../ports/observer';
 import { noticeVersion } from '../prompts/build';
 import { listenApi } from '../api/server';
 import { AgentActions } from './agent-actions';
 import { ConsentApp } from './consent-app';
 import { DeletionWorker } from './deletions';
+import { createLedger } from './ledger';
 import { MidCallInbox } from './midcall-inbox';
 import { Sealer } from './sealer';
 
@@ -36,7 +38,10 @@ export interface Service {
   stop(): Promise<void>;
 }
 
-export async function startService(config: Config, warnings: string[] = [], log: Logger = createLogger(config.logging)): Promise<Service> {
+/**
+ * Starts the service. `observer` (tests) is told what happens to calls, besides the metrics.
+ */
+export async function startService(config: Config, warnings: string[] = [], log: Logger = createLogger(config.logging), observer?: CallObserver): Promise<Service> {
   for (const w of warnings) log.warn(w);
   if (!SAFE_DIR.test(config.recording.dir) || config.recording.dir.split('/').includes('..')) {
     throw new ConfigError(`recording.dir: ${config.recording.dir} must be an absolute path of letters, digits, '.', '_' and '-' only`, 'recording.dir');
@@ -91,7 +96,18 @@ export async function startService(config: Config, warnings: string[] = [], log:
     log.child({ component: 'ari' }),
   );
 
-  let metrics: Metrics | null = null;
+  // Created before the parts it reads (read only when scraped), so that it observes the calls from the start.
+  const metrics: Metrics | null = config.metrics.enabled
+    ? new Metrics({
+        ari: () => ari.state,
+        ami: () => ami.state,
+        redis: () => ledger.state(),
+        journalBacklog: () => ledger.journalBacklog(),
+        activeCalls: () => app.activeCalls,
+        appendConflicts: () => durable.appendConflicts(),
+        sealBacklog: () => sealer.backlog,
+      })
+    : null;
   const sealer = new Sealer(
     {
       evidence: ledger.evidence,
@@ -127,7 +143,7 @@ export async function startService(config: Config, warnings: string[] = [], log:
 
   const app = new ConsentApp(
     ari,
-    { calls: ari, recorder, ledger: callLedger, clock: systemClock, agentChannel: variables },
+    { calls: ari, recorder, ledger: callLedger, clock: systemClock, agentChannel: variables, observer: composeObservers(metrics, observer) },
     {
       flow: config.flow,
       recording: config.recording,
@@ -137,12 +153,6 @@ export async function startService(config: Config, warnings: string[] = [], log:
     },
     log,
     (n) => pseudonymise(n, config.secrets.pseudonymKey),
-    {
-      onCallEnded: (s, ms) => metrics?.callEnded(s.outcome, s.lang, ms),
-      onDecision: (d, ms) => metrics?.decided(d, ms),
-      onStored: (kind, where) => metrics?.stored(kind, where),
-      onRecordingStarted: (ms) => metrics?.recordingStarted(ms),
-    },
   );
 
   const recordingFiles = {
@@ -188,16 +198,7 @@ export async function startService(config: Config, warnings: string[] = [], log:
   });
 
   let server: Server | null = null;
-  if (config.metrics.enabled) {
-    metrics = new Metrics({
-      ari: () => ari.state,
-      ami: () => ami.state,
-      redis: () => ledger.state(),
-      journalBacklog: () => ledger.journalBacklog(),
-      activeCalls: () => app.activeCalls,
-      appendConflicts: () => durable.appendConflicts(),
-      sealBacklog: () => sealer.backlog,
-    });
+  if (metrics) {
     server = await metrics.listen(config.metrics.host, config.metrics.port);
     log.info('metrics listening', { host: config.metrics.host, port: metrics.port });
   }

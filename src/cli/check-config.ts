@@ -1,6 +1,6 @@
 /** `consent-ivr check-config`: what an administrator must fix before going live (pure). */
 import type { Config } from '../config/schema';
-import { LANGUAGES } from '../config/schema';
+import { LANGUAGES } from '../domain/vocabulary';
 import { parseSigner } from '../ledger/checkpoint';
 import { readVerifierFiles } from '../ledger/signing-keys';
 

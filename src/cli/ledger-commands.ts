@@ -8,9 +8,10 @@
  */
 import { once } from 'node:events';
 import { Command, Option } from 'commander';
-import { closeClient, connectOnce, createRedisClient, describeTarget, RedisConfigError, RedisLedgerStore } from '../adapters/redis';
-import { logIdOf, type Config } from '../config/schema';
-import type { Outcome } from '../flow/types';
+import { RedisConfigError } from '../adapters/redis';
+import { withLedgerStore } from '../app/ledger';
+import type { Config } from '../config/schema';
+import { OUTCOMES, type Outcome } from '../domain/vocabulary';
 import {
   adminContextDefaults,
   AdminUsageError,
@@ -29,7 +30,7 @@ import { KeyFileError, readVerifierFiles } from '../ledger/signing-keys';
 import { readCheckpointFile, verifyLedger, type VerifyReport } from '../ledger/verify';
 import { writeFileSync, renameSync } from 'node:fs';
 import { csvHeader, csvRow, jsonlRow, printable, TEXT_HEADER, textRecord, textRow } from '../ledger/format';
-import { OUTCOMES, parseStoredRecord } from '../ledger/record';
+import { parseStoredRecord } from '../ledger/record';
 import { createLogger } from '../logging/logger';
 import { systemClock } from '../ports/clock';
 import type { AdminStore } from '../ledger/types';
@@ -124,23 +125,6 @@ function parseOutcome(v: string | undefined): Outcome | undefined {
 
 // ----------------------------------------------------------------------------------------- plumbing
 
-/** Connects to Redis for one command and closes afterwards. */
-export async function withStore<T>(config: Config, fn: (store: AdminStore) => Promise<T>): Promise<T> {
-  const log = createLogger({ level: 'error', format: 'text' }, process.stderr);
-  const client = createRedisClient(config.redis, log, { role: 'cli', lazy: true });
-  client.on('error', () => undefined); // reported through the failing command
-  try {
-    try {
-      await connectOnce(client, config.redis.connectTimeoutMs);
-    } catch (e) {
-      throw new Error(`cannot reach Redis (${describeTarget(config.redis)}): ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-    }
-    return await fn(new RedisLedgerStore(client, config.redis.keyPrefix, logIdOf(config)));
-  } finally {
-    await closeClient(client);
-  }
-}
-
 export function context(config: Config, store: AdminStore, deps: CliDeps, onProgress?: (n: number) => void): AdminContext {
   return {
     ...adminContextDefaults,
@@ -174,7 +158,7 @@ export async function run(io: CliIO, command: string, body: () => Promise<number
 export function runShow(config: Config, uniqueId: string, opts: { json?: boolean }, deps: CliDeps = {}): Promise<number> {
   const io = deps.io ?? processIO;
   return run(io, 'show', () =>
-    withStore(config, async (store) => {
+    withLedgerStore(config, async (store) => {
       const row = (await findRecord(store, uniqueId))?.row;
       if (!row) {
         io.stderr.write(`consent-ivr ledger show: no record for uniqueid ${printable(uniqueId)}\n`);
@@ -199,7 +183,7 @@ export function runList(config: Config, opts: ListOptions, deps: CliDeps = {}): 
   return run(io, 'list', async () => {
     const range = timeRange(opts);
     const outcome = parseOutcome(opts.outcome);
-    return withStore(config, async (store) => {
+    return withLedgerStore(config, async (store) => {
       const p = progress(io, 'records read');
       let n = 0;
       if (opts.json) await out(io.stdout, '[');
@@ -229,7 +213,7 @@ export function runExport(config: Config, opts: ExportOptions, deps: CliDeps = {
   return run(io, 'export', async () => {
     if (opts.format !== 'csv' && opts.format !== 'jsonl') throw new UsageError(`--format: "${printable(opts.format)}" is not csv or jsonl`);
     const range = timeRange(opts);
-    return withStore(config, async (store) => {
+    return withLedgerStore(config, async (store) => {
       const p = progress(io, 'records exported');
       if (opts.format === 'csv') await out(io.stdout, csvHeader());
       for await (const recs of listRecords(context(config, store, deps, p.tick), range)) {
@@ -319,7 +303,7 @@ export function runVerify(config: Config, opts: VerifyCliOptions, deps: CliDeps 
   const io = deps.io ?? processIO;
   return run(io, 'verify', async () => {
     const keys = trustedKeys(config, opts.key);
-    return withStore(config, async (store) => {
+    return withLedgerStore(config, async (store) => {
       const p = progress(io, 'entries checked');
       const report = await verifyLedger(context(config, store, deps, p.tick), {
         keys,
@@ -356,7 +340,7 @@ export function runCheckpoint(config: Config, opts: { out?: string; sign?: boole
   return run(io, 'checkpoint', async () => {
     const keys = trustedKeys(config);
     const signer = opts.sign === false ? null : optionalSigner(config);
-    return withStore(config, async (store) => {
+    return withLedgerStore(config, async (store) => {
       if (signer) {
         for (const { log, result } of await signAll(config, store, signer, keys)) {
           if (result.status === 'skipped') io.stderr.write(`log ${printable(log)}: not signed: ${printable(result.reason)}\n`);
@@ -385,7 +369,7 @@ export function runEvidence(config: Config, uniqueId: string, opts: { out: strin
     const keys = trustedKeys(config, opts.key);
     if (keys.length === 0) throw new UsageError('no public key to check checkpoints with: set ledger.trustedKeyFiles, give --key, or run where the signing key is');
     const signer = optionalSigner(config);
-    return withStore(config, async (store) => {
+    return withLedgerStore(config, async (store) => {
       const now = (deps.now ?? (() => new Date()))();
       let bundle;
       try {
@@ -419,7 +403,7 @@ export function runErase(config: Config, opts: { caller: string }, deps: CliDeps
   return run(io, 'erase', async () => {
     const number = opts.caller === '-' ? await readLine(io.stdin) : opts.caller;
     if (number.trim() === '') throw new UsageError('--caller: empty number');
-    return withStore(config, async (store) => {
+    return withLedgerStore(config, async (store) => {
       const p = progress(io, 'records erased');
       const r = await eraseCaller(context(config, store, deps, p.tick), number);
       p.end();
@@ -451,7 +435,7 @@ function waitingLine(waiting: Record<string, number>, what: string): string {
 export function runPending(config: Config, opts: { json?: boolean }, deps: CliDeps = {}): Promise<number> {
   const io = deps.io ?? processIO;
   return run(io, 'pending', () =>
-    withStore(config, async (store) => {
+    withLedgerStore(config, async (store) => {
       const servers = await pendingByServer(context(config, store, deps));
       if (opts.json) {
         await out(io.stdout, `${JSON.stringify(servers.map((s) => ({ ...s, deletions: s.deletions.map((d) => ({ uniqueId: d.uniqueId, reason: d.reason, requestedAt: new Date(d.requestedAt).toISOString() })) })))}\n`);
@@ -473,7 +457,7 @@ export function runPending(config: Config, opts: { json?: boolean }, deps: CliDe
 export function runPurge(config: Config, deps: CliDeps = {}): Promise<number> {
   const io = deps.io ?? processIO;
   return run(io, 'purge', () =>
-    withStore(config, async (store) => {
+    withLedgerStore(config, async (store) => {
       const p = progress(io, 'records purged');
       const r = await purgeLedger(context(config, store, deps, p.tick));
       p.end();
@@ -511,7 +495,7 @@ export function runConsistency(config: Config, earlier: string, opts: { out: str
     const notes = await readCheckpointFile(earlier).catch((e: Error) => {
       throw new UsageError(e.message.replace('--checkpoint', 'checkpoint file'));
     });
-    return withStore(config, async (store) => {
+    return withLedgerStore(config, async (store) => {
       const proofs = [];
       for (const note of notes) proofs.push(await proveConsistency(store, note, keys));
       writeFileSync(`${opts.out}.tmp`, `${JSON.stringify(proofs, null, 2)}\n`, { mode: 0o644 });

@@ -10,7 +10,8 @@ import { GROUP_BY, type GroupBy } from '../report/aggregate';
 import { buildReport } from '../report/collect';
 import { reportCsv, reportHtml, reportJson, type ReportLang } from '../report/render';
 import { printable } from '../ledger/format';
-import { context, EXIT, out, processIO, progress, run, timeRange, trustedKeys, UsageError, withStore, type CliDeps } from './ledger-commands';
+import { context, EXIT, out, processIO, progress, run, timeRange, trustedKeys, UsageError, type CliDeps } from './ledger-commands';
+import { withLedgerStore } from '../app/ledger';
 
 export interface ReportOptions {
   since?: string;
@@ -32,7 +33,7 @@ export function runReport(config: Config, opts: ReportOptions, deps: CliDeps = {
     const lang = (opts.lang ?? 'fr') as ReportLang;
     if (lang !== 'fr' && lang !== 'ar') throw new UsageError(`--lang: "${printable(String(opts.lang))}" is not fr or ar`);
     const keys = trustedKeys(config);
-    return withStore(config, async (store) => {
+    return withLedgerStore(config, async (store) => {
       const p = progress(io, 'records read');
       const report = await buildReport(context(config, store, deps, p.tick), {
         by,

@@ -9,23 +9,7 @@
  */
 import { hostname } from 'node:os';
 import { z } from 'zod';
-
-export const LANGUAGES = ['ar', 'fr'] as const;
-export type Language = (typeof LANGUAGES)[number];
-
-export const PROMPT_NAMES = [
-  'notice',
-  'full-notice',
-  'choice',
-  'invalid',
-  'accepted',
-  'refused',
-  'withdrawn',
-  'not-recorded',
-  'agent-recorded',
-  'agent-not-recorded',
-] as const;
-export type PromptName = (typeof PROMPT_NAMES)[number];
+import { LANGUAGES, SERVER_ID } from '../domain/vocabulary';
 
 /** Characters MixMonitor options may contain: letters and the option arguments used in practice. */
 const MIXMONITOR_OPTIONS = /^[A-Za-z0-9()]*$/;
@@ -50,8 +34,6 @@ const localized = z.strictObject({ ar: z.string().default(''), fr: z.string().de
 
 const secretFile = z.string().describe('File holding the secret (the environment variable wins)');
 
-/** Server ids name a server in records and deletion queues: letters, digits, '.', '_' and '-'. */
-export const SERVER_ID = /^[A-Za-z0-9._-]{1,64}$/;
 const defaultServerId = () => (SERVER_ID.test(hostname()) ? hostname() : 'server');
 
 export const configSchema = z.strictObject({

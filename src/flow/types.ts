@@ -2,10 +2,9 @@
  * Types of the consent flow: a pure state machine. `decide(state, event)` returns the next state and
  * the effects the per-call runner must carry out. No I/O, no timers, no clock here.
  */
-import type { Language, PromptName } from '../config/schema';
+import type { Language, Outcome, PromptName } from '../domain/vocabulary';
 
-/** How a call left the flow; appears in logs, the CONSENT_RESULT variable and the ledger. */
-export type Outcome = 'accepted' | 'refused' | 'no-input' | 'abandoned' | 'unavailable' | 'error';
+export type { Outcome } from '../domain/vocabulary';
 
 /** Why the flow ended the way it did, for logs (finer than the outcome). */
 export type Reason =

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { dirname, resolve, sep } from 'node:path';
-import type { Outcome } from '../flow/types';
+import type { Outcome } from '../domain/vocabulary';
 import { ChainAppender, entryLeaf } from './appender';
 import { Frontier } from './merkle';
 import { isAnonymous, pseudonymise } from './pseudonym';

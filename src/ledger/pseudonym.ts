@@ -33,7 +33,7 @@ export function isAnonymous(raw: string): boolean {
   return normaliseNumber(raw) === ANONYMOUS;
 }
 
-/** Shortest pseudonym key accepted (createLedger refuses to start with a shorter one). */
+/** Shortest pseudonym key accepted (the app's createLedger refuses to start with a shorter one). */
 export const MIN_KEY_LENGTH = 16;
 
 /** HMAC-SHA256 (hex) of the normalised number under `key`. */

@@ -1,13 +1,10 @@
 /** Validation, canonical serialisation and erasure of consent records. Pure. */
 import { createHash } from 'node:crypto';
 import { isAbsolute } from 'node:path';
-import { LANGUAGES, SERVER_ID } from '../config/schema';
+import { LANGUAGES, OUTCOMES, SERVER_ID } from '../domain/vocabulary';
 import type { ConsentRecord } from '../ports/ledger';
-import type { Outcome } from '../flow/types';
 import { PSEUDONYM_PATTERN } from './pseudonym';
 import type { StoredRecord } from './types';
-
-export const OUTCOMES: readonly Outcome[] = ['accepted', 'refused', 'no-input', 'abandoned', 'unavailable', 'error'];
 
 /** Field order of the stored JSON and of the CSV export. */
 export const RECORD_FIELDS = [

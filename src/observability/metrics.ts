@@ -1,11 +1,13 @@
 /**
  * Prometheus metrics and health endpoints on a loopback HTTP listener:
  * /metrics, /healthz (the process is alive), /readyz (ARI and AMI connected: calls can be served).
- * With port 0 the system picks a free port; `port` gives the one actually bound.
+ * With port 0 the system picks a free port; `port` gives the one actually bound. As a call observer
+ * (ports/observer.ts), it counts the calls' outcomes, decisions, ledger writes and their timings.
  */
 import { createServer, Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Outcome } from '../flow/types';
+import type { CallEnd, CallObserver, DecisionOutcome } from '../ports/observer';
+import type { StoredIn } from '../ports/ledger';
 
 export type LinkState = 'up' | 'down' | 'connecting' | 'closed';
 
@@ -21,7 +23,7 @@ export interface HealthSource {
   sealBacklog?(): number;
 }
 
-export class Metrics {
+export class Metrics implements CallObserver {
   readonly registry = new Registry();
   private readonly outcomes: Counter<'outcome' | 'lang'>;
   private readonly latency: Histogram<'outcome'>;
@@ -125,16 +127,16 @@ export class Metrics {
     return a && typeof a === 'object' ? a.port : null;
   }
 
-  callEnded(outcome: Outcome, lang: string | null, durationMs: number): void {
+  callEnded({ outcome, lang }: CallEnd, durationMs: number): void {
     this.outcomes.inc({ outcome, lang: lang ?? 'none' });
     this.latency.observe({ outcome }, durationMs / 1000);
   }
 
-  decided(decision: string, msSinceEntry: number): void {
+  decided(decision: DecisionOutcome, msSinceEntry: number): void {
     this.decisionLatency.observe({ decision }, msSinceEntry / 1000);
   }
 
-  stored(kind: 'decision' | 'outcome', storedIn: string): void {
+  stored(kind: 'decision' | 'outcome', storedIn: StoredIn | 'failed'): void {
     this.ledgerWrites.inc({ kind, stored_in: storedIn });
   }
 

@@ -1,5 +1,5 @@
 /** Control of one channel in Stasis. Implemented over ARI by adapters/ari. */
-import type { Language } from '../config/schema';
+import type { Language } from '../domain/vocabulary';
 
 export interface CallControl {
   answer(channelId: string): Promise<void>;

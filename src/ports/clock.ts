@@ -1,13 +1,18 @@
-/** Time and timers, so the runner can be driven by a fake clock in unit tests. */
+/** Time and timers, so the runner and the app can be driven by a fake clock in unit tests. */
 export interface Clock {
   now(): Date;
-  setTimeout(fn: () => void, ms: number): { cancel(): void };
+  /**
+   * Runs `fn` once after `ms`. A `background` timer does not keep the process alive on its own
+   * (housekeeping, and bounds on waits that must not hold up the process's exit).
+   */
+  setTimeout(fn: () => void, ms: number, opts?: { background?: boolean }): { cancel(): void };
 }
 
 export const systemClock: Clock = {
   now: () => new Date(),
-  setTimeout(fn, ms) {
+  setTimeout(fn, ms, opts) {
     const t = setTimeout(fn, ms);
+    if (opts?.background) t.unref();
     return { cancel: () => clearTimeout(t) };
   },
 };

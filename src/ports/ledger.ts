@@ -1,6 +1,5 @@
 /** Durable evidence of consent decisions. Implemented over Redis (with a local journal) by src/ledger. */
-import type { Language } from '../config/schema';
-import type { Outcome } from '../flow/types';
+import type { Language, Outcome } from '../domain/vocabulary';
 import type { Direction } from './call-control';
 
 /** Who withdrew consent during the conversation: the caller, or the agent on the caller's behalf. */

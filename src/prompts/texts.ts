@@ -1,5 +1,6 @@
 /** Turns the configured texts into the sentences spoken for each prompt (pure). */
-import { Config, Language, LANGUAGES, PROMPT_NAMES, PromptName } from '../config/schema';
+import type { Config } from '../config/schema';
+import { LANGUAGES, PROMPT_NAMES, type Language, type PromptName } from '../domain/vocabulary';
 
 const PLACEHOLDER = /\{(controller|cndpReference|purposes|recipients|retention|rights)\}/g;
 

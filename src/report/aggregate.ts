@@ -4,8 +4,7 @@
  * depends on the number of groups (periods, called numbers, languages, directions), never on the
  * number of records. No pseudonym and no recording path is kept: aggregates only.
  */
-import type { Outcome } from '../flow/types';
-import { OUTCOMES } from '../ledger/record';
+import { OUTCOMES, type Outcome } from '../domain/vocabulary';
 import type { StoredRecord } from '../ledger/types';
 
 export const GROUP_BY = ['day', 'week', 'month', 'number', 'language', 'direction'] as const;

@@ -2,8 +2,7 @@
  * The consent report as JSON, CSV or one self-contained HTML page (inline SVG, no script, font or
  * style from elsewhere), in French or Arabic (right to left, digits as used in Morocco). Pure.
  */
-import type { Outcome } from '../flow/types';
-import { OUTCOMES } from '../ledger/record';
+import { OUTCOMES, type Outcome } from '../domain/vocabulary';
 import { share, type GroupBy, type GroupFigures } from './aggregate';
 
 export type ReportLang = 'fr' | 'ar';

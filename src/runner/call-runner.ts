@@ -4,14 +4,15 @@
  * when the flow ends; once the flow has ended, a late result (a recording that started after the
  * caller hung up) is undone rather than acted on.
  */
-import type { Language } from '../config/schema';
+import type { Language } from '../domain/vocabulary';
 import { decide, initialState } from '../flow/machine';
 import type { Decision, Effect, FlowEvent, FlowSettings, FlowState, Summary, TimerName } from '../flow/types';
 import type { Logger } from '../logging/logger';
 import type { CallControl, IncomingCall } from '../ports/call-control';
 import type { Clock } from '../ports/clock';
-import type { ConsentRecord, Ledger, StoredIn } from '../ports/ledger';
+import type { ConsentRecord, Ledger } from '../ports/ledger';
 import type { ChannelVariables } from '../ports/midcall';
+import type { CallObserver } from '../ports/observer';
 import type { Recorder } from '../ports/recorder';
 import { resultTarget } from './hand-back';
 
@@ -25,6 +26,8 @@ export interface RunnerPorts {
   clock: Clock;
   /** Sets the result on the agent's channel of an outbound call. */
   agentChannel: Pick<ChannelVariables, 'set'>;
+  /** Told what happens to the call (timings from `clock`); none when absent. */
+  observer?: CallObserver;
 }
 
 export interface RunnerSettings {
@@ -36,16 +39,10 @@ export interface RunnerSettings {
   serverId: string;
 }
 
+/** What the router of calls needs to know of a runner (observations go to the ports' observer). */
 export interface RunnerHooks {
-  /** Called once when the flow has ended and its result was handed to the dialplan. */
-  onDone?(summary: Summary, runner: CallRunner): void;
+  /** Called when a playback starts, so that its PlaybackFinished event can be routed back here. */
   onPlaybackStarted?(playbackId: string, runner: CallRunner): void;
-  /** Called when the caller's decision (or no-input) is known, before it is stored. */
-  onDecision?(decision: Decision['outcome'], runner: CallRunner): void;
-  /** Called when a ledger write of this call settled: where it went, or 'failed'. */
-  onStored?(kind: 'decision' | 'outcome', where: StoredIn | 'failed'): void;
-  /** Called when MixMonitor is confirmed started, with the time since the decision was known. */
-  onRecordingStarted?(msSinceDecision: number): void;
 }
 
 /** Recording file name from server-side data only: <dir>/YYYY/MM/DD/<uniqueid>.<format>. */
@@ -63,6 +60,9 @@ export class CallRunner {
   /** ARI playback id → the flow's playback number. */
   private readonly playbacks = new Map<string, number>();
   private readonly record: ConsentRecord;
+  private readonly observer: CallObserver;
+  /** When the call entered the flow (ms, from the clock). */
+  private readonly enteredMs: number;
   private finished = false;
   /** Set when the channel hung up or left Stasis: nothing is retried for it any more. */
   private gone = false;
@@ -78,6 +78,9 @@ export class CallRunner {
     private readonly hooks: RunnerHooks = {},
   ) {
     this.state = initialState(settings.flow);
+    this.observer = ports.observer ?? {};
+    const entered = ports.clock.now();
+    this.enteredMs = entered.getTime();
     this.done = new Promise((r) => {
       this.resolveDone = r;
     });
@@ -91,7 +94,7 @@ export class CallRunner {
       digit: null,
       language: null,
       attempts: 0,
-      enteredAt: ports.clock.now().toISOString(),
+      enteredAt: entered.toISOString(),
       noticeStartedAt: null,
       decidedAt: null,
       recordingStartedAt: null,
@@ -123,6 +126,7 @@ export class CallRunner {
   }
 
   start(): void {
+    this.observer.callStarted?.();
     this.dispatch({ type: 'start', answered: this.call.answered });
   }
 
@@ -238,22 +242,23 @@ export class CallRunner {
     rec.digit = decision.digit;
     rec.language = lang;
     rec.attempts = attempts;
-    rec.decidedAt = this.ports.clock.now().toISOString();
-    // The write goes out before the log line and the hook: it is on the caller's path.
+    const decidedAt = this.ports.clock.now();
+    rec.decidedAt = decidedAt.toISOString();
+    // The write goes out before the log line and the observer: it is on the caller's path.
     this.later(
       this.ports.ledger.recordDecision({ ...rec }).then((where) => {
-        this.hooks.onStored?.('decision', where);
+        this.observer.stored?.('decision', where);
         if (where === 'journal') this.log.warn('decision stored in the local journal (ledger unavailable)');
         this.dispatch({ type: 'decision-stored' });
       }),
       (e) => {
-        this.hooks.onStored?.('decision', 'failed');
+        this.observer.stored?.('decision', 'failed');
         this.log.error('decision could not be stored', { error: e.message });
         this.dispatch({ type: 'decision-store-failed' });
       },
     );
     this.log.info('decision', { decision: decision.outcome, lang, attempts });
-    this.hooks.onDecision?.(decision.outcome, this);
+    this.observer.decided?.(decision.outcome, decidedAt.getTime() - this.enteredMs);
   }
 
   private startRecording(): void {
@@ -273,7 +278,7 @@ export class CallRunner {
         this.record.recordingPath = file;
         this.record.recordingServer = this.settings.serverId;
         this.record.recordingStartedAt = startedAt.toISOString();
-        if (this.record.decidedAt) this.hooks.onRecordingStarted?.(startedAt.getTime() - Date.parse(this.record.decidedAt));
+        if (this.record.decidedAt) this.observer.recordingStarted?.(startedAt.getTime() - Date.parse(this.record.decidedAt));
         this.log.info('recording started', { mixMonitorId });
         this.dispatch({ type: 'recording-started', path: file });
       }),
@@ -303,16 +308,16 @@ export class CallRunner {
         ? Promise.resolve()
         : this.handBack(summary).catch((e: Error) => this.log.error('could not hand the call back to the dialplan', { error: e.message }));
     void handOver.then(() => {
-      this.hooks.onDone?.(summary, this);
+      this.observer.callEnded?.(summary, this.ports.clock.now().getTime() - this.enteredMs);
       this.resolveDone(summary);
     });
     this.later(
       this.ports.ledger.recordOutcome({ ...rec }).then((where) => {
-        this.hooks.onStored?.('outcome', where);
+        this.observer.stored?.('outcome', where);
         if (where === 'journal') this.log.warn('outcome stored in the local journal (ledger unavailable)');
       }),
       (e) => {
-        this.hooks.onStored?.('outcome', 'failed');
+        this.observer.stored?.('outcome', 'failed');
         this.log.error('outcome could not be stored', { error: e.message });
       },
     );

@@ -3,8 +3,8 @@
  * consent-ivr-result,<result>_<lang>_<reason>,1 (dialplans/consent-ivr.conf), which sets the
  * CONSENT_* variables and returns from the Gosub routine. Every part comes from a fixed list.
  */
-import type { Language } from '../config/schema';
-import type { Outcome, Reason } from '../flow/types';
+import type { Language, Outcome } from '../domain/vocabulary';
+import type { Reason } from '../flow/types';
 import type { DialplanTarget } from '../ports/call-control';
 
 export const RESULT_CONTEXT = 'consent-ivr-result';

@@ -1,128 +1,14 @@
 /** The per-call runner with in-memory ports and a manual clock (pure logic; the real ports are proven end to end). */
-import { CallRunner, recordingPath, type RunnerHooks } from '../../src/runner/call-runner';
-import { createLogger } from '../../src/logging/logger';
-import type { CallControl, DialplanTarget, IncomingCall } from '../../src/ports/call-control';
-import type { Clock } from '../../src/ports/clock';
-import type { ConsentRecord, Ledger, StoredIn } from '../../src/ports/ledger';
-import type { Recorder, RecordingRequest } from '../../src/ports/recorder';
-import { Writable } from 'node:stream';
+import { CallRunner, recordingPath } from '../../src/runner/call-runner';
+import type { CallObserver } from '../../src/ports/observer';
+import { capturedLog, fakeRunnerPorts, RUNNER_SETTINGS, testCall } from '../support/call-ports';
+import { flush } from '../support/manual-clock';
 
-class ManualClock implements Clock {
-  t = Date.UTC(2026, 10, 28, 12, 0, 0);
-  timers: { at: number; fn: () => void; live: boolean }[] = [];
-  now() {
-    return new Date(this.t);
-  }
-  setTimeout(fn: () => void, ms: number) {
-    const timer = { at: this.t + ms, fn, live: true };
-    this.timers.push(timer);
-    return { cancel: () => (timer.live = false) };
-  }
-  advance(ms: number) {
-    this.t += ms;
-    for (const timer of this.timers.filter((x) => x.live && x.at <= this.t)) {
-      timer.live = false;
-      timer.fn();
-    }
-  }
-  get live() {
-    return this.timers.filter((x) => x.live).length;
-  }
-}
-
-/** A promise whose settlement the test controls. */
-function deferred<T>() {
-  let resolve!: (v: T) => void;
-  let reject!: (e: Error) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-const flush = () => new Promise((r) => setImmediate(r));
-
-function setup(hooks: RunnerHooks = {}) {
-  const log: string[] = [];
-  const clock = new ManualClock();
-  const calls: CallControl & { played: string[]; stopped: string[]; continued: (DialplanTarget | undefined)[] } = {
-    played: [],
-    stopped: [],
-    continued: [],
-    answer: async () => undefined,
-    play: async (_c, id, sound, lang) => {
-      calls.played.push(`${id}:${lang}:${sound}`);
-    },
-    stopPlayback: async (id) => {
-      calls.stopped.push(id);
-    },
-    getVariable: async () => null,
-    continueInDialplan: async (_c, target) => {
-      calls.continued.push(target);
-    },
-  };
-  const recStart = deferred<{ mixMonitorId: string }>();
-  const recorder: Recorder & { started: RecordingRequest[]; stoppedIds: string[] } = {
-    started: [],
-    stoppedIds: [],
-    start: (req) => {
-      recorder.started.push(req);
-      return recStart.promise;
-    },
-    stop: async (_c, id) => {
-      recorder.stoppedIds.push(id);
-    },
-    mute: async () => undefined,
-  };
-  const decisionStore = deferred<StoredIn>();
-  const ledger: Ledger & { decisions: ConsentRecord[]; outcomes: ConsentRecord[] } = {
-    decisions: [],
-    outcomes: [],
-    recordDecision: (r) => {
-      ledger.decisions.push(r);
-      return decisionStore.promise;
-    },
-    recordOutcome: async (r) => {
-      ledger.outcomes.push(r);
-      return 'redis';
-    },
-    recordWithdrawal: async () => 'redis',
-    recordPause: async () => 'redis',
-    find: async (id) => [...ledger.outcomes, ...ledger.decisions].find((r) => r.uniqueId === id) ?? null,
-  };
-  const call: IncomingCall = {
-    channelId: '1732800000.42',
-    channelName: 'Local/s@consent-test-in-00000001;2',
-    answered: true,
-    direction: 'inbound',
-    subjectNumber: '+212600000000',
-    calledNumber: '0522000000',
-    agentChannel: null,
-    linkedId: '1732800000.41',
-    args: [],
-  };
-  const sink = new Writable({
-    write(chunk: Buffer, _e, cb) {
-      log.push(chunk.toString());
-      cb();
-    },
-  });
-  const runner = new CallRunner(
-    call,
-    'pseudo',
-    { calls, recorder, ledger, clock, agentChannel: { set: async () => undefined } },
-    {
-      flow: { languages: ['ar', 'fr'], defaultLanguage: 'ar', inputTimeoutMs: 4000, maxAttempts: 3, maxCallMs: 60000, fullNoticeExtensionMs: 60000 },
-      recording: { dir: '/var/spool/rec', format: 'wav', options: 'b' },
-      promptFolder: 'consent-ivr',
-      noticeVersion: 'v1',
-      serverId: 'pbx-1',
-    },
-    createLogger({ level: 'debug', format: 'json' }, sink),
-    hooks,
-  );
-  return { runner, clock, calls, recorder, recStart, ledger, decisionStore, log };
+function setup(observer: CallObserver = {}) {
+  const fakes = fakeRunnerPorts(observer);
+  const { logger, lines: log } = capturedLog();
+  const runner = new CallRunner(testCall(), 'pseudo', fakes.ports, RUNNER_SETTINGS, logger);
+  return { ...fakes, runner, log };
 }
 
 describe('call runner', () => {
@@ -153,10 +39,10 @@ describe('call runner', () => {
     expect(t.ledger.outcomes[0]).toMatchObject({ outcome: 'accepted', digit: '1', language: 'ar', recordingPath: expect.any(String), noticeVersion: 'v1' });
   });
 
-  test('When the caller accepts, then the hooks report where each ledger write went and the time from the accept to the recording', async () => {
+  test('When the caller accepts, then the observer is told where each ledger write went and the time from the accept to the recording', async () => {
     const stored: string[] = [];
     const recordingMs: number[] = [];
-    const t = setup({ onStored: (kind, where) => stored.push(`${kind}:${where}`), onRecordingStarted: (ms) => recordingMs.push(ms) });
+    const t = setup({ stored: (kind, where) => stored.push(`${kind}:${where}`), recordingStarted: (ms) => recordingMs.push(ms) });
     t.runner.start();
     t.runner.digit('1');
     t.clock.advance(30);

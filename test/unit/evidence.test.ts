@@ -8,16 +8,17 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Sealer } from '../../src/app/sealer';
 import { entryLeaf, extendTree } from '../../src/ledger/appender';
-import { buildEntries, EMPTY_HEAD, entryId } from '../../src/ledger/chain';
+import { buildEntries, entryId } from '../../src/ledger/chain';
 import { generateSigner, openNote, parseCheckpoint, verifierOf } from '../../src/ledger/checkpoint';
 import { Checkpointer, logOfOrigin, originOf } from '../../src/ledger/checkpointer';
 import { Frontier } from '../../src/ledger/merkle';
 import type { FileState } from '../../src/ledger/seal';
-import type { AppendItem, CheckpointStore, LogHead, StoredChainEntry, StoredCheckpoint, UnsealedRecording } from '../../src/ledger/types';
+import type { AppendItem, StoredChainEntry, UnsealedRecording } from '../../src/ledger/types';
 import { createLogger } from '../../src/logging/logger';
 import type { Clock } from '../../src/ports/clock';
 import type { ConsentRecord } from '../../src/ports/ledger';
 import { testRecord } from '../helpers/records';
+import { MemoryLedgerStore } from '../support/memory-ledger-store';
 
 const quiet = createLogger({ level: 'error', format: 'json' }, new Writable({ write: (_c, _e, cb) => cb() }));
 
@@ -29,112 +30,85 @@ const clock: Clock = {
   },
 };
 
-class MemoryLog implements CheckpointStore {
-  readonly log = 'pbx1';
-  entries: StoredChainEntry[] = [];
-  tree: string | null = '0:';
-  cps: StoredCheckpoint[] = [];
-  isReady(): boolean {
-    return true;
-  }
-  add(n: number): void {
-    const last = this.entries[this.entries.length - 1];
-    const head = last ? { seq: last.seq, hash: last.hash } : EMPTY_HEAD;
-    const built = buildEntries(
-      head,
-      Array.from({ length: n }, (_, i) => JSON.stringify({ type: 'outcome', uniqueId: `u${head.seq + i}` })),
-    );
-    this.entries.push(...built.map((e) => ({ ...e, id: entryId(e.seq) })));
-    this.tree = extendTree(this.tree, built) as string;
-  }
-  async head(): Promise<LogHead> {
-    const last = this.entries[this.entries.length - 1];
-    return { ...(last ? { seq: last.seq, hash: last.hash } : EMPTY_HEAD), tree: this.tree };
-  }
-  async latestCheckpoint(): Promise<StoredCheckpoint | null> {
-    return this.cps[this.cps.length - 1] ?? null;
-  }
-  async addCheckpoint(size: number, note: string, tree: string): Promise<void> {
-    this.cps.push({ id: `${this.cps.length + 1}-0`, size, note, tree });
-  }
-  async *checkpoints(): AsyncIterable<StoredCheckpoint[]> {
-    yield this.cps;
-  }
-  async entriesAfter(afterSeq: number, count: number): Promise<StoredChainEntry[]> {
-    return this.entries.filter((e) => e.seq > afterSeq).slice(0, count);
-  }
+/** Appends `n` outcome entries to the store's log, with its Merkle tree, as the appender does. */
+async function add(log: MemoryLedgerStore, n: number): Promise<void> {
+  const head = await log.head();
+  const bodies = Array.from({ length: n }, (_, i) => JSON.stringify({ type: 'outcome', uniqueId: `u${head.seq + i}` }));
+  const entries = buildEntries(head, bodies);
+  const items = bodies.map((body, i) => ({ eventId: `e${head.seq + i}`, body, record: null }));
+  await log.append(head, entries, items, extendTree(head.tree, entries));
 }
 
 describe('checkpointer', () => {
   const file = () => join(mkdtempSync(join(tmpdir(), 'civr-cp-')), 'checkpoints.jsonl');
 
   test('When entries were added, then it signs their size and Merkle root with its key, keeps it with the log and in its file; with none added, nothing', async () => {
-    const log = new MemoryLog();
-    log.add(5);
+    const log = new MemoryLedgerStore('pbx1');
+    await add(log, 5);
     const signer = generateSigner('unit');
     const f = file();
     const cp = new Checkpointer(log, signer, { intervalMs: 60000, file: f, clock, logger: quiet });
     expect(await cp.signNow()).toMatchObject({ status: 'signed', size: 5 });
-    const { text } = openNote(log.cps[0]?.note ?? '', [verifierOf(signer)]);
+    const { text } = openNote(log.state.checkpoints[0]?.note ?? '', [verifierOf(signer)]);
     const c = parseCheckpoint(text);
     const expected = new Frontier();
-    for (const e of log.entries) expected.append(entryLeaf(e));
+    for (const e of log.state.entries) expected.append(entryLeaf(e));
     expect(c).toMatchObject({ origin: originOf('pbx1'), size: 5 });
     expect(c.root.equals(expected.root())).toBe(true);
     expect(await cp.signNow()).toEqual({ status: 'unchanged', size: 5 });
-    log.add(3);
+    await add(log, 3);
     expect(await cp.signNow()).toMatchObject({ status: 'signed', size: 8 });
     expect(readFileSync(f, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { size: number }).size)).toEqual([5, 8]);
   });
 
   test('When the log was rewritten below its last checkpoint, then a new checkpointer (a restart) refuses to sign over it', async () => {
-    const log = new MemoryLog();
-    log.add(4);
+    const log = new MemoryLedgerStore('pbx1');
+    await add(log, 4);
     const signer = generateSigner('unit');
     const running = new Checkpointer(log, signer, { intervalMs: 60000, file: file(), clock, logger: quiet });
     expect(await running.signNow()).toMatchObject({ status: 'signed', size: 4 });
     // Entry 4 replaced by another (hash recomputed), then more appended on top.
-    log.entries.pop();
-    const last = log.entries[log.entries.length - 1] as StoredChainEntry;
+    log.state.entries.pop();
+    const last = log.state.entries[log.state.entries.length - 1] as StoredChainEntry;
     const [forged] = buildEntries({ seq: last.seq, hash: last.hash }, ['{"type":"outcome","uniqueId":"forged"}']);
-    log.entries.push({ ...(forged as StoredChainEntry), id: entryId(4) });
-    log.add(2);
+    log.state.entries.push({ ...(forged as StoredChainEntry), id: entryId(4) });
+    await add(log, 2);
     // The running one: the new entries do not extend what it signed.
     expect(await running.signNow()).toMatchObject({ status: 'skipped', reason: expect.stringContaining('does not extend') });
     // A restarted one: the entries the checkpoint ends with are not the ones it signed.
     const r = await new Checkpointer(log, signer, { intervalMs: 60000, file: file(), clock, logger: quiet }).signNow();
     expect(r).toMatchObject({ status: 'skipped', reason: expect.stringContaining('not signing') });
-    expect(log.cps).toHaveLength(1);
+    expect(log.state.checkpoints).toHaveLength(1);
   });
 
   test('When the last checkpoint is signed by an unknown key, then it starts over from the log instead of trusting it', async () => {
-    const log = new MemoryLog();
-    log.add(3);
+    const log = new MemoryLedgerStore('pbx1');
+    await add(log, 3);
     await new Checkpointer(log, generateSigner('old'), { intervalMs: 60000, file: file(), clock, logger: quiet }).signNow();
     const r = await new Checkpointer(log, generateSigner('new'), { intervalMs: 60000, file: file(), clock, logger: quiet }).signNow();
     expect(r).toMatchObject({ status: 'signed', size: 3 });
   });
 
   test('When the key is rotated and the old one is trusted, then the new key continues from the old checkpoint (nothing re-signed), and both verify', async () => {
-    const log = new MemoryLog();
-    log.add(3);
+    const log = new MemoryLedgerStore('pbx1');
+    await add(log, 3);
     const oldKey = generateSigner('old');
     await new Checkpointer(log, oldKey, { intervalMs: 60000, file: file(), clock, logger: quiet }).signNow();
     const rotated = new Checkpointer(log, generateSigner('new'), { intervalMs: 60000, file: file(), clock, logger: quiet, trusted: [verifierOf(oldKey)] });
     expect(await rotated.signNow()).toEqual({ status: 'unchanged', size: 3 });
-    log.add(2);
+    await add(log, 2);
     expect(await rotated.signNow()).toMatchObject({ status: 'signed', size: 5 });
-    expect(log.cps.map((c) => c.note.split('\n').find((l) => l.startsWith('— '))?.split(' ')[1])).toEqual(['old', 'new']);
+    expect(log.state.checkpoints.map((c) => c.note.split('\n').find((l) => l.startsWith('— '))?.split(' ')[1])).toEqual(['old', 'new']);
   });
 
   test('When a log was begun before Merkle trees (no tree kept in Redis), then its tree is computed from its entries and signed', async () => {
-    const log = new MemoryLog();
-    log.add(6);
-    const withTree = log.tree;
-    log.tree = null; // what head() reports for such a log
+    const log = new MemoryLedgerStore('pbx1');
+    await add(log, 6);
+    const withTree = log.state.tree;
+    log.state.tree = null; // what head() reports for such a log
     const r = await new Checkpointer(log, generateSigner('unit'), { intervalMs: 60000, file: file(), clock, logger: quiet }).signNow();
     expect(r).toMatchObject({ status: 'signed', size: 6 });
-    expect(log.cps[0]?.tree).toBe(withTree);
+    expect(log.state.checkpoints[0]?.tree).toBe(withTree);
   });
 
   test('Origins name the log, and only ours parse back', () => {

@@ -2,82 +2,50 @@ import { mkdtempSync, rmSync, stat } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { buildEntries, ChainVerifier, EMPTY_HEAD, entryId } from '../../src/ledger/chain';
+import { extendTree } from '../../src/ledger/appender';
+import { buildEntries, ChainVerifier } from '../../src/ledger/chain';
 import { DurableLedger } from '../../src/ledger/durable-ledger';
 import { Journal, type JournalEntry, type JournalPort } from '../../src/ledger/journal';
 import { createLogger } from '../../src/logging/logger';
 import { systemClock, type Clock } from '../../src/ports/clock';
 import type { ConsentRecord } from '../../src/ports/ledger';
-import type { AppendItem, AppendResult, ChainEntry, ChainHead, ChainStore, LogHead, RecordRow } from '../../src/ledger/types';
+import type { AppendResult, ChainStore, StoredChainEntry } from '../../src/ledger/types';
 import { LATER_FIELDS_EMPTY } from '../helpers/records';
+import { MemoryLedgerStore } from '../support/memory-ledger-store';
 
-/** A chain store in memory with the same rules as the Redis script (compare head, skip applied events, stage order). */
-class MemoryStore implements ChainStore {
-  ready = true;
+/** The in-memory store, slowed down, failing or answering through I/O as a test needs; it counts the appends. */
+class MemoryStore extends MemoryLedgerStore {
   delayMs = 0;
   /** Answer through an I/O callback (like a Redis reply on a socket) instead of at once. */
   replyViaIo = false;
   failWith: Error | null = null;
-  entries: ChainEntry[] = [];
-  records = new Map<string, { json: string; stage: number; events: Set<string> }>();
   appendCalls = 0;
-  private listeners: (() => void)[] = [];
 
-  isReady(): boolean {
-    return this.ready;
-  }
-  onReady(l: () => void): void {
-    this.listeners.push(l);
-  }
-  setReady(v: boolean): void {
-    this.ready = v;
-    if (v) for (const l of this.listeners) l();
-  }
-  async getRecord(uniqueId: string): Promise<RecordRow | null> {
-    const r = this.records.get(uniqueId);
-    return r ? { uniqueId, json: r.json, seq: 0 } : null;
-  }
-  async head(): Promise<LogHead> {
-    const l = this.entries[this.entries.length - 1];
-    // No Merkle tree in this store: the appender then appends without one (a log begun before trees).
-    return { ...(l ? { seq: l.seq, hash: l.hash } : EMPTY_HEAD), tree: null };
-  }
-  async append(expected: ChainHead, entries: ChainEntry[], items: AppendItem[]): Promise<AppendResult> {
+  override async append(...args: Parameters<MemoryLedgerStore['append']>): Promise<AppendResult> {
     this.appendCalls += 1;
     if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
     if (this.replyViaIo) await new Promise((r) => stat(__filename, () => r(undefined)));
     if (this.failWith) throw this.failWith;
-    const h = await this.head();
-    if (h.seq !== expected.seq || h.hash !== expected.hash) return { status: 'conflict', head: h };
-    const dups = items.filter((i) => i.record && this.records.get(i.record.uniqueId)?.events.has(i.eventId)).map((i) => i.eventId);
-    if (dups.length) return { status: 'duplicate', eventIds: dups };
-    items.forEach((item, i) => {
-      this.entries.push(entries[i] as ChainEntry);
-      const r = item.record;
-      if (!r) return;
-      const cur = this.records.get(r.uniqueId) ?? { json: '', stage: 0, events: new Set<string>() };
-      cur.events.add(item.eventId);
-      if (r.stage >= cur.stage) {
-        cur.json = r.json;
-        cur.stage = r.stage;
-      }
-      this.records.set(r.uniqueId, cur);
-    });
-    return { status: 'ok' };
+    return super.append(...args);
+  }
+  get entries(): StoredChainEntry[] {
+    return this.state.entries;
   }
   /** Another instance appends an entry. */
-  foreignAppend(): void {
-    const [e] = buildEntries(this.entries[this.entries.length - 1] ?? EMPTY_HEAD, ['{"type":"purge"}']);
-    this.entries.push(e as ChainEntry);
+  async foreignAppend(): Promise<void> {
+    const head = await this.head();
+    const body = '{"type":"purge"}';
+    const entries = buildEntries(head, [body]);
+    await super.append(head, entries, [{ eventId: `foreign-${head.seq}`, body, record: null }], extendTree(head.tree, entries));
   }
   verify(): boolean {
     const v = new ChainVerifier(null);
-    v.feed(this.entries.map((e) => ({ ...e, id: entryId(e.seq) })));
+    v.feed(this.entries);
     return v.finish({ lastGeneratedId: null, entriesAdded: null }).ok;
   }
   recordOf(id: string): ConsentRecord | undefined {
-    const r = this.records.get(id);
-    return r ? (JSON.parse(r.json) as ConsentRecord) : undefined;
+    const json = this.state.records.get(id)?.json;
+    return json ? (JSON.parse(json) as ConsentRecord) : undefined;
   }
 }
 
@@ -143,7 +111,7 @@ describe('durable ledger', () => {
     const s = new MemoryStore();
     const old: Record<string, unknown> = { ...record(7) };
     for (const f of ['direction', 'withdrawnAt', 'withdrawnBy', 'withdrawalRecording', 'pauses']) delete old[f];
-    s.records.set('u.7', { json: JSON.stringify(old), stage: 2, events: new Set() });
+    s.state.records.set('u.7', { json: JSON.stringify(old), stage: 2, seq: 0, enteredMs: 0, events: new Map() });
     const l = ledger(s);
     expect(await l.find('u.7')).toMatchObject({ uniqueId: 'u.7', direction: 'inbound', withdrawnAt: null, withdrawnBy: null, withdrawalRecording: null, pauses: null });
     await l.close();
@@ -172,7 +140,7 @@ describe('durable ledger', () => {
     expect(l.state()).toBe('down');
     expect(l.journalBacklog()).toBe(1);
     expect(s.appendCalls).toBe(0);
-    s.setReady(true);
+    s.reconnect();
     await new Promise((r) => setTimeout(r, 20));
     await l.replay();
     expect(l.journalBacklog()).toBe(0);
@@ -242,7 +210,7 @@ describe('durable ledger', () => {
     expect(s.appendCalls).toBe(1); // only the first batch was ever sent
     s.delayMs = 0;
     await l.replay();
-    expect([...s.records.keys()].sort()).toEqual(['u.1', 'u.2', 'u.3']);
+    expect([...s.state.records.keys()].sort()).toEqual(['u.1', 'u.2', 'u.3']);
     expect(s.entries).toHaveLength(3);
     await l.close();
   });
@@ -308,9 +276,9 @@ describe('durable ledger', () => {
     const s = new MemoryStore();
     const l = ledger(s);
     await l.recordOutcome(record(1));
-    s.foreignAppend();
+    await s.foreignAppend();
     await l.recordOutcome(record(2));
-    s.foreignAppend();
+    await s.foreignAppend();
     await Promise.all([3, 4, 5].map((i) => l.recordOutcome(record(i))));
     expect(s.entries).toHaveLength(7);
     expect(s.verify()).toBe(true);
