@@ -353,43 +353,11 @@ deny_service_starts_in_chroot() {
 }
 
 # --------------------------------------------------------------------------
-# Secrets
-
-# 32 random bytes as 64 hex characters.
-random_hex() { od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; }
-
-ensure_secrets() {
-    mkdir -p "$SECRETS_DIR"
-    chmod 0700 "$SECRETS_DIR"
-    local name file
-    for name in ari-password ami-secret ami-test-secret pseudonym-key api-token; do
-        file=$SECRETS_DIR/$name
-        if [[ -s $file ]]; then
-            continue
-        fi
-        (
-            umask 077
-            random_hex >"$file.tmp"
-            printf '\n' >>"$file.tmp"
-            mv -f "$file.tmp" "$file"
-        )
-        log "generated secret $file"
-    done
-    chmod 0600 "$SECRETS_DIR"/*
-}
-
-secret() {
-    local value
-    value=$(read_first_line "$SECRETS_DIR/$1")
-    [[ $value =~ ^[0-9a-f]+$ ]] || die "secret $SECRETS_DIR/$1 is missing or not hexadecimal (delete it and run up again)"
-    printf '%s' "$value"
-}
-
-# --------------------------------------------------------------------------
 # Asterisk configuration
 
-# The rest (rendering config/asterisk/*.conf with the secrets, the dialplans,
-# what to reload) is TypeScript: scripts/toolkit/sandbox.ts, run through this.
+# The rest (secrets, rendering config/asterisk/*.conf with them, the dialplans,
+# what to reload, the voice prompts and the signing key) is TypeScript:
+# scripts/toolkit/sandbox.ts, run through this.
 toolkit() {
     local main=$REPO/dist/tools/scripts/toolkit/cli.js stamp=$RUN_DIR/tools.stamp start out
     mkdir -p "$RUN_DIR"
@@ -546,7 +514,6 @@ start_asterisk() {
         fi
         sleep 0.2
     done
-    printf '%s\n' "$pid" >"$RUN_DIR/asterisk.pid"
     log "Asterisk is up (pid $pid) after $(elapsed_since "$start") s"
     report_asterisk_log_since "$log_offset"
 }
@@ -555,7 +522,6 @@ stop_asterisk() {
     local pid
     pid=$(asterisk_pid)
     if [[ -z $pid ]]; then
-        rm -f "$RUN_DIR/asterisk.pid"
         return 0
     fi
     log "stopping Asterisk (pid $pid)"
@@ -564,7 +530,6 @@ stop_asterisk() {
         log "Asterisk did not stop within ${ASTERISK_STOP_TIMEOUT} s"
         terminate Asterisk "$pid" 10
     fi
-    rm -f "$RUN_DIR/asterisk.pid"
 }
 
 # terminate NAME PID SECONDS: SIGTERM, then SIGKILL if it is still there after SECONDS.
@@ -674,60 +639,6 @@ stop_redis() {
 }
 
 # --------------------------------------------------------------------------
-# Voice prompts (built by the application's own CLI once it has the command)
-
-build_prompts() {
-    local main=$REPO/dist/cli/main.js out
-    if [[ ! -e $REPO/src/cli/main.ts && ! -e $main ]]; then
-        log "voice prompts: skipped (the consent-ivr CLI does not exist yet)"
-        return 0
-    fi
-    local stamp=$RUN_DIR/build.stamp start
-    if [[ ! -f $main || ! -f $stamp ]] || [[ -n $(cd "$REPO" &&
-        find src package.json package-lock.json tsconfig*.json -newer "$stamp" -print -quit 2>/dev/null) ]]; then
-        start=$(date +%s.%N)
-        if ! out=$(cd "$REPO" && npm run --silent build 2>&1); then
-            printf '%s\n' "$out" >&2
-            die "the TypeScript build failed (npm run build), so the voice prompts cannot be built; the services are up"
-        fi
-        # Stamped with the start time, so an edit made during the build
-        # triggers another one next time.
-        touch -d "@$start" "$stamp"
-    fi
-    if [[ ! -f $main ]]; then
-        log "voice prompts: skipped ($main was not built)"
-        return 0
-    fi
-    if ! (cd "$REPO" && node "$main" prompts --help) >/dev/null 2>&1; then
-        log "voice prompts: skipped (the CLI has no 'prompts' command yet)"
-        return 0
-    fi
-    log "building the voice prompts"
-    if ! out=$(cd "$REPO" && node "$main" prompts build --config "$REPO/config/sandbox.yaml" \
-        --sounds-dir "$CHROOT/usr/share/asterisk/sounds" 2>&1); then
-        printf '%s\n' "$out" >&2
-        die "building the voice prompts failed (consent-ivr prompts build)"
-    fi
-}
-
-# The checkpoint signing key (Ed25519, in the product's own key format, so
-# made by its CLI). Its public key goes beside the state, not among the secrets.
-ensure_signing_key() {
-    local main=$REPO/dist/cli/main.js key=$SECRETS_DIR/ledger-signing-key out
-    [[ -s $key ]] && return 0
-    if ! (cd "$REPO" && node "$main" keys --help) >/dev/null 2>&1; then
-        log "checkpoint signing key: skipped (the CLI has no 'keys' command yet)"
-        return 0
-    fi
-    rm -f "$STATE/ledger-signing-key.pub"
-    if ! out=$(cd "$REPO" && node "$main" keys generate --out "$key" --public "$STATE/ledger-signing-key.pub" --name consent-ivr-sandbox 2>&1); then
-        printf '%s\n' "$out" >&2
-        die "generating the checkpoint signing key failed (consent-ivr keys generate)"
-    fi
-    log "generated the checkpoint signing key $key"
-}
-
-# --------------------------------------------------------------------------
 # Subcommands
 
 cmd_build() {
@@ -750,7 +661,7 @@ cmd_up() {
     chroot_ready || build_chroot
     ensure_chroot_packages
     make_sound_links_relative
-    ensure_secrets
+    toolkit secrets
     ln -sfn "$CHROOT/var/log/asterisk" "$LOG_DIR/asterisk"
 
     toolkit stage-config || die "staging the Asterisk configuration failed"
@@ -779,11 +690,9 @@ cmd_up() {
         reload_asterisk "$pid" --all
         ari_accepts_password || die "ARI at $ARI_URL does not accept the password in $SECRETS_DIR/ari-password (see $LOG_DIR/asterisk/messages.log)"
     fi
-    printf '%s\n' "$pid" >"$RUN_DIR/asterisk.pid"
     toolkit record-loaded "$pid"
 
-    build_prompts
-    ensure_signing_key
+    toolkit provision || die "the services are up, but building the voice prompts or the signing key failed"
     toolkit status
 }
 

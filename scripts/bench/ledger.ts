@@ -1,5 +1,5 @@
 /**
- * The ledger's own benchmark (run first by `npm run bench`, or alone with `node dist/bench/scripts/bench/ledger.js`):
+ * The ledger's own benchmark (run first by `npm run bench`, or alone with `npm run bench:ledger`):
  *
  * - appends per second of 1, 2 and 4 instances (one process each) writing to the sandbox's Redis at
  *   once, each to its own log, and — for comparison — 2 and 4 instances sharing one log (one chain

@@ -2,13 +2,15 @@
  * The parts of `scripts/sandbox.sh` written in TypeScript (compiled to dist/tools/):
  *
  *   status [--json]        the sandbox's status (the one producer of it)
+ *   secrets                generate the secrets that do not exist yet
+ *   provision              build the service if needed, the voice prompts and the signing key
  *   stage-config           render and install the Asterisk configuration and dialplans
  *   reload-plan PID [--all]  the CLI commands that load what changed, one per line (RESTART: restart)
  *   record-loaded PID      remember what that Asterisk has loaded
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { recordLoaded, reloadPlan, sandboxPaths, sandboxStatus, stageConfig, type SandboxStatus } from './sandbox';
+import { ensureSecrets, provision, recordLoaded, reloadPlan, sandboxPaths, sandboxStatus, stageConfig, type SandboxStatus } from './sandbox';
 
 function human(s: SandboxStatus): string {
   const state = (up: boolean) => (up ? 'up  ' : 'DOWN');
@@ -40,6 +42,10 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write(arg === '--json' ? `${JSON.stringify(s)}\n` : human(s));
       return;
     }
+    case 'secrets':
+      return ensureSecrets();
+    case 'provision':
+      return provision();
     case 'stage-config':
       return stageConfig();
     case 'reload-plan':
@@ -48,7 +54,7 @@ async function main(argv: string[]): Promise<void> {
     case 'record-loaded':
       return recordLoaded(pid());
     default:
-      throw new Error(`unknown command ${cmd ?? ''} (status, stage-config, reload-plan, record-loaded)`);
+      throw new Error(`unknown command ${cmd ?? ''} (status, secrets, provision, stage-config, reload-plan, record-loaded)`);
   }
 }
 

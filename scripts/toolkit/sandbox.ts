@@ -3,8 +3,9 @@
  * benchmark and the demo see it: its coordinates and status (the one producer of `sandbox.sh status`),
  * the Asterisk CLI and ARI, and the staging of the repository's Asterisk configuration and dialplans.
  */
-import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync, chmodSync, renameSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, utimesSync, writeFileSync, chmodSync, renameSync } from 'node:fs';
 import { connect } from 'node:net';
 import { basename, join, resolve } from 'node:path';
 
@@ -187,6 +188,58 @@ export async function ariApplication(app: string): Promise<AriApplication | null
 /** Channels in a Stasis application, as ARI reports them. */
 export async function stasisChannels(app: string): Promise<string[]> {
   return (await ariApplication(app))?.channel_ids ?? [];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secrets, voice prompts, the checkpoint signing key
+
+const SECRETS = ['ari-password', 'ami-secret', 'ami-test-secret', 'pseudonym-key', 'api-token'];
+
+/** Generates the sandbox's secrets that do not exist yet (32 random bytes in hex, mode 0600). */
+export function ensureSecrets(): void {
+  const dir = sandboxPaths().secretsDir;
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  for (const name of SECRETS) {
+    if (readSecret(dir, name) !== '') continue;
+    writeFileSync(join(dir, `${name}.tmp`), `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+    renameSync(join(dir, `${name}.tmp`), join(dir, name));
+    process.stderr.write(`sandbox: generated secret ${join(dir, name)}\n`);
+  }
+}
+
+/** Runs a command in the repository; throws with its output when it fails. */
+function run(what: string, cmd: string, args: string[]): void {
+  const r = spawnSync(cmd, args, { cwd: REPO, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${what} failed (${cmd} ${args.join(' ')}):\n${r.stdout}${r.stderr}`);
+}
+
+/**
+ * Builds the service when its sources changed since the last build, then the voice prompts into the
+ * chroot's sounds (the product's own `prompts build`), and the checkpoint signing key if there is none
+ * (`keys generate`, the product's key format; its public key beside the state, not among the secrets).
+ */
+export function provision(): void {
+  const p = sandboxPaths();
+  const main = resolve(REPO, 'dist/cli/main.js');
+  const stamp = join(p.runDir, 'build.stamp');
+  const newer = (dir: string, since: number): boolean =>
+    readdirSync(dir, { withFileTypes: true }).some((e) => (e.isDirectory() ? newer(join(dir, e.name), since) : statSync(join(dir, e.name)).mtimeMs > since));
+  const since = existsSync(stamp) ? statSync(stamp).mtimeMs : 0;
+  const started = new Date();
+  if (!existsSync(main) || newer(resolve(REPO, 'src'), since) || ['package.json', 'tsconfig.json', 'tsconfig.build.json'].some((f) => statSync(resolve(REPO, f)).mtimeMs > since)) {
+    run('the TypeScript build', 'npm', ['run', '--silent', 'build']);
+    // Stamped with the start time, so that an edit made during the build triggers another one.
+    writeFileSync(stamp, '');
+    utimesSync(stamp, started, started);
+  }
+  process.stderr.write('sandbox: building the voice prompts\n');
+  run('building the voice prompts', process.execPath, [main, 'prompts', 'build', '--config', resolve(REPO, 'config/sandbox.yaml'), '--sounds-dir', p.soundsDir]);
+  const key = join(p.secretsDir, 'ledger-signing-key');
+  if (readSecret(p.secretsDir, 'ledger-signing-key') !== '') return;
+  rmSync(join(p.state, 'ledger-signing-key.pub'), { force: true });
+  run('generating the checkpoint signing key', process.execPath, [main, 'keys', 'generate', '--out', key, '--public', join(p.state, 'ledger-signing-key.pub'), '--name', 'consent-ivr-sandbox']);
+  process.stderr.write(`sandbox: generated the checkpoint signing key ${key}\n`);
 }
 
 // ---------------------------------------------------------------------------------------------
