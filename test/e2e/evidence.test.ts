@@ -13,7 +13,7 @@ import { logBase } from '../../src/adapters/redis/keys';
 import { formatCheckpoint, generateSigner, signNote } from '../../src/ledger/checkpoint';
 import { originOf } from '../../src/ledger/checkpointer';
 import { RedisCluster } from '../../scripts/toolkit';
-import { activeChannels, placeCall, promptSeconds, RunningApp, runCli, sandbox, startApp, TestAmi, waitChannelsGone } from '../../scripts/toolkit';
+import { callsLeft, letTimePass, placeCall, promptSeconds, RunningApp, runCli, sandbox, startApp, TestAmi, until, waitChannelsGone } from '../../scripts/toolkit';
 
 const REPO = resolve(__dirname, '../..');
 const MAIN = join(REPO, 'dist/cli/main.js');
@@ -35,23 +35,8 @@ afterAll(() => ami?.close());
 
 const tag = () => Math.random().toString(36).slice(2, 8);
 
-/** The service's metrics, read from the port it logged. */
-async function metric(app: RunningApp, name: string): Promise<number> {
-  const line = await app.waitForLog((l) => l.message === 'metrics listening', 10000, 'the metrics listener');
-  const text = await (await fetch(`http://127.0.0.1:${String(line.port)}/metrics`)).text();
-  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
-  if (!m) throw new Error(`${name} not in the metrics`);
-  return Number(m[1]);
-}
-
-/** The sum of a metric's series whose labels contain `labels`. */
-async function metricSum(app: RunningApp, name: string, labels: string): Promise<number> {
-  const line = await app.waitForLog((l) => l.message === 'metrics listening', 10000, 'the metrics listener');
-  const text = await (await fetch(`http://127.0.0.1:${String(line.port)}/metrics`)).text();
-  let sum = 0;
-  for (const m of text.matchAll(new RegExp(`^${name}\\{([^}]*)\\} (\\S+)$`, 'gm'))) if ((m[1] ?? '').includes(labels)) sum += Number(m[2]);
-  return sum;
-}
+/** The calls (UNIQUEIDs) that entered an instance's consent flow, from its log. */
+const callsEntered = (app: RunningApp) => app.lines.filter((l) => l.message === 'call entered the consent flow').map((l) => String(l.call));
 
 /** Runs the CLI with no configuration, no Redis and nothing of the sandbox: what an auditor has. */
 function offline(args: string[]): { code: number | null; out: string } {
@@ -302,10 +287,10 @@ describe('several instances, one ledger, on a real 3-master Redis Cluster', () =
       // Each caller stays on well past the confirmation (slower under this load), so every flow ends with
       // the decision, not a hang-up.
       const talk = { '1': Math.ceil(promptSeconds('ar', 'accepted') + 20), '2': Math.ceil(promptSeconds('ar', 'refused') + 20) };
-      // Originated in waves of 20, half a second apart (Asterisk's AMI answers behind the events of
-      // hundreds of calls); the calls overlap, both instances appending all along.
+      // Originated in waves of 20, half a second apart: that rate is the scenario (Asterisk's AMI answers
+      // behind the events of hundreds of calls); the calls overlap, both instances appending all along.
       for (let i = 0; i < 200; i += 10) {
-        if (i > 0) await new Promise((r) => setTimeout(r, 500));
+        if (i > 0) await letTimePass(500, 'the originate rate: a wave of 20 calls every half second');
         const wave = [];
         for (let j = i; j < i + 10; j++) {
           const k1 = j % 2 === 0 ? '1' : '2';
@@ -314,20 +299,16 @@ describe('several instances, one ledger, on a real 3-master Redis Cluster', () =
         await Promise.all(wave);
       }
       // Counted by each instance as its flows end (per-call AMI events are not all delivered under this load).
-      const decided = async (app: RunningApp) =>
-        (await metricSum(app, 'consent_ivr_calls_total', 'outcome="accepted"')) + (await metricSum(app, 'consent_ivr_calls_total', 'outcome="refused"'));
-      const deadline = Date.now() + 240000;
-      while (Date.now() < deadline && (await Promise.all(apps.map(decided))).some((n) => n < 200)) await new Promise((r) => setTimeout(r, 1000));
+      const decided = async (app: RunningApp) => (await app.metric('consent_ivr_calls_total', { outcome: 'accepted' })) + (await app.metric('consent_ivr_calls_total', { outcome: 'refused' }));
+      await until(async () => (await Promise.all(apps.map(decided))).every((n) => n >= 200), 240000, 1000);
       expect(await Promise.all(apps.map(decided))).toEqual([200, 200]);
-      const quiet = Date.now() + 120000;
-      while (activeChannels().length > 0 && Date.now() < quiet) await new Promise((r) => setTimeout(r, 500));
-      expect(activeChannels()).toEqual([]);
-      for (const app of apps) expect(await metric(app, 'consent_ivr_ledger_append_conflicts_total')).toBe(0);
+      // None of these calls is left in Asterisk or in its instance's Stasis application.
+      for (const app of apps) expect(await callsLeft(app.name, callsEntered(app), 120000)).toEqual([]);
+      for (const app of apps) expect(await app.metric('consent_ivr_ledger_append_conflicts_total')).toBe(0);
       // Each instance seals its own recordings (its server's), then signs a last checkpoint at shutdown.
       for (const app of apps) {
-        const deadline = Date.now() + 30000;
-        while ((await metric(app, 'consent_ivr_recordings_unsealed')) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 300));
-        expect(await metric(app, 'consent_ivr_recordings_unsealed')).toBe(0);
+        await until(async () => (await app.metric('consent_ivr_recordings_unsealed')) === 0, 30000, 300);
+        expect(await app.metric('consent_ivr_recordings_unsealed')).toBe(0);
       }
     } finally {
       for (const app of apps) expect(await app.stop()).toBe(0);
