@@ -23,6 +23,15 @@ export async function eventually<T>(check: () => T | Promise<T>, ms: number, wha
   return v as Exclude<T, undefined | false>;
 }
 
+/**
+ * Lets `ms` pass, for the rare wait where nothing observable says when it is over; `why` says what
+ * the time is for (and why nothing can be awaited instead). Prefer waiting for an event or a state.
+ */
+export async function letTimePass(ms: number, why: string): Promise<void> {
+  if (why.trim() === '') throw new Error('letTimePass: say why the time must pass');
+  await new Promise((r) => setTimeout(r, ms));
+}
+
 /** What the scripted caller (and agent) of test/dialplans/ do; every field is optional. */
 export interface CallScript {
   /** Seconds to wait, then keys to send, in up to three steps. */

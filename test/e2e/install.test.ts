@@ -8,7 +8,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { placeCall, sandbox, TestAmi } from '../../scripts/toolkit';
+import { placeCall, sandbox, TestAmi, until } from '../../scripts/toolkit';
 import { ledgerRecord } from '../../scripts/toolkit';
 
 const REPO = resolve(__dirname, '../..');
@@ -136,7 +136,7 @@ test('When the service is started by its unit\'s command line, as its own user, 
   proc.stderr.on('data', (c: Buffer) => (output += c.toString('utf8')));
   const ami = new TestAmi();
   try {
-    for (let i = 0; i < 150 && !output.includes('consent-ivr ready'); i++) await new Promise((r) => setTimeout(r, 200));
+    await until(() => output.includes('consent-ivr ready'), 30000, 200);
     expect(output).toContain('consent-ivr ready');
     await ami.start();
     const call = await placeCall(ami, { app, w1: 1.5, k1: '2', talk: 8 });

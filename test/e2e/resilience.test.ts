@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { logBase } from '../../src/adapters/redis/keys';
 import { freePort, RedisServer } from '../../scripts/toolkit';
-import { ariApplication, asteriskCli, EVENTS_ACTED_ON, ServiceProcess, placeCall, recordingsOf, RunningApp, runCli, sandbox, stasisChannels, startApp, TestAmi, waitChannelsGone } from '../../scripts/toolkit';
+import { ariApplication, asteriskCli, eventually, EVENTS_ACTED_ON, letTimePass, ServiceProcess, placeCall, recordingsOf, RunningApp, runCli, sandbox, stasisChannels, startApp, TestAmi, waitChannelsGone } from '../../scripts/toolkit';
 
 let ami: TestAmi;
 const fast = { CONSENT_IVR_FLOW_INPUT_TIMEOUT_MS: '1500', CONSENT_IVR_FLOW_MAX_ATTEMPTS: '2' };
@@ -55,8 +55,10 @@ describe('when the service is not there', () => {
     await app.stop('SIGKILL');
     app.saveLog('killed');
     // Asterisk notices the dead websocket within milliseconds; a call placed in that gap would enter
-    // the dead application and wait there for the restart instead of getting "unavailable".
-    await new Promise((r) => setTimeout(r, 1000));
+    // the dead application and wait there for the restart instead of getting "unavailable". Nothing
+    // Asterisk exposes changes when it does (ARI and `ari show app` describe the application alike
+    // before and after, while it holds channels), so give it a second.
+    await letTimePass(1000, 'Asterisk to deactivate the application of the dead websocket');
 
     const during = await placeCall(ami, { app: name, w1: 20, hangupAfter: 1 });
     expect(await during.result).toMatchObject({ result: 'unavailable' });
@@ -103,28 +105,27 @@ describe('Asterisk restarted', () => {
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   }
 
-  async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms: number, what: string): Promise<T> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const v = await probe().catch(() => undefined as T);
-      if (v !== undefined && ok(v)) return v;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
+  /** /readyz once it answers `status` (while Asterisk restarts, it may not answer at all). */
+  const readyzIs = (port: number, status: number, ms: number, what: string) =>
+    eventually(async () => readyz(port).then((r) => r.status === status && r, () => undefined), ms, what, 200);
 
   test('When Asterisk restarts, then the service notices, reports not ready, reconnects by itself and serves the next call', async () => {
     const port = await freePort();
     const app = await startApp({ ...fast, CONSENT_IVR_METRICS_PORT: String(port) });
     expect((await readyz(port)).status).toBe(200);
     asteriskCli('core restart now');
-    const down = await until(() => readyz(port), (r) => r.status === 503, 15000, '/readyz to report the outage');
+    const down = await readyzIs(port, 503, 15000, '/readyz to report the outage');
     expect(down.body).toMatchObject({ ready: false });
     await app.waitForLog((l) => /ARI websocket (lost|silent)|ARI client gave up|AMI connection lost/.test(String(l.message)), 15000, 'the outage in the logs');
-    await until(() => readyz(port), (r) => r.status === 200, 60000, '/readyz to recover');
+    await readyzIs(port, 200, 60000, '/readyz to recover');
     await app.waitForLog((l) => l.message === 'AMI connected' && app.lines.indexOf(l) > 5, 30000, 'AMI to reconnect');
     // The restarted Asterisk knows nothing of the event filter: the service sets it again.
-    const filtered = await until(() => ariApplication(app.name), (a) => (a?.events_allowed.length ?? 0) > 0, 10000, 'the event filter to be set again');
+    const filtered = await eventually(
+      async () => ariApplication(app.name).then((a) => (a?.events_allowed.length ?? 0) > 0 && a, () => undefined),
+      10000,
+      'the event filter to be set again',
+      200,
+    );
     expect(filtered?.events_allowed.map((e) => e.type).sort()).toEqual(EVENTS_ACTED_ON);
     const call = await placeCall(ami, { app: app.name, w1: 1, k1: '2', talk: 8 });
     expect(await call.result).toMatchObject({ result: 'refused' });
@@ -159,10 +160,7 @@ describe('Redis down', () => {
       await raw.connect();
       const base = logBase('consent-ivr:', app.name);
       const rec = (id: string) => `${base}rec:${id}`;
-      const deadline = Date.now() + 20000;
-      while (Date.now() < deadline && (await Promise.all(ids.map((id) => raw.exists(rec(id))))).some((n) => n === 0)) {
-        await new Promise((r) => setTimeout(r, 250));
-      }
+      await eventually(async () => (await Promise.all(ids.map((id) => raw.exists(rec(id))))).every((n) => n === 1), 20000, 'every record in Redis after the replay', 250);
       for (const id of ids) {
         const stored = JSON.parse((await raw.hget(rec(id), 'record')) ?? 'null') as { outcome: string; recordingPath: string | null } | null;
         expect(stored?.outcome).toBe(id === ids[1] ? 'accepted' : 'refused');
