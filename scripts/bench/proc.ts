@@ -1,64 +1,57 @@
-/** CPU time and resident memory of a process, read from /proc/<pid> (Linux). */
+/** CPU time, resident memory and threads of a process, and the machine's CPU, read from /proc (Linux). */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
-let ticksPerSecond: number | null = null;
-
-function clockTicks(): number {
-  if (ticksPerSecond === null) {
-    try {
-      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-    } catch {
-      ticksPerSecond = 100;
-    }
+const HZ = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
   }
-  return ticksPerSecond;
+})();
+
+/** The value of `read()`, or null when the file is gone (the process exited). */
+function maybe<T>(read: () => T): T | null {
+  try {
+    return read();
+  } catch {
+    return null;
+  }
 }
 
-/** User + system CPU seconds the process has used so far, or null when it is gone. */
+const status = (pid: number, field: string) => maybe(() => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN));
+
+/** User + system CPU seconds the process has used so far. */
 export function cpuSeconds(pid: number): number | null {
-  try {
+  return maybe(() => {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces) start after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const utime = Number(fields[11]);
-    const stime = Number(fields[12]);
-    return (utime + stime) / clockTicks();
-  } catch {
-    return null;
-  }
+    // The fields after the command name (which may hold spaces) start after the last ')'.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / HZ;
+  });
 }
 
-/** Resident set size in MB (VmRSS), or null when the process is gone. */
-export function rssMb(pid: number): number | null {
-  try {
-    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : null;
-  } catch {
-    return null;
-  }
+/** Resident set size in MB (VmRSS). */
+export const rssMb = (pid: number): number | null => {
+  const kb = status(pid, 'VmRSS');
+  return kb === null || Number.isNaN(kb) ? null : kb / 1024;
+};
+
+/** Number of threads (Asterisk: one or more per channel). */
+export const threads = (pid: number): number | null => status(pid, 'Threads');
+
+/** Whole-machine CPU counters (all cores, seconds): busy and total, from /proc/stat. */
+export function machineCpu(): { busyS: number; totalS: number } | null {
+  return maybe(() => {
+    const v = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1, 9).map(Number);
+    const total = v.reduce((a, b) => a + b, 0);
+    return { busyS: (total - (v[3] ?? 0) - (v[4] ?? 0)) / HZ, totalS: total / HZ };
+  });
 }
 
-/** Number of threads of the process (Asterisk: one or more per channel). */
-export function threads(pid: number): number | null {
-  try {
-    const m = /^Threads:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : null;
-  } catch {
-    return null;
-  }
-}
-
-export interface ProcSample {
-  /** Epoch ms. */
-  t: number;
-  rssMb: number | null;
-  cpuS: number | null;
-}
-
-/** Samples a process every `everyMs` until stopped: peak RSS, CPU used over the window. */
+/** Samples a process every `everyMs` until stopped: CPU used over the window, peak and last RSS. */
 export class ProcSampler {
-  readonly samples: ProcSample[] = [];
+  private readonly samples: { t: number; rssMb: number | null; cpuS: number | null }[] = [];
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -73,7 +66,7 @@ export class ProcSampler {
     return this;
   }
 
-  take(): ProcSample {
+  private take() {
     const s = { t: Date.now(), rssMb: rssMb(this.pid), cpuS: cpuSeconds(this.pid) };
     this.samples.push(s);
     return s;
@@ -81,7 +74,6 @@ export class ProcSampler {
 
   stop(): { cpuSeconds: number | null; wallSeconds: number; cpuPercentOfOneCore: number | null; rssPeakMb: number | null; rssEndMb: number | null } {
     if (this.timer) clearInterval(this.timer);
-    this.timer = null;
     const last = this.take();
     const first = this.samples[0] ?? last;
     const wall = (last.t - first.t) / 1000;
@@ -94,28 +86,5 @@ export class ProcSampler {
       rssPeakMb: rss.length ? Math.max(...rss) : null,
       rssEndMb: last.rssMb,
     };
-  }
-}
-
-/** Whole-machine CPU counters (all cores, seconds): busy and total, from /proc/stat. */
-export function machineCpu(): { busyS: number; totalS: number } | null {
-  try {
-    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
-    const v = line.trim().split(/\s+/).slice(1).map(Number);
-    const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
-    const idle = (v[3] ?? 0) + (v[4] ?? 0);
-    const hz = clockTicks();
-    return { busyS: (total - idle) / hz, totalS: total / hz };
-  } catch {
-    return null;
-  }
-}
-
-/** 1-minute load average. */
-export function loadAverage(): number | null {
-  try {
-    return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
-  } catch {
-    return null;
   }
 }
