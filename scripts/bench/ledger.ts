@@ -16,7 +16,6 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Writable } from 'node:stream';
-import { validate } from '../../src/config/load';
 import type { Config } from '../../src/config/schema';
 import { createLedger } from '../../src/app/ledger';
 import { generateSigner } from '../../src/ledger/checkpoint';
@@ -25,8 +24,7 @@ import { inspectRecording, sealEvent } from '../../src/ledger/seal';
 import { closeClient, createRedisClient, RedisLedgerStore } from '../../src/adapters/redis';
 import { createLogger } from '../../src/logging/logger';
 import { systemClock } from '../../src/ports/clock';
-import type { ConsentRecord } from '../../src/ports/ledger';
-import { REPO, requireSandbox } from '../toolkit';
+import { REPO, requireSandbox, testConfig, testRecord, until } from '../toolkit';
 import { dropLedger } from './checks';
 
 const quiet = createLogger({ level: 'error', format: 'json' }, new Writable({ write: (_c, _e, cb) => cb() }));
@@ -40,40 +38,10 @@ interface WorkerResult {
 }
 
 function configFor(redisUrl: string, prefix: string, log: string, dir: string): Config {
-  const text = { notice: 'n', 'full-notice': 'f', choice: 'c', invalid: 'i', accepted: 'a', refused: 'r', withdrawn: 'w', 'not-recorded': 'x', 'agent-recorded': 'y', 'agent-not-recorded': 'z' };
-  const base = validate({
-    prompts: { texts: { ar: text, fr: text } },
-    redis: { url: redisUrl, keyPrefix: prefix, writeTimeoutMs: 5000 },
-    ledger: { log, journalPath: join(dir, `${log}-${process.pid}.jsonl`) },
-  });
-  return { ...base, source: join(dir, 'c.yaml'), secrets: { ariPassword: '', amiSecret: '', pseudonymKey: 'bench-ledger-pseudonym-key-0123456789', apiToken: '', signingKey: '' } };
+  return testConfig({ redis: { url: redisUrl, keyPrefix: prefix, writeTimeoutMs: 5000 }, ledger: { log, journalPath: join(dir, `${log}-${process.pid}.jsonl`) } }, dir);
 }
 
-function record(log: string, i: number): ConsentRecord {
-  const t = new Date(Date.now() - 1000).toISOString();
-  return {
-    uniqueId: `${log}.${process.pid}.${i}`,
-    linkedId: `${log}.${i}`,
-    direction: 'inbound',
-    callerPseudonym: 'a'.repeat(64),
-    calledNumber: '0522000000',
-    outcome: 'accepted',
-    digit: '1',
-    language: 'fr',
-    attempts: 1,
-    enteredAt: t,
-    noticeStartedAt: t,
-    decidedAt: t,
-    recordingStartedAt: t,
-    recordingPath: `/var/spool/asterisk/recording/${i}.wav`,
-    recordingServer: 'bench',
-    noticeVersion: 'bench',
-    withdrawnAt: null,
-    withdrawnBy: null,
-    withdrawalRecording: null,
-    pauses: null,
-  };
-}
+const record = (log: string, i: number) => testRecord({ uniqueId: `${log}.${process.pid}.${i}`, linkedId: `${log}.${i}`, recordingServer: 'bench', noticeVersion: 'bench' });
 
 /** One instance: writes its records, reports. */
 async function worker(): Promise<void> {
@@ -84,7 +52,7 @@ async function worker(): Promise<void> {
   };
   const LOG = env('LOG');
   const h = await createLedger(configFor(env('REDIS_URL'), env('PREFIX'), LOG, env('DIR')), quiet);
-  for (let i = 0; i < 200 && h.state() !== 'up'; i++) await new Promise((r) => setTimeout(r, 20));
+  await until(() => h.state() === 'up', 4000, 20);
   const n = Number(env('RECORDS'));
   let next = 0;
   let journal = 0;
@@ -178,7 +146,7 @@ async function main(): Promise<void> {
     const first = await cp.signNow();
     const firstMs = Number(process.hrtime.bigint() - t) / 1e6;
     const h = await createLedger(configFor(sb.redis.url, prefix, 'cp', dir), quiet);
-    for (let i = 0; i < 200 && h.state() !== 'up'; i++) await new Promise((r) => setTimeout(r, 20));
+    await until(() => h.state() === 'up', 4000, 20);
     for (let i = 0; i < 100; i++) await h.ledger.recordOutcome(record('cp2', i));
     t = process.hrtime.bigint();
     await cp.signNow();

@@ -10,3 +10,4 @@ export * from './redis-server';
 export * from './sandbox';
 export * from './service';
 export * from './sipp';
+export * from './records';

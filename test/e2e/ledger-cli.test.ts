@@ -11,7 +11,6 @@ import { join, resolve } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { Command } from 'commander';
 import { Redis } from 'ioredis';
-import { validate } from '../../src/config/load';
 import { eventually, freePort, RedisServer, waitForRedis } from '../../scripts/toolkit';
 import type { Config } from '../../src/config/schema';
 import { createLedger } from '../../src/app/ledger';
@@ -23,12 +22,10 @@ import type { ConsentRecord } from '../../src/ports/ledger';
 import type { Outcome } from '../../src/flow/types';
 import type { Clock } from '../../src/ports/clock';
 import type { StoredRecord } from '../../src/ledger/types';
-import { LATER_FIELDS_EMPTY } from '../helpers/records';
+import { LATER_FIELDS_EMPTY, TEST_PROMPT_TEXTS, TEST_PSEUDONYM_KEY as KEY, testConfig } from '../../scripts/toolkit/records';
 
 const REPO = resolve(__dirname, '../..');
 
-const KEY = 'cli-test-pseudonym-key-0123456789';
-const PROMPT = { notice: 'n', 'full-notice': 'f', choice: 'c', invalid: 'i', accepted: 'a', refused: 'r', withdrawn: 'w', 'not-recorded': 'x', 'agent-recorded': 'y', 'agent-not-recorded': 'z' };
 const DAY = 86_400_000;
 const NOW = Math.floor(Date.now() / 1000) * 1000;
 
@@ -62,13 +59,15 @@ function env(retentionDays = 180): Env {
   const dir = join(work, `case${seq}`);
   const recordings = join(dir, 'recordings');
   mkdirSync(recordings, { recursive: true });
-  const base = validate({
-    prompts: { texts: { ar: PROMPT, fr: PROMPT } },
-    redis: { url: redis.url, keyPrefix: prefix, writeTimeoutMs: 2000 },
-    ledger: { log: 'main', journalPath: join(dir, 'journal.jsonl'), retentionDays, replayIntervalMs: 500 },
-    recording: { dir: recordings },
-  });
-  return { config: { ...base, source: join(dir, 'c.yaml'), secrets: { ariPassword: 'x', amiSecret: 'x', pseudonymKey: KEY, apiToken: '', signingKey: '' } }, prefix, dir, recordings };
+  const config = testConfig(
+    {
+      redis: { url: redis.url, keyPrefix: prefix, writeTimeoutMs: 2000 },
+      ledger: { log: 'main', journalPath: join(dir, 'journal.jsonl'), retentionDays, replayIntervalMs: 500 },
+      recording: { dir: recordings },
+    },
+    dir,
+  );
+  return { config, prefix, dir, recordings };
 }
 
 function capture(tty = false): { io: CliIO; out: () => string; err: () => string } {
@@ -605,7 +604,7 @@ describe('ledger commands through commander and the real entry point', () => {
     writeFileSync(
       yaml,
       JSON.stringify({
-        prompts: { texts: { ar: PROMPT, fr: PROMPT } },
+        prompts: { texts: { ar: TEST_PROMPT_TEXTS, fr: TEST_PROMPT_TEXTS } },
         redis: { url: redis.url, keyPrefix: e.prefix },
         ledger: { log: 'main', journalPath: join(e.dir, 'j.jsonl') },
         recording: { dir: e.recordings },

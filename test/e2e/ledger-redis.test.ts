@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
-import { validate } from '../../src/config/load';
 import { eventually, freePort, RedisServer } from '../../scripts/toolkit';
 import type { Config } from '../../src/config/schema';
 import { createLedger } from '../../src/app/ledger';
@@ -17,21 +16,20 @@ import { pseudonymise } from '../../src/ledger';
 import { createLogger } from '../../src/logging/logger';
 import type { ConsentRecord } from '../../src/ports/ledger';
 import type { Outcome } from '../../src/flow/types';
-import { LATER_FIELDS_EMPTY } from '../helpers/records';
+import { LATER_FIELDS_EMPTY, TEST_PSEUDONYM_KEY as KEY, testConfig } from '../../scripts/toolkit/records';
 
 // ------------------------------------------------------------------------------------------ helpers
 
-const KEY = 'k'.repeat(16) + '-test-pseudonym-key';
-const PROMPT = { notice: 'n', 'full-notice': 'f', choice: 'c', invalid: 'i', accepted: 'a', refused: 'r', withdrawn: 'w', 'not-recorded': 'x', 'agent-recorded': 'y', 'agent-not-recorded': 'z' };
 
 function makeConfig(o: { url: string; prefix: string; dir: string; writeTimeoutMs?: number; retentionDays?: number }): Config {
-  const base = validate({
-    prompts: { texts: { ar: PROMPT, fr: PROMPT } },
-    redis: { url: o.url, keyPrefix: o.prefix, writeTimeoutMs: o.writeTimeoutMs ?? 300, commandTimeoutMs: 1000, connectTimeoutMs: 1000, reconnectMaxDelayMs: 200 },
-    ledger: { log: 'main', journalPath: join(o.dir, 'journal', 'ledger.jsonl'), replayIntervalMs: 200, retentionDays: o.retentionDays ?? 180 },
-    recording: { dir: join(o.dir, 'recordings') },
-  });
-  return { ...base, source: join(o.dir, 'consent-ivr.yaml'), secrets: { ariPassword: 'x', amiSecret: 'x', pseudonymKey: KEY, apiToken: '', signingKey: '' } };
+  return testConfig(
+    {
+      redis: { url: o.url, keyPrefix: o.prefix, writeTimeoutMs: o.writeTimeoutMs ?? 300, commandTimeoutMs: 1000, connectTimeoutMs: 1000, reconnectMaxDelayMs: 200 },
+      ledger: { log: 'main', journalPath: join(o.dir, 'journal', 'ledger.jsonl'), replayIntervalMs: 200, retentionDays: o.retentionDays ?? 180 },
+      recording: { dir: join(o.dir, 'recordings') },
+    },
+    o.dir,
+  );
 }
 
 /** Log lines captured in memory. */

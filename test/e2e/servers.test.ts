@@ -11,18 +11,15 @@ import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { runErase, runPending, runPurge, type CliIO } from '../../src/cli/ledger-commands';
-import { validate } from '../../src/config/load';
 import type { Config } from '../../src/config/schema';
 import { createLedger } from '../../src/app/ledger';
 import { pseudonymise } from '../../src/ledger';
 import { createLogger } from '../../src/logging/logger';
 import type { ConsentRecord } from '../../src/ports/ledger';
-import { LATER_FIELDS_EMPTY } from '../helpers/records';
+import { LATER_FIELDS_EMPTY, TEST_PSEUDONYM_KEY as KEY, testConfig } from '../../scripts/toolkit/records';
 import { RedisServer } from '../../scripts/toolkit';
 import { eventually, placeCall, RunningApp, sandbox, startApp, TestAmi, waitChannelsGone } from '../../scripts/toolkit';
 
-const KEY = 'servers-test-pseudonym-key-0123456789';
-const PROMPT = { notice: 'n', 'full-notice': 'f', choice: 'c', invalid: 'i', accepted: 'a', refused: 'r', withdrawn: 'w', 'not-recorded': 'x', 'agent-recorded': 'y', 'agent-not-recorded': 'z' };
 const DAY = 86_400_000;
 const PREFIX = 'servers-test:';
 const CALLER = '+212600000777';
@@ -33,14 +30,15 @@ let work: string;
 const dirs: Record<'a' | 'b', string> = { a: '', b: '' };
 
 function configFor(server: 'a' | 'b'): Config {
-  const base = validate({
-    server: { id: `srv-${server}` },
-    prompts: { texts: { ar: PROMPT, fr: PROMPT } },
-    redis: { url: redis.url, keyPrefix: PREFIX, writeTimeoutMs: 2000 },
-    ledger: { journalPath: join(work, `journal-${server}.jsonl`) },
-    recording: { dir: dirs[server] },
-  });
-  return { ...base, source: join(work, 'c.yaml'), secrets: { ariPassword: 'x', amiSecret: 'x', pseudonymKey: KEY, apiToken: '', signingKey: '' } };
+  return testConfig(
+    {
+      server: { id: `srv-${server}` },
+      redis: { url: redis.url, keyPrefix: PREFIX, writeTimeoutMs: 2000 },
+      ledger: { journalPath: join(work, `journal-${server}.jsonl`) },
+      recording: { dir: dirs[server] },
+    },
+    work,
+  );
 }
 
 function capture(): { io: CliIO; out: () => string } {
