@@ -6,6 +6,7 @@
 import { AmiConnection } from '../../src/adapters/ami/ami-connection';
 import { createLogger } from '../../src/logging/logger';
 import { sandbox } from './sandbox';
+import { Seen } from './wait';
 
 export type AmiEvent = Record<string, string>;
 
@@ -20,26 +21,22 @@ export function amiTimestampMs(v: string | undefined): number | null {
 
 export class TestAmi {
   readonly conn: AmiConnection;
-  /** Every event received, when `keep` (the default); the benchmark only listens. */
-  readonly events: AmiEvent[] = [];
-  private waiters: { match: (e: AmiEvent) => boolean; resolve: (e: AmiEvent) => void }[] = [];
+  private readonly seen: Seen<AmiEvent>;
   private listeners: ((e: AmiEvent) => void)[] = [];
 
-  /** `actionTimeoutMs`: longer where hundreds of calls are placed (Asterisk then answers behind its events). */
+  /** `actionTimeoutMs`: longer where hundreds of calls are placed; `keep: false`: remember no event (the benchmark only listens). */
   constructor(opts: { actionTimeoutMs?: number; keep?: boolean } = {}) {
-    const s = sandbox().amiTest;
-    const keep = opts.keep ?? true;
-    this.conn = new AmiConnection({ ...s, actionTimeoutMs: opts.actionTimeoutMs ?? 10000, events: true }, quiet);
+    this.seen = new Seen<AmiEvent>(opts.keep ?? true);
+    this.conn = new AmiConnection({ ...sandbox().amiTest, actionTimeoutMs: opts.actionTimeoutMs ?? 10000, events: true }, quiet);
     this.conn.on('event', (e: AmiEvent) => {
-      if (keep) this.events.push(e);
       for (const l of this.listeners) l(e);
-      if (this.waiters.length === 0) return;
-      this.waiters = this.waiters.filter((w) => {
-        if (!w.match(e)) return true;
-        w.resolve(e);
-        return false;
-      });
+      this.seen.add(e);
     });
+  }
+
+  /** Every event received so far. */
+  get events(): AmiEvent[] {
+    return this.seen.items;
   }
 
   async start(): Promise<this> {
@@ -57,20 +54,7 @@ export class TestAmi {
 
   /** Resolves with the first event (already seen or coming) that matches, or rejects after `ms`. */
   waitFor(match: (e: AmiEvent) => boolean, ms: number, what: string): Promise<AmiEvent> {
-    const seen = this.events.find(match);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((res, rej) => {
-      const done = (e: AmiEvent) => {
-        clearTimeout(t);
-        res(e);
-      };
-      const t = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w.resolve !== done);
-        rej(new Error(`timed out after ${ms} ms waiting for ${what}`));
-      }, ms);
-      t.unref();
-      this.waiters.push({ match, resolve: done });
-    });
+    return this.seen.waitFor(match, ms, what);
   }
 
   /** The user event `name` with field testid = `testId`. */

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { wavHeader, wavSeconds as wavBufferSeconds } from '../../src/prompts/wav';
-import { until } from './calls';
+import { until } from './wait';
 import { sandbox } from './sandbox';
 
 /** Length in seconds of a PCM WAV file. */

@@ -1,36 +1,11 @@
 /**
  * Calls without SIP: AMI Originate of a Local channel whose other half runs a scripted caller
- * (test/dialplans/, dialplans/baseline.conf). `until` waits for a state by polling it.
+ * (test/dialplans/, dialplans/baseline.conf).
  */
 import { randomUUID } from 'node:crypto';
 import type { AmiEvent, TestAmi } from './ami';
 import { activeChannels, stasisChannels } from './sandbox';
-
-/** Polls `check` until it returns something other than undefined/false, or `ms` pass (then its last value). */
-export async function until<T>(check: () => T | Promise<T>, ms: number, everyMs = 100): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if ((v !== undefined && v !== false) || Date.now() >= end) return v;
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
-/** `until`, for a state that must come: its value once it is neither undefined nor false, else throws naming `what`. */
-export async function eventually<T>(check: () => T | Promise<T>, ms: number, what: string, everyMs = 100): Promise<Exclude<T, undefined | false>> {
-  const v = await until(check, ms, everyMs);
-  if (v === undefined || v === false) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-  return v as Exclude<T, undefined | false>;
-}
-
-/**
- * Lets `ms` pass, for the rare wait where nothing observable says when it is over; `why` says what
- * the time is for (and why nothing can be awaited instead). Prefer waiting for an event or a state.
- */
-export async function letTimePass(ms: number, why: string): Promise<void> {
-  if (why.trim() === '') throw new Error('letTimePass: say why the time must pass');
-  await new Promise((r) => setTimeout(r, ms));
-}
+import { until } from './wait';
 
 /** What the scripted caller (and agent) of test/dialplans/ do; every field is optional. */
 export interface CallScript {

@@ -10,4 +10,5 @@ export * from './redis-server';
 export * from './sandbox';
 export * from './service';
 export * from './sipp';
+export * from './wait';
 export * from './records';

@@ -1,6 +1,6 @@
 /**
- * A redis-server of a test's own, on a free port in a temporary folder (never the sandbox's 6379),
- * so the test can stop, pause and restart it.
+ * Redis servers of a test's own, on free ports in temporary folders (never the sandbox's), so that the
+ * test can stop, pause and restart them; and a Redis Cluster of its own.
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -9,10 +9,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { eventually } from './wait';
 
 export async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1');
+  const srv = createServer().listen(0, '127.0.0.1');
   await once(srv, 'listening');
   const addr = srv.address();
   srv.close();
@@ -20,25 +20,40 @@ export async function freePort(): Promise<number> {
   return addr.port;
 }
 
-export interface RedisServerOptions {
-  /** false: no AOF and no snapshots, so it keeps nothing across a restart (what doctor warns about). Default true. */
-  persistence?: boolean;
+/** Resolves once a Redis on this port answers PING (5 s at most). */
+export async function waitForRedis(port: number): Promise<void> {
+  await eventually(async () => {
+    const c = new Redis({ port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    c.on('error', () => undefined);
+    const ok = await c.connect().then(() => c.ping()).then(() => true, () => false);
+    c.disconnect();
+    return ok;
+  }, 5000, `redis-server on port ${port}`, 50);
 }
 
-/** A redis-server with AOF (fsync always), so its data survives a restart; or, if asked, with no persistence. */
+function redisServer(port: number, dir: string, args: string[]): ChildProcess {
+  return spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--loglevel', 'warning', ...args], { stdio: 'ignore' });
+}
+
+async function stop(p: ChildProcess | null): Promise<void> {
+  if (!p || p.exitCode !== null) return;
+  const exited = once(p, 'exit');
+  p.kill('SIGCONT');
+  p.kill('SIGTERM');
+  await exited;
+}
+
+/** A redis-server with AOF (fsync always), so its data survives a restart; with `persistence: false`, none. */
 export class RedisServer {
   proc: ChildProcess | null = null;
-  private persistence = true;
   private constructor(
     readonly port: number,
     readonly dir: string,
+    private readonly persistence: boolean,
   ) {}
 
-  static async start(opts: RedisServerOptions = {}): Promise<RedisServer> {
-    const port = await freePort();
-    if (port === 6379) throw new Error('refusing the shared Redis port');
-    const s = new RedisServer(port, mkdtempSync(join(tmpdir(), 'civr-redis-')));
-    s.persistence = opts.persistence ?? true;
+  static async start(opts: { persistence?: boolean } = {}): Promise<RedisServer> {
+    const s = new RedisServer(await freePort(), mkdtempSync(join(tmpdir(), 'civr-redis-')), opts.persistence ?? true);
     await s.up();
     return s;
   }
@@ -48,24 +63,12 @@ export class RedisServer {
   }
 
   async up(): Promise<void> {
-    this.proc = spawn(
-      '/usr/bin/redis-server',
-      [
-        ...['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', ''],
-        ...(this.persistence ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
-        ...['--loglevel', 'warning'],
-      ],
-      { stdio: 'ignore' },
-    );
+    this.proc = redisServer(this.port, this.dir, this.persistence ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']);
     await waitForRedis(this.port);
   }
 
   async down(): Promise<void> {
-    const p = this.proc;
-    if (!p || p.exitCode !== null) return;
-    const exited = once(p, 'exit');
-    p.kill('SIGTERM');
-    await exited;
+    await stop(this.proc);
     this.proc = null;
   }
 
@@ -78,34 +81,12 @@ export class RedisServer {
   }
 
   async destroy(): Promise<void> {
-    this.resume();
     await this.down();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
-/** Resolves once a Redis on this port answers PING (5 s at most). */
-export async function waitForRedis(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const c = new Redis({ port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-    c.on('error', () => undefined);
-    try {
-      await c.connect();
-      await c.ping();
-      c.disconnect();
-      return;
-    } catch {
-      c.disconnect();
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  throw new Error(`redis-server did not start on ${port}`);
-}
-
-/**
- * A Redis Cluster of `masters` nodes of a test's own (no replicas), each on a free port in one temporary
- * folder, created with redis-cli --cluster create: the slots spread over the masters.
- */
+/** A Redis Cluster of `masters` nodes (no replicas) made with redis-cli --cluster create: the slots spread over the masters. */
 export class RedisCluster {
   private constructor(
     readonly ports: number[],
@@ -116,35 +97,22 @@ export class RedisCluster {
   static async start(masters = 3): Promise<RedisCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'civr-cluster-'));
     const ports: number[] = [];
-    const procs: ChildProcess[] = [];
-    for (let i = 0; i < masters; i++) {
-      const port = await freePort();
-      ports.push(port);
-      const nodeDir = join(dir, String(port));
-      mkdirSync(nodeDir);
-      procs.push(
-        spawn(
-          '/usr/bin/redis-server',
-          ['--port', String(port), '--bind', '127.0.0.1', '--dir', nodeDir, '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'],
-          { stdio: 'ignore' },
-        ),
-      );
-    }
+    for (let i = 0; i < masters; i++) ports.push(await freePort());
+    const procs = ports.map((p) => {
+      mkdirSync(join(dir, String(p)));
+      return redisServer(p, join(dir, String(p)), ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--appendonly', 'no']);
+    });
     const c = new RedisCluster(ports, dir, procs);
     for (const p of ports) await waitForRedis(p);
-    const create = spawnSync('/usr/bin/redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
+    const create = spawnSync('/usr/bin/redis-cli', ['--cluster', 'create', ...c.nodes, '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
     if (create.status !== 0) {
       await c.destroy();
       throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
     }
     // Every node must agree before clients use it.
-    for (const p of ports) {
-      const r = new Redis({ port: p, maxRetriesPerRequest: 1 });
-      try {
-        for (let i = 0; i < 200 && !String(await r.call('CLUSTER', 'INFO')).includes('cluster_state:ok'); i++) await new Promise((res) => setTimeout(res, 50));
-      } finally {
-        r.disconnect();
-      }
+    for (const port of ports) {
+      const r = new Redis({ port, maxRetriesPerRequest: 1 });
+      await eventually(async () => String(await r.call('CLUSTER', 'INFO')).includes('cluster_state:ok'), 10000, `cluster node ${port}`, 50).finally(() => r.disconnect());
     }
     return c;
   }
@@ -169,14 +137,7 @@ export class RedisCluster {
   }
 
   async destroy(): Promise<void> {
-    await Promise.all(
-      this.procs.map(async (p) => {
-        if (p.exitCode !== null) return;
-        const exited = once(p, 'exit');
-        p.kill('SIGTERM');
-        await exited;
-      }),
-    );
+    await Promise.all(this.procs.map(stop));
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { REPO, sandbox } from './sandbox';
+import { Seen } from './wait';
 
 export type LogLine = Record<string, unknown>;
 
@@ -40,13 +41,12 @@ export interface StartOptions {
 const running = new Set<ServiceProcess>();
 
 export class ServiceProcess {
-  readonly lines: LogLine[] = [];
   readonly raw: string[] = [];
+  private readonly seen: Seen<LogLine>;
   /** The port the metrics listener is bound to, once logged. */
   metricsPort = 0;
   private buf = '';
   private handlers: ((l: LogLine) => void)[] = [];
-  private waiters: { match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
   private readonly exited: Promise<number | null>;
 
   private constructor(
@@ -54,9 +54,10 @@ export class ServiceProcess {
     readonly proc: ChildProcess,
     private readonly tailOnly: boolean,
   ) {
+    this.seen = new Seen<LogLine>(tailOnly ? 200 : true, () => `; last lines:\n${this.raw.slice(-15).join('\n')}`);
     this.exited = new Promise((r) => proc.once('exit', (code) => r(code)));
     proc.stdout?.on('data', (c: Buffer) => this.onData(c.toString('utf8')));
-    proc.stderr?.on('data', (c: Buffer) => this.keep(`stderr: ${c.toString('utf8')}`, null));
+    proc.stderr?.on('data', (c: Buffer) => this.keep(`stderr: ${c.toString('utf8')}`));
     running.add(this);
     proc.once('exit', () => running.delete(this));
   }
@@ -104,51 +105,35 @@ export class ServiceProcess {
     this.handlers.push(fn);
   }
 
-  private keep(raw: string, line: LogLine | null): void {
+  /** The log lines so far (JSON; a line that is not has `unparsed: true`). */
+  get lines(): LogLine[] {
+    return this.seen.items;
+  }
+
+  private keep(raw: string): void {
     this.raw.push(raw);
-    if (line) this.lines.push(line);
     if (this.tailOnly && this.raw.length > 200) this.raw.shift();
-    if (this.tailOnly && this.lines.length > 200) this.lines.shift();
   }
 
   private onData(chunk: string): void {
-    this.buf += chunk;
-    let i: number;
-    while ((i = this.buf.indexOf('\n')) >= 0) {
-      const raw = this.buf.slice(0, i);
-      this.buf = this.buf.slice(i + 1);
+    const parts = (this.buf + chunk).split('\n');
+    this.buf = parts.pop() ?? '';
+    for (const raw of parts) {
       let line: LogLine;
       try {
         line = JSON.parse(raw) as LogLine;
       } catch {
         line = { message: raw, unparsed: true };
       }
-      this.keep(raw, line);
+      this.keep(raw);
       for (const h of this.handlers) h(line);
-      if (this.waiters.length > 0) {
-        this.waiters = this.waiters.filter((w) => {
-          if (!w.match(line)) return true;
-          w.resolve(line);
-          return false;
-        });
-      }
+      this.seen.add(line);
     }
   }
 
   /** Resolves with the first log line (already seen or coming) that matches, or rejects after `ms`. */
   waitForLog(match: (l: LogLine) => boolean, ms: number, what: string): Promise<LogLine> {
-    const seen = this.lines.find(match);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((res, rej) => {
-      const t = setTimeout(() => rej(new Error(`timed out after ${ms} ms waiting for ${what}; last lines:\n${this.raw.slice(-15).join('\n')}`)), ms);
-      this.waiters.push({
-        match,
-        resolve: (l) => {
-          clearTimeout(t);
-          res(l);
-        },
-      });
-    });
+    return this.seen.waitFor(match, ms, what);
   }
 
   /** The log lines of one call (their `call` field: the UNIQUEID of its channel in Stasis). */

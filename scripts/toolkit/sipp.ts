@@ -7,7 +7,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { until } from './calls';
+import { until } from './wait';
 import { REPO, sandbox } from './sandbox';
 
 export const SCENARIOS = resolve(REPO, 'test/sipp');
