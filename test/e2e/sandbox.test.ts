@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ariApplication, asteriskCli, EVENTS_ACTED_ON, REPO, placeCall, RunningApp, sandbox, stasisChannels, startApp, TestAmi, waitChannelsGone } from '../../scripts/toolkit';
+import { ariApplication, asteriskCli, EVENTS_ACTED_ON, REPO, placeCall, RunningApp, sandbox, SandboxStatus, sandboxStatus, stasisChannels, startApp, TestAmi, waitChannelsGone } from '../../scripts/toolkit';
 
 describe('the sandbox', () => {
   test('When the sandbox is up, then its status names every part, running, with loopback addresses', () => {
@@ -14,6 +14,12 @@ describe('the sandbox', () => {
     expect(s.redis).toMatchObject({ url: expect.stringMatching(/^redis:\/\/127\.0\.0\.1:/), running: true });
     expect(s.recordingsDir).toMatch(/^\//);
     expect(s.asteriskRoot).toMatch(/^\//);
+  });
+
+  test('When sandbox.sh prints its status, then it is the toolkit\'s SandboxStatus, produced by the same code', async () => {
+    const printed = JSON.parse(execFileSync('bash', [resolve(REPO, 'scripts/sandbox.sh'), 'status', '--json'], { encoding: 'utf8' })) as SandboxStatus;
+    expect(printed).toEqual(await sandboxStatus());
+    expect(printed.asterisk).toEqual({ running: true, pid: expect.any(Number), version: expect.stringMatching(/^22\./) });
   });
 
   test('When an Asterisk CLI command is run, then Asterisk 22 answers and the repo dialplan is loaded', () => {
