@@ -10,7 +10,7 @@
  * Each instance writes `--records` calls (a decision and an outcome each), `--inflight` at a time.
  * Results: a table on stdout and <out>/ledger-<run>.json.
  */
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -139,7 +139,7 @@ async function main(): Promise<void> {
     await runInstances(sb.redis.url, prefix, ['cp'], dir, records, inflight);
     const client = createRedisClient(configFor(sb.redis.url, prefix, 'cp', dir).redis, quiet, { role: 'cli' });
     const store = new RedisLedgerStore(client, prefix, 'cp');
-    for (let i = 0; i < 200 && !store.isReady(); i++) await new Promise((r) => setTimeout(r, 20));
+    await until(() => store.isReady(), 4000, 20);
     const signer = generateSigner('bench');
     const cp = new Checkpointer(store, signer, { intervalMs: 60000, file: join(dir, 'checkpoints.jsonl'), clock: systemClock, logger: quiet });
     let t = process.hrtime.bigint();
@@ -154,21 +154,7 @@ async function main(): Promise<void> {
 
     // A seal: hashing a 60 s recording (8 kHz, 16-bit WAV) and appending its seal.
     const wav = join(dir, 'seal.wav');
-    const data = Buffer.alloc(60 * 16000, 1);
-    const header = Buffer.alloc(44);
-    header.write('RIFF', 0);
-    header.writeUInt32LE(36 + data.length, 4);
-    header.write('WAVEfmt ', 8);
-    header.writeUInt32LE(16, 16);
-    header.writeUInt16LE(1, 20);
-    header.writeUInt16LE(1, 22);
-    header.writeUInt32LE(8000, 24);
-    header.writeUInt32LE(16000, 28);
-    header.writeUInt16LE(2, 32);
-    header.writeUInt16LE(16, 34);
-    header.write('data', 36);
-    header.writeUInt32LE(data.length, 40);
-    writeFileSync(wav, Buffer.concat([header, data]));
+    execFileSync('sox', ['-n', '-r', '8000', '-b', '16', '-c', '1', wav, 'synth', '60', 'sine', '440']);
     const seals = 50;
     t = process.hrtime.bigint();
     for (let i = 0; i < seals; i++) {

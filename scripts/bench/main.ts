@@ -492,12 +492,6 @@ function print(phases: PhaseResult[], tgts: Target[], profiles: ProfileSummary[]
     console.log(`            machine ${fmt(p.machine.busyPercentOfAllCores, 0)} % of all cores busy; this benchmark ${fmt(p.machine.benchCpuSeconds)} CPU s; other processes ${fmt(p.machine.othersCpuSeconds)} CPU s`);
     console.log(`            results ${JSON.stringify(p.results)}; missing events ${JSON.stringify(p.missingEvents)}`);
   }
-  const series = app?.rssSeries ?? [];
-  if (series.length > 0) console.log('\nsoak: service RSS over the run');
-  for (const [i, s] of series.entries()) {
-    if (i % Math.max(1, Math.floor(series.length / 25)) !== 0 && i !== series.length - 1) continue;
-    console.log(`  t=${fmt(s.t / 1000, 0).padStart(5)} s  calls done ${String(s.completed).padStart(6)}  RSS ${fmt(s.rssMb)} MB  heap used ${fmt(s.heapUsedMb)} / reserved ${fmt(s.heapTotalMb)} MB  external ${fmt(s.externalMb)} MB`);
-  }
   for (const p of profiles) {
     console.log(`\nCPU profile ${p.file}: ${fmt(p.totalMs - p.idleMs, 0)} ms busy of ${fmt(p.totalMs, 0)} ms`);
     for (const k of p.byPackage.slice(0, 12)) console.log(`  ${fmt(k.percentOfBusy).padStart(5)} %  ${k.pkg}`);

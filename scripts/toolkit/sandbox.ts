@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, utimesSync, writeFileSync, chmodSync, renameSync } from 'node:fs';
 import { connect } from 'node:net';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 export const REPO = resolve(__dirname, '..', '..', ...(__dirname.includes(`${join('dist', 'tools')}`) ? ['..', '..'] : []));
 
@@ -21,17 +21,8 @@ function envFile(): Record<string, string> {
   return out;
 }
 
-export interface SandboxPaths {
-  chroot: string;
-  state: string;
-  secretsDir: string;
-  runDir: string;
-  logDir: string;
-  recordingsDir: string;
-  soundsDir: string;
-}
-
-export function sandboxPaths(env = process.env): SandboxPaths {
+/** Where the sandbox keeps its chroot (shared by every checkout) and this checkout's state. */
+export function sandboxPaths(env = process.env) {
   const chroot = resolve(env.CONSENT_IVR_SANDBOX_CACHE ?? '/var/cache/consent-ivr', 'chroot');
   const state = resolve(env.CONSENT_IVR_SANDBOX_STATE ?? resolve(REPO, '.sandbox'));
   return {
@@ -353,9 +344,4 @@ export function recordLoaded(pid: number): void {
   rmSync(loaded(), { recursive: true, force: true });
   cpSync(staged(), loaded(), { recursive: true });
   writeFileSync(join(loaded(), 'asterisk.pid'), `${pid}\n`);
-}
-
-/** The staged dialplan files, by name (for tests that load a variant of one and put it back). */
-export function dialplanFile(name: string): string {
-  return join(sandboxPaths().chroot, 'etc/asterisk/consent-ivr.d', basename(name));
 }

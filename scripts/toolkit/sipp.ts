@@ -8,6 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSyn
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { until } from './wait';
+import type { ConsentRecord } from '../../src/ports/ledger';
 import { REPO, sandbox } from './sandbox';
 
 export const SCENARIOS = resolve(REPO, 'test/sipp');
@@ -286,22 +287,8 @@ export function freshExten(prefix: string): string {
 
 // --------------------------------------------------------------------------------------- the ledger
 
-export interface LedgerRecord {
-  uniqueId: string;
-  direction: 'inbound' | 'outbound';
-  callerPseudonym: string;
-  calledNumber: string;
-  outcome: string | null;
-  digit: string | null;
-  language: string | null;
-  recordingPath: string | null;
-  decidedAt: string | null;
-  recordingStartedAt: string | null;
-  withdrawnAt: string | null;
-  withdrawnBy: string | null;
-  withdrawalRecording: string | null;
-  pauses: string | null;
-}
+/** A record as `consent-ivr ledger show --json` prints it. */
+export type LedgerRecord = ConsentRecord & { chainSeq: number };
 
 const execFileP = promisify(execFile);
 
