@@ -8,7 +8,7 @@
  * For each call: what the dialplan got back from the consent routine, the ledger's record and, for the
  * accepted call, the recording. The sandbox must be up and the service built (`npm run demo` does both).
  */
-import { ariApplication, freshExten, ledgerRecordWhen, recordingsOf, requireSandbox, requireSipp, runSipp, ServiceProcess, SIPP_PCAPS, TestAmi, wavSeconds, type AmiEvent } from './toolkit';
+import { ariApplication, freshExten, ledgerRecordWhen, recordingsOf, requireSandbox, requireSipp, runSipp, ServiceProcess, SIPP_PCAPS, TestAmi, wavSeconds, type AmiEvent } from '../test/support';
 
 /** Calls from the PJSIP endpoint go to Stasis(consent-ivr): the channel sets no CONSENT_APP. */
 const APP = 'consent-ivr';

@@ -22,7 +22,7 @@
 #                               the host's apt uses)
 #
 # What need not be bash (secrets, the Asterisk configuration and what to
-# reload, the voice prompts, the status) is in scripts/toolkit/ (TypeScript).
+# reload, the voice prompts, the status) is in test/support/ (the TypeScript toolkit).
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -270,12 +270,12 @@ make_sound_links_relative() {
 }
 
 # --------------------------------------------------------------------------
-# The toolkit (scripts/toolkit/cli.ts), compiled when its sources changed.
+# The toolkit (test/support/cli.ts), compiled when its sources changed.
 
 toolkit() {
-    local main=$REPO/dist/tools/scripts/toolkit/cli.js stamp=$RUN_DIR/tools.stamp start out
+    local main=$REPO/dist/tools/test/support/cli.js stamp=$RUN_DIR/tools.stamp start out
     mkdir -p "$RUN_DIR"
-    if [[ ! -f $main || ! -f $stamp ]] || [[ -n $(cd "$REPO" && find scripts src tsconfig.json -newer "$stamp" -name '*.ts' -print -quit 2>/dev/null) ]]; then
+    if [[ ! -f $main || ! -f $stamp ]] || [[ -n $(cd "$REPO" && find scripts test/support src tsconfig.json -newer "$stamp" -name '*.ts' -print -quit 2>/dev/null) ]]; then
         start=$(date +%s.%N)
         [[ -d $REPO/node_modules ]] || die "node_modules is missing: run npm ci first"
         out=$(cd "$REPO" && npx tsc -p scripts/tsconfig.json 2>&1) || { printf '%s\n' "$out" >&2; die "the toolkit does not compile (npx tsc -p scripts/tsconfig.json)"; }

@@ -9,7 +9,7 @@
  *   done       UserEvent ConsentBenchDone on ;2, right after the routine returned
  *   hangup     Hangup of ;2
  */
-import { amiTimestampMs, originateLocal, type AmiEvent, type TestAmi } from '../toolkit';
+import { amiTimestampMs, originateLocal, type AmiEvent, type TestAmi } from '../../test/support';
 
 export type Flow = 'app' | 'baseline';
 

@@ -4,7 +4,7 @@
  */
 import Redis from 'ioredis';
 import { logKeys, sharedKeys } from '../../src/adapters/redis/keys';
-import { until, type TestAmi } from '../toolkit';
+import { until, type TestAmi } from '../../test/support';
 import type { CallRecord } from './calls';
 
 /** Waits up to `ms` for the benchmark's channels to go, then lists what is left. */

@@ -4,7 +4,7 @@
  * Stasis application and journal; calls are dealt to them in turn (the benchmark's dialplan sets
  * CONSENT_APP per call). With one instance this is just that service.
  */
-import { ServiceProcess, type LogLine, type StartOptions } from '../toolkit';
+import { ServiceProcess, type LogLine, type StartOptions } from '../../test/support';
 import { ProcSampler, rssMb } from './proc';
 
 type Usage = ReturnType<ProcSampler['stop']>;

@@ -24,7 +24,7 @@ import { inspectRecording, sealEvent } from '../../src/ledger/seal';
 import { closeClient, createRedisClient, RedisLedgerStore } from '../../src/adapters/redis';
 import { createLogger } from '../../src/logging/logger';
 import { systemClock } from '../../src/ports/clock';
-import { REPO, requireSandbox, testConfig, testRecord, until } from '../toolkit';
+import { REPO, requireSandbox, testConfig, testRecord, until } from '../../test/support';
 import { dropLedger } from './checks';
 
 const quiet = createLogger({ level: 'error', format: 'json' }, new Writable({ write: (_c, _e, cb) => cb() }));

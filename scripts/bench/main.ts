@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { REPO, asteriskCli, until, promValue, requireSandbox, stasisChannels, TestAmi, type LogLine, type SandboxStatus, type StartOptions } from '../toolkit';
+import { REPO, asteriskCli, until, promValue, requireSandbox, stasisChannels, TestAmi, type LogLine, type SandboxStatus, type StartOptions } from '../../test/support';
 import { CallTracker, latencies, type CallRecord, type CallScript, type Flow } from './calls';
 import { checkLedger, dropLedger, stuckChannels, type LedgerCheck } from './checks';
 import { ServiceGroup } from './instances';

@@ -6,7 +6,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { callsLeft, CallScript, placeCall as place, promptSeconds, recordingsOf, soxStat, RunningApp, sandbox, startApp, TestAmi, wavSeconds } from '../../scripts/toolkit';
+import { callsLeft, CallScript, placeCall as place, promptSeconds, recordingsOf, soxStat, RunningApp, sandbox, startApp, TestAmi, wavSeconds } from '../support';
 
 let ami: TestAmi;
 let app: RunningApp;

@@ -6,8 +6,8 @@
 import { cpSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RedisServer } from '../../scripts/toolkit';
-import { asteriskCli, runCli, sandbox, startApp } from '../../scripts/toolkit';
+import { RedisServer } from '../support';
+import { asteriskCli, runCli, sandbox, startApp } from '../support';
 
 /** `consent-ivr doctor` with no --config (the checkout's sandbox configuration), plus `env`. */
 async function doctor(env: Record<string, string> = {}): Promise<{ code: number | null; out: string }> {

@@ -12,8 +12,8 @@ import { Redis } from 'ioredis';
 import { logBase } from '../../src/adapters/redis/keys';
 import { formatCheckpoint, generateSigner, signNote } from '../../src/ledger/checkpoint';
 import { originOf } from '../../src/ledger/checkpointer';
-import { RedisCluster } from '../../scripts/toolkit';
-import { callsLeft, letTimePass, placeCall, promptSeconds, RunningApp, runCli, sandbox, startApp, TestAmi, until, waitChannelsGone } from '../../scripts/toolkit';
+import { RedisCluster } from '../support';
+import { callsLeft, letTimePass, placeCall, promptSeconds, RunningApp, runCli, sandbox, startApp, TestAmi, until, waitChannelsGone } from '../support';
 
 const REPO = resolve(__dirname, '../..');
 const MAIN = join(REPO, 'dist/cli/main.js');

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { Command } from 'commander';
 import { Redis } from 'ioredis';
-import { eventually, freePort, RedisServer, waitForRedis } from '../../scripts/toolkit';
+import { eventually, freePort, RedisServer, waitForRedis } from '../support';
 import type { Config } from '../../src/config/schema';
 import { createLedger } from '../../src/app/ledger';
 import { pseudonymise } from '../../src/ledger';
@@ -22,7 +22,7 @@ import type { ConsentRecord } from '../../src/ports/ledger';
 import type { Outcome } from '../../src/flow/types';
 import type { Clock } from '../../src/ports/clock';
 import type { StoredRecord } from '../../src/ledger/types';
-import { LATER_FIELDS_EMPTY, TEST_PROMPT_TEXTS, TEST_PSEUDONYM_KEY as KEY, testConfig } from '../../scripts/toolkit/records';
+import { LATER_FIELDS_EMPTY, TEST_PROMPT_TEXTS, TEST_PSEUDONYM_KEY as KEY, testConfig } from '../support/records';
 
 const REPO = resolve(__dirname, '../..');
 

@@ -9,14 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
-import { eventually, freePort, RedisServer } from '../../scripts/toolkit';
+import { eventually, freePort, RedisServer } from '../support';
 import type { Config } from '../../src/config/schema';
 import { createLedger } from '../../src/app/ledger';
 import { pseudonymise } from '../../src/ledger';
 import { createLogger } from '../../src/logging/logger';
 import type { ConsentRecord } from '../../src/ports/ledger';
 import type { Outcome } from '../../src/flow/types';
-import { LATER_FIELDS_EMPTY, TEST_PSEUDONYM_KEY as KEY, testConfig } from '../../scripts/toolkit/records';
+import { LATER_FIELDS_EMPTY, TEST_PSEUDONYM_KEY as KEY, testConfig } from '../support/records';
 
 // ------------------------------------------------------------------------------------------ helpers
 

@@ -8,7 +8,7 @@ import { closeClient, connectOnce, createRedisClient, RedisLedgerStore, type Red
 import { configSchema } from '../../src/config/schema';
 import { createLogger } from '../../src/logging/logger';
 import { ledgerStoreContract } from '../contract/ledger-store';
-import { RedisServer } from '../../scripts/toolkit';
+import { RedisServer } from '../support';
 
 let server: RedisServer;
 let client: RedisClient;

@@ -4,7 +4,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { sandbox } from '../../scripts/toolkit';
+import { sandbox } from '../support';
 
 /** Caller numbers placed by the tests (hostile caller IDs, SIP callers); none may appear raw. */
 const CALLER_NUMBERS = ['0612345678', '+212612345678'];

@@ -3,7 +3,7 @@
  * CONSENT_IVR_METRICS_PORT=0): the port it logs is the one bound, /healthz and /readyz answer, and a
  * real call placed through the sandbox shows up in /metrics.
  */
-import { placeCall, promValue as sample, RunningApp, sandbox, startApp, TestAmi, until, waitChannelsGone } from '../../scripts/toolkit';
+import { placeCall, promValue as sample, RunningApp, sandbox, startApp, TestAmi, until, waitChannelsGone } from '../support';
 
 let ami: TestAmi;
 let app: RunningApp;

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { loadConfig } from '../../src/config/load';
 import { buildPrompts, noticeVersion } from '../../src/prompts/build';
 import { renderText } from '../../src/prompts/texts';
-import { REPO, wavSeconds } from '../../scripts/toolkit';
+import { REPO, wavSeconds } from '../support';
 
 const env = { CONSENT_IVR_ARI_PASSWORD: 'x', CONSENT_IVR_AMI_SECRET: 'x', CONSENT_IVR_PSEUDONYM_KEY: 'x' };
 const { config } = loadConfig(resolve(REPO, 'config/sandbox.yaml'), env);

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { placeCall, promptSeconds, RunningApp, runCli, sandbox, startApp, TestAmi } from '../../scripts/toolkit';
+import { placeCall, promptSeconds, RunningApp, runCli, sandbox, startApp, TestAmi } from '../support';
 
 let ami: TestAmi;
 let app: RunningApp;

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ariApplication, asteriskCli, EVENTS_ACTED_ON, REPO, placeCall, RunningApp, sandbox, SandboxStatus, sandboxStatus, stasisChannels, startApp, TestAmi, waitChannelsGone } from '../../scripts/toolkit';
+import { ariApplication, asteriskCli, EVENTS_ACTED_ON, REPO, placeCall, RunningApp, sandbox, SandboxStatus, sandboxStatus, stasisChannels, startApp, TestAmi, waitChannelsGone } from '../support';
 
 describe('the sandbox', () => {
   test('When the sandbox is up, then its status names every part, running, with loopback addresses', () => {

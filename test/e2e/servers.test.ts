@@ -16,9 +16,9 @@ import { createLedger } from '../../src/app/ledger';
 import { pseudonymise } from '../../src/ledger';
 import { createLogger } from '../../src/logging/logger';
 import type { ConsentRecord } from '../../src/ports/ledger';
-import { LATER_FIELDS_EMPTY, TEST_PSEUDONYM_KEY as KEY, testConfig } from '../../scripts/toolkit/records';
-import { RedisServer } from '../../scripts/toolkit';
-import { eventually, placeCall, RunningApp, sandbox, startApp, TestAmi, waitChannelsGone } from '../../scripts/toolkit';
+import { LATER_FIELDS_EMPTY, TEST_PSEUDONYM_KEY as KEY, testConfig } from '../support/records';
+import { RedisServer } from '../support';
+import { eventually, placeCall, RunningApp, sandbox, startApp, TestAmi, waitChannelsGone } from '../support';
 
 const DAY = 86_400_000;
 const PREFIX = 'servers-test:';

@@ -27,9 +27,9 @@ import {
   startApp,
   TestAmi,
   wavSeconds,
-} from '../../scripts/toolkit';
+} from '../support';
 import { execFileSync } from 'node:child_process';
-import { ledgerRecord, ledgerRecordWhen, requireSipp, runSipp } from '../../scripts/toolkit';
+import { ledgerRecord, ledgerRecordWhen, requireSipp, runSipp } from '../support';
 
 let ami: TestAmi;
 /** The default configuration: a withdrawal deletes the part already recorded. */

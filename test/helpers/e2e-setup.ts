@@ -1,4 +1,4 @@
-import { requireSandbox } from '../../scripts/toolkit';
+import { requireSandbox } from '../support';
 
 // End-to-end tests place real calls: give each test up to two minutes.
 jest.setTimeout(120000);

@@ -6,7 +6,7 @@ import { AgentActions } from '../../src/app/agent-actions';
 import { createLogger } from '../../src/logging/logger';
 import type { ConsentRecord, Ledger } from '../../src/ports/ledger';
 import type { QueuedAction } from '../../src/ports/midcall';
-import { testRecord } from '../../scripts/toolkit/records';
+import { testRecord } from '../support/records';
 
 const NOW = new Date('2026-11-30T10:00:00.000Z');
 const UID = '1796032800.5';

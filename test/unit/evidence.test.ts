@@ -17,7 +17,7 @@ import type { AppendItem, StoredChainEntry, UnsealedRecording } from '../../src/
 import { createLogger } from '../../src/logging/logger';
 import type { Clock } from '../../src/ports/clock';
 import type { ConsentRecord } from '../../src/ports/ledger';
-import { testRecord } from '../../scripts/toolkit/records';
+import { testRecord } from '../support/records';
 import { MemoryLedgerStore } from '../support/memory-ledger-store';
 
 const quiet = createLogger({ level: 'error', format: 'json' }, new Writable({ write: (_c, _e, cb) => cb() }));

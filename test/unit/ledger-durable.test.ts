@@ -10,7 +10,7 @@ import { createLogger } from '../../src/logging/logger';
 import { systemClock, type Clock } from '../../src/ports/clock';
 import type { ConsentRecord } from '../../src/ports/ledger';
 import type { AppendResult, ChainStore, StoredChainEntry } from '../../src/ledger/types';
-import { LATER_FIELDS_EMPTY } from '../../scripts/toolkit/records';
+import { LATER_FIELDS_EMPTY } from '../support/records';
 import { MemoryLedgerStore } from '../support/memory-ledger-store';
 
 /** The in-memory store, slowed down, failing or answering through I/O as a test needs; it counts the appends. */

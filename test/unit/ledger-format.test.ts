@@ -2,7 +2,7 @@ import { csvHeader, csvRow, jsonlRow, parseCsv, parseJsonl, printable, splitCsv 
 import { eraseRecord, InvalidRecordError, serialiseRecord, validateRecord } from '../../src/ledger/record';
 import { parseTimeOption } from '../../src/cli/ledger-commands';
 import type { StoredRecord } from '../../src/ledger/types';
-import { LATER_FIELDS_EMPTY } from '../../scripts/toolkit/records';
+import { LATER_FIELDS_EMPTY } from '../support/records';
 
 const P = 'a'.repeat(64);
 

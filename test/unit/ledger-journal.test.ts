@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Journal, JournalLockedError, type JournalEntry } from '../../src/ledger/journal';
 import type { ConsentRecord } from '../../src/ports/ledger';
-import { LATER_FIELDS_EMPTY } from '../../scripts/toolkit/records';
+import { LATER_FIELDS_EMPTY } from '../support/records';
 
 let dir: string;
 beforeEach(() => {

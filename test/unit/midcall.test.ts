@@ -12,7 +12,7 @@ import { planWithdrawal, withdrawalEventId } from '../../src/midcall/withdrawal'
 import type { Clock } from '../../src/ports/clock';
 import type { ConsentRecord, Ledger, StoredIn } from '../../src/ports/ledger';
 import type { QueuedAction, QueuedPause, QueuedWithdrawal } from '../../src/ports/midcall';
-import { testRecord } from '../../scripts/toolkit/records';
+import { testRecord } from '../support/records';
 
 const AT = new Date('2026-11-30T10:00:05.250Z');
 

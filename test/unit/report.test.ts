@@ -5,7 +5,7 @@
 import { groupKey, isoWeek, MAX_NUMBER_GROUPS, ReportAggregator } from '../../src/report/aggregate';
 import { reportCsv, reportHtml, reportJson, type Report } from '../../src/report/render';
 import type { StoredRecord } from '../../src/ledger/types';
-import { testRecord } from '../../scripts/toolkit/records';
+import { testRecord } from '../support/records';
 
 function rec(i: number, over: Partial<StoredRecord> = {}): StoredRecord {
   return { ...testRecord({ uniqueId: `r.${i}` }), erasedAt: null, fullNotice: false, ...over } as StoredRecord;
