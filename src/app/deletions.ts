@@ -8,6 +8,7 @@
 import { safe, type Logger } from '../logging/logger';
 import { Periodic, type Clock } from '../ports/clock';
 import type { RecordingFiles } from '../ports/midcall';
+import type { ServiceObserver } from '../ports/observer';
 import type { DeletionQueue } from '../ledger/types';
 
 export interface PendingStats {
@@ -30,7 +31,7 @@ export class DeletionWorker {
     private readonly ports: DeletionWorkerPorts,
     private readonly settings: { serverId: string; pollMs: number },
     private readonly log: Logger,
-    private readonly onStats: (stats: PendingStats[]) => void = () => undefined,
+    private readonly observer: Pick<ServiceObserver, 'deletionsPending'> = {},
   ) {
     this.runs = new Periodic(ports.clock, settings.pollMs, () =>
       this.work().catch((e: Error) => {
@@ -79,7 +80,7 @@ export class DeletionWorker {
       const pending = await queue.pendingDeletions(s);
       stats.push({ server: s, count: pending.length, oldestAgeMs: pending[0] ? now - pending[0].requestedAt : null });
     }
-    this.onStats(stats);
+    this.observer.deletionsPending?.(stats);
     return confirmed;
   }
 }

@@ -10,9 +10,10 @@ import { safe, type Logger } from '../logging/logger';
 import { pauseEventId, planPause } from '../midcall/pause';
 import { planWithdrawal, withdrawalEventId, type PartialRecording } from '../midcall/withdrawal';
 import { Periodic, type Clock } from '../ports/clock';
-import type { ConsentRecord, Ledger, WithdrawnBy } from '../ports/ledger';
+import type { ConsentRecord, Ledger } from '../ports/ledger';
 import type { MidCallQueue, QueuedAction, QueuedPause, QueuedWithdrawal, RecordingFiles } from '../ports/midcall';
 import type { Recorder } from '../ports/recorder';
+import type { ServiceObserver } from '../ports/observer';
 
 export interface MidCallSettings {
   partialRecording: PartialRecording;
@@ -30,8 +31,8 @@ export interface MidCallPorts {
 }
 
 export interface MidCallHooks {
-  onWithdrawal?(by: WithdrawnBy): void;
-  onPause?(kind: 'pause' | 'resume'): void;
+  /** Told of each withdrawal and pause stored. */
+  observer?: Pick<ServiceObserver, 'withdrawn' | 'paused'>;
   /** A recording was stopped during the call (withdrawal, or a pause that came after the dialplan stopped it). */
   onRecordingClosed?(uniqueId: string, reason: 'withdrawal' | 'stop'): void;
 }
@@ -138,7 +139,7 @@ export class MidCallInbox {
     });
     if (where === null) return 'retry';
     log.info('consent withdrawn during the call', { by: w.by, recording: plan.record.withdrawalRecording, storedIn: where });
-    this.hooks.onWithdrawal?.(w.by);
+    this.hooks.observer?.withdrawn?.(w.by);
     if (plan.record.withdrawalRecording !== 'none') this.hooks.onRecordingClosed?.(w.uniqueId, 'withdrawal');
     return 'stored';
   }
@@ -167,7 +168,7 @@ export class MidCallInbox {
     log.info(plan.kind === 'apply' ? `recording ${q.kind === 'pause' ? 'paused' : 'resumed'} by the agent` : 'pause came too late: the dialplan stopped the recording', {
       storedIn: where,
     });
-    this.hooks.onPause?.(q.kind);
+    this.hooks.observer?.paused?.(q.kind);
     if (plan.kind !== 'apply') this.hooks.onRecordingClosed?.(q.uniqueId, 'stop');
     return 'stored';
   }

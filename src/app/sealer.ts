@@ -10,6 +10,7 @@ import type { AppendItem, EvidenceStore, SealReason, UnsealedRecording } from '.
 import { safe, type Logger } from '../logging/logger';
 import { Periodic, type Clock } from '../ports/clock';
 import type { ConsentRecord } from '../ports/ledger';
+import type { ServiceObserver } from '../ports/observer';
 
 export interface SealerPorts {
   evidence: Pick<EvidenceStore, 'markUnsealed' | 'unsealed' | 'clearUnsealed'>;
@@ -49,7 +50,7 @@ export class Sealer {
     private readonly ports: SealerPorts,
     private readonly settings: SealerSettings,
     private readonly log: Logger,
-    private readonly onSealed?: (reason: SealReason) => void,
+    private readonly observer: Pick<ServiceObserver, 'sealed'> = {},
   ) {
     this.runs = new Periodic(ports.clock, settings.pollMs, () =>
       this.sealClosed().catch((e: Error) => {
@@ -175,7 +176,7 @@ export class Sealer {
     );
     await this.forget(w);
     log.info('recording sealed', { bytes: file.size, durationMs: file.durationMs, reason });
-    this.onSealed?.(reason);
+    this.observer.sealed?.(reason);
     return true;
   }
 

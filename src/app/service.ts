@@ -19,7 +19,7 @@ import type { Ledger } from '../ports/ledger';
 import { createLogger, Logger } from '../logging/logger';
 import { Metrics } from '../observability/metrics';
 import { systemClock } from '../ports/clock';
-import { composeObservers, type CallObserver } from '../ports/observer';
+import { composeObservers, type ServiceObserver } from '../ports/observer';
 import { noticeVersion } from '../prompts/build';
 import { listenApi } from '../api/server';
 import { AgentActions } from './agent-actions';
@@ -41,7 +41,7 @@ export interface Service {
 /**
  * Starts the service. `observer` (tests) is told what happens to calls, besides the metrics.
  */
-export async function startService(config: Config, warnings: string[] = [], log: Logger = createLogger(config.logging), observer?: CallObserver): Promise<Service> {
+export async function startService(config: Config, warnings: string[] = [], log: Logger = createLogger(config.logging), observer?: ServiceObserver): Promise<Service> {
   for (const w of warnings) log.warn(w);
   if (!SAFE_DIR.test(config.recording.dir) || config.recording.dir.split('/').includes('..')) {
     throw new ConfigError(`recording.dir: ${config.recording.dir} must be an absolute path of letters, digits, '.', '_' and '-' only`, 'recording.dir');
@@ -108,6 +108,8 @@ export async function startService(config: Config, warnings: string[] = [], log:
         sealBacklog: () => sealer.backlog,
       })
     : null;
+  // What the calls and the background work report: to the metrics, and to the caller's observer (tests).
+  const observe = composeObservers(metrics, observer);
   const sealer = new Sealer(
     {
       evidence: ledger.evidence,
@@ -118,7 +120,7 @@ export async function startService(config: Config, warnings: string[] = [], log:
     },
     { serverId: config.server.id, log: logIdOf(config), recordingDir: config.recording.dir, pollMs: config.recording.sealPollMs },
     log.child({ component: 'seal' }),
-    (reason) => metrics?.sealed(reason),
+    observe,
   );
   // Every recording started here is sealed once closed.
   const durable = ledger.durable;
@@ -138,12 +140,12 @@ export async function startService(config: Config, warnings: string[] = [], log:
     clock: systemClock,
     logger: log.child({ component: 'checkpoint' }),
     trusted,
-    onSigned: (ms) => metrics?.checkpointSigned(ms),
+    observer: observe,
   });
 
   const app = new ConsentApp(
     ari,
-    { calls: ari, recorder, ledger: callLedger, clock: systemClock, agentChannel: variables, observer: composeObservers(metrics, observer) },
+    { calls: ari, recorder, ledger: callLedger, clock: systemClock, agentChannel: variables, observer: observe },
     {
       flow: config.flow,
       recording: config.recording,
@@ -166,7 +168,7 @@ export async function startService(config: Config, warnings: string[] = [], log:
     { queue: ledger.deletions, files: recordingFiles, clock: systemClock },
     { serverId: config.server.id, pollMs: config.server.deletionPollMs },
     log.child({ component: 'deletions' }),
-    (stats) => metrics?.deletionsPending(stats),
+    observe,
   );
   const queue = new AstDbMidCallQueue(ami, config.ari.app);
   const midcall = new MidCallInbox(
@@ -180,8 +182,7 @@ export async function startService(config: Config, warnings: string[] = [], log:
     { ...config.withdrawal, giveUpAfterMs: config.ledger.retentionDays * DAY_MS },
     log.child({ component: 'midcall' }),
     {
-      onWithdrawal: (by) => metrics?.withdrawn(by),
-      onPause: (kind) => metrics?.paused(kind),
+      observer: observe,
       onRecordingClosed: (uniqueId, reason) => sealer.closed(uniqueId, reason),
     },
   );

@@ -12,6 +12,7 @@ import { dirname } from 'node:path';
 import type { Logger } from '../logging/logger';
 import { safe } from '../logging/logger';
 import { Periodic, type Clock } from '../ports/clock';
+import type { ServiceObserver } from '../ports/observer';
 import { entryLeaf } from './appender';
 import { entryHash, GENESIS } from './chain';
 import { formatCheckpoint, openNote, parseCheckpoint, signNote, verifierOf, type SignerKey, type VerifierKey } from './checkpoint';
@@ -48,8 +49,8 @@ export interface CheckpointerOptions {
   trusted?: VerifierKey[];
   /** Entries read per round trip. */
   chunk?: number;
-  /** Called after each checkpoint with the time it took (ms) and the entries it covered since the last. */
-  onSigned?: (ms: number, newEntries: number) => void;
+  /** Told of each checkpoint and the time it took. */
+  observer?: Pick<ServiceObserver, 'checkpointSigned'>;
 }
 
 interface Base {
@@ -125,7 +126,7 @@ export class Checkpointer {
     await fsp.appendFile(this.opts.file, `${JSON.stringify(line)}\n`, { mode: 0o640 });
     const covered = next.size - base.size;
     this.base = { ...next, signed: true };
-    this.opts.onSigned?.(Date.now() - started, covered);
+    this.opts.observer?.checkpointSigned?.(Date.now() - started);
     this.opts.logger.debug('checkpoint signed', { log: safe(this.store.log), size: next.size, newEntries: covered });
     return { status: 'signed', size: next.size, note };
   }

@@ -6,7 +6,7 @@
  */
 import { createServer, Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { CallEnd, CallObserver, DecisionOutcome } from '../ports/observer';
+import type { CallEnd, DecisionOutcome, ServiceObserver } from '../ports/observer';
 import type { StoredIn } from '../ports/ledger';
 
 export type LinkState = 'up' | 'down' | 'connecting' | 'closed';
@@ -23,7 +23,7 @@ export interface HealthSource {
   sealBacklog?(): number;
 }
 
-export class Metrics implements CallObserver {
+export class Metrics implements ServiceObserver {
   readonly registry = new Registry();
   private readonly outcomes: Counter<'outcome' | 'lang'>;
   private readonly latency: Histogram<'outcome'>;

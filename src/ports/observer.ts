@@ -4,7 +4,7 @@
  * combined with `composeObservers`. Every method is optional, and observing never changes a call.
  */
 import type { Language, Outcome } from '../domain/vocabulary';
-import type { StoredIn } from './ledger';
+import type { StoredIn, WithdrawnBy } from './ledger';
 
 /** The caller's decision as the flow knows it (no-input: the choice was presented and nobody pressed a key). */
 export type DecisionOutcome = Extract<Outcome, 'accepted' | 'refused' | 'no-input'>;
@@ -29,14 +29,28 @@ export interface CallObserver {
   callEnded?(end: CallEnd, durationMs: number): void;
 }
 
+/** What the service's background work reports, besides what happens to calls. */
+export interface ServiceObserver extends CallObserver {
+  /** A closed recording's seal was stored; `reason`: why the recording closed. */
+  sealed?(reason: string): void;
+  /** A checkpoint was signed; it took this long. */
+  checkpointSigned?(ms: number): void;
+  /** The recording deletions waiting, per server. */
+  deletionsPending?(stats: { server: string; count: number; oldestAgeMs: number | null }[]): void;
+  /** A recording was withdrawn during the conversation. */
+  withdrawn?(by: WithdrawnBy): void;
+  /** The agent paused or resumed a recording. */
+  paused?(kind: 'pause' | 'resume'): void;
+}
+
+const METHODS = ['callStarted', 'decided', 'stored', 'recordingStarted', 'callEnded', 'sealed', 'checkpointSigned', 'deletionsPending', 'withdrawn', 'paused'] as const;
+type Method = (typeof METHODS)[number];
+
 /** One observer that tells each of `observers` (absent ones are skipped), in the order given. */
-export function composeObservers(...observers: (CallObserver | null | undefined)[]): CallObserver {
-  const all = observers.filter((o): o is CallObserver => o !== null && o !== undefined);
-  return {
-    callStarted: () => all.forEach((o) => o.callStarted?.()),
-    decided: (decision, ms) => all.forEach((o) => o.decided?.(decision, ms)),
-    stored: (kind, where) => all.forEach((o) => o.stored?.(kind, where)),
-    recordingStarted: (ms) => all.forEach((o) => o.recordingStarted?.(ms)),
-    callEnded: (end, ms) => all.forEach((o) => o.callEnded?.(end, ms)),
+export function composeObservers(...observers: (ServiceObserver | null | undefined)[]): ServiceObserver {
+  const all = observers.filter((o): o is ServiceObserver => o !== null && o !== undefined);
+  const tell = (m: Method) => (...args: unknown[]) => {
+    for (const o of all) (o[m] as ((...a: unknown[]) => void) | undefined)?.apply(o, args);
   };
+  return Object.fromEntries(METHODS.map((m) => [m, tell(m)])) as ServiceObserver;
 }

@@ -181,6 +181,7 @@ describe('MidCallInbox', () => {
   function setup(stored: ConsentRecord | null, opts: { failStore?: boolean; fileMissing?: boolean } = {}) {
     const entries = new Map<string, string>([['1764496800.7', '1796032805.250|caller']]);
     const removedFiles: string[] = [];
+    const observed: string[] = [];
     const withdrawals: { record: ConsentRecord; eventId: string }[] = [];
     let current = stored;
     const ledger: Ledger = {
@@ -216,8 +217,9 @@ describe('MidCallInbox', () => {
       },
       { partialRecording: 'delete', pollMs: 1000, giveUpAfterMs: 86_400_000 },
       log,
+      { observer: { withdrawn: (by) => observed.push(by) } },
     );
-    return { inbox, entries, removedFiles, withdrawals };
+    return { inbox, entries, removedFiles, withdrawals, observed };
   }
 
   test('When a withdrawal is queued, then the file is removed, the withdrawal stored once, and the entry removed', async () => {
@@ -226,13 +228,16 @@ describe('MidCallInbox', () => {
     expect(t.removedFiles).toEqual(['/rec/2026/11/30/1764496800.7.wav']);
     expect(t.withdrawals).toEqual([{ eventId: 'withdrawal:1764496800.7', record: expect.objectContaining({ withdrawalRecording: 'deleted' }) }]);
     expect(t.entries.size).toBe(0);
+    expect(t.observed).toEqual(['caller']);
     expect(await t.inbox.drain()).toBe(0);
+    expect(t.observed).toEqual(['caller']);
   });
 
   test('When the ledger cannot store it, then the entry stays queued for the next pass', async () => {
     const t = setup(record(), { failStore: true });
     expect(await t.inbox.drain()).toBe(0);
     expect(t.entries.size).toBe(1);
+    expect(t.observed).toEqual([]);
   });
 
   test('When the record cannot be read yet (Redis down), then the entry stays queued', async () => {
