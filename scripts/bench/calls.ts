@@ -11,7 +11,8 @@
  */
 import { amiTimestampMs, originateLocal, type AmiEvent, type TestAmi } from '../../test/support';
 
-export type Flow = 'app' | 'baseline';
+/** baseline: the dialplan floor; node: the Node floor (node-floor.ts); app: consent-ivr. */
+export type Flow = 'app' | 'baseline' | 'node';
 
 const STAMPS = ['enter', 'heard', 'dtmfEnd', 'recStart', 'done', 'hangup'] as const;
 type Stamp = (typeof STAMPS)[number];
@@ -108,7 +109,8 @@ export class CallTracker {
       ...vars,
     };
     try {
-      await originateLocal(this.ami, flow, 'consent-bench-in', 'consent-bench-caller', variables, (id) => this.byAction.set(id, c));
+      // The Node floor is reached like consent-ivr: the routine's Stasis(CONSENT_APP).
+      await originateLocal(this.ami, flow === 'node' ? 'app' : flow, 'consent-bench-in', 'consent-bench-caller', variables, (id) => this.byAction.set(id, c));
     } catch (e) {
       this.fail(c, (e as Error).message);
     }

@@ -7,7 +7,7 @@
  * `--hooks FILE` loads a module whose default export is a `BenchHooks`: what an experiment may change
  * (the service's start options) and observe (its log lines, each phase's result).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
@@ -44,7 +44,7 @@ function options() {
   const { values: a } = parseArgs({
     options: {
       calls: { type: 'string', default: '400' },
-      flows: { type: 'string', default: 'baseline,app' },
+      flows: { type: 'string', default: 'baseline,node,app' },
       soak: { type: 'boolean', default: false },
       'soak-calls': { type: 'string', default: '5000' },
       concurrency: { type: 'string', default: '200' },
@@ -74,7 +74,7 @@ function options() {
   const rampMs = Number(a.ramp) * 1000;
   if (!Number.isFinite(rampMs) || rampMs < 0) throw new Error('--ramp must be a number of seconds >= 0');
   const flows = (soak ? 'app' : (a.flows ?? '')).split(',').map((f) => f.trim()) as Flow[];
-  for (const f of flows) if (f !== 'app' && f !== 'baseline') throw new Error(`--flows: unknown flow ${f}`);
+  for (const f of flows) if (!['app', 'baseline', 'node'].includes(f)) throw new Error(`--flows: unknown flow ${f} (baseline, node, app)`);
   // What the caller sends: "silence" from the answer to the key (a phone's RTP); "talk" also a 1 kHz tone
   // after the key; "none" nothing at all (then Answer() in the floor waits 500 ms for media).
   const caller = a.caller ?? 'silence';
@@ -120,10 +120,33 @@ interface Run {
   ami: TestAmi;
   tracker: CallTracker;
   svc: ServiceGroup;
+  /** The Node floor (node-floor.ts), when the run has its flow. */
+  floor: { app: string; proc: ChildProcess } | null;
   log: AppLog;
   hooks: BenchHooks;
   asteriskPid: number;
   interrupted: boolean;
+}
+
+/** Starts the Node floor under its own Stasis application; resolves once it is connected. */
+async function startFloor(sb: SandboxStatus, app: string, recDir: string): Promise<NonNullable<Run['floor']>> {
+  const env = {
+    FLOOR_ARI_URL: sb.ari.url,
+    FLOOR_ARI_USER: sb.ari.user,
+    FLOOR_ARI_PASSWORD: sb.ari.password,
+    FLOOR_APP: app,
+    FLOOR_AMI_PORT: String(sb.ami.port),
+    FLOOR_AMI_USER: sb.ami.user,
+    FLOOR_AMI_SECRET: sb.ami.secret,
+    FLOOR_REDIS_PORT: new URL(sb.redis.url).port,
+    FLOOR_RECORDING_DIR: recDir,
+  };
+  const proc = spawn(process.execPath, ['--experimental-websocket', '--no-warnings', resolve(__dirname, 'node-floor.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((res, rej) => {
+    proc.stdout.once('data', () => res());
+    proc.once('exit', (code) => rej(new Error(`the Node floor exited with ${code} before it was ready`)));
+  });
+  return { app, proc };
 }
 
 async function prepare(o: Options): Promise<Run> {
@@ -153,6 +176,7 @@ async function prepare(o: Options): Promise<Run> {
   };
   start = hooks.startOptions?.(start) ?? start;
   const svc = await ServiceGroup.start(runId, start, o.instances);
+  const floor = o.flows.includes('node') ? await startFloor(sb, `${runId}-floor`, resolve(recDir, 'node')) : null;
   const log: AppLog = { ended: new Set(), at: { entered: new Map(), decision: new Map(), recording: new Map() }, journalWrites: 0, errors: 0 };
   const stamp: Record<string, keyof AppLog['at']> = { 'call entered the consent flow': 'entered', decision: 'decision', 'recording started': 'recording' };
   svc.onLine((l) => {
@@ -164,7 +188,7 @@ async function prepare(o: Options): Promise<Run> {
     const k = stamp[String(l.message)];
     if (k) log.at[k].set(l.call, Date.parse(String(l.timestamp)));
   });
-  const run: Run = { o, sb, runId, recDir, profDir, ami, tracker: new CallTracker(ami, runId), svc, log, hooks, asteriskPid: sb.asterisk.pid, interrupted: false };
+  const run: Run = { o, sb, runId, recDir, profDir, ami, tracker: new CallTracker(ami, runId), svc, floor, log, hooks, asteriskPid: sb.asterisk.pid, interrupted: false };
   process.once('SIGINT', () => {
     run.interrupted = true;
     console.error('interrupted: stopping the service');
@@ -202,7 +226,8 @@ interface Placed {
 /** Places `total` calls of `flow`: all at once (or over --ramp), or in a soak at most `limit` at a time; resolves when they are over. */
 async function place(run: Run, flow: Flow, total: number, limit: number | null): Promise<Placed> {
   const { o, svc, tracker } = run;
-  const vars = (i: number) => (flow === 'app' ? { ...o.callerVars, __CONSENT_APP: svc.appFor(i) } : { ...o.callerVars, __BASELINE_DIR: resolve(run.recDir, 'baseline') });
+  const vars = (i: number) =>
+    flow === 'app' ? { ...o.callerVars, __CONSENT_APP: svc.appFor(i) } : flow === 'node' ? { ...o.callerVars, __CONSENT_APP: run.floor?.app ?? '' } : { ...o.callerVars, __BASELINE_DIR: resolve(run.recDir, 'baseline') };
   const t0 = Date.now();
   const out: Placed = { calls: [], originateMs: 0, series: [] };
   let placed = 0;
@@ -259,7 +284,7 @@ type Usage = ReturnType<ProcSampler['stop']>;
 async function measure<T>(run: Run, flow: Flow, body: () => Promise<T>) {
   const pid = run.asteriskPid;
   const ast = new ProcSampler(pid, 500).start();
-  const app = flow === 'app' ? run.svc.sample(500) : null;
+  const app = flow === 'app' ? run.svc.sample(500) : flow === 'node' ? new ProcSampler(run.floor?.proc.pid ?? -1, 500).start() : null;
   let threadsPeak = threads(pid) ?? 0;
   const threadTimer = setInterval(() => (threadsPeak = Math.max(threadsPeak, threads(pid) ?? 0)), 500);
   if (flow === 'app') await run.svc.metrics().catch(() => undefined); // resets the event-loop lag histogram
@@ -298,6 +323,7 @@ interface Checks {
 async function check(run: Run, flow: Flow, calls: CallRecord[]): Promise<Checks> {
   const live = calls.filter((c) => !c.originateFailed);
   const undecided = live.filter((c) => !(c.result === 'accepted' && (flow !== 'app' || (c.uniqueId !== null && run.log.ended.has(c.uniqueId)))));
+  const apps = flow === 'app' ? run.svc.apps : flow === 'node' && run.floor ? [run.floor.app] : [];
   const out: Checks = {
     decided: { expected: live.length, seen: live.length - undecided.length, missing: undecided.slice(0, 20).map((c) => c.uniqueId ?? c.benchId) },
     stuckChannels: await stuckChannels(run.ami, (n) => n.includes('@consent-bench-'), 15000),
@@ -309,9 +335,9 @@ async function check(run: Run, flow: Flow, calls: CallRecord[]): Promise<Checks>
     eventLoopLagP99Ms: null,
     heapUsedMb: null,
   };
-  if (flow !== 'app') return out;
-  const perApp = await Promise.all(run.svc.apps.map((a) => stasisChannels(a).catch(() => null)));
+  const perApp = await Promise.all(apps.map((a) => stasisChannels(a).catch(() => null)));
   out.stasisChannels = perApp.some((x) => x === null) ? null : perApp.flatMap((x) => x ?? []);
+  if (flow !== 'app') return out;
   // The outcome is written after the hand-back: wait (bounded) for every record to be final.
   const ledger = () => checkLedger(run.sb.redis.url, `${run.runId}:`, live);
   const lc = await until(async () => {
@@ -365,6 +391,7 @@ export interface PhaseResult {
   originateFailures: number;
   unfinished: number;
   asterisk: Usage & { threadsPeak: number };
+  /** CPU and memory of the flow's Node process: consent-ivr, or the Node floor. */
   app: Usage | null;
   machine: Awaited<ReturnType<typeof measure>>['machine'];
   checks: Checks;
@@ -467,19 +494,19 @@ function targets(phases: PhaseResult[]): Target[] {
 }
 
 function print(phases: PhaseResult[], tgts: Target[], profiles: ProfileSummary[], problems: [string, number][]): void {
-  const base = phases.find((p) => p.flow === 'baseline');
   const app = phases.find((p) => p.flow === 'app');
-  const w = [34, 8, 8, 8, 6, 8, 8, 8, 6, 8, 8];
-  const row = (cells: string[]) => console.log(cells.map((c, i) => (i === 0 ? c.padEnd(w[i] as number) : c.padStart(w[i] as number))).join(' '));
-  const ratio = (x: number | null | undefined, y: number | null | undefined) => (x != null && y != null && y > 0 ? fmt(x / y, 2) : '-');
+  // One column group per flow: p50, p99, max, n (ms).
+  const row = (cells: string[]) => console.log(cells.map((c, i) => (i === 0 ? c.padEnd(32) : c.padStart(i % 4 === 0 ? 6 : 8))).join(' '));
   console.log('');
-  row(['', 'baseline', '', '', '', 'app', '', '', '', 'app/base', '']);
-  row(['metric (ms)', 'p50', 'p99', 'max', 'n', 'p50', 'p99', 'max', 'n', 'p50', 'p99']);
+  row(['', ...phases.flatMap((p) => [p.flow, '', '', ''])]);
+  row(['metric (ms)', ...phases.flatMap(() => ['p50', 'p99', 'max', 'n'])]);
   const labels = { dtmfToRecording: 'DTMF → MixMonitorStart', entryToPromptHeard: 'entry → first prompt heard', timeInFlow: 'time in flow (entry → return)' } as const;
   for (const [key, label] of Object.entries(labels) as [keyof typeof labels, string][]) {
-    const [b, a] = [base?.latencyMs[key], app?.latencyMs[key]];
-    row([label, fmt(b?.p50), fmt(b?.p99), fmt(b?.max), String(b?.n ?? '-'), fmt(a?.p50), fmt(a?.p99), fmt(a?.max), String(a?.n ?? '-'), ratio(a?.p50, b?.p50), ratio(a?.p99, b?.p99)]);
+    row([label, ...phases.flatMap((p) => [fmt(p.latencyMs[key].p50), fmt(p.latencyMs[key].p99), fmt(p.latencyMs[key].max), String(p.latencyMs[key].n)])]);
   }
+  const cpu = phases.filter((p) => p.app?.cpuSeconds != null).map((p) => `${p.flow} ${fmt(((p.app?.cpuSeconds ?? 0) * 1000) / Math.max(1, p.calls), 2)} ms`);
+  if (cpu.length > 0) console.log(`
+CPU per call of the Node process: ${cpu.join(', ')}`);
   if (app?.breakdownMs) {
     console.log('\napp, split with the service log timestamps (ms):');
     for (const [label, s] of Object.entries(app.breakdownMs)) console.log(`  ${label.padEnd(56)} p50 ${fmt(s.p50)}  p99 ${fmt(s.p99)}  max ${fmt(s.max)}`);
@@ -516,6 +543,7 @@ function gitState(): { commit: string | null; srcChanges: number | null } {
 
 async function cleanup(run: Run): Promise<void> {
   const dropped = await dropLedger(run.sb.redis.url, `${run.runId}:`).catch(() => 0);
+  if (run.floor) await dropLedger(run.sb.redis.url, `${run.floor.app}:`).catch(() => 0);
   rmSync(run.recDir, { recursive: true, force: true });
   for (const app of run.svc.apps) for (const f of [`${app}.jsonl`, `${app}.jsonl.lock`, `${app}.checkpoints.jsonl`]) rmSync(resolve(run.sb.stateDir, 'journal', f), { force: true });
   console.log(`cleaned up: ${dropped} ledger keys under ${run.runId}:, recordings in ${run.recDir} (keep them with --keep)`);
@@ -536,6 +564,7 @@ async function main(): Promise<void> {
     }
   } finally {
     exitCode = await run.svc.stop();
+    run.floor?.proc.kill('SIGTERM');
     run.ami.close();
   }
   const profDir = run.profDir;
