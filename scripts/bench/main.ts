@@ -163,7 +163,7 @@ async function prepare(o: Options): Promise<Run> {
   const recDir = resolve(sb.recordingsDir, 'bench', runId);
   const profDir = o.cpuProf ? resolve(o.out, `${runId}-prof`) : undefined;
   if (profDir) mkdirSync(profDir, { recursive: true });
-  const ami = await new TestAmi({ actionTimeoutMs: 60000, keep: false }).start();
+  const ami = await new TestAmi({ actionTimeoutMs: 60000, keep: false, eventMask: 'call,dtmf,user' }).start();
   console.log(`run ${runId}: starting ${o.instances} consent-ivr instance(s) (app and ledger prefix ${runId})`);
   let start: StartOptions = {
     nodeArgs: profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
