@@ -10,10 +10,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AgentActions, Answer } from '../app/agent-actions';
+import { UNIQUE_ID_SOURCE } from '../domain/vocabulary';
 import type { Logger } from '../logging/logger';
 
-/** UNIQUEIDs are "<epoch>.<sequence>"; anything else is not a call. */
-const ROUTE = /^\/calls\/([0-9]{1,20}\.[0-9]{1,12})(?:\/(withdraw|pause|resume))?$/;
+/** A UNIQUEID, with or without asterisk.conf's systemname (domain/vocabulary.ts); anything else is not a call. */
+const ROUTE = new RegExp(`^/calls/(${UNIQUE_ID_SOURCE})(?:/(withdraw|pause|resume))?$`);
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 

@@ -29,3 +29,28 @@ export type Outcome = (typeof OUTCOMES)[number];
 
 /** Server ids name a server in records and deletion queues: letters, digits, '.', '_' and '-'. */
 export const SERVER_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * Asterisk's system name (asterisk.conf `systemname`), as this project accepts it: a letter or a
+ * digit, then letters, digits, '.', '_' and '-', at most 64 in all. Asterisk allows more; a name
+ * outside this set would reach file names, AstDB keys and AMI actions, so it is refused (doctor says so).
+ */
+const SYSTEM_NAME_SOURCE = '[A-Za-z0-9][A-Za-z0-9._-]{0,63}';
+export const SYSTEM_NAME = new RegExp(`^${SYSTEM_NAME_SOURCE}$`);
+
+/**
+ * A channel's UNIQUEID as Asterisk makes it: "<epoch>.<sequence>", or "<systemname>-<epoch>.<sequence>"
+ * when asterisk.conf sets `systemname` (which sites with several servers on one ledger must do, or
+ * their UNIQUEIDs collide). The one definition of what a UNIQUEID may be: the AstDB queues, the control
+ * API's routes and recording file names use it. Safe as a file name, an AstDB key and an AMI field
+ * (no '/', no space, no control character, never '.' or '..').
+ */
+export const UNIQUE_ID_SOURCE = `(?:${SYSTEM_NAME_SOURCE}-)?[0-9]{1,20}\\.[0-9]{1,12}`;
+export const UNIQUE_ID = new RegExp(`^${UNIQUE_ID_SOURCE}$`);
+
+/** The system name a UNIQUEID carries ('' for none), or null when it is not a UNIQUEID. */
+export function systemNameOf(uniqueId: string): string | null {
+  if (!UNIQUE_ID.test(uniqueId)) return null;
+  const dash = uniqueId.lastIndexOf('-');
+  return dash < 0 ? '' : uniqueId.slice(0, dash);
+}

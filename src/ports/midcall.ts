@@ -28,9 +28,15 @@ export interface QueuedPause {
 
 export type QueuedAction = QueuedWithdrawal | QueuedPause;
 
+/** The queues the dialplan writes during the conversation. */
+export type MidCallQueueName = 'withdrawals' | 'pauses';
+
 export interface MidCallQueue {
-  /** Requests waiting; entries that cannot be read are reported, not returned. */
-  pending(): Promise<{ items: QueuedAction[]; unreadable: string[] }>;
+  /**
+   * Requests waiting; entries that cannot be read (not what the routine writes) are returned apart,
+   * with their queue, key and value (as found: not escaped), and never hide the others.
+   */
+  pending(): Promise<{ items: QueuedAction[]; unreadable: { queue: MidCallQueueName; key: string; value: string }[] }>;
   /** Removes an entry once carried out and stored (or once it can never be). */
   remove(item: QueuedAction): Promise<void>;
   /** Queues a withdrawal made outside the dialplan (the control API), so that it is stored whatever happens next. */

@@ -4,7 +4,7 @@
  * when the flow ends; once the flow has ended, a late result (a recording that started after the
  * caller hung up) is undone rather than acted on.
  */
-import type { Language } from '../domain/vocabulary';
+import { UNIQUE_ID, type Language } from '../domain/vocabulary';
 import { decide, initialState } from '../flow/machine';
 import type { Decision, Effect, FlowEvent, FlowSettings, FlowState, Summary, TimerName } from '../flow/types';
 import type { Logger } from '../logging/logger';
@@ -45,9 +45,13 @@ export interface RunnerHooks {
   onPlaybackStarted?(playbackId: string, runner: CallRunner): void;
 }
 
-/** Recording file name from server-side data only: <dir>/YYYY/MM/DD/<uniqueid>.<format>. */
+/**
+ * Recording file name from server-side data only: <dir>/YYYY/MM/DD/<uniqueid>.<format>. A UNIQUEID
+ * (domain/vocabulary.ts, with or without a system name) is a safe file name as it is; anything else is
+ * made one.
+ */
 export function recordingPath(dir: string, uniqueId: string, format: string, at: Date): string {
-  const safeId = uniqueId.replace(/[^A-Za-z0-9.-]/g, '_');
+  const safeId = UNIQUE_ID.test(uniqueId) ? uniqueId : uniqueId.replace(/[^A-Za-z0-9.-]/g, '_');
   const y = at.getUTCFullYear();
   const m = String(at.getUTCMonth() + 1).padStart(2, '0');
   const d = String(at.getUTCDate()).padStart(2, '0');

@@ -3,8 +3,9 @@
  * (dialplans/consent-ivr.conf, families consent-ivr-withdrawn/<app> and consent-ivr-pause/<app>),
  * and variables set on the agent's channel of an outbound call. Every value sent is checked here, whatever the caller passes.
  */
+import { UNIQUE_ID } from '../../domain/vocabulary';
 import type { WithdrawnBy } from '../../ports/ledger';
-import type { ChannelVariables, MidCallQueue, QueuedAction, QueuedPause, QueuedWithdrawal } from '../../ports/midcall';
+import type { ChannelVariables, MidCallQueue, MidCallQueueName, QueuedAction, QueuedPause, QueuedWithdrawal } from '../../ports/midcall';
 import type { AmiConnection } from './ami-connection';
 import { AmiError } from './ami-connection';
 import { SAFE_CHANNEL } from './recorder';
@@ -12,8 +13,8 @@ import { SAFE_CHANNEL } from './recorder';
 /** The AstDB families the dialplan's routines write to, each under the Stasis application's name. */
 export const WITHDRAWAL_FAMILY = 'consent-ivr-withdrawn';
 export const PAUSE_FAMILY = 'consent-ivr-pause';
-/** Keys are UNIQUEIDs (digits and a dot). */
-const KEY = /^[0-9]+\.[0-9]+$/;
+/** Keys are UNIQUEIDs, with or without asterisk.conf's systemname (domain/vocabulary.ts). */
+const KEY = UNIQUE_ID;
 const TIME = '([0-9]{9,11}(?:\\.[0-9]{1,6})?)';
 /** Withdrawal: "<epoch.ms>|<caller|agent>". Pause: "<epoch.ms>|<pause|resume>|<channel>". */
 const WITHDRAWAL_VALUE = new RegExp(`^${TIME}\\|(caller|agent)$`);
@@ -43,27 +44,30 @@ export function parseQueuedPause(key: string, value: string): QueuedPause | null
 
 /** The queues of one service instance: requests about the calls its Stasis application served. */
 export class AstDbMidCallQueue implements MidCallQueue {
-  private readonly families: { family: string; parse: (k: string, v: string) => QueuedAction | null }[];
+  private readonly families: { queue: MidCallQueueName; family: string; parse: (k: string, v: string) => QueuedAction | null }[];
 
   constructor(
     private readonly ami: AmiConnection,
     private readonly app: string,
   ) {
     this.families = [
-      { family: `${WITHDRAWAL_FAMILY}/${app}`, parse: parseQueued },
-      { family: `${PAUSE_FAMILY}/${app}`, parse: parseQueuedPause },
+      { queue: 'withdrawals', family: `${WITHDRAWAL_FAMILY}/${app}`, parse: parseQueued },
+      { queue: 'pauses', family: `${PAUSE_FAMILY}/${app}`, parse: parseQueuedPause },
     ];
   }
 
-  async pending(): Promise<{ items: QueuedAction[]; unreadable: string[] }> {
+  async pending(): Promise<{ items: QueuedAction[]; unreadable: { queue: MidCallQueueName; key: string; value: string }[] }> {
     const items: QueuedAction[] = [];
-    const unreadable: string[] = [];
-    for (const { family, parse } of this.families) {
+    const unreadable: { queue: MidCallQueueName; key: string; value: string }[] = [];
+    for (const { queue, family, parse } of this.families) {
       for (const ev of await this.ami.list('DBGetTree', { Family: family })) {
         if (String(ev.event).toLowerCase() !== 'dbgettreeresponse') continue;
-        const q = parse(String(ev.key ?? ''), String(ev.val ?? ''));
+        // One entry at a time: one that is not the routine's is reported and never hides the others.
+        const key = String(ev.key ?? '');
+        const value = String(ev.val ?? '');
+        const q = parse(key, value);
         if (q) items.push(q);
-        else unreadable.push(String(ev.key ?? ''));
+        else unreadable.push({ queue, key, value });
       }
     }
     return { items, unreadable };
