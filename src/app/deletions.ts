@@ -4,12 +4,15 @@
  * `pollMs` the service deletes them (inside recording.dir only) and confirms each, "missing" when the
  * file was already gone; the next erase or purge then finalises the record. While this server is
  * down its deletions wait in the ledger. It also reports the queues of every server, for /metrics.
+ * Each queue is read entry by entry: one that is not a deletion the ledger queued (bad JSON, wrong
+ * shape) is reported once (error line, metric) and left in place, and the others are done.
  */
 import { safe, type Logger } from '../logging/logger';
 import { Periodic, type Clock } from '../ports/clock';
 import type { RecordingFiles } from '../ports/midcall';
 import type { ServiceObserver } from '../ports/observer';
-import type { DeletionQueue } from '../ledger/types';
+import type { DeletionQueue, PendingDeletion } from '../ledger/types';
+import { QueueReports } from './queue-reports';
 
 export interface PendingStats {
   server: string;
@@ -26,13 +29,15 @@ export interface DeletionWorkerPorts {
 export class DeletionWorker {
   private readonly runs: Periodic<number>;
   private stopped = false;
+  private readonly reports: QueueReports;
 
   constructor(
     private readonly ports: DeletionWorkerPorts,
     private readonly settings: { serverId: string; pollMs: number },
     private readonly log: Logger,
-    private readonly observer: Pick<ServiceObserver, 'deletionsPending'> = {},
+    private readonly observer: Pick<ServiceObserver, 'deletionsPending' | 'queueEntryMalformed'> = {},
   ) {
+    this.reports = new QueueReports(log, observer);
     this.runs = new Periodic(ports.clock, settings.pollMs, () =>
       this.work().catch((e: Error) => {
         this.log.debug('recording deletions not read', { error: safe(e.message) });
@@ -59,7 +64,7 @@ export class DeletionWorker {
     const { queue, files, clock } = this.ports;
     const server = this.settings.serverId;
     let confirmed = 0;
-    for (const d of await queue.pendingDeletions(server)) {
+    for (const d of await this.read(server)) {
       if (this.stopped) break;
       const log = this.log.child({ call: d.uniqueId });
       let result: 'deleted' | 'missing';
@@ -77,10 +82,17 @@ export class DeletionWorker {
     const now = clock.now().getTime();
     const stats: PendingStats[] = [];
     for (const s of await queue.deletionServers()) {
-      const pending = await queue.pendingDeletions(s);
+      const pending = await this.read(s);
       stats.push({ server: s, count: pending.length, oldestAgeMs: pending[0] ? now - pending[0].requestedAt : null });
     }
     this.observer.deletionsPending?.(stats);
     return confirmed;
+  }
+
+  /** A server's valid deletions; the entries set apart are reported (once each). */
+  private async read(server: string): Promise<PendingDeletion[]> {
+    const { items, malformed } = await this.ports.queue.readDeletions(server);
+    for (const m of malformed) this.reports.report({ queue: m.queue, key: m.key, field: m.field, problem: m.problem });
+    return items;
   }
 }

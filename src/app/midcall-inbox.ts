@@ -4,7 +4,9 @@
  * agent's pause / resume (mute or unmute the recording over AMI, store; the dialplan waits for the
  * entry to go). It runs every `pollMs`, and at once when `nudge()` is called (the dialplan's user
  * events). An entry stays queued until it is stored, so nothing is lost while the service, AMI or
- * Redis is down; each request is one ledger event however often it is retried.
+ * Redis is down; each request is one ledger event however often it is retried. The queue is read entry
+ * by entry: an entry the routine does not write, or one about a call whose record cannot be read, is
+ * reported once (error line, metric), stays queued, and never holds up the requests behind it.
  */
 import { safe, type Logger } from '../logging/logger';
 import { pauseEventId, planPause } from '../midcall/pause';
@@ -14,6 +16,7 @@ import type { ConsentRecord, Ledger } from '../ports/ledger';
 import type { MidCallQueue, QueuedAction, QueuedPause, QueuedWithdrawal, RecordingFiles } from '../ports/midcall';
 import type { Recorder } from '../ports/recorder';
 import type { ServiceObserver } from '../ports/observer';
+import { QueueReports } from './queue-reports';
 
 export interface MidCallSettings {
   partialRecording: PartialRecording;
@@ -31,8 +34,8 @@ export interface MidCallPorts {
 }
 
 export interface MidCallHooks {
-  /** Told of each withdrawal and pause stored. */
-  observer?: Pick<ServiceObserver, 'withdrawn' | 'paused'>;
+  /** Told of each withdrawal and pause stored, and of each queue entry set apart. */
+  observer?: Pick<ServiceObserver, 'withdrawn' | 'paused' | 'queueEntryMalformed'>;
   /** A recording was stopped during the call (withdrawal, or a pause that came after the dialplan stopped it). */
   onRecordingClosed?(uniqueId: string, reason: 'withdrawal' | 'stop'): void;
 }
@@ -41,8 +44,8 @@ export class MidCallInbox {
   private readonly runs: Periodic<number>;
   private again = false;
   private stopped = false;
-  /** Keys already reported as unreadable, so each is logged once. */
-  private readonly reported = new Set<string>();
+  /** Entries set apart, each reported once. */
+  private readonly reports: QueueReports;
 
   constructor(
     private readonly ports: MidCallPorts,
@@ -50,6 +53,7 @@ export class MidCallInbox {
     private readonly log: Logger,
     private readonly hooks: MidCallHooks = {},
   ) {
+    this.reports = new QueueReports(log, hooks.observer);
     this.runs = new Periodic(ports.clock, settings.pollMs, async () => {
       let stored = 0;
       try {
@@ -88,16 +92,27 @@ export class MidCallInbox {
   private async pass(): Promise<number> {
     const { queue, ledger, clock } = this.ports;
     const { items, unreadable } = await queue.pending();
-    for (const key of unreadable) {
-      if (this.reported.has(key)) continue;
-      this.reported.add(key);
-      this.log.error('mid-call queue entry is not one the dialplan writes; left in AstDB', { key: safe(key) });
+    for (const u of unreadable) {
+      this.reports.report(
+        { queue: u.queue, key: u.key, field: '', problem: 'not an entry the dialplan writes', value: u.value },
+        'mid-call queue entry is not one the dialplan writes; left in AstDB',
+      );
     }
     let stored = 0;
     for (const item of items) {
       if (this.stopped) break;
       const log = this.log.child({ call: item.uniqueId });
-      const record = await ledger.find(item.uniqueId);
+      let record: ConsentRecord | null;
+      try {
+        record = await ledger.find(item.uniqueId);
+      } catch (e) {
+        // The ledger answers null while Redis is away: what throws is a record that cannot be read.
+        this.reports.report(
+          { queue: item.kind === 'withdrawal' ? 'withdrawals' : 'pauses', key: item.key, field: '', problem: `the call's record cannot be read: ${(e as Error).message}` },
+          "mid-call request not carried out: the call's record cannot be read; left in AstDB",
+        );
+        continue;
+      }
       if (!record) {
         if (clock.now().getTime() - item.at.getTime() > this.settings.giveUpAfterMs) {
           log.error('queued request about a call the ledger does not know; dropped', { request: item.kind, at: item.at.toISOString() });

@@ -2,7 +2,9 @@
  * Seals this server's recordings once Asterisk has closed them: at the end of the call, or earlier when
  * the recording was stopped during it (withdrawal, a pause that came too late). The seal (SHA-256, size,
  * duration) goes into the call's log; the recordings waiting for it are kept in Redis, so a restart
- * loses none. Only the server holding a file seals it (the same rule as its deletion).
+ * loses none. Only the server holding a file seals it (the same rule as its deletion). That list is
+ * read entry by entry: one that is not what the service writes is reported once and left, and a call
+ * whose record cannot be read is sealed all the same (the seal does not need the record).
  */
 import type { FileState } from '../ledger/seal';
 import { relativeToDir, sealEvent } from '../ledger/seal';
@@ -11,9 +13,10 @@ import { safe, type Logger } from '../logging/logger';
 import { Periodic, type Clock } from '../ports/clock';
 import type { ConsentRecord } from '../ports/ledger';
 import type { ServiceObserver } from '../ports/observer';
+import { QueueReports } from './queue-reports';
 
 export interface SealerPorts {
-  evidence: Pick<EvidenceStore, 'markUnsealed' | 'unsealed' | 'clearUnsealed'>;
+  evidence: Pick<EvidenceStore, 'markUnsealed' | 'readUnsealed' | 'clearUnsealed'>;
   ledger: { appendEvent(item: AppendItem): Promise<void>; find(uniqueId: string): Promise<(ConsentRecord & { erasedAt?: string | null }) | null> };
   /** Ids of the channels Asterisk has now. */
   channels: { liveChannelIds(): Promise<Set<string>> };
@@ -45,13 +48,15 @@ export class Sealer {
   private readonly runs: Periodic<number>;
   private stopped = false;
   private loaded = false;
+  private readonly reports: QueueReports;
 
   constructor(
     private readonly ports: SealerPorts,
     private readonly settings: SealerSettings,
     private readonly log: Logger,
-    private readonly observer: Pick<ServiceObserver, 'sealed'> = {},
+    private readonly observer: Pick<ServiceObserver, 'sealed' | 'queueEntryMalformed'> = {},
   ) {
+    this.reports = new QueueReports(log, observer);
     this.runs = new Periodic(ports.clock, settings.pollMs, () =>
       this.sealClosed().catch((e: Error) => {
         this.log.debug('seal pass not done', { error: safe(e.message) });
@@ -120,7 +125,9 @@ export class Sealer {
 
   private async sealClosed(): Promise<number> {
     if (!this.loaded) {
-      for (const u of await this.ports.evidence.unsealed(this.settings.serverId)) {
+      const { items, malformed } = await this.ports.evidence.readUnsealed(this.settings.serverId);
+      for (const m of malformed) this.reports.report({ queue: m.queue, key: m.key, field: m.field, problem: m.problem });
+      for (const u of items) {
         if (u.log === this.settings.log && !this.waiting.has(u.uniqueId)) this.waiting.set(u.uniqueId, { ...u, persisted: true });
       }
       this.loaded = true;
@@ -144,7 +151,7 @@ export class Sealer {
     const log = this.log.child({ call: w.uniqueId });
     const file = await this.ports.files.inspect(w.path);
     if (!file) {
-      const rec = await this.ports.ledger.find(w.uniqueId);
+      const rec = await this.record(w);
       if (rec && (rec.erasedAt || rec.withdrawalRecording === 'deleted' || rec.recordingPath !== w.path)) {
         await this.forget(w); // deleted on purpose: nothing to seal
       } else if (now - (w.endedAt ?? now) > (this.settings.missingAfterMs ?? 60_000)) {
@@ -168,7 +175,7 @@ export class Sealer {
       await this.forget(w);
       return false;
     }
-    const rec = await this.ports.ledger.find(w.uniqueId);
+    const rec = await this.record(w);
     const enteredMs = rec ? Date.parse(rec.enteredAt) : w.sinceMs;
     const reason: SealReason = w.stopped ?? 'call-end';
     await this.ports.ledger.appendEvent(
@@ -178,6 +185,19 @@ export class Sealer {
     log.info('recording sealed', { bytes: file.size, durationMs: file.durationMs, reason });
     this.observer.sealed?.(reason);
     return true;
+  }
+
+  /** The call's record; null when there is none or it cannot be read (reported once: the seal goes on without it). */
+  private async record(w: Waiting): Promise<(ConsentRecord & { erasedAt?: string | null }) | null> {
+    try {
+      return await this.ports.ledger.find(w.uniqueId);
+    } catch (e) {
+      this.reports.report(
+        { queue: 'unsealed', key: w.uniqueId, field: '', problem: `the call's record cannot be read: ${(e as Error).message}` },
+        "recording waiting for its seal: the call's record cannot be read; sealed without it",
+      );
+      return null;
+    }
   }
 
   private async forget(w: Waiting): Promise<void> {
