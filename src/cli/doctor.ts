@@ -11,8 +11,10 @@ import { AmiConnection } from '../adapters/ami/ami-connection';
 import { AmiProbe } from '../adapters/ami/probe';
 import { MAX_SOCKETS } from '../adapters/ari/ari-adapter';
 import { AriProbe } from '../adapters/ari/probe';
-import { closeClient, connectOnce, createRedisClient, describeTarget, persistence, redisTimeMs } from '../adapters/redis';
-import type { Config } from '../config/schema';
+import { closeClient, connectOnce, createRedisClient, describeTarget, persistence, RedisLedgerStore, redisTimeMs, type RedisClient } from '../adapters/redis';
+import { logIdOf, type Config } from '../config/schema';
+import { SERVER_ID, SYSTEM_NAME, systemNameOf } from '../domain/vocabulary';
+import { parseStoredRecord } from '../ledger/record';
 import { createLogger } from '../logging/logger';
 import { noticeVersion } from '../prompts/build';
 import { checkConfig } from './check-config';
@@ -116,6 +118,8 @@ export async function diagnose(config: Config, loadWarnings: string[] = []): Pro
     silent(),
   );
   let amiProbe: AmiProbe | null = null;
+  /** This Asterisk's asterisk.conf systemname ('' when unset); null when AMI did not tell. */
+  let systemName: string | null = null;
   try {
     await d.check('ami', async () => {
       const started = await Promise.race([
@@ -162,6 +166,8 @@ export async function diagnose(config: Config, loadWarnings: string[] = []): Pro
         d.problem('http', `http.conf sessionlimit is ${limit ?? '100 (the default)'}: the service has up to ${MAX_SOCKETS} ARI requests in flight; set sessionlimit = 1000 under [general]`);
       }
     });
+
+    if (amiProbe) systemName = await (amiProbe as AmiProbe).evaluate('SYSTEMNAME').catch(() => null);
   } finally {
     conn.close();
   }
@@ -203,11 +209,90 @@ export async function diagnose(config: Config, loadWarnings: string[] = []): Pro
         d.problem('redis', 'Redis has no AOF and does not say whether it takes RDB snapshots (CONFIG refused): make sure it persists', 'warning');
       }
       await d.check('clock', () => clockCheck(d, client));
+      await d.check('systemname', async () => {
+        const servers = await ledgerServers(client, config);
+        for (const f of systemNameFindings(config.server.id, systemName, servers)) d.problem('systemname', f.message, f.level);
+      });
     } finally {
       await closeClient(client);
     }
   });
   return d.report;
+}
+
+/** What the ledger's recent records say of one server (by their recordingServer): its newest record's UNIQUEID. */
+export interface ServerSeen {
+  /** enteredAt (ms) of the newest record of the server in the sample. */
+  newestMs: number;
+  /** Whether that record's UNIQUEID carries a system name. */
+  named: boolean;
+}
+
+/** Records looked at per log: those entered in the last week, at most this many. */
+const SAMPLE_DAYS = 7;
+const SAMPLE_MAX = 5000;
+
+/**
+ * The servers whose calls are in this ledger, from the recent records of every log: a record of a
+ * recorded call names its server (recordingServer, that server's server.id), and its key is the
+ * channel's UNIQUEID, which carries that Asterisk's systemname when it has one.
+ */
+async function ledgerServers(client: RedisClient, config: Config): Promise<Map<string, ServerSeen>> {
+  const store = new RedisLedgerStore(client, config.redis.keyPrefix, logIdOf(config));
+  const servers = new Map<string, ServerSeen>();
+  const from = Date.now() - SAMPLE_DAYS * 86_400_000;
+  for (const log of await store.logs()) {
+    let seen = 0;
+    for await (const rows of store.forLog(log).recordsByTime(from, Infinity, 500)) {
+      for (const row of rows) {
+        let server: string | null;
+        let ms: number;
+        try {
+          const rec = parseStoredRecord(row.json);
+          server = rec.recordingServer;
+          ms = Date.parse(rec.enteredAt);
+        } catch {
+          continue; // ledger verify reports records that cannot be read
+        }
+        if (!server || !SERVER_ID.test(server) || !Number.isFinite(ms)) continue;
+        const before = servers.get(server);
+        if (!before || ms >= before.newestMs) servers.set(server, { newestMs: ms, named: Boolean(systemNameOf(row.uniqueId)) });
+      }
+      seen += rows.length;
+      if (seen >= SAMPLE_MAX) break;
+    }
+  }
+  return servers;
+}
+
+/**
+ * Asterisk's systemname against the servers that share the ledger. A UNIQUEID is unique on one Asterisk
+ * only: without a system name two servers make the same ones, and one call's record, recording and
+ * queue entries would take another's place. So: this Asterisk's name must be one the service accepts
+ * (an error otherwise: its calls' UNIQUEIDs would be refused), and a ledger with the records of more
+ * than one server gets a warning while any of them (this one included) makes UNIQUEIDs without one.
+ */
+export function systemNameFindings(thisServer: string, systemName: string | null, servers: ReadonlyMap<string, ServerSeen>): { level: 'error' | 'warning'; message: string }[] {
+  const out: { level: 'error' | 'warning'; message: string }[] = [];
+  if (systemName && !SYSTEM_NAME.test(systemName)) {
+    out.push({
+      level: 'error',
+      message: `asterisk.conf systemname ${JSON.stringify(systemName)} is not one the service accepts in a UNIQUEID (a letter or digit, then letters, digits, '.', '_', '-'; at most 64): rename it (e.g. to server.id ${thisServer}) and restart Asterisk`,
+    });
+  }
+  const all = new Set([...servers.keys(), thisServer]);
+  if (all.size < 2) return out;
+  const bare = [...servers].filter(([s, v]) => !v.named && !(s === thisServer && systemName)).map(([s]) => s);
+  if (systemName === '' && !bare.includes(thisServer)) bare.push(thisServer);
+  if (bare.length > 0) {
+    out.push({
+      level: 'warning',
+      message:
+        `this ledger holds the calls of several servers (${[...all].sort().join(', ')}) and ${bare.sort().join(', ')} make${bare.length === 1 ? 's' : ''} UNIQUEIDs without a system name: ` +
+        'two servers can then give two calls the same UNIQUEID, and one record would replace the other; set systemname (asterisk.conf [options], e.g. its server.id) on every Asterisk of this ledger and restart it (docs/admin.md, several servers)',
+    });
+  }
+  return out;
 }
 
 /** The clock is synchronised (timestamps are evidence): timedatectl where there is one, and agrees with Redis's. */

@@ -1,11 +1,16 @@
 /**
  * `consent-ivr doctor` against the real sandbox: it passes there (run with no --config, as an
  * administrator would in a checkout), and fails naming the cause when something the service needs is
- * wrong: the AMI secret, a prompt, Redis's persistence, the routine in the dialplan.
+ * wrong: the AMI secret, a prompt, Redis's persistence, the routine in the dialplan; and it warns when
+ * several servers share the ledger while one makes UNIQUEIDs without asterisk.conf's systemname.
  */
 import { cpSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { createLedger } from '../../src/app/ledger';
+import { createLogger } from '../../src/logging/logger';
+import { testConfig, testRecord } from '../support/records';
 import { RedisServer } from '../support';
 import { asteriskCli, runCli, sandbox, startApp } from '../support';
 
@@ -19,8 +24,8 @@ beforeAll(() => sandbox());
 
 test('When the sandbox is up, then doctor passes every check with no --config, and says so', async () => {
   const r = await doctor();
-  const passed = /doctor: 10 check\(s\) passed \(([^)]*)\); 0 problem\(s\) — ready/.exec(r.out)?.[1]?.split(', ').sort();
-  expect(passed).toEqual(['ami', 'ari', 'clock', 'config', 'http', 'modules', 'prompts', 'recordings', 'redis', 'routine']);
+  const passed = /doctor: 11 check\(s\) passed \(([^)]*)\); 0 problem\(s\) — ready/.exec(r.out)?.[1]?.split(', ').sort();
+  expect(passed).toEqual(['ami', 'ari', 'clock', 'config', 'http', 'modules', 'prompts', 'recordings', 'redis', 'routine', 'systemname']);
   expect(r.out).not.toContain('PROBLEM');
   expect(r.code).toBe(0);
 }, 90000);
@@ -76,4 +81,29 @@ test('When the routine is not in the loaded dialplan, then doctor fails naming i
     asteriskCli('dialplan reload');
   }
   expect((await doctor()).code).toBe(0);
+}, 90000);
+
+test('When two servers share the ledger and this one makes UNIQUEIDs without a system name, then doctor warns, naming both and the one without; it still passes', async () => {
+  // The sandbox's Asterisk has no systemname (it is shared: its asterisk.conf stays as it is).
+  const redis = await RedisServer.start();
+  const work = mkdtempSync(join(tmpdir(), 'civr-doctor-'));
+  try {
+    const now = Date.now();
+    const quiet = createLogger({ level: 'error', format: 'json' }, new Writable({ write: (_c, _e, cb) => cb() }));
+    for (const [server, uniqueId] of [['srv-a', `${Math.floor(now / 1000)}.1`], ['srv-b', `pbxb-${Math.floor(now / 1000)}.1`]] as const) {
+      const config = testConfig({ server: { id: server }, redis: { url: redis.url }, ledger: { journalPath: join(work, `${server}.jsonl`) } }, work);
+      const ledger = await createLedger(config, quiet);
+      await new Promise<void>((ready) => ledger.onReady(ready));
+      const at = new Date(now - 60_000).toISOString();
+      expect(await ledger.ledger.recordOutcome(testRecord({ uniqueId, enteredAt: at, noticeStartedAt: at, decidedAt: at, recordingStartedAt: at, recordingServer: server }))).toBe('redis');
+      await ledger.close();
+    }
+    const r = await doctor({ CONSENT_IVR_REDIS_URL: redis.url, CONSENT_IVR_SERVER_ID: 'srv-a' });
+    expect(r.out).toMatch(/^warning systemname: this ledger holds the calls of several servers \(srv-a, srv-b\) and srv-a makes UNIQUEIDs without a system name: .*set systemname/m);
+    expect(r.out).toMatch(/doctor: 11 check\(s\) passed \([^)]*systemname[^)]*\); 0 problem\(s\)/);
+    expect(r.code).toBe(0);
+  } finally {
+    await redis.destroy();
+    rmSync(work, { recursive: true, force: true });
+  }
 }, 90000);
