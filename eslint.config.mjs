@@ -15,6 +15,7 @@ const FOLDERS = readdirSync(join(dirname(fileURLToPath(import.meta.url)), 'src')
 /** The pure parts: the only folders of src/ they may import. */
 const ONLY = {
   domain: [],
+  files: [],
   flow: ['domain'],
   ports: ['domain'],
   runner: ['domain', 'flow', 'ports', 'logging'],

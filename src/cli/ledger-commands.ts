@@ -28,8 +28,9 @@ import { Checkpointer, type SignResult } from '../ledger/checkpointer';
 import { collectEvidence, EvidenceError, proveConsistency } from '../ledger/evidence';
 import { KeyFileError, readVerifierFiles } from '../ledger/signing-keys';
 import { readCheckpointFile, verifyLedger, type VerifyReport } from '../ledger/verify';
-import { writeFileSync, renameSync } from 'node:fs';
+import { writeOutputFile } from '../files/output-file';
 import { csvHeader, csvRow, jsonlRow, printable, TEXT_HEADER, textRecord, textRow } from '../ledger/format';
+import type { MalformedEntry } from '../ledger/queues';
 import { parseStoredRecord } from '../ledger/record';
 import { createLogger } from '../logging/logger';
 import { systemClock } from '../ports/clock';
@@ -264,6 +265,13 @@ function verifyText(report: VerifyReport): string {
         ? `  chain: OK, ${c.entries} entries (${span})${c.anchor ? `, trimmed before seq ${c.anchor.seq + 1}` : ''}; head ${c.head?.hash ?? '-'}`
         : `  chain: BROKEN (${c.break?.kind ?? '?'}): ${printable(c.break?.message ?? '')}`,
     );
+    if (l.loss) {
+      const where = l.loss.source === 'ledger' ? 'kept in the ledger' : printable(l.loss.source);
+      lines.push(
+        `  LOST: ${l.loss.signed} entries were signed (${where}); the log now holds ${l.loss.now}${l.loss.rewritten ? ' that do not extend them' : ''}: ` +
+          `Redis lost entries ${l.loss.rewritten ? 'and the log started again' : `${l.loss.now + 1}–${l.loss.signed}`}, or someone removed or rewrote them`,
+      );
+    }
     const cp = l.checkpoints;
     const latest = cp.latest ? `; latest: ${cp.latest.size} entries, signed by ${cp.latest.signedBy.map(printable).join(', ')}` : '';
     lines.push(
@@ -274,7 +282,7 @@ function verifyText(report: VerifyReport): string {
     for (const p of cp.problems) lines.push(`    ${p.kind.toUpperCase()}${p.size !== null ? ` (checkpoint of ${p.size} entries, ${p.source === 'ledger' ? 'kept in the ledger' : printable(p.source)})` : ` (${printable(p.source)})`}: ${printable(p.message)}`);
     lines.push(
       l.records.problem
-        ? `  records: BROKEN: ${printable(l.records.problem.message)}`
+        ? `  records: BROKEN${l.records.problems > 1 ? ` (${l.records.problems} problems; the first)` : ''}: ${printable(l.records.problem.message)}`
         : `  records: OK, ${l.records.checked} checked against the chain${l.records.unverifiable ? `, ${l.records.unverifiable} older than the chain's start` : ''}`,
     );
   }
@@ -308,6 +316,8 @@ export function runVerify(config: Config, opts: VerifyCliOptions, deps: CliDeps 
       const report = await verifyLedger(context(config, store, deps, p.tick), {
         keys,
         checkpointFiles: opts.checkpoint ?? [],
+        hostCheckpointFile: config.ledger.checkpointFile,
+        checkpointIntervalMs: config.ledger.checkpointIntervalMs,
         recordings: opts.recordings ?? false,
         recordingFormat: config.recording.format,
       });
@@ -341,9 +351,14 @@ export function runCheckpoint(config: Config, opts: { out?: string; sign?: boole
     const keys = trustedKeys(config);
     const signer = opts.sign === false ? null : optionalSigner(config);
     return withLedgerStore(config, async (store) => {
+      let refused = 0;
       if (signer) {
         for (const { log, result } of await signAll(config, store, signer, keys)) {
           if (result.status === 'skipped') io.stderr.write(`log ${printable(log)}: not signed: ${printable(result.reason)}\n`);
+          if (result.status === 'refused') {
+            refused += 1;
+            io.stderr.write(`log ${printable(log)}: REFUSED to sign: ${printable(result.reason)}\n`);
+          }
         }
       }
       const lines: string[] = [];
@@ -353,12 +368,11 @@ export function runCheckpoint(config: Config, opts: { out?: string; sign?: boole
       }
       const text = lines.length ? `${lines.join('\n')}\n` : '';
       if (opts.out) {
-        writeFileSync(`${opts.out}.tmp`, text, { mode: 0o644 });
-        renameSync(`${opts.out}.tmp`, opts.out);
+        writeOutputFile(opts.out, text, 0o644);
         io.stderr.write(`${lines.length} checkpoint(s) written to ${printable(opts.out)}\n`);
       } else await out(io.stdout, text);
       if (lines.length === 0) io.stderr.write('no checkpoint yet (the service signs one while entries are added)\n');
-      return EXIT.ok;
+      return refused > 0 ? EXIT.failure : EXIT.ok;
     });
   });
 }
@@ -380,8 +394,7 @@ export function runEvidence(config: Config, uniqueId: string, opts: { out: strin
         await signAll(config, store, signer, keys);
         bundle = await collectEvidence(store, uniqueId, keys, now);
       }
-      writeFileSync(`${opts.out}.tmp`, `${JSON.stringify(bundle, null, 2)}\n`, { mode: 0o640 });
-      renameSync(`${opts.out}.tmp`, opts.out);
+      writeOutputFile(opts.out, `${JSON.stringify(bundle, null, 2)}\n`, 0o640);
       await out(io.stdout, `evidence of call ${printable(uniqueId)} written to ${printable(opts.out)}: ${bundle.entries.length} entries, checkpoint signed by ${printable(bundle.key.name)}\n`);
       return EXIT.ok;
     });
@@ -432,14 +445,32 @@ function waitingLine(waiting: Record<string, number>, what: string): string {
   return `${total} record(s) ${what}: their recordings wait to be deleted by the server that holds them: ${servers}; see \`consent-ivr ledger pending\`\n`;
 }
 
+/** A queue entry set apart: its key and field as Redis has them (escaped), and what is wrong. */
+function malformedLine(m: MalformedEntry): string {
+  const shown = (v: string) => printable(v.length > 200 ? `${v.slice(0, 200)}…` : v);
+  return `malformed ${m.queue} entry, set apart (it holds up nothing; remove or fix it): key ${shown(m.key)} field ${shown(m.field)}: ${m.problem}\n`;
+}
+
 export function runPending(config: Config, opts: { json?: boolean }, deps: CliDeps = {}): Promise<number> {
   const io = deps.io ?? processIO;
   return run(io, 'pending', () =>
     withLedgerStore(config, async (store) => {
       const servers = await pendingByServer(context(config, store, deps));
+      // Entries that are not deletions the ledger queued: named (escaped), and the exit says something is wrong.
+      const malformed = servers.reduce((n, s) => n + s.malformed.length, 0);
+      const exit = malformed > 0 ? EXIT.failure : EXIT.ok;
       if (opts.json) {
-        await out(io.stdout, `${JSON.stringify(servers.map((s) => ({ ...s, deletions: s.deletions.map((d) => ({ uniqueId: d.uniqueId, reason: d.reason, requestedAt: new Date(d.requestedAt).toISOString() })) })))}\n`);
-        return EXIT.ok;
+        await out(
+          io.stdout,
+          `${JSON.stringify(
+            servers.map((s) => ({
+              ...s,
+              deletions: s.deletions.map((d) => ({ uniqueId: d.uniqueId, reason: d.reason, requestedAt: new Date(d.requestedAt).toISOString() })),
+              malformed: s.malformed.map((m) => ({ key: m.key, field: m.field, problem: m.problem })),
+            })),
+          )}\n`,
+        );
+        return exit;
       }
       const now = (deps.now ?? (() => new Date()))().getTime();
       const age = (ms: number) => (ms >= 86_400_000 ? `${(ms / 86_400_000).toFixed(1)} d` : ms >= 3_600_000 ? `${(ms / 3_600_000).toFixed(1)} h` : `${Math.round(ms / 60_000)} min`);
@@ -449,7 +480,8 @@ export function runPending(config: Config, opts: { json?: boolean }, deps: CliDe
         for (const d of s.deletions) text += `  ${printable(d.uniqueId)}\t${d.reason}\t${age(now - d.requestedAt)}\n`;
       }
       await out(io.stdout, text || 'no recording deletion is waiting\n');
-      return EXIT.ok;
+      for (const s of servers) for (const m of s.malformed) io.stderr.write(malformedLine(m));
+      return exit;
     }),
   );
 }
@@ -483,7 +515,8 @@ export function runPurge(config: Config, deps: CliDeps = {}): Promise<number> {
       for (const f of late.failures) {
         io.stderr.write(`not erased: record ${printable(f.uniqueId)}: cannot delete ${printable(f.path)}: ${printable(f.error)}\n`);
       }
-      return r.failures.length + late.failures.length > 0 ? EXIT.failure : EXIT.ok;
+      for (const m of r.malformed) io.stderr.write(malformedLine(m));
+      return r.failures.length + late.failures.length + r.malformed.length > 0 ? EXIT.failure : EXIT.ok;
     }),
   );
 }
@@ -498,8 +531,7 @@ export function runConsistency(config: Config, earlier: string, opts: { out: str
     return withLedgerStore(config, async (store) => {
       const proofs = [];
       for (const note of notes) proofs.push(await proveConsistency(store, note, keys));
-      writeFileSync(`${opts.out}.tmp`, `${JSON.stringify(proofs, null, 2)}\n`, { mode: 0o644 });
-      renameSync(`${opts.out}.tmp`, opts.out);
+      writeOutputFile(opts.out, `${JSON.stringify(proofs, null, 2)}\n`, 0o644);
       for (const p of proofs) {
         await out(io.stdout, `log ${printable(p.log)}: the latest checkpoint extends the earlier one (proof of ${p.proof.length} hashes)\n`);
       }

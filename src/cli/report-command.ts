@@ -3,12 +3,12 @@
  * self-contained page, French or Arabic), CSV or JSON; aggregates only. Streams the records (bounded
  * memory), with progress on a terminal. Exit codes: 0 ok, 1 failure, 2 bad usage.
  */
-import { renameSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Config } from '../config/schema';
 import { GROUP_BY, type GroupBy } from '../report/aggregate';
 import { buildReport } from '../report/collect';
 import { reportCsv, reportHtml, reportJson, type ReportLang } from '../report/render';
+import { writeOutputFile } from '../files/output-file';
 import { printable } from '../ledger/format';
 import { context, EXIT, out, processIO, progress, run, timeRange, trustedKeys, UsageError, type CliDeps } from './ledger-commands';
 import { withLedgerStore } from '../app/ledger';
@@ -43,12 +43,13 @@ export function runReport(config: Config, opts: ReportOptions, deps: CliDeps = {
         until: opts.until ?? null,
         keys,
         recordingFormat: config.recording.format,
+        hostCheckpointFile: config.ledger.checkpointFile,
+        checkpointIntervalMs: config.ledger.checkpointIntervalMs,
       });
       p.end();
       const text = format === 'json' ? reportJson(report) : format === 'csv' ? reportCsv(report) : reportHtml(report, lang);
       if (opts.out) {
-        writeFileSync(`${opts.out}.tmp`, text, { mode: 0o640 });
-        renameSync(`${opts.out}.tmp`, opts.out);
+        writeOutputFile(opts.out, text, 0o640);
         io.stderr.write(`report written to ${printable(opts.out)}: ${report.total.calls} call(s) in ${report.groups.length} group(s); ledger ${report.ledger.ok ? 'verified' : 'verification FAILED'}\n`);
       } else await out(io.stdout, text);
       return EXIT.ok;
