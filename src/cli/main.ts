@@ -12,6 +12,7 @@ import type { Config, Secrets } from '../config/schema';
 import { createLogger } from '../logging/logger';
 import { buildPrompts, buildTone, noticeVersion, promptDurations } from '../prompts/build';
 import { checkConfig, checkDialplan, checkTimings, Finding } from './check-config';
+import { crashHandler } from './crash';
 import { diagnose, printDoctor } from './doctor';
 import { registerKeyCommands } from './key-commands';
 import { registerLedgerCommands } from './ledger-commands';
@@ -60,6 +61,7 @@ export function buildProgram(): Command {
       const { config, warnings } = load(program);
       const log = createLogger(config.logging);
       process.on('unhandledRejection', (e) => log.error('unhandled rejection', { error: e instanceof Error ? e.message : String(e) }));
+      process.on('uncaughtException', crashHandler(log));
       // Signals are handled from the start: one that arrives while the service starts stops it once started.
       let service: Awaited<ReturnType<typeof startService>> | null = null;
       let stopAsked = false;

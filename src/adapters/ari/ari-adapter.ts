@@ -129,6 +129,8 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource,
       withTimeout(ari.connect(url, user, password), this.settings.requestTimeoutMs * 3, 'ARI connect'),
     )) as AnyClient;
     this.client = client;
+    // Before start(): every websocket it opens (one per reconnect) gets its frame handling guarded.
+    guardFrames(client, (dropped) => this.log.warn('ARI frame dropped: ari-client could not handle it', dropped));
     const events = client as unknown as { on(type: string, handler: (...args: never[]) => unknown): void };
     for (const [type, handler] of Object.entries(this.callEvents)) events.on(type, handler);
     client.on('WebSocketReconnecting', () => {
@@ -199,14 +201,22 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource,
    * sent, parsed and dropped for every call.
    */
   private readonly callEvents = {
-    StasisStart: (event: { args?: string[] }, channel: RawChannel) => this.onStasisStart(event, channel),
-    ChannelDtmfReceived: (event: { digit: string }, channel: RawChannel) =>
-      this.emit('call-event', { type: 'digit', channelId: channel.id, digit: String(event.digit) }),
-    PlaybackFinished: (_event: unknown, playback: { id: string; state: string }) =>
-      this.emit('call-event', { type: 'playback-finished', playbackId: playback.id, ok: playback.state !== 'failed' }),
-    ChannelHangupRequest: (_event: unknown, channel: RawChannel) => this.emit('call-event', { type: 'hangup', channelId: channel.id }),
-    ChannelDestroyed: (_event: unknown, channel: RawChannel) => this.emit('call-event', { type: 'hangup', channelId: channel.id }),
-    StasisEnd: (_event: unknown, channel: RawChannel) => this.emit('call-event', { type: 'left-stasis', channelId: channel.id }),
+    StasisStart: (event: { args?: unknown }, channel: RawChannel | undefined) => this.onStasisStart(event, channel),
+    ChannelDtmfReceived: (event: { digit: string }, channel: RawChannel | undefined) => {
+      if (channel?.id) this.emit('call-event', { type: 'digit', channelId: channel.id, digit: String(event.digit) });
+    },
+    PlaybackFinished: (_event: unknown, playback: { id: string; state: string } | undefined) => {
+      if (playback?.id) this.emit('call-event', { type: 'playback-finished', playbackId: playback.id, ok: playback.state !== 'failed' });
+    },
+    ChannelHangupRequest: (_event: unknown, channel: RawChannel | undefined) => {
+      if (channel?.id) this.emit('call-event', { type: 'hangup', channelId: channel.id });
+    },
+    ChannelDestroyed: (_event: unknown, channel: RawChannel | undefined) => {
+      if (channel?.id) this.emit('call-event', { type: 'hangup', channelId: channel.id });
+    },
+    StasisEnd: (_event: unknown, channel: RawChannel | undefined) => {
+      if (channel?.id) this.emit('call-event', { type: 'left-stasis', channelId: channel.id });
+    },
   } satisfies Record<string, (event: never, object: never) => unknown>;
 
   /**
@@ -222,8 +232,13 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource,
     }
   }
 
-  private onStasisStart(event: { args?: string[] }, channel: RawChannel): void {
-    const args = event.args ?? [];
+  private onStasisStart(event: { args?: unknown }, channel: RawChannel | undefined): void {
+    // A StasisStart must name its channel: without one there is no call to run (and nothing to hang up).
+    if (!channel || typeof channel.id !== 'string' || typeof channel.name !== 'string') {
+      this.log.warn('ARI StasisStart without a channel; ignored');
+      return;
+    }
+    const args = Array.isArray(event.args) ? event.args.map((a) => String(a)) : [];
     const call: IncomingCall = {
       channelId: channel.id,
       channelName: channel.name,
@@ -419,18 +434,95 @@ async function withSwaggerFailuresCaught<T>(fn: () => Promise<T>): Promise<T> {
     original(...args);
   };
   const swallow = (e: unknown) => {
-    if (typeof e === 'string' && /api-docs/.test(e)) return;
+    if (isSwaggerLoadFailure(e)) return;
     process.removeListener('uncaughtException', swallow);
-    throw e;
+    // Another listener (the command's crash handler) deals with it; alone, crash as Node would.
+    if (process.listenerCount('uncaughtException') === 0) throw e;
   };
+  swaggerLoads += 1;
   process.on('uncaughtException', swallow);
   try {
     return await fn();
   } finally {
     console.log = original;
     // Late throws of this connect attempt arrive within the same tick range; leave a short window.
-    setTimeout(() => process.removeListener('uncaughtException', swallow), 1000).unref();
+    setTimeout(() => {
+      swaggerLoads -= 1;
+      process.removeListener('uncaughtException', swallow);
+    }, 1000).unref();
   }
+}
+
+/** Connect attempts whose Swagger loader may still throw its failures (see withSwaggerFailuresCaught). */
+let swaggerLoads = 0;
+
+/**
+ * Whether an uncaught exception is one of ari-client's Swagger load failures ("401 : … /ari/api-docs/…"),
+ * thrown while a connect attempt is under way: the connect promise rejects for it already, so a crash
+ * handler must let it pass.
+ */
+export function isSwaggerLoadFailure(e: unknown): boolean {
+  return swaggerLoads > 0 && typeof e === 'string' && /api-docs/.test(e);
+}
+
+/** What is logged of a frame that ari-client could not handle: never its text (it holds caller IDs). */
+export interface DroppedFrame {
+  /** The error's class (SyntaxError, TypeError, ...), not its message, which may quote the frame. */
+  error: string;
+  bytes: number;
+  /** The frame's event type, when it has one made of letters only. */
+  type?: string;
+}
+
+type Listener = (...args: unknown[]) => unknown;
+
+/**
+ * ari-client's websocket 'message' listener (processMessage in lib/client.js) parses and dispatches
+ * each frame with no try/catch: an unparsable frame, an event type its Swagger models do not know, or
+ * an event whose object a listener needs and does not get throws from inside the websocket's data
+ * handler, an uncaught exception. ari-client makes a new websocket (its `_ws`) on every reconnect and
+ * adds that listener right after: `_ws` becomes an accessor that wraps, on each new socket, the
+ * 'message' listeners added to it, so that a frame that throws is reported and dropped, and the
+ * frames after it are handled as usual.
+ */
+export function guardFrames(client: object, onDropped: (frame: DroppedFrame) => void): void {
+  const target = client as { _ws?: unknown };
+  let socket: unknown = target._ws;
+  Object.defineProperty(client, '_ws', {
+    configurable: true,
+    enumerable: true,
+    get: () => socket,
+    set: (next: unknown) => {
+      socket = next;
+      if (next && typeof next === 'object') guardSocket(next as { on: (event: string, l: Listener) => unknown }, onDropped);
+    },
+  });
+}
+
+function guardSocket(ws: { on: (event: string, l: Listener) => unknown; addListener?: (event: string, l: Listener) => unknown }, onDropped: (frame: DroppedFrame) => void): void {
+  const wrap = (add: (event: string, l: Listener) => unknown) =>
+    function (this: unknown, event: string, listener: Listener) {
+      if (event !== 'message') return add.call(ws, event, listener);
+      return add.call(ws, event, function guarded(this: unknown, ...args: unknown[]) {
+        try {
+          return listener.apply(this, args);
+        } catch (e) {
+          onDropped(describeFrame(e, args[0]));
+          return undefined;
+        }
+      });
+    };
+  const on = ws.on;
+  ws.on = wrap(on);
+  if (ws.addListener) ws.addListener = wrap(ws.addListener);
+}
+
+function describeFrame(e: unknown, frame: unknown): DroppedFrame {
+  const text = typeof frame === 'string' ? frame : Buffer.isBuffer(frame) ? frame.toString('utf8') : '';
+  const out: DroppedFrame = { error: e instanceof Error ? e.name : typeof e, bytes: Buffer.byteLength(text) };
+  const type = /"type"\s*:\s*"([A-Za-z]{1,64})"/.exec(text)?.[1];
+  if (type) out.type = type;
+  return out;
 }
 
 /** Drops every listener of an old client and closes its websocket. */
