@@ -106,6 +106,7 @@ export async function startService(config: Config, warnings: string[] = [], log:
         activeCalls: () => app.activeCalls,
         appendConflicts: () => durable.appendConflicts(),
         sealBacklog: () => sealer.backlog,
+        checkpointRefused: () => checkpointer.health().state === 'refused',
       })
     : null;
   // What the calls and the background work report: to the metrics, and to the caller's observer (tests).
@@ -134,6 +135,7 @@ export async function startService(config: Config, warnings: string[] = [], log:
     recordPause: (k, r, id) => durable.recordPause(k, r, id),
     find: (id) => durable.find(id),
   };
+  ledger.durable.onRegression((from, to) => observe.ledgerRegressed?.(logIdOf(config), from, to));
   const checkpointer = new Checkpointer(ledger.checkpoints, signer, {
     intervalMs: config.ledger.checkpointIntervalMs,
     file: config.ledger.checkpointFile,

@@ -14,7 +14,11 @@ import { AriProbe } from '../adapters/ari/probe';
 import { closeClient, connectOnce, createRedisClient, describeTarget, persistence, RedisLedgerStore, redisTimeMs, type RedisClient } from '../adapters/redis';
 import { logIdOf, type Config } from '../config/schema';
 import { SERVER_ID, SYSTEM_NAME, systemNameOf } from '../domain/vocabulary';
+import { parseSigner } from '../ledger/checkpoint';
+import { Checkpointer } from '../ledger/checkpointer';
 import { parseStoredRecord } from '../ledger/record';
+import { readVerifierFiles } from '../ledger/signing-keys';
+import { systemClock } from '../ports/clock';
 import { createLogger } from '../logging/logger';
 import { noticeVersion } from '../prompts/build';
 import { checkConfig } from './check-config';
@@ -213,6 +217,24 @@ export async function diagnose(config: Config, loadWarnings: string[] = []): Pro
         const servers = await ledgerServers(client, config);
         for (const f of systemNameFindings(config.server.id, systemName, servers)) d.problem('systemname', f.message, f.level);
       });
+      // This host's log against what this host signed (its checkpoint file): what the service's
+      // checkpointer checks before it signs. Only where the signing key is.
+      if (config.secrets.signingKey.trim()) {
+        await d.check('checkpoints', async () => {
+          const store = new RedisLedgerStore(client, config.redis.keyPrefix, logIdOf(config));
+          const cp = new Checkpointer(store, parseSigner(config.secrets.signingKey), {
+            intervalMs: config.ledger.checkpointIntervalMs,
+            file: config.ledger.checkpointFile,
+            clock: systemClock,
+            logger: silent(),
+            trusted: readVerifierFiles(config.ledger.trustedKeyFiles),
+          });
+          const h = await cp.check();
+          if (h.state === 'refused') {
+            d.problem('checkpoints', `the log is not a consistent extension of what this host signed, so the service does not sign it: ${h.reason}; run consent-ivr ledger verify (docs/ledger.md, threat model)`);
+          }
+        });
+      }
     } finally {
       await closeClient(client);
     }

@@ -10,6 +10,7 @@ import type { Outcome } from '../domain/vocabulary';
 import { ChainAppender, entryLeaf } from './appender';
 import { Frontier } from './merkle';
 import { isAnonymous, pseudonymise } from './pseudonym';
+import type { MalformedEntry } from './queues';
 import { eraseRecord, parseStoredRecord, serialiseRecord, sha256Hex } from './record';
 import {
   STAGE,
@@ -346,11 +347,13 @@ function decisionMs(rec: StoredRecord): number {
  * one and stays. Requests older than the retention period are forgotten: no record they could
  * concern can still arrive (the journal drops such entries) or remain (the purge deleted them).
  */
-async function completeErasures(ctx: AdminContext, logs: LogWriters, cutoffMs: number): Promise<EraseReport> {
+async function completeErasures(ctx: AdminContext, logs: LogWriters, cutoffMs: number, malformed: MalformedEntry[]): Promise<EraseReport> {
   const report = emptyErase();
   const quiet = { ...ctx, progress: undefined }; // the purge's progress counts purged records
   const expired: string[] = [];
-  for (const [pseudonym, atMs] of await ctx.store.erasureMarks()) {
+  const marks = await ctx.store.readErasureMarks();
+  malformed.push(...marks.malformed);
+  for (const [pseudonym, atMs] of marks.items) {
     if (atMs < cutoffMs) {
       expired.push(pseudonym);
       continue;
@@ -369,6 +372,8 @@ export interface PendingServer {
   /** Age of the oldest deletion waiting (ms), or null when none waits. */
   oldestAgeMs: number | null;
   deletions: PendingDeletion[];
+  /** Entries of the server's queue that are not deletions the ledger queued (set apart; they hold up nothing). */
+  malformed: MalformedEntry[];
 }
 
 /** Recording deletions still waiting for the server that holds them, per server, oldest first. */
@@ -376,8 +381,8 @@ export async function pendingByServer(ctx: AdminContext): Promise<PendingServer[
   const now = ctx.now().getTime();
   const out: PendingServer[] = [];
   for (const server of await ctx.store.deletionServers()) {
-    const deletions = await ctx.store.pendingDeletions(server);
-    out.push({ server, count: deletions.length, oldestAgeMs: deletions[0] ? now - deletions[0].requestedAt : null, deletions });
+    const { items: deletions, malformed } = await ctx.store.readDeletions(server);
+    out.push({ server, count: deletions.length, oldestAgeMs: deletions[0] ? now - deletions[0].requestedAt : null, deletions, malformed });
   }
   return out;
 }
@@ -398,13 +403,17 @@ export interface PurgeReport {
   trimmed: { log: string; seq: number }[];
   /** Records of erased callers that arrived after the erasure (from a journal), erased now. */
   lateErasures: EraseReport;
+  /** Entries of the erasure requests that are not requests (set apart, left in place). */
+  malformed: MalformedEntry[];
 }
 
 /**
- * Entries at the start of a log that are all older than the cutoff: the last one of them, with the
- * log's Merkle compact range up to it (null when the log has no tree).
+ * Entries at the start of a log that are all older than the cutoff and covered by its last checkpoint:
+ * the last one of them, with the log's Merkle compact range up to it (null when the log has no tree).
  */
 async function trimTarget(store: AdminStore, cutoffMs: number, chunk: number): Promise<TrimRequest | null> {
+  // Never past the last checkpoint: what a checkpointer continues from must stay checkable against the log.
+  const signed = (await store.latestCheckpoint())?.size ?? 0;
   let target: ChainHead | null = null;
   let tree: Frontier | null | undefined;
   const result = () => (target ? { ...target, tree: tree ? tree.toString() : null } : null);
@@ -418,7 +427,7 @@ async function trimTarget(store: AdminStore, cutoffMs: number, chunk: number): P
       } catch {
         at = NaN; // unparsable body: stop trimming here
       }
-      if (!(at < cutoffMs)) return result();
+      if (!(at < cutoffMs) || e.seq > signed) return result();
       target = { seq: e.seq, hash: e.hash };
       tree?.append(entryLeaf(e));
     }
@@ -443,6 +452,7 @@ export async function purgeLedger(ctx: AdminContext): Promise<PurgeReport> {
     waiting: {},
     trimmed: [],
     lateErasures: emptyErase(),
+    malformed: [],
   };
   const release = await ctx.store.lock('purge', 15 * 60_000);
   if (!release) {
@@ -453,7 +463,7 @@ export async function purgeLedger(ctx: AdminContext): Promise<PurgeReport> {
     const logs = await ctx.store.logs();
     for (const name of logs) await purgeRecords(ctx, ctx.store.forLog(name), cutoffMs, report);
     const writers = new LogWriters(ctx);
-    report.lateErasures = await completeErasures(ctx, writers, cutoffMs);
+    report.lateErasures = await completeErasures(ctx, writers, cutoffMs, report.malformed);
     for (const name of logs) {
       const { store, appender } = writers.of(name);
       const target = await trimTarget(store, cutoffMs, ctx.chunk);

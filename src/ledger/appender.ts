@@ -4,9 +4,9 @@
  * append); on conflict the entries are recomputed on the new head and sent again. Within one process
  * appends are serialised, and events waiting together go in one batch.
  */
-import { buildEntries } from './chain';
+import { entryHash } from './chain';
 import { Frontier, leafHash } from './merkle';
-import type { AppendItem, ChainEntry, ChainStore, LogHead, TrimRequest } from './types';
+import type { AppendItem, CallHead, ChainEntry, ChainHead, ChainStore, LogHead, TrimRequest } from './types';
 
 /** The Merkle leaf of a chain entry: its hash (which covers seq, prev and body). */
 export function entryLeaf(e: { hash: string }): Buffer {
@@ -19,6 +19,30 @@ export function extendTree(tree: string | null, entries: readonly ChainEntry[]):
   const f = Frontier.parse(tree);
   for (const e of entries) f.append(entryLeaf(e));
   return f.toString();
+}
+
+/**
+ * The entries for `items` after `head`. An item about a call gets `callPrev`: the call's previous
+ * entry (from `calls`, or an earlier item of the same batch), or null for the call's first entry.
+ */
+export function linkEntries(head: ChainHead, items: readonly AppendItem[], calls: ReadonlyMap<string, ChainHead | null>): ChainEntry[] {
+  const last = new Map(calls);
+  const out: ChainEntry[] = [];
+  let prev = head;
+  for (const item of items) {
+    let body = item.body;
+    const call = item.record?.uniqueId;
+    if (call !== undefined) {
+      const p = last.get(call) ?? null;
+      body = JSON.stringify({ ...(JSON.parse(item.body) as object), callPrev: p ? { seq: p.seq, hash: p.hash } : null });
+    }
+    const seq = prev.seq + 1;
+    const hash = entryHash(seq, prev.hash, body);
+    out.push({ seq, prev: prev.hash, hash, body });
+    prev = { seq, hash };
+    if (call !== undefined) last.set(call, prev);
+  }
+  return out;
 }
 
 export class ChainConflictError extends Error {
@@ -55,6 +79,11 @@ export interface AppenderOptions {
   now?: () => number;
   /** Called on each conflict (another writer moved the head): a metric, to show logs are not shared. */
   onConflict?: () => void;
+  /**
+   * Called when the log in the store is shorter than what this appender last wrote to it: the store
+   * lost entries (a flush, a restart without persistence, a rollback). Appends go on from the store's head.
+   */
+  onRegression?: (from: number, to: number) => void;
 }
 
 const DEFAULTS: AppenderOptions = { batchMax: 512, maxConflicts: 100 };
@@ -145,9 +174,13 @@ export class ChainAppender {
     let items = all;
     for (let attempt = 0; items.length > 0; attempt++) {
       const head = this.head ?? (await this.store.head());
-      const entries = buildEntries(head, items.map((i) => i.body));
+      // An empty log (new, or emptied by a loss) says so in the ledger's list of logs.
+      if (head.seq === 0) await this.store.registerSelf();
+      const ids = [...new Set(items.flatMap((i) => (i.record ? [i.record.uniqueId] : [])))];
+      const calls: CallHead[] = ids.length > 0 ? await this.store.callHeads(ids) : [];
+      const entries = linkEntries(head, items, new Map(calls.map((c) => [c.uniqueId, c.prev])));
       const tree = extendTree(head.tree, entries);
-      const r = await this.store.append(head, entries, items, tree, trim);
+      const r = await this.store.append(head, entries, items, tree, trim, calls);
       if (r.status === 'ok') {
         const last = entries[entries.length - 1];
         this.head = last ? { seq: last.seq, hash: last.hash, tree } : head;
@@ -158,7 +191,10 @@ export class ChainAppender {
         items = items.filter((i) => !dup.has(i.eventId));
         this.head = head;
       } else {
-        this.head = r.head;
+        if (r.status === 'conflict') {
+          if (this.head !== null && r.head.seq < this.head.seq) this.opts.onRegression?.(this.head.seq, r.head.seq);
+          this.head = r.head;
+        } else this.head = head;
         this.conflicts += 1;
         this.opts.onConflict?.();
         if (attempt + 1 >= this.opts.maxConflicts) throw new ChainConflictError(attempt + 1);

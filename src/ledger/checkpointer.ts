@@ -1,11 +1,15 @@
 /**
  * Signs checkpoints of one log: its size and Merkle root, as a C2SP signed note (checkpoint.ts), kept
- * with the log in Redis and appended to a local file.
+ * with the log in Redis and appended to the host's checkpoint file.
  *
- * The checkpointer signs only what it checked itself: from its last checkpoint (whose compact range must
- * give the root that checkpoint signed) it reads the entries added since, checks that they extend the
- * chain (seq, prev link, hash) and computes the new root. A log that was rewritten below the last
- * checkpoint is not signed again: it is reported, and `ledger verify` names the break.
+ * What was signed before is taken from the host's file, not from Redis: anyone who can write to Redis
+ * can delete the checkpoints kept there, and must not thereby get a rewritten log signed. When it
+ * (re)starts, the checkpointer walks the log from its start (or its purge anchor) and checks that it
+ * gives the root of the last checkpoint in the file (and of the last one in Redis that opens with our
+ * keys): the log must be a consistent extension of what was signed. Then it extends the tree it
+ * computed itself with each entry added since, checking seq, prev link and hash, and that the last
+ * entry it signed is still there. Otherwise it refuses — loudly, every interval until the log is
+ * consistent again — while calls go on being decided and stored.
  */
 import { promises as fsp } from 'node:fs';
 import { dirname } from 'node:path';
@@ -16,32 +20,15 @@ import type { ServiceObserver } from '../ports/observer';
 import { entryLeaf } from './appender';
 import { entryHash, GENESIS } from './chain';
 import { formatCheckpoint, openNote, parseCheckpoint, signNote, verifierOf, type SignerKey, type VerifierKey } from './checkpoint';
+import { lastTrustedCheckpoint, originOf, type CheckpointLine, type TrustedCheckpoint } from './checkpoint-file';
 import { Frontier } from './merkle';
-import type { CheckpointStore, StoredCheckpoint } from './types';
+import type { CheckpointStore } from './types';
 
-/** The origin line of a log's checkpoints. */
-export function originOf(log: string): string {
-  return `consent-ivr/${log === '' ? '-' : log}`;
-}
-
-/** The log an origin line names, or null when it is not one of ours. */
-export function logOfOrigin(origin: string): string | null {
-  const m = /^consent-ivr\/([A-Za-z0-9._-]{1,64})$/.exec(origin);
-  if (!m) return null;
-  return m[1] === '-' ? '' : (m[1] as string);
-}
-
-/** One line of the local checkpoint file. */
-export interface CheckpointLine {
-  at: string;
-  log: string;
-  size: number;
-  note: string;
-}
+export { logOfOrigin, originOf, type CheckpointLine } from './checkpoint-file';
 
 export interface CheckpointerOptions {
   intervalMs: number;
-  /** Local file every checkpoint is appended to (JSON Lines). */
+  /** The host's checkpoint file (JSON Lines): read as the truth of what was signed, appended to. */
   file: string;
   clock: Clock;
   logger: Logger;
@@ -49,8 +36,8 @@ export interface CheckpointerOptions {
   trusted?: VerifierKey[];
   /** Entries read per round trip. */
   chunk?: number;
-  /** Told of each checkpoint and the time it took. */
-  observer?: Pick<ServiceObserver, 'checkpointSigned'>;
+  /** Told of each checkpoint and the time it took, and of each refusal. */
+  observer?: Pick<ServiceObserver, 'checkpointSigned' | 'checkpointRefused'>;
 }
 
 interface Base {
@@ -65,12 +52,32 @@ interface Base {
 export type SignResult =
   | { status: 'signed'; size: number; note: string }
   | { status: 'unchanged'; size: number }
-  | { status: 'skipped'; reason: string };
+  | { status: 'skipped'; reason: string }
+  | { status: 'refused'; reason: string };
+
+/** The log is not a consistent extension of what was signed: not signing it. */
+export class CheckpointRefusal extends Error {
+  constructor(
+    readonly log: string,
+    /** Entries signed before (the host's file, or Redis). */
+    readonly signedSize: number,
+    /** Entries the log in Redis has now. */
+    readonly logSize: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CheckpointRefusal';
+  }
+}
+
+/** Where the checkpointer stands, for readiness and doctor. */
+export type CheckpointerHealth = { state: 'ok' } | { state: 'refused'; since: string; reason: string; signedSize: number; logSize: number };
 
 export class Checkpointer {
   private base: Base | null = null;
   private readonly runs: Periodic<SignResult>;
   private readonly keys: VerifierKey[];
+  private refusal: CheckpointerHealth = { state: 'ok' };
 
   constructor(
     private readonly store: CheckpointStore,
@@ -79,12 +86,50 @@ export class Checkpointer {
   ) {
     this.keys = [verifierOf(signer), ...(opts.trusted ?? [])];
     this.runs = new Periodic(opts.clock, opts.intervalMs, () =>
-      this.sign().catch((e: Error): SignResult => {
-        this.base = null; // read again from the store next time
-        this.opts.logger.warn('checkpoint not signed; will try again', { error: safe(e.message) });
-        return { status: 'skipped', reason: e.message };
-      }),
+      this.sign().then(
+        (r): SignResult => {
+          if (r.status === 'signed' || r.status === 'unchanged') this.refusal = { state: 'ok' };
+          return r;
+        },
+        (e: Error): SignResult => {
+          this.base = null; // read again from the file and the store next time
+          if (!(e instanceof CheckpointRefusal)) {
+            this.opts.logger.warn('checkpoint not signed; will try again', { error: safe(e.message) });
+            return { status: 'skipped', reason: e.message };
+          }
+          const since = this.refusal.state === 'refused' ? this.refusal.since : this.opts.clock.now().toISOString();
+          this.refusal = { state: 'refused', since, reason: e.message, signedSize: e.signedSize, logSize: e.logSize };
+          this.opts.logger.error('checkpoint REFUSED: the log is not a consistent extension of what was signed; calls go on being stored, unsigned', {
+            log: safe(e.log),
+            signedSize: e.signedSize,
+            logSize: e.logSize,
+            reason: safe(e.message),
+            file: safe(this.opts.file),
+          });
+          this.opts.observer?.checkpointRefused?.(e.log);
+          return { status: 'refused', reason: e.message };
+        },
+      ),
     );
+  }
+
+  /**
+   * Checks, without signing, that the log is a consistent extension of what was signed (doctor): the
+   * walk a (re)start does.
+   */
+  async check(): Promise<CheckpointerHealth> {
+    try {
+      await this.loadBase();
+      return { state: 'ok' };
+    } catch (e) {
+      if (!(e instanceof CheckpointRefusal)) throw e;
+      return { state: 'refused', since: this.opts.clock.now().toISOString(), reason: e.message, signedSize: e.signedSize, logSize: e.logSize };
+    }
+  }
+
+  /** Whether the last attempt refused to sign (the log does not extend what was signed). */
+  health(): CheckpointerHealth {
+    return this.refusal;
   }
 
   start(): void {
@@ -108,7 +153,7 @@ export class Checkpointer {
     // A log begun before Merkle trees keeps no tree in Redis; its tree is computed from its entries
     // here all the same (unless its start was purged before trees: startOfLog refuses then).
     const head = await this.store.head();
-    const base = this.base ?? (await this.loadBase());
+    const base = this.base ? await this.stillThere(this.base, head.seq) : await this.loadBase();
     if (head.seq === base.size && base.signed) {
       this.base = base;
       return { status: 'unchanged', size: base.size };
@@ -120,10 +165,11 @@ export class Checkpointer {
     }
     const text = formatCheckpoint({ origin: originOf(this.store.log), size: next.size, root: next.tree.root(), extensions: [] });
     const note = signNote(text, this.signer);
-    await this.store.addCheckpoint(next.size, note, next.tree.toString());
+    // The host's file first: it is what the next start continues from.
     const line: CheckpointLine = { at: this.opts.clock.now().toISOString(), log: this.store.log, size: next.size, note };
     await fsp.mkdir(dirname(this.opts.file), { recursive: true });
     await fsp.appendFile(this.opts.file, `${JSON.stringify(line)}\n`, { mode: 0o640 });
+    await this.store.addCheckpoint(next.size, note, next.tree.toString());
     const covered = next.size - base.size;
     this.base = { ...next, signed: true };
     this.opts.observer?.checkpointSigned?.(Date.now() - started);
@@ -131,71 +177,82 @@ export class Checkpointer {
     return { status: 'signed', size: next.size, note };
   }
 
+  /** The base kept from the last run, if the log still ends as it did then (Redis may have lost or rewritten it). */
+  private async stillThere(base: Base, headSeq: number): Promise<Base> {
+    const log = this.store.log;
+    if (headSeq < base.size) {
+      throw new CheckpointRefusal(log, base.size, headSeq, `log "${log}" has ${headSeq} entries in Redis, but ${base.size} were signed: entries ${headSeq + 1}–${base.size} were lost or removed`);
+    }
+    if (base.size === 0) return base;
+    const [e] = await this.store.entriesAfter(base.size - 1, 1);
+    if (!e || e.seq !== base.size || e.hash !== base.lastHash || entryHash(e.seq, e.prev, e.body) !== e.hash) {
+      throw new CheckpointRefusal(log, base.size, headSeq, `entry seq ${base.size} of log "${log}" is not the one signed: the log was rewritten`);
+    }
+    return base;
+  }
+
   /**
-   * Where to continue from: the last checkpoint in the store if it opens with our keys and its compact
-   * range gives the root it signed; otherwise the start of the log (its anchor's compact range).
+   * Where to continue from, checked: the whole log, walked from its start (or its anchor) and compared
+   * with the last checkpoint in the host's file and the last one in Redis that opens with our keys.
    */
   private async loadBase(): Promise<Base> {
-    const last = await this.store.latestCheckpoint();
-    const tree = last ? this.usable(last) : null;
-    if (tree) {
-      if (tree.size === 0) return { size: 0, tree, lastHash: GENESIS, signed: true };
-      const lastHash = await this.lastEntryOf(tree);
-      if (lastHash !== null) return { size: tree.size, tree, lastHash, signed: true };
-      throw new Error(`the log's entries up to ${tree.size} are not the ones its last checkpoint signed: not signing; run consent-ivr ledger verify`);
+    const log = this.store.log;
+    const fromFile = await lastTrustedCheckpoint(this.opts.file, log, this.keys);
+    const fromRedis = await this.latestInStore();
+    const targets = [fromFile, fromRedis].filter((c): c is TrustedCheckpoint => c !== null);
+    const signedSize = Math.max(0, ...targets.map((c) => c.size));
+    const refuse = (size: number, why: string) => new CheckpointRefusal(log, signedSize, size, why);
+    const where = (c: TrustedCheckpoint) => (c === fromFile ? `the host's checkpoint file (${this.opts.file})` : 'Redis');
+
+    let tree: Frontier | null = null;
+    let last = GENESIS;
+    const check = () => {
+      for (const c of targets) {
+        if (tree && c.size === tree.size && !tree.root().equals(c.root)) {
+          throw refuse(tree.size, `log "${log}": its first ${c.size} entries do not give the root signed in ${where(c)}: entries before it were changed, removed or reordered`);
+        }
+      }
+    };
+    for await (const { anchor, anchorTree, entries } of this.store.chain(this.opts.chunk ?? 1000)) {
+      if (!tree) {
+        if (anchor && anchorTree === null) throw new Error(`log "${log}" was trimmed before Merkle trees: it cannot be checkpointed`);
+        tree = anchorTree !== null ? Frontier.parse(anchorTree) : new Frontier();
+        if (anchor && tree.size !== anchor.seq) throw refuse(anchor.seq, `log "${log}": its purge anchor (seq ${anchor.seq}) and its tree (${tree.size}) disagree`);
+        last = anchor ? anchor.hash : GENESIS;
+        for (const c of targets) {
+          if (c.size < tree.size) throw refuse(tree.size, `log "${log}" starts after entry ${tree.size} (trimmed) but its last checkpoint in ${where(c)} signed ${c.size}: what was signed cannot be checked`);
+        }
+        check();
+      }
+      for (const e of entries) {
+        if (e.seq !== tree.size + 1 || e.prev !== last || entryHash(e.seq, e.prev, e.body) !== e.hash) {
+          throw refuse(tree.size, `log "${log}" breaks at entry seq ${e.seq} (after ${tree.size}): run consent-ivr ledger verify`);
+        }
+        tree.append(entryLeaf(e));
+        last = e.hash;
+        check();
+      }
     }
-    return this.startOfLog();
+    const size = tree?.size ?? 0;
+    if (size < signedSize) {
+      throw refuse(size, `log "${log}" has ${size} entries in Redis, but ${signedSize} were signed (${where(targets.find((c) => c.size === signedSize) as TrustedCheckpoint)}): entries ${size + 1}–${signedSize} were lost or removed`);
+    }
+    const t = tree ?? new Frontier();
+    return { size, tree: t, lastHash: last, signed: targets.some((c) => c.size === size) };
   }
 
-  /**
-   * The hash of the checkpoint's last entry, read from the log and proven to be the one signed: the
-   * entries of the tree's last (smallest) subtree must give that subtree's hash. Null when they do not.
-   */
-  private async lastEntryOf(tree: Frontier): Promise<string | null> {
-    const piece = tree.pieces()[tree.pieces().length - 1];
-    if (!piece) return null;
-    const entries = (await this.store.entriesAfter(piece.lo, piece.hi - piece.lo)).filter((e) => e.seq <= piece.hi);
-    const first = entries[0];
-    if (first && first.seq > piece.lo + 1) {
-      // The start of that subtree was purged since (a long-idle log): only the last entry can be read.
-      const tail = entries[entries.length - 1];
-      if (!tail || tail.seq !== piece.hi || entryHash(tail.seq, tail.prev, tail.body) !== tail.hash) return null;
-      this.opts.logger.warn('checkpoint: the entries the last checkpoint ends with were partly purged; continuing from its last entry as stored', { log: safe(this.store.log) });
-      return tail.hash;
-    }
-    if (entries.length !== piece.hi - piece.lo) return null;
-    const sub = new Frontier();
-    let prev: string | null = null;
-    for (const [i, e] of entries.entries()) {
-      if (e.seq !== piece.lo + i + 1 || (prev !== null && e.prev !== prev) || entryHash(e.seq, e.prev, e.body) !== e.hash) return null;
-      sub.append(entryLeaf(e));
-      prev = e.hash;
-    }
-    return sub.root().equals(piece.hash) ? prev : null;
-  }
-
-  private usable(cp: StoredCheckpoint): Frontier | null {
+  /** The last checkpoint kept in Redis, if it opens with our keys and is of this log. */
+  private async latestInStore(): Promise<TrustedCheckpoint | null> {
+    const cp = await this.store.latestCheckpoint();
+    if (!cp) return null;
     try {
-      const { text } = openNote(cp.note, this.keys);
-      const c = parseCheckpoint(text);
-      const tree = Frontier.parse(cp.tree);
-      if (c.origin === originOf(this.store.log) && c.size === tree.size && tree.root().equals(c.root)) return tree;
-      this.opts.logger.warn('checkpoint: the last checkpoint does not match its stored tree; starting over from the log', { log: safe(this.store.log) });
-    } catch (e) {
-      this.opts.logger.warn('checkpoint: the last checkpoint does not open with the configured keys; starting over from the log', {
-        log: safe(this.store.log),
-        error: safe((e as Error).message),
-      });
+      const c = parseCheckpoint(openNote(cp.note, this.keys).text);
+      if (c.origin === originOf(this.store.log)) return { size: c.size, root: c.root, at: null, note: cp.note };
+    } catch {
+      // not ours, or not signed by a trusted key: ledger verify names it
     }
+    this.opts.logger.warn('checkpoint: the last checkpoint kept in Redis does not open with the configured keys; ignored', { log: safe(this.store.log) });
     return null;
-  }
-
-  /** The log's start: empty, or the anchor left by a purge with its compact range. */
-  private async startOfLog(): Promise<Base> {
-    const first = await this.store.entriesAfter(0, 1);
-    const e = first[0];
-    if (!e || e.seq === 1) return { size: 0, tree: new Frontier(), lastHash: GENESIS, signed: false };
-    throw new Error(`the log starts at seq ${e.seq} (trimmed) and has no valid checkpoint to continue from; run consent-ivr ledger verify`);
   }
 
   /** Reads and checks the entries after `base` up to `to`, and returns the base they lead to. */

@@ -83,13 +83,29 @@ export class DurableLedger implements Ledger {
   /** Set when a write missed Redis; cleared by the next write or replay that reaches it. */
   private degraded = false;
   private readonly inflight = new Set<Promise<unknown>>();
+  private readonly regressionListeners: ((from: number, to: number) => void)[] = [];
 
   constructor(
     private readonly store: ChainStore,
     private readonly journal: JournalPort,
     private readonly opts: DurableLedgerOptions,
   ) {
-    this.appender = new ChainAppender(store, { now: () => opts.clock.now().getTime() });
+    this.appender = new ChainAppender(store, {
+      now: () => opts.clock.now().getTime(),
+      onRegression: (from, to) => {
+        opts.logger.error('ledger: the log in Redis lost entries (flushed, restarted without persistence, or rolled back); appending after what is left', {
+          from,
+          to,
+          lost: from - to,
+        });
+        for (const l of this.regressionListeners) l(from, to);
+      },
+    });
+  }
+
+  /** Tells `fn` each time the log in Redis is found shorter than what this ledger had written to it. */
+  onRegression(fn: (from: number, to: number) => void): void {
+    this.regressionListeners.push(fn);
   }
 
   /** Appends from another writer to this log (another instance, the CLI) that made this one retry. */

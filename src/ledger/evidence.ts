@@ -13,12 +13,12 @@
 import { entryLeaf } from './appender';
 import { entryHash } from './chain';
 import { fingerprint, openNote, parseCheckpoint, type VerifierKey } from './checkpoint';
-import { logOfOrigin, originOf } from './checkpointer';
+import { logOfOrigin, originOf } from './checkpoint-file';
 import { Frontier, LogTree, TreeError, verifyConsistency, verifyInclusion } from './merkle';
 import { findRecord } from './admin';
 import { parseStoredRecord, serialiseRecord, sha256Hex, validateRecord } from './record';
 import { sealOf } from './seal';
-import type { AdminStore, NoticeCatalogue, RecordingSeal, StoredChainEntry, StoredRecord } from './types';
+import { STAGE, type AdminStore, type NoticeCatalogue, type RecordingSeal, type StoredChainEntry, type StoredRecord } from './types';
 import { noticeVersionOf } from '../prompts/build';
 
 export const BUNDLE_FORMAT = 'consent-ivr-evidence/1';
@@ -162,6 +162,7 @@ export function verifyBundle(raw: unknown, key: VerifierKey): BundleCheck {
 
   // The entries: hashes, proofs, and that each is about this call.
   const bodies = new Map<number, Record<string, unknown>>();
+  const hashes = new Map<number, string>();
   const seqs = new Set<number>();
   for (const e of b.entries as unknown[]) {
     const x = e as Partial<BundleEntry>;
@@ -194,9 +195,15 @@ export function verifyBundle(raw: unknown, key: VerifierKey): BundleCheck {
       continue;
     }
     if (body.uniqueId !== b.uniqueId) problems.push(`${where}: about call ${String(body.uniqueId)}, not ${b.uniqueId}`);
+    hashes.set(x.seq, hash);
     bodies.set(x.seq, body);
   }
   if (b.entries.length === 0) problems.push('no ledger entry about the call');
+  checkCallLinks(bodies, problems);
+  for (const [seq, body] of bodies) {
+    const p = body.callPrev as { seq?: unknown; hash?: unknown } | null | undefined;
+    if (p && typeof p.seq === 'number' && hashes.has(p.seq) && hashes.get(p.seq) !== p.hash) problems.push(`entry seq ${seq}: links to a call entry seq ${p.seq} whose hash is not the one in the bundle`);
+  }
 
   // The record: the digest in the entry that wrote it.
   let record: StoredRecord | null = null;
@@ -214,6 +221,8 @@ export function verifyBundle(raw: unknown, key: VerifierKey): BundleCheck {
     if (record.uniqueId !== b.uniqueId) problems.push(`record: about call ${record.uniqueId}, not ${b.uniqueId}`);
     if (!writer) problems.push(`record: the entry that wrote it (seq ${b.recordSeq}) is not in the bundle`);
     else if (writer.recordDigest !== sha256Hex(serialiseRecord(record))) problems.push(`record: differs from what entry seq ${b.recordSeq} recorded`);
+    const last = lastWriter(bodies);
+    if (writer && last && last.seq !== b.recordSeq) problems.push(`record: not the latest state of the call: entry seq ${last.seq} (${last.type}) wrote it after seq ${b.recordSeq}`);
   }
 
   // The notice texts.
@@ -242,9 +251,46 @@ export function verifyBundle(raw: unknown, key: VerifierKey): BundleCheck {
   return { ok: problems.length === 0, problems, checkpoint: { size, signedBy: key.name } };
 }
 
+const WRITES: Record<string, number> = { decision: STAGE.decision, outcome: STAGE.outcome, withdrawal: STAGE.withdrawal, pause: STAGE.pause, resume: STAGE.resume, erasure: STAGE.erasure };
+
+/** The entry that wrote the record last, as the store applies writes (a lower stage never overwrites a higher one). */
+function lastWriter(bodies: Map<number, Record<string, unknown>>): { seq: number; type: string } | null {
+  let best: { seq: number; type: string; stage: number } | null = null;
+  for (const seq of [...bodies.keys()].sort((x, y) => x - y)) {
+    const type = String(bodies.get(seq)?.type);
+    const stage = WRITES[type];
+    if (stage !== undefined && (!best || stage >= best.stage)) best = { seq, type, stage };
+  }
+  return best;
+}
+
+/**
+ * The call's own chain: an entry that names the call's previous entry (`callPrev`, in entries made
+ * since calls were linked) must follow that entry in the bundle, and one that names none must be the
+ * call's first; so no entry about the call can be left out between its first and its last.
+ */
+function checkCallLinks(bodies: Map<number, Record<string, unknown>>, problems: string[]): void {
+  const seqs = [...bodies.keys()].sort((x, y) => x - y);
+  seqs.forEach((seq, i) => {
+    const body = bodies.get(seq) as Record<string, unknown>;
+    if (!('callPrev' in body)) return; // an entry from before calls were linked
+    const before = i > 0 ? (seqs[i - 1] as number) : null;
+    const p = body.callPrev as { seq?: unknown; hash?: unknown } | null;
+    if (p === null) {
+      if (before !== null) problems.push(`entry seq ${seq}: says it is the call's first entry, but the bundle has entry seq ${before} before it`);
+      return;
+    }
+    if (typeof p !== 'object' || typeof p.seq !== 'number' || !isHex(p.hash, 64)) {
+      problems.push(`entry seq ${seq}: its link to the call's previous entry is malformed`);
+      return;
+    }
+    if (p.seq !== before) problems.push(`entry seq ${seq}: the call's previous entry is seq ${p.seq}, which the bundle ${bodies.has(p.seq) ? 'does not have just before it' : 'leaves out'}`);
+  });
+}
+
 /** The seal as the bundle states it: the seal entry's fields but its type and call. */
 function sealFields(body: object): Record<string, unknown> {
-  return sortKeys(Object.fromEntries(Object.entries(body).filter(([k]) => k !== 'type' && k !== 'uniqueId')));
+  return sortKeys(Object.fromEntries(Object.entries(body).filter(([k]) => k !== 'type' && k !== 'uniqueId' && k !== 'callPrev')));
 }
 
 function sortKeys(o: object): Record<string, unknown> {
@@ -276,10 +322,7 @@ export async function collectEvidence(store: AdminStore, uniqueId: string, keys:
   if (!found) throw new EvidenceError(`no record for uniqueid ${uniqueId}`);
   const log = found.log;
   const record = parseStoredRecord(found.row.json);
-  const seqs = await log.eventSeqs(uniqueId);
-  const entries = await log.chainEntries(seqs);
-  const missing = seqs.filter((_, i) => entries[i] === null);
-  if (missing.length > 0) throw new EvidenceError(`entries ${missing.join(', ')} of this call are no longer in the log (purged or deleted); run consent-ivr ledger verify`);
+  const { seqs, entries } = await callEntries(log, uniqueId, found.row.seq);
   const maxSeq = Math.max(found.row.seq, ...seqs);
 
   // The latest checkpoint covering every entry, signed by a trusted key.
@@ -326,6 +369,32 @@ export async function collectEvidence(store: AdminStore, uniqueId: string, keys:
     seal,
     summary: summarise({ ...partial, size: cp.size, keyName: cp.key.name }),
   };
+}
+
+/**
+ * The entries about a call: those its record indexes, the one that wrote the record, and every entry
+ * they link back to (`callPrev`), so that an index entry removed in Redis does not leave one out.
+ */
+async function callEntries(log: AdminStore, uniqueId: string, recordSeq: number): Promise<{ seqs: number[]; entries: StoredChainEntry[] }> {
+  const want = new Set([...(await log.eventSeqs(uniqueId)), recordSeq]);
+  const got = new Map<number, StoredChainEntry>();
+  while (want.size > got.size) {
+    const ask = [...want].filter((q) => !got.has(q));
+    const found = await log.chainEntries(ask);
+    const missing = ask.filter((_, i) => found[i] === null);
+    if (missing.length > 0) throw new EvidenceError(`entries ${missing.join(', ')} of this call are no longer in the log (purged or deleted); run consent-ivr ledger verify`);
+    for (const e of found as StoredChainEntry[]) {
+      got.set(e.seq, e);
+      try {
+        const p = (JSON.parse(e.body) as { callPrev?: { seq?: unknown } | null }).callPrev;
+        if (p && typeof p.seq === 'number' && Number.isSafeInteger(p.seq) && p.seq > 0) want.add(p.seq);
+      } catch {
+        // an unreadable body: the bundle's check names it
+      }
+    }
+  }
+  const seqs = [...want].sort((a, b) => a - b);
+  return { seqs, entries: seqs.map((q) => got.get(q) as StoredChainEntry) };
 }
 
 /**

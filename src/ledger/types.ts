@@ -8,6 +8,7 @@
  *   uniqueId and by the SHA-256 digest of its stored JSON.
  */
 import type { ConsentRecord } from '../ports/ledger';
+import type { QueueRead } from './queues';
 
 /** A record as stored: the port's record plus the time its personal fields were erased. */
 export interface StoredRecord extends ConsentRecord {
@@ -110,8 +111,24 @@ export interface RecordWrite {
 export interface AppendItem {
   /** Unique id of the event; a store applies an event at most once. */
   eventId: string;
+  /**
+   * The entry's body (JSON). An event about a call (it has a `record`) gets the call's previous entry
+   * added as `callPrev` by the appender, so that the entries of one call form a chain of their own.
+   */
   body: string;
   record: RecordWrite | null;
+}
+
+/**
+ * The last entry about a call, as its record keeps it (`last`): what the next entry about the call
+ * links to. `stored` is the record's `last` field as it is now ('' when absent), which the append
+ * compares before writing.
+ */
+export interface CallHead {
+  uniqueId: string;
+  /** Null: the call has no entry yet (or none since calls were linked). */
+  prev: ChainHead | null;
+  stored: string;
 }
 
 /** Trims the chain up to and including `seq` (which must have `hash`), atomically with the append. */
@@ -126,6 +143,8 @@ export type AppendResult =
   | { status: 'ok' }
   /** The chain's head is not the one the entries were computed from. */
   | { status: 'conflict'; head: LogHead }
+  /** A call's last entry moved since it was read (another writer appended about that call). */
+  | { status: 'call-conflict'; uniqueId: string }
   /** These events were already applied; nothing was written. */
   | { status: 'duplicate'; eventIds: string[] };
 
@@ -141,8 +160,18 @@ export interface ChainStore {
    * first that the head is `expected` and that no event was applied already. `tree` is the log's Merkle
    * compact range after the entries (null: the log has none).
    */
-  append(expected: ChainHead, entries: ChainEntry[], items: AppendItem[], tree: string | null, trim?: TrimRequest): Promise<AppendResult>;
+  append(expected: ChainHead, entries: ChainEntry[], items: AppendItem[], tree: string | null, trim?: TrimRequest, calls?: CallHead[]): Promise<AppendResult>;
   getRecord(uniqueId: string): Promise<RecordRow | null>;
+  /** The last entry about each call (for `callPrev`), read from its record. */
+  callHeads(uniqueIds: string[]): Promise<CallHead[]>;
+  /** Registers this log in the ledger's list of logs (again: after Redis lost it). */
+  registerSelf(): Promise<void>;
+}
+
+/** A record found by scanning: its row, and the time-index score and stage kept with it. */
+export interface ScannedRecord extends RecordRow {
+  enteredMs: number;
+  stage: number;
 }
 
 /** A record row as read for the CLI: the stored JSON and the seq of the entry that wrote it. */
@@ -183,7 +212,10 @@ export interface DeletionConfirmation {
 export interface DeletionQueue {
   /** Queues a deletion; one per call (queued again, it keeps its first time). */
   queueDeletion(server: string, d: PendingDeletion): Promise<void>;
+  /** The valid deletions queued for a server, oldest first (readDeletions without the malformed ones). */
   pendingDeletions(server: string): Promise<PendingDeletion[]>;
+  /** A server's queue entry by entry: the valid deletions, oldest first, and the entries set apart as malformed (queues.ts). */
+  readDeletions(server: string): Promise<QueueRead<PendingDeletion>>;
   /** Servers that have (or had) deletions queued. */
   deletionServers(): Promise<string[]>;
   /** Takes a deletion off the server's queue and keeps its confirmation, atomically. */
@@ -212,6 +244,8 @@ export interface CheckpointStore {
   checkpoints(chunk: number): AsyncIterable<StoredCheckpoint[]>;
   /** Entries with seq > `afterSeq`, in order, at most `count`. */
   entriesAfter(afterSeq: number, count: number): Promise<StoredChainEntry[]>;
+  /** The anchor (last trimmed entry, with its Merkle compact range) and the chain from its start, in chunks. */
+  chain(chunk: number): AsyncIterable<{ anchor: ChainHead | null; anchorTree: string | null; entries: StoredChainEntry[] }>;
 }
 
 /** One version of the notice: every text spoken and the SHA-256 of each audio file (null: not readable). */
@@ -237,7 +271,10 @@ export interface EvidenceStore {
   saveNotice(n: NoticeCatalogue): Promise<void>;
   notice(version: string): Promise<NoticeCatalogue | null>;
   markUnsealed(server: string, u: UnsealedRecording): Promise<void>;
+  /** The valid recordings waiting for their seal, oldest first (readUnsealed without the malformed ones). */
   unsealed(server: string): Promise<UnsealedRecording[]>;
+  /** The server's recordings waiting for their seal, entry by entry: the valid ones, oldest first, and the malformed ones. */
+  readUnsealed(server: string): Promise<QueueRead<UnsealedRecording>>;
   clearUnsealed(server: string, uniqueId: string): Promise<void>;
   /** Registers a log (instance) of this ledger. */
   registerLog(log: string): Promise<void>;
@@ -247,6 +284,14 @@ export interface EvidenceStore {
 export interface AdminStore extends ChainStore, DeletionQueue, CheckpointStore, EvidenceStore {
   /** Every log of the ledger (the one of versions before per-instance logs, '', when it has data). */
   logs(): Promise<string[]>;
+  /** Logs found by their keys, whether the list of logs names them or not (verify). */
+  scanLogs(): Promise<string[]>;
+  /** Every record of this log found by its key (not through an index), in chunks. */
+  scanRecords(chunk: number): AsyncIterable<ScannedRecord[]>;
+  /** The time index of this log, in chunks: uniqueId and score. */
+  timeIndex(chunk: number): AsyncIterable<{ uniqueId: string; ms: number }[]>;
+  /** Whether each record is in its caller's index. */
+  inCallerIndex(rows: { uniqueId: string; callerPseudonym: string }[]): Promise<boolean[]>;
   /** The same store, on another log. */
   forLog(log: string): AdminStore;
   /** Seqs of the events stored for a call (its record's ev: index), oldest first. */
@@ -281,6 +326,8 @@ export interface AdminStore extends ChainStore, DeletionQueue, CheckpointStore, 
   markErased(pseudonym: string, atMs: number): Promise<void>;
   /** The remembered erasure requests: caller pseudonym → time of the request (ms). */
   erasureMarks(): Promise<Map<string, number>>;
+  /** The same, entry by entry: the valid requests, and the entries set apart as malformed. */
+  readErasureMarks(): Promise<QueueRead<[string, number]>>;
   /** Forgets erasure requests (once older than the retention period). */
   forgetErasures(pseudonyms: string[]): Promise<void>;
 }

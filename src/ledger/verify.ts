@@ -16,25 +16,32 @@ import { join } from 'node:path';
 import { entryLeaf } from './appender';
 import { ChainVerifier, entryHash, type VerifyResult } from './chain';
 import { NoteError, openNote, parseCheckpoint, type VerifierKey } from './checkpoint';
-import { logOfOrigin, originOf } from './checkpointer';
+import { logOfOrigin, originOf, readCheckpointLines } from './checkpoint-file';
 import { Frontier } from './merkle';
 import { parseStoredRecord, sha256Hex } from './record';
 import { inspectRecording, relativeToDir, sealOf } from './seal';
 import { DAY_MS, type AdminContext } from './admin';
-import type { AdminStore, StoredChainEntry } from './types';
+import { STAGE, type AdminStore, type StoredChainEntry } from './types';
 
 export interface VerifyOptions {
   /** Public keys whose checkpoints are trusted. */
   keys: VerifierKey[];
   /** Checkpoints kept elsewhere (an auditor's copy): note files, or checkpoint files (JSON Lines). */
   checkpointFiles: string[];
+  /**
+   * The host's checkpoint file (ledger.checkpointFile): what this host signed, the ground truth against
+   * which Redis is checked. Read when it exists; null: none.
+   */
+  hostCheckpointFile: string | null;
+  /** ledger.checkpointIntervalMs: entries left unsigned much longer than this are a problem. */
+  checkpointIntervalMs: number;
   /** Check this server's recording files against their seals. */
   recordings: boolean;
   /** recording.format, to read durations. */
   recordingFormat: string;
 }
 
-export type CheckpointProblemKind = 'truncated' | 'mismatch' | 'unknown-key' | 'bad-signature' | 'malformed' | 'unverifiable';
+export type CheckpointProblemKind = 'truncated' | 'mismatch' | 'unknown-key' | 'bad-signature' | 'malformed' | 'unverifiable' | 'unsigned' | 'unregistered';
 
 export interface CheckpointProblem {
   log: string | null;
@@ -51,10 +58,24 @@ export interface RecordProblem {
   message: string;
 }
 
+/** What a log lost against what was signed: the largest signed size it no longer extends. */
+export interface LogLoss {
+  /** Entries signed (the largest checkpoint the log no longer extends). */
+  signed: number;
+  /** Where that checkpoint is kept ('ledger', or a file). */
+  source: string;
+  /** Entries the log holds now (from its start). */
+  now: number;
+  /** The log holds entries that differ from the signed ones (not only fewer). */
+  rewritten: boolean;
+}
+
 export interface LogReport {
   log: string;
   chain: VerifyResult;
-  records: { checked: number; unverifiable: number; problem: RecordProblem | null };
+  /** Set when the log no longer extends a checkpoint: Redis lost or someone rewrote it. */
+  loss: LogLoss | null;
+  records: { checked: number; unverifiable: number; problem: RecordProblem | null; problems: number };
   checkpoints: {
     /** Checkpoints whose root was recomputed from the entries and matched. */
     checked: number;
@@ -63,6 +84,12 @@ export interface LogReport {
     latest: { size: number; signedBy: string[] } | null;
     problems: CheckpointProblem[];
   };
+}
+
+/** Notes of a file, or of the host's checkpoint file, with the log each line says it is of. */
+async function notesOf(file: string, host: boolean): Promise<{ note: string; log: string | null }[]> {
+  if (host) return (await readCheckpointLines(file)).map((l) => ({ note: l.note, log: l.log }));
+  return (await readCheckpointFile(file)).map((note) => ({ note, log: null }));
 }
 
 export interface RecordingFinding {
@@ -178,15 +205,70 @@ async function gatherCheckpoints(
   for (const log of logs) {
     for await (const chunk of ctx.store.forLog(log).checkpoints(ctx.chunk)) for (const c of chunk) take(c.note, 'ledger', log);
   }
-  for (const file of opts.checkpointFiles) for (const note of await readCheckpointFile(file)) take(note, file, null);
+  const files = [...(opts.hostCheckpointFile ? [{ file: opts.hostCheckpointFile, host: true }] : []), ...opts.checkpointFiles.map((file) => ({ file, host: false }))];
+  for (const { file, host } of files) {
+    for (const { note, log } of await notesOf(file, host)) {
+      const r = openCheckpoint(note, opts.keys, file);
+      // The host's file names the log of each line: a line signed for another log is reported there.
+      if (host && log !== null && !isProblem(r) && r.log !== log) orphans.push({ log, source: file, size: r.cp.size, kind: 'malformed', message: `a line of log "${log}" holds a checkpoint of ${originOf(r.log ?? '')}` });
+      else take(note, file, null);
+    }
+  }
   for (const list of byLog.values()) list.sort((a, b) => a.size - b.size);
   return { byLog, problems, orphans };
 }
 
+/** What the walk keeps of each call: the entry that must have written its record, and its last entry's time. */
+interface CallState {
+  writer: number;
+  stage: number;
+  type: string;
+  atMs: number;
+}
+
+const WRITES: Record<string, number> = { decision: STAGE.decision, outcome: STAGE.outcome, withdrawal: STAGE.withdrawal, pause: STAGE.pause, resume: STAGE.resume, erasure: STAGE.erasure };
+
+/**
+ * Follows the entries about calls, as the store's append applies them: an entry writes its call's
+ * record unless the record was written at a higher stage (a decision replayed after the outcome).
+ */
+class CallWriters {
+  readonly calls = new Map<string, CallState>();
+
+  feed(entries: StoredChainEntry[]): void {
+    for (const e of entries) {
+      let b: { type?: unknown; uniqueId?: unknown; at?: unknown };
+      try {
+        b = JSON.parse(e.body) as typeof b;
+      } catch {
+        continue; // the chain check covers an unparsable entry
+      }
+      const stage = WRITES[String(b.type)];
+      if (stage === undefined || typeof b.uniqueId !== 'string') continue;
+      const atMs = Date.parse(String(b.at));
+      const cur = this.calls.get(b.uniqueId);
+      if (!cur || stage >= cur.stage) this.calls.set(b.uniqueId, { writer: e.seq, stage, type: String(b.type), atMs });
+      else cur.atMs = atMs;
+    }
+  }
+}
+
+/** Keeps, of several checkpoint problems of one kind and source, the largest (the others are counted in it). */
+function collapse(problems: CheckpointProblem[]): CheckpointProblem[] {
+  const groups = new Map<string, CheckpointProblem[]>();
+  for (const p of problems) {
+    const k = `${p.kind}\u0000${p.source}`;
+    groups.set(k, [...(groups.get(k) ?? []), p]);
+  }
+  return [...groups.values()].map((g) => {
+    const top = g.reduce((a, b) => ((b.size ?? 0) > (a.size ?? 0) ? b : a));
+    return g.length === 1 ? top : { ...top, message: `${top.message} (and ${g.length - 1} smaller checkpoint(s) of the same source alike)` };
+  });
+}
+
 /** Checks one log: its chain, its checkpoints and its records. */
-async function verifyLog(ctx: AdminContext, store: AdminStore, checkpoints: OpenedCheckpoint[], problems: CheckpointProblem[], seals: SealSink | null): Promise<LogReport> {
+async function verifyLog(ctx: AdminContext, store: AdminStore, checkpoints: OpenedCheckpoint[], problems: CheckpointProblem[], seals: SealSink | null, opts: VerifyOptions): Promise<LogReport> {
   let verifier: ChainVerifier | null = null;
-  let recordProblem: RecordProblem | null = null;
   const graceMs = ctx.now().getTime() - ctx.retentionDays * DAY_MS + DAY_MS;
   let tree: Frontier | null = null;
   let treeBrokenAt: number | null = null;
@@ -194,6 +276,10 @@ async function verifyLog(ctx: AdminContext, store: AdminStore, checkpoints: Open
   let matched = 0;
   let beforeTrim = 0;
   const log = store.log;
+  const writers = new CallWriters();
+  const signedUpTo = Math.max(0, ...checkpoints.map((c) => c.size));
+  /** Time of the first entry no checkpoint covers. */
+  let firstUnsignedAt: number | null = null;
   const compare = () => {
     for (;;) {
       const cp = checkpoints[next];
@@ -225,9 +311,11 @@ async function verifyLog(ctx: AdminContext, store: AdminStore, checkpoints: Open
       }
     }
     verifier.feed(entries);
+    writers.feed(entries);
     walked += entries.length;
     ctx.progress?.(walked);
     for (const e of entries) {
+      if (firstUnsignedAt === null && e.seq > signedUpTo) firstUnsignedAt = bodyTime(e.body);
       if (tree && treeBrokenAt === null) {
         if (e.seq !== tree.size + 1) treeBrokenAt = tree.size;
         else {
@@ -237,8 +325,6 @@ async function verifyLog(ctx: AdminContext, store: AdminStore, checkpoints: Open
       }
     }
     if (seals) await seals.feed(store, entries);
-    if (recordProblem || verifier.broken) continue;
-    recordProblem = await missingRecord(store, entries, graceMs);
   }
   const chain = (verifier ?? new ChainVerifier(null)).finish(await store.chainInfo());
   for (; next < checkpoints.length; next++) {
@@ -254,7 +340,7 @@ async function verifyLog(ctx: AdminContext, store: AdminStore, checkpoints: Open
         source: cp.source,
         size: cp.size,
         kind: 'truncated',
-        message: `a checkpoint signed ${cp.size} entries but the log ends at ${size}: entries ${size + 1}–${cp.size} were removed (truncation)`,
+        message: `a checkpoint signed ${cp.size} entries but the log ends at ${size}: entries ${size + 1}–${cp.size} were removed (truncation), or Redis lost them`,
       });
     }
   }
@@ -264,47 +350,79 @@ async function verifyLog(ctx: AdminContext, store: AdminStore, checkpoints: Open
       problems.push({ log, source: 'ledger', size: tree.size, kind: 'mismatch', message: "the log's tree state in Redis differs from its entries: it was edited" });
     }
   }
+  // Entries no checkpoint covers, for much longer than the service takes to sign them: the checkpoints
+  // were deleted (from Redis, and this host's file is not the one that has them), or nobody signs.
+  const headSeq = chain.head?.seq ?? 0;
+  const lateMs = 2 * opts.checkpointIntervalMs + 60_000;
+  if (headSeq > signedUpTo && firstUnsignedAt !== null && ctx.now().getTime() - firstUnsignedAt > lateMs) {
+    problems.push({
+      log,
+      source: 'ledger',
+      size: null,
+      kind: 'unsigned',
+      message: `entries ${signedUpTo + 1}–${headSeq} are covered by no signed checkpoint, the first since ${new Date(firstUnsignedAt).toISOString()}: checkpoints were deleted, or no service signs this log (pass its host's file with --checkpoint)`,
+    });
+  }
 
-  const records = recordProblem ? { checked: 0, unverifiable: 0, problem: recordProblem } : await checkRecords(ctx, store, chain);
+  const lossProblem = problems.filter((p) => p.kind === 'truncated' || p.kind === 'mismatch').reduce<CheckpointProblem | null>((a, p) => (!a || (p.size ?? 0) > (a.size ?? 0) ? p : a), null);
+  const loss: LogLoss | null = lossProblem
+    ? { signed: lossProblem.size ?? 0, source: lossProblem.source, now: headSeq, rewritten: problems.some((p) => p.kind === 'mismatch') }
+    : null;
+  const records = await checkRecords(ctx, store, chain, writers, graceMs);
   const last = checkpoints[checkpoints.length - 1];
   return {
     log,
     chain,
+    loss,
     records,
-    checkpoints: { checked: matched, beforeTrim, latest: last ? { size: last.size, signedBy: last.signedBy } : null, problems },
+    checkpoints: { checked: matched, beforeTrim, latest: last ? { size: last.size, signedBy: last.signedBy } : null, problems: collapse(problems) },
   };
 }
 
-/** A record that entries name but that is gone (not old enough to have been purged). */
-async function missingRecord(store: AdminStore, entries: StoredChainEntry[], graceMs: number): Promise<RecordProblem | null> {
-  const refs: { uniqueId: string; seq: number }[] = [];
-  for (const e of entries) {
-    try {
-      const b = JSON.parse(e.body) as { type?: unknown; uniqueId?: unknown; at?: unknown };
-      const named = ['decision', 'outcome', 'withdrawal', 'pause', 'resume', 'erasure'].includes(String(b.type));
-      if (named && typeof b.uniqueId === 'string' && Date.parse(String(b.at)) >= graceMs) refs.push({ uniqueId: b.uniqueId, seq: e.seq });
-    } catch {
-      // an unparsable body cannot name a record; the chain check covers the entry itself
-    }
+function bodyTime(body: string): number | null {
+  try {
+    const t = Date.parse(String((JSON.parse(body) as { at?: unknown }).at));
+    return Number.isFinite(t) ? t : null;
+  } catch {
+    return null;
   }
-  const rows = await store.getRecords(refs.map((r) => r.uniqueId));
-  const ref = refs[refs.findIndex((_, i) => rows[i] === null)];
-  return ref ? { uniqueId: ref.uniqueId, seq: ref.seq, message: `record ${ref.uniqueId} (named by chain entry seq ${ref.seq}) is missing: deleted outside erase/purge` } : null;
 }
 
-/** Every record of the log against the chain entry that wrote it. */
-async function checkRecords(ctx: AdminContext, store: AdminStore, chain: VerifyResult): Promise<LogReport['records']> {
+/**
+ * Every record of the log, found by its key (not through an index): each must be the latest state of
+ * its call (written by the last entry that writes it) and match the digest that entry recorded; every
+ * record the log's entries name must exist (unless old enough to be purged); the time index and the
+ * caller index must list exactly the records (both ways).
+ */
+async function checkRecords(ctx: AdminContext, store: AdminStore, chain: VerifyResult, writers: CallWriters, graceMs: number): Promise<LogReport['records']> {
   let checked = 0;
   let unverifiable = 0;
+  let count = 0;
+  let first: RecordProblem | null = null;
+  const fail = (p: RecordProblem) => {
+    count += 1;
+    first ??= p;
+  };
   const anchorSeq = chain.anchor?.seq ?? 0;
   const headSeq = chain.head?.seq ?? 0;
-  for await (const rows of store.recordsByTime(-Infinity, Infinity, ctx.chunk)) {
-    const inRange = rows.filter((r) => r.seq > anchorSeq);
-    unverifiable += rows.length - inRange.length;
-    const entries = await store.chainEntries(inRange.map((r) => r.seq));
-    for (let i = 0; i < inRange.length; i++) {
-      const row = inRange[i];
+  const times = new Map<string, number>();
+  for await (const rows of store.scanRecords(ctx.chunk)) {
+    const entries = await store.chainEntries(rows.map((r) => r.seq));
+    const indexed = await store.inCallerIndex(rows.map((r) => ({ uniqueId: r.uniqueId, callerPseudonym: parsePseudonym(r.json) })));
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i];
       if (!row) continue;
+      times.set(row.uniqueId, row.enteredMs);
+      const w = writers.calls.get(row.uniqueId);
+      const named = (problem: string) => fail({ uniqueId: row.uniqueId, seq: row.seq, message: `record ${row.uniqueId}: ${problem}` });
+      if (w && w.writer > row.seq) {
+        named(`it is not the latest state of its call: entry seq ${w.writer} (${w.type}) wrote it after seq ${row.seq}, which it now matches (rolled back, or edited)`);
+        continue;
+      }
+      if (!w && row.seq <= anchorSeq) {
+        unverifiable += 1;
+        continue;
+      }
       const e = entries[i];
       let problem: string | null = null;
       if (!e) problem = row.seq > headSeq ? `points to chain entry seq ${row.seq}, past the end of the chain` : `its chain entry seq ${row.seq} is missing`;
@@ -318,11 +436,47 @@ async function checkRecords(ctx: AdminContext, store: AdminStore, chain: VerifyR
         if (b.uniqueId !== row.uniqueId) problem = `its chain entry seq ${row.seq} is about another call`;
         else if (b.recordDigest !== sha256Hex(row.json)) problem = `its content differs from what chain entry seq ${row.seq} recorded: the record was edited`;
       }
-      if (problem) return { checked, unverifiable, problem: { uniqueId: row.uniqueId, seq: row.seq, message: `record ${row.uniqueId}: ${problem}` } };
-      checked += 1;
+      if (!problem && indexed[i] === false && !isErased(row.json)) problem = "it is not in its caller's index: an erasure of that caller would miss it";
+      if (problem) named(problem);
+      else checked += 1;
     }
   }
-  return { checked, unverifiable, problem: null };
+  // Records the log names that are gone (purge removes records past the retention period only).
+  for (const [uniqueId, w] of writers.calls) {
+    if (!times.has(uniqueId) && w.atMs >= graceMs) fail({ uniqueId, seq: w.writer, message: `record ${uniqueId} (named by chain entry seq ${w.writer}) is missing: deleted outside erase/purge` });
+  }
+  // The time index (list, export, report, purge read it) against the records, both ways.
+  const listed = new Set<string>();
+  for await (const part of store.timeIndex(ctx.chunk)) {
+    for (const { uniqueId, ms } of part) {
+      listed.add(uniqueId);
+      const t = times.get(uniqueId);
+      if (t === undefined) fail({ uniqueId, seq: null, message: `the time index names record ${uniqueId}, which does not exist` });
+      else if (t !== ms) fail({ uniqueId, seq: null, message: `record ${uniqueId} is in the time index at another time than its own: list and report place it wrongly` });
+    }
+  }
+  for (const uniqueId of times.keys()) {
+    if (!listed.has(uniqueId)) fail({ uniqueId, seq: null, message: `record ${uniqueId} is not in the time index: list, export and report do not show it` });
+  }
+  const problem: RecordProblem | null = first;
+  return { checked, unverifiable, problem, problems: count };
+}
+
+function parsePseudonym(json: string): string {
+  try {
+    return parseStoredRecord(json).callerPseudonym;
+  } catch {
+    return '';
+  }
+}
+
+function isErased(json: string): boolean {
+  try {
+    const r = parseStoredRecord(json);
+    return r.erasedAt !== null || r.callerPseudonym === '';
+  } catch {
+    return false;
+  }
 }
 
 /** Checks this server's sealed files as the walk meets their seals, and remembers which files are sealed. */
@@ -390,8 +544,15 @@ class SealSink {
 }
 
 export async function verifyLedger(ctx: AdminContext, opts: VerifyOptions): Promise<VerifyReport> {
-  const logs = await ctx.store.logs();
+  // The logs are found by their keys, not only by the list Redis keeps of them.
+  const registered = await ctx.store.logs();
+  const logs = [...new Set([...registered, ...(await ctx.store.scanLogs())])].sort();
   const { byLog, problems, orphans } = await gatherCheckpoints(ctx, logs, opts);
+  for (const log of logs) {
+    if (!registered.includes(log)) {
+      problems.get(log)?.push({ log, source: 'ledger', size: null, kind: 'unregistered', message: `log "${log}" holds data but is not in the ledger's list of logs ({ledger}:logs): list, export and report do not see it` });
+    }
+  }
   let seals: SealSink | null = null;
   if (opts.recordings) {
     const waiting = new Set<string>();
@@ -401,7 +562,7 @@ export async function verifyLedger(ctx: AdminContext, opts: VerifyOptions): Prom
     seals = new SealSink(ctx, opts.recordingFormat, waiting);
   }
   const reports: LogReport[] = [];
-  for (const log of logs) reports.push(await verifyLog(ctx, ctx.store.forLog(log), byLog.get(log) ?? [], problems.get(log) ?? [], seals));
+  for (const log of logs) reports.push(await verifyLog(ctx, ctx.store.forLog(log), byLog.get(log) ?? [], problems.get(log) ?? [], seals, opts));
   await seals?.walkDir();
   const rec = seals?.report ?? null;
   const logsOk = reports.every((r) => r.chain.ok && !r.records.problem && r.checkpoints.problems.length === 0);

@@ -21,6 +21,8 @@ export interface HealthSource {
   appendConflicts?(): number;
   /** Recordings waiting for their seal. */
   sealBacklog?(): number;
+  /** The checkpointer refused to sign at its last attempt. */
+  checkpointRefused?(): boolean;
 }
 
 export class Metrics implements ServiceObserver {
@@ -36,6 +38,9 @@ export class Metrics implements ServiceObserver {
   private readonly pendingOldest: Gauge<'server'>;
   private readonly seals: Counter<'reason'>;
   private readonly checkpointTime: Histogram;
+  private readonly refusals: Counter;
+  private readonly regressions: Counter;
+  private readonly malformed: Counter<'queue'>;
   private server: Server | null = null;
 
   constructor(private readonly health: HealthSource) {
@@ -117,6 +122,34 @@ export class Metrics implements ServiceObserver {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
       registers,
     });
+    this.refusals = new Counter({
+      name: 'consent_ivr_checkpoint_refusals_total',
+      help: "Checkpoints not signed because the log is not a consistent extension of what was signed (the host's checkpoint file): rewritten, truncated or lost in Redis",
+      labelNames: ['log'],
+      registers,
+    });
+    this.regressions = new Counter({
+      name: 'consent_ivr_ledger_regressions_total',
+      help: "Times this instance found its log in Redis shorter than what it had written (Redis lost entries: a flush, a restart without persistence)",
+      labelNames: ['log'],
+      registers,
+    });
+    new Gauge({
+      name: 'consent_ivr_checkpoint_refused',
+      help: 'The last checkpoint attempt refused to sign (1) or not (0): see consent_ivr_checkpoint_refusals_total and the error log',
+      registers,
+      collect() {
+        this.set(health.checkpointRefused?.() ? 1 : 0);
+      },
+    });
+    this.malformed = new Counter({
+      name: 'consent_ivr_queue_entries_malformed_total',
+      help: 'Queue entries set apart, each counted once: not one the service writes (bad JSON, wrong shape) or about a call whose record cannot be read; they stay in the queue and hold up nothing behind them',
+      labelNames: ['queue'],
+      registers,
+    });
+    // Every queue exports its series from the start (0), so an alert on its increase works at once.
+    for (const queue of ['deletions', 'unsealed', 'withdrawals', 'pauses']) this.malformed.inc({ queue }, 0);
     const ready = () => this.ready().ready;
     new Gauge({ name: 'consent_ivr_ready', help: 'Calls can be served: ARI and AMI connected (1) or not (0); same as /readyz', registers, collect() { this.set(ready() ? 1 : 0); } });
   }
@@ -161,8 +194,20 @@ export class Metrics implements ServiceObserver {
     this.seals.inc({ reason });
   }
 
+  queueEntryMalformed(queue: string): void {
+    this.malformed.inc({ queue });
+  }
+
   checkpointSigned(ms: number): void {
     this.checkpointTime.observe(ms / 1000);
+  }
+
+  checkpointRefused(log: string): void {
+    this.refusals.inc({ log });
+  }
+
+  ledgerRegressed(log: string): void {
+    this.regressions.inc({ log });
   }
 
   recordingStarted(msSinceDecision: number): void {

@@ -35,15 +35,24 @@ export interface ServiceObserver extends CallObserver {
   sealed?(reason: string): void;
   /** A checkpoint was signed; it took this long. */
   checkpointSigned?(ms: number): void;
+  /** The checkpointer refused to sign `log`: it is not a consistent extension of what was signed. */
+  checkpointRefused?(log: string): void;
+  /** The log in Redis went back from `from` entries to `to` (Redis lost them); appends go on. */
+  ledgerRegressed?(log: string, from: number, to: number): void;
   /** The recording deletions waiting, per server. */
   deletionsPending?(stats: { server: string; count: number; oldestAgeMs: number | null }[]): void;
   /** A recording was withdrawn during the conversation. */
   withdrawn?(by: WithdrawnBy): void;
   /** The agent paused or resumed a recording. */
   paused?(kind: 'pause' | 'resume'): void;
+  /**
+   * A queue entry was set apart, once per entry: not one the service writes (bad JSON, wrong shape), or
+   * about a call whose record cannot be read. `queue`: deletions, unsealed, withdrawals or pauses.
+   */
+  queueEntryMalformed?(queue: string): void;
 }
 
-const METHODS = ['callStarted', 'decided', 'stored', 'recordingStarted', 'callEnded', 'sealed', 'checkpointSigned', 'deletionsPending', 'withdrawn', 'paused'] as const;
+const METHODS = ['callStarted', 'decided', 'stored', 'recordingStarted', 'callEnded', 'sealed', 'checkpointSigned', 'checkpointRefused', 'ledgerRegressed', 'deletionsPending', 'withdrawn', 'paused', 'queueEntryMalformed'] as const;
 type Method = (typeof METHODS)[number];
 
 /** One observer that tells each of `observers` (absent ones are skipped), in the order given. */

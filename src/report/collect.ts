@@ -17,6 +17,9 @@ export interface ReportRequest {
   until: string | null;
   keys: VerifierKey[];
   recordingFormat: string;
+  /** The host's checkpoint file (ledger.checkpointFile), the ground truth of what was signed. */
+  hostCheckpointFile: string | null;
+  checkpointIntervalMs: number;
 }
 
 /** Records deleted by purges that ran in [fromMs, toMs), from every log's purge entries. */
@@ -45,7 +48,14 @@ export async function buildReport(ctx: AdminContext, req: ReportRequest): Promis
   const { groups, total } = agg.result();
   const quiet = { ...ctx, progress: undefined };
   const purged = await purgedIn(quiet, req.fromMs, req.toMs);
-  const v = await verifyLedger(quiet, { keys: req.keys, checkpointFiles: [], recordings: false, recordingFormat: req.recordingFormat });
+  const v = await verifyLedger(quiet, {
+    keys: req.keys,
+    checkpointFiles: [],
+    hostCheckpointFile: req.hostCheckpointFile,
+    checkpointIntervalMs: req.checkpointIntervalMs,
+    recordings: false,
+    recordingFormat: req.recordingFormat,
+  });
   const ledger: LedgerState = {
     ok: v.ok,
     logs: v.logs.map((l) => ({

@@ -3,7 +3,7 @@
  * must pass: the Redis store (test/e2e/ledger-store-redis.test.ts) and the in-memory one the unit
  * tests use (test/unit/ledger-store-memory.test.ts). Not a test file itself: it is called by those.
  */
-import { extendTree } from '../../src/ledger/appender';
+import { extendTree, linkEntries } from '../../src/ledger/appender';
 import { buildEntries, EMPTY_HEAD, entryId, GENESIS } from '../../src/ledger/chain';
 import { INDEX_ONLY, STAGE, type AdminStore, type AppendItem, type RecordWrite, type TrimRequest } from '../../src/ledger/types';
 
@@ -20,8 +20,9 @@ function item(eventId: string, record: RecordWrite | null = null): AppendItem {
 /** Appends `items` on the store's current head, with their entries and tree computed as the appender does. */
 async function add(store: AdminStore, items: AppendItem[], trim?: TrimRequest) {
   const head = await store.head();
-  const entries = buildEntries(head, items.map((i) => i.body));
-  return store.append(head, entries, items, extendTree(head.tree, entries), trim);
+  const calls = await store.callHeads([...new Set(items.flatMap((i) => (i.record ? [i.record.uniqueId] : [])))]);
+  const entries = linkEntries(head, items, new Map(calls.map((c) => [c.uniqueId, c.prev])));
+  return store.append(head, entries, items, extendTree(head.tree, entries), trim, calls);
 }
 
 async function collect<T>(chunks: AsyncIterable<T>): Promise<T[]> {

@@ -16,7 +16,8 @@ import type { Config } from '../../src/config/schema';
 import { createLedger } from '../../src/app/ledger';
 import { pseudonymise } from '../../src/ledger';
 import { parseCsv, parseJsonl } from '../../src/ledger/format';
-import { registerLedgerCommands, runErase, runExport, runList, runPurge, runShow, runVerify, type CliIO } from '../../src/cli/ledger-commands';
+import { registerLedgerCommands, runCheckpoint, runErase, runExport, runList, runPurge, runShow, runVerify, type CliIO } from '../../src/cli/ledger-commands';
+import { formatSigner, formatVerifier, generateSigner, verifierOf } from '../../src/ledger/checkpoint';
 import { createLogger } from '../../src/logging/logger';
 import type { ConsentRecord } from '../../src/ports/ledger';
 import type { Outcome } from '../../src/flow/types';
@@ -28,6 +29,15 @@ const REPO = resolve(__dirname, '../..');
 
 const DAY = 86_400_000;
 const NOW = Math.floor(Date.now() / 1000) * 1000;
+/** The key the ledgers of these cases are signed with, as a service would sign them. */
+const SIGNER = generateSigner('ledger-cli-test');
+
+/** The signing key's public half in a file (ledger.trustedKeyFiles of a configuration without the key). */
+function publicKeyFile(e: { dir: string }): string {
+  const f = join(e.dir, 'ledger.pub');
+  writeFileSync(f, formatVerifier(verifierOf(SIGNER)));
+  return f;
+}
 
 let redis: RedisServer;
 let raw: Redis;
@@ -62,10 +72,11 @@ function env(retentionDays = 180): Env {
   const config = testConfig(
     {
       redis: { url: redis.url, keyPrefix: prefix, writeTimeoutMs: 2000 },
-      ledger: { log: 'main', journalPath: join(dir, 'journal.jsonl'), retentionDays, replayIntervalMs: 500 },
+      ledger: { log: 'main', journalPath: join(dir, 'journal.jsonl'), retentionDays, replayIntervalMs: 500, checkpointFile: join(dir, 'checkpoints.jsonl') },
       recording: { dir: recordings },
     },
     dir,
+    { signingKey: formatSigner(SIGNER) },
   );
   return { config, prefix, dir, recordings };
 }
@@ -140,6 +151,8 @@ async function seed(e: Env, records: ConsentRecord[]): Promise<void> {
     await expect(h.ledger.recordOutcome(r)).resolves.toBe('redis');
   }
   await h.close();
+  // The service signs its log while it adds entries.
+  expect(await runCheckpoint(e.config, { sign: true }, { io: capture().io })).toBe(0);
 }
 
 async function storedRecords(e: Env): Promise<StoredRecord[]> {
@@ -495,6 +508,7 @@ describe('ledger erase', () => {
     expect(stored.get(late.uniqueId)).toMatchObject({ callerPseudonym: '', recordingPath: null, erasedAt: expect.any(String) });
     expect(stored.get(again.uniqueId)).toEqual({ ...again, erasedAt: null });
     expect(await raw.smembers(`${e.prefix}{ledger:main}:idx:caller:${pseudonymise(a, KEY)}`)).toEqual([again.uniqueId]);
+    expect(await runCheckpoint(e.config, { sign: true }, { io: capture().io })).toBe(0);
     expect(await runVerify(e.config, {}, { io: capture().io, now: () => new Date(NOW + DAY) })).toBe(0);
 
     // A second purge finds nothing more to erase; once the request is older than the retention
@@ -552,6 +566,8 @@ describe('ledger purge', () => {
     expect(await runPurge(e.config, { io: capture().io, now: later })).toBe(0);
     expect(await storedRecords(e)).toEqual([]);
     expect(existsSync(join(e.recordings, 'new4.wav'))).toBe(false);
+    // A day and more without a checkpoint: the service would have signed the purges' entries.
+    expect(await runCheckpoint(e.config, { sign: true }, { io: capture().io })).toBe(0);
     expect(await runVerify(e.config, {}, { io: capture().io, now: later })).toBe(0);
   });
 
@@ -606,7 +622,7 @@ describe('ledger commands through commander and the real entry point', () => {
       JSON.stringify({
         prompts: { texts: { ar: TEST_PROMPT_TEXTS, fr: TEST_PROMPT_TEXTS } },
         redis: { url: redis.url, keyPrefix: e.prefix },
-        ledger: { log: 'main', journalPath: join(e.dir, 'j.jsonl') },
+        ledger: { log: 'main', journalPath: join(e.dir, 'j.jsonl'), checkpointFile: e.config.ledger.checkpointFile, trustedKeyFiles: [publicKeyFile(e)] },
         recording: { dir: e.recordings },
         // Whoever runs the ledger commands (a purge from cron, say) need not hold these secrets.
         ari: { passwordFile: join(e.dir, 'no-such-ari-password') },

@@ -8,10 +8,12 @@
  * ledger's back; `ready` and `reconnect()` play the connection.
  */
 import { EMPTY_HEAD, entryId } from '../../src/ledger/chain';
+import type { QueueRead } from '../../src/ledger/queues';
 import type {
   AdminStore,
   AppendItem,
   AppendResult,
+  CallHead,
   ChainEntry,
   ChainHead,
   DeletionConfirmation,
@@ -19,6 +21,7 @@ import type {
   NoticeCatalogue,
   PendingDeletion,
   RecordRow,
+  ScannedRecord,
   StoredChainEntry,
   StoredCheckpoint,
   TrimRequest,
@@ -37,6 +40,8 @@ export interface MemoryRecord {
   enteredMs: number;
   /** Event id → seq of its entry. */
   events: Map<string, number>;
+  /** The call's last entry, "<seq>:<hash>" ('' before any linked entry). */
+  last: string;
 }
 
 /** What one log holds. */
@@ -132,6 +137,47 @@ export class MemoryLedgerStore implements AdminStore {
     this.shared.registered.add(log);
   }
 
+  async registerSelf(): Promise<void> {
+    if (this.log !== '') this.shared.registered.add(this.log);
+  }
+
+  async callHeads(uniqueIds: string[]): Promise<CallHead[]> {
+    return uniqueIds.map((uniqueId) => {
+      const r = this.state.records.get(uniqueId);
+      const m = /^(\d+):([0-9a-f]+)$/.exec(r?.last ?? '');
+      if (m) return { uniqueId, prev: { seq: Number(m[1]), hash: String(m[2]) }, stored: r?.last ?? '' };
+      // Entries from before calls were linked: the highest one indexed.
+      const seq = Math.max(0, ...(r?.events.values() ?? []));
+      const e = this.state.entries.find((x) => x.seq === seq);
+      return { uniqueId, prev: e ? { seq: e.seq, hash: e.hash } : null, stored: '' };
+    });
+  }
+
+  async scanLogs(): Promise<string[]> {
+    return [...this.shared.logs]
+      .filter(([, s]) => s.entries.length > 0 || s.anchor !== null || s.records.size > 0 || s.checkpoints.length > 0)
+      .map(([name]) => name)
+      .sort();
+  }
+
+  async *scanRecords(chunk: number): AsyncIterable<ScannedRecord[]> {
+    const rows = [...this.state.records]
+      .filter(([, r]) => r.json !== null)
+      .map(([uniqueId, r]) => ({ uniqueId, json: r.json as string, seq: r.seq, enteredMs: r.enteredMs, stage: r.stage }));
+    yield* slices(rows, chunk);
+  }
+
+  async *timeIndex(chunk: number): AsyncIterable<{ uniqueId: string; ms: number }[]> {
+    yield* slices(
+      this.indexed(-Infinity, Infinity).map((uniqueId) => ({ uniqueId, ms: this.state.records.get(uniqueId)?.enteredMs ?? 0 })),
+      chunk,
+    );
+  }
+
+  async inCallerIndex(rows: { uniqueId: string; callerPseudonym: string }[]): Promise<boolean[]> {
+    return rows.map((r) => this.state.callers.get(r.callerPseudonym)?.has(r.uniqueId) ?? false);
+  }
+
   async logs(): Promise<string[]> {
     const logs = [...this.shared.registered];
     // The log of versions before per-instance logs, while it holds anything.
@@ -147,13 +193,16 @@ export class MemoryLedgerStore implements AdminStore {
     return { seq: head.seq, hash: head.hash, tree: s.tree ?? (head.seq === 0 ? EMPTY_TREE : null) };
   }
 
-  async append(expected: ChainHead, entries: ChainEntry[], items: AppendItem[], tree: string | null, trim?: TrimRequest): Promise<AppendResult> {
+  async append(expected: ChainHead, entries: ChainEntry[], items: AppendItem[], tree: string | null, trim?: TrimRequest, calls: CallHead[] = []): Promise<AppendResult> {
     if (entries.length !== items.length) throw new Error('append: one entry per item');
     const s = this.state;
     const head = await this.head();
     if (head.seq !== expected.seq || head.hash !== expected.hash) return { status: 'conflict', head };
     const dups = items.filter((i) => i.record && s.records.get(i.record.uniqueId)?.events.has(i.eventId)).map((i) => i.eventId);
     if (dups.length > 0) return { status: 'duplicate', eventIds: dups };
+    const stored = new Map(calls.map((c) => [c.uniqueId, c.stored]));
+    const moved = items.find((i) => i.record && (s.records.get(i.record.uniqueId)?.last ?? '') !== (stored.get(i.record.uniqueId) ?? ''));
+    if (moved?.record) return { status: 'call-conflict', uniqueId: moved.record.uniqueId };
     if (trim) {
       const target = s.entries.find((e) => e.seq === trim.seq);
       if (!target || target.hash !== trim.hash) throw new Error('LEDGER trim target is not in the chain');
@@ -164,7 +213,7 @@ export class MemoryLedgerStore implements AdminStore {
       s.entries.push({ ...e, id: entryId(e.seq) });
       s.lastAdded = e.seq;
       s.added += 1;
-      if (item.record) this.writeRecord(item.eventId, e.seq, item.record);
+      if (item.record) this.writeRecord(item.eventId, e, item.record);
     });
     if (tree !== null) s.tree = tree;
     if (trim) {
@@ -175,11 +224,13 @@ export class MemoryLedgerStore implements AdminStore {
     return { status: 'ok' };
   }
 
-  private writeRecord(eventId: string, seq: number, r: NonNullable<AppendItem['record']>): void {
+  private writeRecord(eventId: string, e: ChainEntry, r: NonNullable<AppendItem['record']>): void {
     const s = this.state;
-    const rec = s.records.get(r.uniqueId) ?? { json: null, stage: 0, seq: 0, enteredMs: 0, events: new Map<string, number>() };
+    const seq = e.seq;
+    const rec = s.records.get(r.uniqueId) ?? { json: null, stage: 0, seq: 0, enteredMs: 0, events: new Map<string, number>(), last: '' };
     s.records.set(r.uniqueId, rec);
     rec.events.set(eventId, seq);
+    rec.last = `${seq}:${e.hash}`;
     // A lower stage never overwrites a higher one; an index-only write (-1) never replaces the record.
     if (r.stage < rec.stage) return;
     Object.assign(rec, { json: r.json, stage: r.stage, seq, enteredMs: r.enteredMs });
@@ -290,6 +341,11 @@ export class MemoryLedgerStore implements AdminStore {
     return valuesOf(this.shared.unsealed, server).sort((a, b) => a.sinceMs - b.sinceMs);
   }
 
+  /** Typed entries: none is ever malformed here (the Redis store's parsing is tested on its own). */
+  async readUnsealed(server: string): Promise<QueueRead<UnsealedRecording>> {
+    return { items: await this.unsealed(server), malformed: [] };
+  }
+
   async clearUnsealed(server: string, uniqueId: string): Promise<void> {
     this.shared.unsealed.get(server)?.delete(uniqueId);
   }
@@ -300,6 +356,10 @@ export class MemoryLedgerStore implements AdminStore {
 
   async erasureMarks(): Promise<Map<string, number>> {
     return new Map(this.shared.erasures);
+  }
+
+  async readErasureMarks(): Promise<QueueRead<[string, number]>> {
+    return { items: [...this.shared.erasures], malformed: [] };
   }
 
   async forgetErasures(pseudonyms: string[]): Promise<void> {
@@ -315,6 +375,10 @@ export class MemoryLedgerStore implements AdminStore {
 
   async pendingDeletions(server: string): Promise<PendingDeletion[]> {
     return valuesOf(this.shared.deletions, server).sort((a, b) => a.requestedAt - b.requestedAt);
+  }
+
+  async readDeletions(server: string): Promise<QueueRead<PendingDeletion>> {
+    return { items: await this.pendingDeletions(server), malformed: [] };
   }
 
   async deletionServers(): Promise<string[]> {

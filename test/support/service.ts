@@ -49,6 +49,11 @@ export class ServiceProcess {
   private handlers: ((l: LogLine) => void)[] = [];
   private readonly exited: Promise<number | null>;
 
+  /** The instance's checkpoint file (ledger.checkpointFile), its host's ground truth of what it signed. */
+  get checkpointFile(): string {
+    return resolve(sandbox().stateDir, 'journal', `${this.name}.checkpoints.jsonl`);
+  }
+
   private constructor(
     readonly name: string,
     readonly proc: ChildProcess,
@@ -187,12 +192,20 @@ export interface CliResult {
   stderr: string;
 }
 
+/**
+ * The checkpoint file the CLI reads as its host's (ledger.checkpointFile), one per ledger (key prefix):
+ * the sandbox's ledgers share one Redis, and a host's file is of one ledger.
+ */
+export function cliCheckpointFile(prefix: string | undefined): string {
+  return resolve(sandbox().stateDir, 'journal', `cli-${(prefix ?? 'default').replace(/[^A-Za-z0-9._-]/g, '_')}.checkpoints.jsonl`);
+}
+
 /** Runs the built CLI with the sandbox config and environment overrides; kills it after `ms`. */
 export function runCli(args: string[], env: Record<string, string> = {}, ms = 20000): Promise<CliResult> {
   return new Promise((res) => {
     const proc = spawn(process.execPath, cliArgs([], args), {
       cwd: REPO,
-      env: { ...process.env, ...baseEnv(`cli-${randomUUID().slice(0, 8)}`), ...env },
+      env: { ...process.env, ...baseEnv(`cli-${randomUUID().slice(0, 8)}`), CONSENT_IVR_LEDGER_CHECKPOINT_FILE: cliCheckpointFile(env.CONSENT_IVR_REDIS_KEY_PREFIX), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -73,12 +73,48 @@ describe('checkpointer', () => {
     const [forged] = buildEntries({ seq: last.seq, hash: last.hash }, ['{"type":"outcome","uniqueId":"forged"}']);
     log.state.entries.push({ ...(forged as StoredChainEntry), id: entryId(4) });
     await add(log, 2);
-    // The running one: the new entries do not extend what it signed.
-    expect(await running.signNow()).toMatchObject({ status: 'skipped', reason: expect.stringContaining('does not extend') });
-    // A restarted one: the entries the checkpoint ends with are not the ones it signed.
+    // The running one: the entry it signed last is not there any more.
+    expect(await running.signNow()).toMatchObject({ status: 'refused', reason: expect.stringContaining('entry seq 4 of log "pbx1" is not the one signed') });
+    expect(running.health()).toMatchObject({ state: 'refused', signedSize: 4, logSize: 6 });
+    // A restarted one (even with another file): the log does not give the root of the checkpoint kept in Redis.
     const r = await new Checkpointer(log, signer, { intervalMs: 60000, file: file(), clock, logger: quiet }).signNow();
-    expect(r).toMatchObject({ status: 'skipped', reason: expect.stringContaining('not signing') });
+    expect(r).toMatchObject({ status: 'refused', reason: expect.stringContaining('first 4 entries do not give the root signed in Redis') });
     expect(log.state.checkpoints).toHaveLength(1);
+  });
+
+  test("When the log was rewritten and its checkpoints deleted from Redis, then a restarted checkpointer refuses from the host's file", async () => {
+    const log = new MemoryLedgerStore('pbx1');
+    await add(log, 4);
+    const signer = generateSigner('unit');
+    const hostFile = file();
+    expect(await new Checkpointer(log, signer, { intervalMs: 60000, file: hostFile, clock, logger: quiet }).signNow()).toMatchObject({ status: 'signed', size: 4 });
+    // A Redis writer rewrites entry 2 and everything after it (hashes recomputed, so the chain links), and deletes the checkpoints.
+    const kept = log.state.entries.slice(0, 1);
+    const rewritten = buildEntries({ seq: 1, hash: (kept[0] as StoredChainEntry).hash }, ['{"type":"outcome","uniqueId":"forged"}', 'b', 'c']);
+    log.state.entries = [...kept, ...rewritten.map((e) => ({ ...e, id: entryId(e.seq) }))];
+    log.state.checkpoints = [];
+    const restarted = new Checkpointer(log, signer, { intervalMs: 60000, file: hostFile, clock, logger: quiet });
+    expect(await restarted.signNow()).toMatchObject({ status: 'refused', reason: expect.stringContaining("the host's checkpoint file") });
+    expect(log.state.checkpoints).toHaveLength(0);
+    // Shortened instead (the last entries removed): refused too, naming the sizes.
+    log.state.entries = log.state.entries.slice(0, 1);
+    const again = new Checkpointer(log, signer, { intervalMs: 60000, file: hostFile, clock, logger: quiet });
+    expect(await again.signNow()).toMatchObject({ status: 'refused', reason: expect.stringMatching(/has 1 entries in Redis, but 4 were signed .*entries 2–4/) });
+  });
+
+  test('When the log in Redis is emptied while the checkpointer runs, then it refuses and says so until the log extends what it signed again', async () => {
+    const log = new MemoryLedgerStore('pbx1');
+    await add(log, 3);
+    const cp = new Checkpointer(log, generateSigner('unit'), { intervalMs: 60000, file: file(), clock, logger: quiet });
+    expect(await cp.signNow()).toMatchObject({ status: 'signed', size: 3 });
+    const saved = [...log.state.entries];
+    log.state.entries = [];
+    log.state.tree = null;
+    expect(await cp.signNow()).toMatchObject({ status: 'refused', reason: expect.stringContaining('has 0 entries in Redis, but 3 were signed') });
+    log.state.entries = saved; // restored from a backup taken after the checkpoint
+    log.state.tree = null;
+    expect(await cp.signNow()).toMatchObject({ status: 'unchanged', size: 3 });
+    expect(cp.health()).toEqual({ state: 'ok' });
   });
 
   test('When the last checkpoint is signed by an unknown key, then it starts over from the log instead of trusting it', async () => {
@@ -130,7 +166,7 @@ describe('sealer', () => {
       {
         evidence: {
           markUnsealed: async (_s, u) => void unsealed.set(u.uniqueId, u),
-          unsealed: async () => [...unsealed.values()],
+          readUnsealed: async () => ({ items: [...unsealed.values()], malformed: [] }),
           clearUnsealed: async (_s, id) => void unsealed.delete(id),
         },
         ledger: { appendEvent: async (i) => void appended.push(i), find: async () => stored },

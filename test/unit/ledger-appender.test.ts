@@ -1,7 +1,7 @@
 import { buildEntries, ChainVerifier, EMPTY_HEAD, entryId } from '../../src/ledger/chain';
 import { ChainAppender, ChainConflictError, entryLeaf, extendTree } from '../../src/ledger/appender';
 import { Frontier } from '../../src/ledger/merkle';
-import type { AppendItem, AppendResult, ChainEntry, ChainHead, ChainStore, LogHead, RecordRow } from '../../src/ledger/types';
+import type { AppendItem, AppendResult, CallHead, ChainEntry, ChainHead, ChainStore, LogHead, RecordRow } from '../../src/ledger/types';
 
 /**
  * A store that behaves like Redis for the appender: each append is applied (or refused) the moment
@@ -29,6 +29,10 @@ class PipeStore implements ChainStore {
   async getRecord(): Promise<RecordRow | null> {
     return null;
   }
+  async callHeads(ids: string[]): Promise<CallHead[]> {
+    return ids.map((uniqueId) => ({ uniqueId, prev: null, stored: '' }));
+  }
+  async registerSelf(): Promise<void> {}
   async head(): Promise<LogHead> {
     return this.current();
   }

@@ -111,7 +111,7 @@ describe('durable ledger', () => {
     const s = new MemoryStore();
     const old: Record<string, unknown> = { ...record(7) };
     for (const f of ['direction', 'withdrawnAt', 'withdrawnBy', 'withdrawalRecording', 'pauses']) delete old[f];
-    s.state.records.set('u.7', { json: JSON.stringify(old), stage: 2, seq: 0, enteredMs: 0, events: new Map() });
+    s.state.records.set('u.7', { json: JSON.stringify(old), stage: 2, seq: 0, enteredMs: 0, events: new Map(), last: '' });
     const l = ledger(s);
     expect(await l.find('u.7')).toMatchObject({ uniqueId: 'u.7', direction: 'inbound', withdrawnAt: null, withdrawnBy: null, withdrawalRecording: null, pauses: null });
     await l.close();

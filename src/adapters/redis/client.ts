@@ -243,3 +243,19 @@ export async function redisTimeMs(client: RedisClient): Promise<number> {
   const [s, us] = (await client.call('TIME')) as [string, string];
   return Number(s) * 1000 + Math.floor(Number(us) / 1000);
 }
+
+/**
+ * The keys matching a SCAN pattern, in chunks; on Cluster, from every master. A key may come twice
+ * (SCAN's guarantee), never not at all if it existed throughout.
+ */
+export async function* scanKeys(client: RedisClient, pattern: string, count: number): AsyncIterable<string[]> {
+  const nodes: Redis[] = client instanceof Cluster ? client.nodes('master') : [client];
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, keys] = (await node.call('SCAN', cursor, 'MATCH', pattern, 'COUNT', count)) as [string, string[]];
+      cursor = String(next);
+      if (keys.length > 0) yield keys.map(String);
+    } while (cursor !== '0');
+  }
+}

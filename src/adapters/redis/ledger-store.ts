@@ -5,31 +5,45 @@
  */
 import { createHash } from 'node:crypto';
 import { entryId, EMPTY_HEAD } from '../../ledger/chain';
+import { checkErasureMark, checkPendingDeletion, checkUnsealed, parseConfirmation, readEntries, type QueueRead } from '../../ledger/queues';
 import type {
   AdminStore,
   DeletionConfirmation,
   PendingDeletion,
   AppendItem,
   AppendResult,
+  CallHead,
   ChainEntry,
   ChainHead,
   LogHead,
   NoticeCatalogue,
   RecordRow,
+  ScannedRecord,
   StoredChainEntry,
   StoredCheckpoint,
   TrimRequest,
   UnsealedRecording,
 } from '../../ledger/types';
-import { isReady, type RedisClient } from './client';
-import { logKeys, sharedKeys, type LogKeys, type SharedKeys } from './keys';
+import { isReady, scanKeys, type RedisClient } from './client';
+import { logBase, logKeys, sharedKeys, type LogKeys, type SharedKeys } from './keys';
+
+/** A literal for a SCAN MATCH pattern. */
+function globEscape(s: string): string {
+  return s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
 
 /**
  * KEYS: chain, anchor, idx:entered, tree, anchor-tree, then per item: record key, caller index key.
  * ARGV: expected seq, expected hash, item count, trim seq (0: none), trim hash, trim min id, tree after the
- * append ('' : none), anchor tree of the trim ('' : none), then per item 11 values: event id, seq, prev,
+ * append ('' : none), anchor tree of the trim ('' : none), then per item 12 values: event id, seq, prev,
  * hash, body, has record (1/0), uniqueid, record JSON, stage, enteredMs, caller index mode
- * (add/remove/none). A stage below every other (-1) only indexes the event under the record.
+ * (add/remove/none), and the record's `last` field as read before (the call's last entry, "<seq>:<hash>",
+ * '' when absent): if another writer moved it since, nothing is written ('call-conflict'). Every entry
+ * about a call sets `last`. A stage below every other (-1) only indexes the event under the record.
  */
 const APPEND_LUA = `
 local chain, anchorKey, idx, treeKey, anchorTreeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -55,12 +69,18 @@ if headSeq ~= expSeq or headHash ~= expHash then
 end
 local dups = {}
 for i = 0, n - 1 do
-  local a = 9 + i * 11
+  local a = 9 + i * 12
   if ARGV[a + 5] == '1' and redis.call('HEXISTS', KEYS[6 + i * 2], 'ev:' .. ARGV[a]) == 1 then
     dups[#dups + 1] = ARGV[a]
   end
 end
 if #dups > 0 then return {'duplicate', unpack(dups)} end
+for i = 0, n - 1 do
+  local a = 9 + i * 12
+  if ARGV[a + 5] == '1' and (redis.call('HGET', KEYS[6 + i * 2], 'last') or '') ~= ARGV[a + 11] then
+    return {'call-conflict', ARGV[a + 6]}
+  end
+end
 if trimSeq > 0 then
   local t = redis.call('XRANGE', chain, ARGV[4] .. '-0', ARGV[4] .. '-0')
   local ok = false
@@ -76,14 +96,14 @@ if trimSeq > 0 then
   end
 end
 for i = 0, n - 1 do
-  local a = 9 + i * 11
+  local a = 9 + i * 12
   local seq = ARGV[a + 1]
   redis.call('XADD', chain, seq .. '-0', 'seq', seq, 'prev', ARGV[a + 2], 'hash', ARGV[a + 3], 'body', ARGV[a + 4])
   if ARGV[a + 5] == '1' then
     local rec, callerKey, uid = KEYS[6 + i * 2], KEYS[7 + i * 2], ARGV[a + 6]
     local stage = tonumber(ARGV[a + 8])
     local cur = tonumber(redis.call('HGET', rec, 'stage') or '0')
-    redis.call('HSET', rec, 'ev:' .. ARGV[a], seq)
+    redis.call('HSET', rec, 'ev:' .. ARGV[a], seq, 'last', seq .. ':' .. ARGV[a + 3])
     if stage >= cur then
       redis.call('HSET', rec, 'record', ARGV[a + 7], 'stage', ARGV[a + 8], 'seq', seq, 'enteredMs', ARGV[a + 9])
       redis.call('ZADD', idx, ARGV[a + 9], uid)
@@ -195,6 +215,83 @@ export class RedisLedgerStore implements AdminStore {
     await this.client.call('SADD', this.shared.logs, log);
   }
 
+  async registerSelf(): Promise<void> {
+    if (this.log !== '') await this.registerLog(this.log);
+  }
+
+  async callHeads(uniqueIds: string[]): Promise<CallHead[]> {
+    const p = this.client.pipeline();
+    for (const id of uniqueIds) p.hgetall(this.keys.record(id));
+    const rows = results(await p.exec()) as Record<string, string>[];
+    const heads: CallHead[] = [];
+    const bySeq: { at: number; seq: number }[] = [];
+    rows.forEach((h, i) => {
+      const uniqueId = uniqueIds[i] as string;
+      const last = parseAnchor(h.last);
+      if (last) return heads.push({ uniqueId, prev: last, stored: String(h.last) });
+      // A call with entries from before calls were linked: its last entry is the highest it indexed.
+      const seqs = Object.entries(h)
+        .filter(([k]) => k.startsWith('ev:'))
+        .map(([, v]) => Number(v));
+      if (seqs.length > 0) bySeq.push({ at: heads.length, seq: Math.max(...seqs) });
+      heads.push({ uniqueId, prev: null, stored: h.last ?? '' });
+    });
+    if (bySeq.length > 0) {
+      const entries = await this.chainEntries(bySeq.map((b) => b.seq));
+      bySeq.forEach((b, i) => {
+        const e = entries[i];
+        if (e) (heads[b.at] as CallHead).prev = { seq: e.seq, hash: e.hash };
+      });
+    }
+    return heads;
+  }
+
+  async scanLogs(): Promise<string[]> {
+    const found = new Set<string>();
+    const legacy = logBase(this.keyPrefix, '');
+    const tagged = new RegExp(`^${escapeRegExp(this.keyPrefix)}\\{ledger:([A-Za-z0-9._-]+)\\}:`);
+    for await (const keys of scanKeys(this.client, `${globEscape(this.keyPrefix)}{ledger*`, 1000)) {
+      for (const k of keys) {
+        const m = tagged.exec(k);
+        if (m) found.add(m[1] as string);
+        else if (k === `${legacy}chain` || k === `${legacy}anchor`) found.add('');
+      }
+    }
+    return [...found].sort();
+  }
+
+  async *scanRecords(chunk: number): AsyncIterable<ScannedRecord[]> {
+    const prefix = this.keys.record('');
+    for await (const keys of scanKeys(this.client, `${globEscape(prefix)}*`, chunk)) {
+      const p = this.client.pipeline();
+      for (const k of keys) p.hmget(k, 'record', 'seq', 'enteredMs', 'stage');
+      const rows = results(await p.exec()) as (string | null)[][];
+      const out: ScannedRecord[] = [];
+      rows.forEach(([json, seq, ms, stage], i) => {
+        if (json === null || json === undefined) return; // only events indexed (a seal before its record)
+        out.push({ uniqueId: (keys[i] as string).slice(prefix.length), json, seq: Number(seq), enteredMs: Number(ms), stage: Number(stage ?? 0) });
+      });
+      if (out.length > 0) yield out;
+    }
+  }
+
+  async *timeIndex(chunk: number): AsyncIterable<{ uniqueId: string; ms: number }[]> {
+    for (let start = 0; ; start += chunk) {
+      const flat = (await this.client.call('ZRANGE', this.keys.entered, start, start + chunk - 1, 'WITHSCORES')) as string[];
+      const out: { uniqueId: string; ms: number }[] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) out.push({ uniqueId: String(flat[i]), ms: Number(flat[i + 1]) });
+      if (out.length > 0) yield out;
+      if (out.length < chunk) return;
+    }
+  }
+
+  async inCallerIndex(rows: { uniqueId: string; callerPseudonym: string }[]): Promise<boolean[]> {
+    if (rows.length === 0) return [];
+    const p = this.client.pipeline();
+    for (const r of rows) p.sismember(this.keys.caller(r.callerPseudonym), r.uniqueId);
+    return (results(await p.exec()) as number[]).map((v) => Number(v) === 1);
+  }
+
   async logs(): Promise<string[]> {
     const logs = ((await this.client.call('SMEMBERS', this.shared.logs)) as string[]).map(String);
     // The chain of versions before per-instance logs, while it holds anything.
@@ -222,8 +319,9 @@ export class RedisLedgerStore implements AdminStore {
     return { seq: head.seq, hash: head.hash, tree: tree ?? (head.seq === 0 ? EMPTY_TREE : null) };
   }
 
-  async append(expected: ChainHead, entries: ChainEntry[], items: AppendItem[], tree: string | null, trim?: TrimRequest): Promise<AppendResult> {
+  async append(expected: ChainHead, entries: ChainEntry[], items: AppendItem[], tree: string | null, trim?: TrimRequest, calls: CallHead[] = []): Promise<AppendResult> {
     if (entries.length !== items.length) throw new Error('append: one entry per item');
+    const stored = new Map(calls.map((c) => [c.uniqueId, c.stored]));
     const keys = [this.keys.chain, this.keys.anchor, this.keys.entered, this.keys.tree, this.keys.anchorTree];
     const args: (string | number)[] = [
       expected.seq,
@@ -251,6 +349,7 @@ export class RedisLedgerStore implements AdminStore {
         r?.stage ?? 0,
         r?.enteredMs ?? 0,
         r && r.callerPseudonym ? r.callerIndex : 'none',
+        r ? (stored.get(r.uniqueId) ?? '') : '',
       );
     });
     const reply = (await appendScript.run(this.client, keys, args)) as string[];
@@ -261,6 +360,8 @@ export class RedisLedgerStore implements AdminStore {
         return { status: 'conflict', head: { seq: Number(reply[1]), hash: String(reply[2]), tree: reply[3] ? String(reply[3]) : Number(reply[1]) === 0 ? EMPTY_TREE : null } };
       case 'duplicate':
         return { status: 'duplicate', eventIds: reply.slice(1).map(String) };
+      case 'call-conflict':
+        return { status: 'call-conflict', uniqueId: String(reply[1]) };
       default:
         throw new Error(`append: unexpected reply from Redis: ${String(reply[0])}`);
     }
@@ -392,10 +493,14 @@ export class RedisLedgerStore implements AdminStore {
   }
 
   async unsealed(server: string): Promise<UnsealedRecording[]> {
-    const flat = (await this.client.call('HGETALL', this.shared.unsealed(server))) as string[];
-    const out: UnsealedRecording[] = [];
-    for (let i = 1; i < flat.length; i += 2) out.push(JSON.parse(String(flat[i])) as UnsealedRecording);
-    return out.sort((a, b) => a.sinceMs - b.sinceMs);
+    return (await this.readUnsealed(server)).items;
+  }
+
+  async readUnsealed(server: string): Promise<QueueRead<UnsealedRecording>> {
+    const key = this.shared.unsealed(server);
+    const read = readEntries('unsealed', key, (await this.client.call('HGETALL', key)) as string[], checkUnsealed);
+    read.items.sort((a, b) => a.sinceMs - b.sinceMs);
+    return read;
   }
 
   async clearUnsealed(server: string, uniqueId: string): Promise<void> {
@@ -432,10 +537,11 @@ export class RedisLedgerStore implements AdminStore {
   }
 
   async erasureMarks(): Promise<Map<string, number>> {
-    const flat = (await this.client.call('HGETALL', this.shared.erasures)) as string[];
-    const out = new Map<string, number>();
-    for (let i = 0; i + 1 < flat.length; i += 2) out.set(String(flat[i]), Number(flat[i + 1]));
-    return out;
+    return new Map((await this.readErasureMarks()).items);
+  }
+
+  async readErasureMarks(): Promise<QueueRead<[string, number]>> {
+    return readEntries('erasures', this.shared.erasures, (await this.client.call('HGETALL', this.shared.erasures)) as string[], checkErasureMark);
   }
 
   async forgetErasures(pseudonyms: string[]): Promise<void> {
@@ -448,10 +554,14 @@ export class RedisLedgerStore implements AdminStore {
   }
 
   async pendingDeletions(server: string): Promise<PendingDeletion[]> {
-    const flat = (await this.client.call('HGETALL', this.shared.deletions(server))) as string[];
-    const out: PendingDeletion[] = [];
-    for (let i = 1; i < flat.length; i += 2) out.push(JSON.parse(String(flat[i])) as PendingDeletion);
-    return out.sort((a, b) => a.requestedAt - b.requestedAt);
+    return (await this.readDeletions(server)).items;
+  }
+
+  async readDeletions(server: string): Promise<QueueRead<PendingDeletion>> {
+    const key = this.shared.deletions(server);
+    const read = readEntries('deletions', key, (await this.client.call('HGETALL', key)) as string[], checkPendingDeletion);
+    read.items.sort((a, b) => a.requestedAt - b.requestedAt);
+    return read;
   }
 
   async deletionServers(): Promise<string[]> {
@@ -466,7 +576,7 @@ export class RedisLedgerStore implements AdminStore {
   async deletionConfirmations(uniqueIds: string[]): Promise<(DeletionConfirmation | null)[]> {
     if (uniqueIds.length === 0) return [];
     const values = (await this.client.call('HMGET', this.shared.deletionsDone, ...uniqueIds)) as (string | null)[];
-    return values.map((v) => (v ? (JSON.parse(v) as DeletionConfirmation) : null));
+    return values.map((v) => (v ? parseConfirmation(v) : null));
   }
 
   async forgetConfirmations(uniqueIds: string[]): Promise<void> {
