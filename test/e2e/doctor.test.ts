@@ -8,7 +8,9 @@ import { cpSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
 import { createLedger } from '../../src/app/ledger';
+import { formatSigner, generateSigner } from '../../src/ledger/checkpoint';
 import { createLogger } from '../../src/logging/logger';
 import { testConfig, testRecord } from '../support/records';
 import { RedisServer } from '../support';
@@ -24,8 +26,8 @@ beforeAll(() => sandbox());
 
 test('When the sandbox is up, then doctor passes every check with no --config, and says so', async () => {
   const r = await doctor();
-  const passed = /doctor: 11 check\(s\) passed \(([^)]*)\); 0 problem\(s\) — ready/.exec(r.out)?.[1]?.split(', ').sort();
-  expect(passed).toEqual(['ami', 'ari', 'clock', 'config', 'http', 'modules', 'prompts', 'recordings', 'redis', 'routine', 'systemname']);
+  const passed = /doctor: 12 check\(s\) passed \(([^)]*)\); 0 problem\(s\) — ready/.exec(r.out)?.[1]?.split(', ').sort();
+  expect(passed).toEqual(['ami', 'ari', 'clock', 'config', 'http', 'modules', 'prompts', 'recordings', 'redis', 'routine', 'systemname', 'checkpoints'].sort());
   expect(r.out).not.toContain('PROBLEM');
   expect(r.code).toBe(0);
 }, 90000);
@@ -100,8 +102,41 @@ test('When two servers share the ledger and this one makes UNIQUEIDs without a s
     }
     const r = await doctor({ CONSENT_IVR_REDIS_URL: redis.url, CONSENT_IVR_SERVER_ID: 'srv-a' });
     expect(r.out).toMatch(/^warning systemname: this ledger holds the calls of several servers \(srv-a, srv-b\) and srv-a makes UNIQUEIDs without a system name: .*set systemname/m);
-    expect(r.out).toMatch(/doctor: 11 check\(s\) passed \([^)]*systemname[^)]*\); 0 problem\(s\)/);
+    expect(r.out).toMatch(/doctor: 12 check\(s\) passed \([^)]*systemname[^)]*\); 0 problem\(s\)/);
     expect(r.code).toBe(0);
+  } finally {
+    await redis.destroy();
+    rmSync(work, { recursive: true, force: true });
+  }
+}, 90000);
+
+test("When this host's log in Redis no longer extends what this host signed, then doctor fails naming the log and both sizes", async () => {
+  const redis = await RedisServer.start();
+  const work = mkdtempSync(join(tmpdir(), 'civr-doctor-'));
+  try {
+    const signingKey = formatSigner(generateSigner('doctor-test'));
+    const checkpointFile = join(work, 'checkpoints.jsonl');
+    const config = testConfig({ redis: { url: redis.url }, ledger: { log: 'pbx-d', journalPath: join(work, 'j.jsonl'), checkpointFile } }, work, { signingKey });
+    const quiet = createLogger({ level: 'error', format: 'json' }, new Writable({ write: (_c, _e, cb) => cb() }));
+    const ledger = await createLedger(config, quiet);
+    await new Promise<void>((ready) => ledger.onReady(ready));
+    const at = new Date(Date.now() - 60_000).toISOString();
+    for (const i of [1, 2, 3]) expect(await ledger.ledger.recordOutcome(testRecord({ uniqueId: `${Math.floor(Date.now() / 1000)}.${i}`, enteredAt: at }))).toBe('redis');
+    await ledger.close();
+    const env = { CONSENT_IVR_REDIS_URL: redis.url, CONSENT_IVR_LEDGER_LOG: 'pbx-d', CONSENT_IVR_LEDGER_CHECKPOINT_FILE: checkpointFile, CONSENT_IVR_LEDGER_SIGNING_KEY: signingKey };
+    expect((await runCli(['ledger', 'checkpoint'], env)).code).toBe(0);
+    expect((await doctor(env)).out).toMatch(/doctor: 12 check\(s\) passed \([^)]*checkpoints/);
+    // Redis loses the log's last entry (and the checkpoints kept with it).
+    const raw = new Redis(redis.url);
+    try {
+      await raw.xdel('consent-ivr:{ledger:pbx-d}:chain', '3-0');
+      await raw.del('consent-ivr:{ledger:pbx-d}:checkpoints');
+    } finally {
+      await raw.quit();
+    }
+    const r = await doctor(env);
+    expect(r.out).toMatch(/PROBLEM checkpoints: the log is not a consistent extension of what this host signed.*"pbx-d" has 2 entries in Redis, but 3 were signed/);
+    expect(r.code).not.toBe(0);
   } finally {
     await redis.destroy();
     rmSync(work, { recursive: true, force: true });
