@@ -10,6 +10,11 @@ export interface CallControl {
   continueInDialplan(channelId: string, target?: DialplanTarget): Promise<void>;
   /** Reads a channel variable (null when unset). Reading does not restrict the dialplan, unlike setting. */
   getVariable(channelId: string, name: string): Promise<string | null>;
+  /**
+   * The call a channel belongs to (Asterisk's linkedid, shared by every channel of one call), found
+   * by the channel's id or its name, in Stasis or not; null when there is no such channel.
+   */
+  linkedIdOf(channel: string): Promise<string | null>;
 }
 
 export interface DialplanTarget {

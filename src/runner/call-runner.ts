@@ -331,11 +331,23 @@ export class CallRunner {
    * Outbound: the agent's side runs Dial, which waits while the customer is asked. The result is
    * set on that channel too (through AMI, never ARI), before the customer's channel goes back to
    * the dialplan and Dial bridges them: what follows Dial, its hangup handler and the CDR can read
-   * it. A failure is logged; it never holds the call up.
+   * it. Only on a channel of this same call (the linkedid Dial gives the customer's channel is the
+   * agent's): the channel's name comes from the routine's arguments, and a name that is not this
+   * call's (an injected one) gets nothing. A failure is logged; it never holds the call up.
    */
   private async tellAgentChannel(summary: Summary): Promise<void> {
     const agent = this.call.agentChannel;
     if (this.call.direction !== 'outbound' || !agent) return;
+    const calls = this.ports.calls;
+    const [ours, theirs] = await Promise.all([calls.linkedIdOf(this.channelId), calls.linkedIdOf(agent)]).catch((e: Error) => {
+      this.log.warn('result not set on the agent channel: its call could not be checked', { error: e.message });
+      return [null, null];
+    });
+    if (ours === null) return;
+    if (theirs !== ours) {
+      this.log.warn('result not set on the agent channel: that channel is not part of this call', { agentCall: theirs === null ? 'none' : 'another' });
+      return;
+    }
     const vars = {
       CONSENT_RESULT: summary.outcome,
       CONSENT_REASON: summary.reason,

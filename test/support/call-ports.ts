@@ -50,10 +50,12 @@ export function capturedLog(): { logger: Logger; lines: string[] } {
 
 export function fakeRunnerPorts(observer: CallObserver = {}) {
   const clock = new ManualClock();
-  const calls: CallControl & { played: string[]; stopped: string[]; continued: (DialplanTarget | undefined)[] } = {
+  const calls: CallControl & { played: string[]; stopped: string[]; continued: (DialplanTarget | undefined)[]; linked: Map<string, string> } = {
     played: [],
     stopped: [],
     continued: [],
+    /** The linkedid of each channel (by id or name) that exists; set by the test. */
+    linked: new Map(),
     answer: async () => undefined,
     play: async (_c, id, sound, lang) => {
       calls.played.push(`${id}:${lang}:${sound}`);
@@ -62,6 +64,7 @@ export function fakeRunnerPorts(observer: CallObserver = {}) {
       calls.stopped.push(id);
     },
     getVariable: async () => null,
+    linkedIdOf: async (channel) => calls.linked.get(channel) ?? null,
     continueInDialplan: async (_c, target) => {
       calls.continued.push(target);
     },

@@ -160,3 +160,42 @@ describe('call runner', () => {
     expect(t.ledger.outcomes[0]?.callerPseudonym).toBe('pseudo');
   });
 });
+
+describe('call runner: the agent channel of an outbound call', () => {
+  const AGENT = 'Local/s@consent-test-out-00000007;2';
+  /** An outbound call whose customer refuses; `linked` gives the linkedid of each channel that exists. */
+  async function refusedOutbound(linked: Record<string, string>, agent = AGENT) {
+    const fakes = fakeRunnerPorts();
+    const { logger, lines } = capturedLog();
+    for (const [channel, id] of Object.entries(linked)) fakes.calls.linked.set(channel, id);
+    const set: { channel: string; vars: Record<string, string> }[] = [];
+    fakes.ports.agentChannel = { set: async (channel, vars) => void set.push({ channel, vars }) };
+    const call = testCall({ direction: 'outbound', agentChannel: agent, calledNumber: '', channelName: 'Local/0612345678@consent-test-customer-00000008;1' });
+    const runner = new CallRunner(call, 'pseudo', fakes.ports, RUNNER_SETTINGS, logger);
+    runner.start();
+    runner.digit('2');
+    fakes.decisionStore.resolve('redis');
+    await flush();
+    runner.playbackFinished(fakes.calls.played[1]?.split(':')[0] ?? '', true);
+    expect((await runner.done).outcome).toBe('refused');
+    return { set, continued: fakes.calls.continued, log: lines.join('') };
+  }
+
+  test('When the agent channel is of the same call (same linkedid), then the result is set on it before the customer goes back to the dialplan', async () => {
+    const t = await refusedOutbound({ '1732800000.42': '1732800000.40', [AGENT]: '1732800000.40' });
+    expect(t.set).toEqual([{ channel: AGENT, vars: expect.objectContaining({ CONSENT_RESULT: 'refused', CONSENT_REASON: 'key-refuse', CONSENT_ID: '1732800000.42' }) }]);
+    expect(t.continued).toHaveLength(1);
+  });
+
+  test('When the channel named as the agent\'s belongs to another call, or does not exist, then nothing is set on it and the call still goes on', async () => {
+    const cases: Record<string, string>[] = [{ '1732800000.42': '1732800000.40', [AGENT]: '1732800099.1' }, { '1732800000.42': '1732800000.40' }];
+    for (const linked of cases) {
+      const t = await refusedOutbound(linked);
+      expect(t.set).toEqual([]);
+      expect(t.continued).toEqual([{ context: 'consent-ivr-result', extension: 'refused_ar_key-refuse', priority: 1 }]);
+      expect(t.log).toContain('that channel is not part of this call');
+      // The name came from the routine's arguments: it is not logged.
+      expect(t.log).not.toContain('consent-test-out-00000007');
+    }
+  });
+});

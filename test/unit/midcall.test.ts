@@ -3,7 +3,6 @@
  * writes, the routines' Stasis arguments, and the inbox's bookkeeping with in-memory ports.
  */
 import { parseQueued, parseQueuedPause } from '../../src/adapters/ami/midcall';
-import { dialledNumber, routineArguments } from '../../src/adapters/ari/ari-adapter';
 import { MidCallInbox } from '../../src/app/midcall-inbox';
 import { InvalidRecordError, validateRecord } from '../../src/ledger/record';
 import { createLogger } from '../../src/logging/logger';
@@ -144,33 +143,6 @@ describe('the queue entries the dialplan writes', () => {
     expect(parseQueuedPause('1764496800.7', '1796032805|resume|Local/s@ctx-00000001;2')).toMatchObject({ kind: 'resume', channel: 'Local/s@ctx-00000001;2' });
     expect(parseQueuedPause('1764496800.7', '1796032805|pause|PJSIP/x,b()')).toBeNull();
     expect(parseQueuedPause('1764496800.7', '1796032805|stop|PJSIP/x')).toBeNull();
-  });
-});
-
-describe('the routines\' Stasis arguments', () => {
-  const channel = { caller: { number: '+212611111111' }, dialplan: { exten: 's' } };
-
-  test('Inbound: the subject is the caller, the called number is the DID', () => {
-    expect(routineArguments(['0522000000'], channel)).toEqual({ direction: 'inbound', subjectNumber: '+212611111111', calledNumber: '0522000000', agentChannel: null });
-  });
-
-  test('Outbound: the subject is the dialled customer, never stored as the called number; the agent channel is kept', () => {
-    expect(routineArguments(['trunk/0612345678', 'outbound', 'PJSIP/agent-0000002a'], channel)).toEqual({
-      direction: 'outbound',
-      subjectNumber: '0612345678',
-      calledNumber: '',
-      agentChannel: 'PJSIP/agent-0000002a',
-    });
-  });
-
-  test.each([
-    ['trunk/0612345678', '0612345678'],
-    ['0612345678@trunk', '0612345678'],
-    ['sip:+212612345678@carrier.example', '+212612345678'],
-    ['0612345678', '0612345678'],
-    ['', ''],
-  ])('The number in the dial resource %j is %j', (resource, number) => {
-    expect(dialledNumber(resource)).toBe(number);
   });
 });
 

@@ -48,7 +48,7 @@ interface RawChannel {
   name: string;
   state: string;
   caller?: { number?: string };
-  dialplan?: { exten?: string };
+  dialplan?: { context?: string; exten?: string };
   linkedid?: string;
 }
 
@@ -239,11 +239,16 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource,
       return;
     }
     const args = Array.isArray(event.args) ? event.args.map((a) => String(a)) : [];
+    const routine = routineArguments(args, channel);
+    if (routine.extra > 0) this.log.warn('Stasis arguments beyond what the routine passes; ignored (a dialled number with commas?)', { call: channel.id, extra: routine.extra });
     const call: IncomingCall = {
       channelId: channel.id,
       channelName: channel.name,
       answered: channel.state === 'Up',
-      ...routineArguments(args, channel),
+      direction: routine.direction,
+      subjectNumber: routine.subjectNumber,
+      calledNumber: routine.calledNumber,
+      agentChannel: routine.agentChannel,
       linkedId: channel.linkedid ?? channel.id,
       args,
     };
@@ -315,6 +320,11 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource,
     }
   }
 
+  async linkedIdOf(channel: string): Promise<string | null> {
+    // By id or by name: Asterisk looks the channel up either way (ast_channel_get_by_name).
+    return this.getVariable(channel, 'CHANNEL(linkedid)');
+  }
+
   private rest(method: string, path: string, query: Record<string, string>, what: string, json?: unknown): Promise<string> {
     if (this.stateValue !== 'up') return Promise.reject(new AriRequestError(`ARI is not connected (${this.stateValue})`));
     const { requestTimeoutMs } = this.settings;
@@ -373,27 +383,43 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource,
   }
 }
 
+/** The contexts of the routines (dialplans/consent-ivr.conf) that enter Stasis. */
+export const INBOUND_ROUTINE = 'consent-ivr';
+export const OUTBOUND_ROUTINE = 'consent-ivr-outbound';
+/** Channel names as Asterisk makes them (PJSIP/trunk-0000002a, Local/s@ctx-00000001;2). */
+const CHANNEL_NAME = /^[A-Za-z0-9_./@;:+-]{1,256}$/;
+/** What is kept of the dialled number (what the inbound routine's FILTER() lets through). */
+const NOT_IN_NUMBER = /[^-0-9A-Za-z+*#._]/g;
+const MAX_NUMBER = 64;
+
 /**
  * What the dialplan routines pass to Stasis():
- * - inbound (consent-ivr): the extension the caller dialled;
+ * - inbound (consent-ivr): the extension the caller dialled, cut at its first comma and filtered;
  * - outbound (consent-ivr-outbound, run by Dial's U() on the called channel): the dialled resource
  *   (DIALEDPEERNUMBER, e.g. "trunk/0612345678" or "0612345678@trunk"), "outbound", and the calling
  *   channel's name.
+ * Stasis() splits its data on commas after the dialplan expanded it, and a SIP user part may hold
+ * commas: a caller who dials "0522…,outbound,<channel>" on a dialplan that does not filter adds
+ * arguments. So a call is outbound only when it entered Stasis from the outbound routine's context
+ * (which the caller does not choose) with exactly its three arguments; anything else is inbound, its
+ * called number the first argument only, and `extra` counts the arguments the routine does not pass.
  * On an outbound call the person asked is the one dialled: their number is the subject.
  */
 export function routineArguments(
   args: string[],
   channel: Pick<RawChannel, 'caller' | 'dialplan'>,
-): Pick<IncomingCall, 'direction' | 'subjectNumber' | 'calledNumber' | 'agentChannel'> {
-  if (args[1] === 'outbound') {
-    return { direction: 'outbound', subjectNumber: dialledNumber(args[0] ?? ''), calledNumber: '', agentChannel: args[2] ? args[2].slice(0, 256) : null };
+): Pick<IncomingCall, 'direction' | 'subjectNumber' | 'calledNumber' | 'agentChannel'> & { extra: number } {
+  if (channel.dialplan?.context === OUTBOUND_ROUTINE && args.length === 3 && args[1] === 'outbound') {
+    const agent = args[2] as string;
+    return { direction: 'outbound', subjectNumber: dialledNumber(args[0] ?? ''), calledNumber: '', agentChannel: CHANNEL_NAME.test(agent) ? agent : null, extra: 0 };
   }
   return {
     direction: 'inbound',
     subjectNumber: channel.caller?.number ?? '',
     // The routine passes the number the caller dialled (its own extension is just "s").
-    calledNumber: args[0] ?? channel.dialplan?.exten ?? '',
+    calledNumber: ((args[0] ?? channel.dialplan?.exten ?? '').split(',')[0] ?? '').replace(NOT_IN_NUMBER, '').slice(0, MAX_NUMBER),
     agentChannel: null,
+    extra: Math.max(0, args.length - 1),
   };
 }
 
