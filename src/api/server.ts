@@ -6,9 +6,17 @@
  *   POST /calls/<uniqueid>/resume     resume it
  * Every request needs "Authorization: Bearer <token>": without it, or with another token, the
  * answer is 401 and nothing is done.
+ *
+ * It shares its process (and its open files) with the calls, so it holds under abuse: at most
+ * `maxConnections` sockets (when full, a new socket takes the place of the oldest one that is not
+ * being answered, so that sockets held open with unfinished headers never lock a real client out),
+ * headers within HEADERS_TIMEOUT_MS and the whole request within REQUEST_TIMEOUT_MS (408 and closed
+ * otherwise), bodies of MAX_BODY_BYTES at most (413 and closed, never read further), and the
+ * socket closed after every 4xx answer.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { AgentActions, Answer } from '../app/agent-actions';
 import { UNIQUE_ID_SOURCE } from '../domain/vocabulary';
 import type { Logger } from '../logging/logger';
@@ -18,28 +26,101 @@ const ROUTE = new RegExp(`^/calls/(${UNIQUE_ID_SOURCE})(?:/(withdraw|pause|resum
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
-export function listenApi(actions: AgentActions, token: string, host: string, port: number, log: Logger): Promise<Server> {
+/** Limits of the listener (see above). */
+export const HEADERS_TIMEOUT_MS = 5000;
+export const REQUEST_TIMEOUT_MS = 10000;
+export const MAX_BODY_BYTES = 1024;
+const MAX_HEADER_BYTES = 8192;
+/** How often Node looks for sockets past the timeouts (its default, 30 s, would keep them that long). */
+const CHECK_INTERVAL_MS = 1000;
+
+export interface ApiLimits {
+  /** Sockets open at once at most; more are closed as soon as accepted. */
+  maxConnections: number;
+}
+
+export function listenApi(actions: AgentActions, token: string, host: string, port: number, log: Logger, limits: ApiLimits): Promise<Server> {
   const expected = digest(`Bearer ${token}`);
-  const server = createServer((req, res) => {
-    const send = ({ status, body }: Answer) => {
-      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end(JSON.stringify(body));
-    };
-    // Compared as digests: same length whatever was sent, and in constant time.
-    if (!timingSafeEqual(digest(String(req.headers.authorization ?? '')), expected)) {
-      res.setHeader('www-authenticate', 'Bearer');
-      send({ status: 401, body: { error: 'missing or wrong bearer token' } });
-      return;
+  const server = createServer(
+    {
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: CHECK_INTERVAL_MS,
+      maxHeaderSize: MAX_HEADER_BYTES,
+    },
+    (req, res) => {
+      busy(req.socket, true);
+      res.once('close', () => busy(req.socket, false));
+      const send = ({ status, body }: Answer) => {
+        if (res.headersSent) return;
+        const headers: Record<string, string> = { 'content-type': 'application/json', 'cache-control': 'no-store' };
+        // After a refusal the socket is not kept: a client that misbehaves starts again from a new one.
+        if (status >= 400 && status < 500) headers.connection = 'close';
+        res.writeHead(status, headers);
+        res.end(JSON.stringify(body));
+      };
+      const tooLarge = () => {
+        send({ status: 413, body: { error: `a request body is at most ${MAX_BODY_BYTES} bytes (none is needed)` } });
+        // Nothing more is read from this socket.
+        req.pause();
+        res.once('finish', () => req.socket.destroy());
+      };
+      // Compared as digests: same length whatever was sent, and in constant time.
+      if (!timingSafeEqual(digest(String(req.headers.authorization ?? '')), expected)) {
+        res.setHeader('www-authenticate', 'Bearer');
+        send({ status: 401, body: { error: 'missing or wrong bearer token' } });
+        return;
+      }
+      const declared = Number(req.headers['content-length'] ?? 0);
+      if (!Number.isFinite(declared) || declared > MAX_BODY_BYTES) return tooLarge();
+      const m = ROUTE.exec((req.url ?? '/').split('?')[0] as string);
+      if (!m) return send({ status: 404, body: { error: 'not found: use /calls/<uniqueid>[/withdraw|/pause|/resume]' } });
+      const [, uniqueId, action] = m as unknown as [string, string, string | undefined];
+      const method = action ? 'POST' : 'GET';
+      if (req.method !== method) {
+        res.setHeader('allow', method);
+        return send({ status: 405, body: { error: `use ${method}` } });
+      }
+      // A body, if any, is not used: read (to its end, within the limit) and dropped before acting.
+      let received = 0;
+      let refused = false;
+      req.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received > MAX_BODY_BYTES && !refused) {
+          refused = true;
+          tooLarge();
+        }
+      });
+      req.once('end', () => {
+        if (!refused) act(uniqueId, action, send);
+      });
+    },
+  );
+
+  /** Open sockets in the order they came, each with whether a request on it is being answered. */
+  const sockets = new Map<Socket, boolean>();
+  const busy = (socket: Socket, answering: boolean) => {
+    if (sockets.has(socket)) sockets.set(socket, answering);
+  };
+  server.on('connection', (socket: Socket) => {
+    sockets.set(socket, false);
+    socket.once('close', () => sockets.delete(socket));
+    if (sockets.size <= limits.maxConnections) return;
+    // Full: the oldest socket with no request being answered goes (idle, or still sending headers).
+    for (const [s, answering] of sockets) {
+      if (!answering && s !== socket) {
+        sockets.delete(s);
+        s.destroy();
+        return;
+      }
     }
-    const m = ROUTE.exec((req.url ?? '/').split('?')[0] as string);
-    if (!m) return send({ status: 404, body: { error: 'not found: use /calls/<uniqueid>[/withdraw|/pause|/resume]' } });
-    const [, uniqueId, action] = m as unknown as [string, string, string | undefined];
-    const method = action ? 'POST' : 'GET';
-    if (req.method !== method) {
-      res.setHeader('allow', method);
-      return send({ status: 405, body: { error: `use ${method}` } });
-    }
-    req.resume(); // a body, if any, is not used
+    sockets.delete(socket);
+    socket.destroy();
+  });
+  // Node's own cap, a backstop: the sockets above are never more than maxConnections once handled.
+  server.maxConnections = limits.maxConnections + 1;
+
+  const act = (uniqueId: string, action: string | undefined, send: (a: Answer) => void) => {
     const work =
       action === 'withdraw' ? actions.withdraw(uniqueId) : action === 'pause' ? actions.pause(uniqueId, true) : action === 'resume' ? actions.pause(uniqueId, false) : actions.status(uniqueId);
     work.then(
@@ -52,7 +133,7 @@ export function listenApi(actions: AgentActions, token: string, host: string, po
         send({ status: 503, body: { error: 'Asterisk or the ledger did not answer; try again' } });
       },
     );
-  });
+  };
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

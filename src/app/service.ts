@@ -209,7 +209,7 @@ export async function startService(config: Config, warnings: string[] = [], log:
   let api: Server | null = null;
   if (config.api.enabled) {
     const actions = new AgentActions({ ledger: ledger.ledger, channels: ari, variables, recorder, inbox: midcall, queue, clock: systemClock }, log.child({ component: 'api' }));
-    api = await listenApi(actions, config.secrets.apiToken, config.api.host, config.api.port, log.child({ component: 'api' }));
+    api = await listenApi(actions, config.secrets.apiToken, config.api.host, config.api.port, log.child({ component: 'api' }), { maxConnections: config.api.maxConnections });
     const address = api.address();
     log.info('api listening', { host: config.api.host, port: typeof address === 'object' && address ? address.port : config.api.port });
   }

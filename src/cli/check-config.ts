@@ -76,6 +76,9 @@ export function checkConfig(config: Config): Finding[] {
   if (!['127.0.0.1', 'localhost', '::1'].includes(config.metrics.host)) {
     findings.push({ level: 'warning', key: 'metrics.host', message: 'metrics listen beyond loopback' });
   }
+  if (config.api.enabled && !['127.0.0.1', 'localhost', '::1'].includes(config.api.host)) {
+    findings.push({ level: 'warning', key: 'api.host', message: 'the control API listens beyond loopback: its bearer token and the calls it acts on cross the network in clear HTTP; keep it on loopback behind a TLS proxy' });
+  }
   if (!['127.0.0.1', 'localhost', '::1'].includes(config.ami.host)) {
     findings.push({ level: 'warning', key: 'ami.host', message: 'AMI is reached over the network: keep it on loopback or a private link' });
   }

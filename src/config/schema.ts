@@ -172,6 +172,13 @@ export const configSchema = z.strictObject({
       enabled: z.boolean().default(true).describe('Serve the control API for agent desktops and CRMs (call status, withdraw, pause, resume)'),
       host: z.string().default('127.0.0.1').describe('Listen address (loopback by default)'),
       port: z.number().int().min(0).max(65535).default(9465).describe('Listen port'),
+      maxConnections: z
+        .number()
+        .int()
+        .min(1)
+        .max(1024)
+        .default(64)
+        .describe('Sockets open at once at most (agent desktops and CRMs); more are closed as soon as accepted, so that the API never takes the files the calls need'),
       tokenFile: secretFile.default('/etc/consent-ivr/api-token'),
     })
     .prefault({}),

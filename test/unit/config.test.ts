@@ -273,6 +273,22 @@ describe('check-config', () => {
     expect(checkConfig(config).filter((f) => f.key.startsWith('legal.'))).toEqual([]);
   });
 
+  test('When the control API listens beyond loopback, then check-config warns (a bearer token over plain HTTP); on loopback or disabled, it does not', () => {
+    const apiFindings = (api: Record<string, unknown>) =>
+      checkConfig(loadConfig(withEdit((d) => (d.api = { ...(d.api as object), ...api })), secretsEnv).config).filter((f) => f.key === 'api.host');
+    expect(apiFindings({ host: '0.0.0.0' })).toEqual([expect.objectContaining({ level: 'warning', message: expect.stringContaining('beyond loopback') })]);
+    expect(apiFindings({ host: '10.0.0.5' })).toHaveLength(1);
+    expect(apiFindings({ host: '127.0.0.1' })).toEqual([]);
+    expect(apiFindings({ host: '::1' })).toEqual([]);
+    expect(apiFindings({ host: '0.0.0.0', enabled: false })).toEqual([]);
+  });
+
+  test('When api.maxConnections is not set, then it is 64; out of range it is refused', () => {
+    expect(loadConfig(SHIPPED, secretsEnv).config.api.maxConnections).toBe(64);
+    expect(loadConfig(withEdit((d) => (d.api = { ...(d.api as object), maxConnections: 8 })), secretsEnv).config.api.maxConnections).toBe(8);
+    expect(() => loadConfig(withEdit((d) => (d.api = { ...(d.api as object), maxConnections: 0 })), secretsEnv)).toThrow(/api\.maxConnections/);
+  });
+
   test('When a silent caller would outlast maxCallMs, then the timing is reported; when not, nothing is', () => {
     const { config } = loadConfig(SHIPPED, secretsEnv);
     const d = (notice: number) =>
