@@ -230,7 +230,7 @@ export function runExport(config: Config, opts: ExportOptions, deps: CliDeps = {
  * The signing key, when this host has it: the loader reads it as an optional secret (environment,
  * systemd credential or ledger.signingKeyFile); null otherwise.
  */
-function optionalSigner(config: Config): SignerKey | null {
+export function optionalSigner(config: Config): SignerKey | null {
   if (!config.secrets.signingKey.trim()) return null;
   try {
     return parseSigner(config.secrets.signingKey);
@@ -265,6 +265,13 @@ function verifyText(report: VerifyReport): string {
         ? `  chain: OK, ${c.entries} entries (${span})${c.anchor ? `, trimmed before seq ${c.anchor.seq + 1}` : ''}; head ${c.head?.hash ?? '-'}`
         : `  chain: BROKEN (${c.break?.kind ?? '?'}): ${printable(c.break?.message ?? '')}`,
     );
+    if (l.acceptedLoss) {
+      const a = l.acceptedLoss;
+      lines.push(
+        `  LOSS ACCEPTED at ${a.at ?? '?'}: ${a.signed} entries had been signed; signing went on from the log's ${a.size} entries` +
+          `${a.reason ? ` (reason: ${printable(a.reason)})` : ''}; ${a.checkpointsBefore} earlier checkpoint(s) of this host and Redis not compared`,
+      );
+    }
     if (l.loss) {
       const where = l.loss.source === 'ledger' ? 'kept in the ledger' : printable(l.loss.source);
       lines.push(

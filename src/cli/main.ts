@@ -16,6 +16,7 @@ import { crashHandler } from './crash';
 import { diagnose, printDoctor } from './doctor';
 import { registerKeyCommands } from './key-commands';
 import { registerLedgerCommands } from './ledger-commands';
+import { registerAcceptLoss } from './loss-command';
 import { registerReportCommand } from './report-command';
 
 /** Where the configuration is when a server is set up as docs/admin.md says. */
@@ -154,6 +155,8 @@ export function buildProgram(): Command {
   // The signing key where this host has it: checkpoints are then signed, and trusted, without a --key.
   const ledgerConfig = (): Config => load(program, { secrets: ['pseudonymKey'], optionalSecrets: ['signingKey'] }).config;
   registerLedgerCommands(program, ledgerConfig);
+  const ledger = program.commands.find((c) => c.name() === 'ledger');
+  if (ledger) registerAcceptLoss(ledger, ledgerConfig, {}, (code) => (process.exitCode = code));
   registerReportCommand(program, ledgerConfig);
   registerKeyCommands(program);
   return program;

@@ -22,6 +22,25 @@ export interface TrustedCheckpoint {
   note: string;
 }
 
+/**
+ * The extension line of a checkpoint that records an accepted loss: `consent-ivr-loss <n>`, the n
+ * entries signed before that the log no longer has. Signing goes on from this checkpoint.
+ */
+export const LOSS_EXTENSION = 'consent-ivr-loss';
+
+export function lossExtension(signed: number): string {
+  return `${LOSS_EXTENSION} ${signed}`;
+}
+
+/** The entries signed before, when a checkpoint records an accepted loss; null otherwise. */
+export function lossOf(extensions: readonly string[]): number | null {
+  for (const e of extensions) {
+    const m = /^consent-ivr-loss (0|[1-9][0-9]*)$/.exec(e);
+    if (m) return Number(m[1]);
+  }
+  return null;
+}
+
 /** The origin line of a log's checkpoints. */
 export function originOf(log: string): string {
   return `consent-ivr/${log === '' ? '-' : log}`;

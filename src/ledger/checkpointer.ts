@@ -20,7 +20,7 @@ import type { ServiceObserver } from '../ports/observer';
 import { entryLeaf } from './appender';
 import { entryHash, GENESIS } from './chain';
 import { formatCheckpoint, openNote, parseCheckpoint, signNote, verifierOf, type SignerKey, type VerifierKey } from './checkpoint';
-import { lastTrustedCheckpoint, originOf, type CheckpointLine, type TrustedCheckpoint } from './checkpoint-file';
+import { lastTrustedCheckpoint, lossExtension, originOf, type CheckpointLine, type TrustedCheckpoint } from './checkpoint-file';
 import { Frontier } from './merkle';
 import type { CheckpointStore } from './types';
 
@@ -163,18 +163,39 @@ export class Checkpointer {
     if (stored && stored.size === next.size && !stored.root().equals(next.tree.root())) {
       this.opts.logger.warn("checkpoint: the log's tree state in Redis differs from its entries; signing the tree computed from the entries", { log: safe(this.store.log) });
     }
-    const text = formatCheckpoint({ origin: originOf(this.store.log), size: next.size, root: next.tree.root(), extensions: [] });
-    const note = signNote(text, this.signer);
-    // The host's file first: it is what the next start continues from.
-    const line: CheckpointLine = { at: this.opts.clock.now().toISOString(), log: this.store.log, size: next.size, note };
-    await fsp.mkdir(dirname(this.opts.file), { recursive: true });
-    await fsp.appendFile(this.opts.file, `${JSON.stringify(line)}\n`, { mode: 0o640 });
-    await this.store.addCheckpoint(next.size, note, next.tree.toString());
+    const note = await this.publish(next, []);
     const covered = next.size - base.size;
     this.base = { ...next, signed: true };
     this.opts.observer?.checkpointSigned?.(Date.now() - started);
     this.opts.logger.debug('checkpoint signed', { log: safe(this.store.log), size: next.size, newEntries: covered });
     return { status: 'signed', size: next.size, note };
+  }
+
+  /** Signs `base` (with `extensions`), in the host's file first (what the next start continues from), then in Redis. */
+  private async publish(base: Base, extensions: string[]): Promise<string> {
+    const text = formatCheckpoint({ origin: originOf(this.store.log), size: base.size, root: base.tree.root(), extensions });
+    const note = signNote(text, this.signer);
+    const line: CheckpointLine = { at: this.opts.clock.now().toISOString(), log: this.store.log, size: base.size, note };
+    await fsp.mkdir(dirname(this.opts.file), { recursive: true });
+    await fsp.appendFile(this.opts.file, `${JSON.stringify(line)}\n`, { mode: 0o640 });
+    await this.store.addCheckpoint(base.size, note, base.tree.toString());
+    return note;
+  }
+
+  /**
+   * Records an accepted loss: the log no longer extends what was signed (`check()` refuses), and an
+   * administrator chose to go on from the log as it is. Signs the log as it is now (its own chain
+   * checked from its start) with the loss extension; signing goes on from there. The caller has
+   * appended the log's `loss` entry first. Refuses when there is no loss to accept.
+   */
+  async acceptLoss(): Promise<{ size: number; signed: number; note: string }> {
+    const h = await this.check();
+    if (h.state !== 'refused') throw new Error(`log "${this.store.log}" extends what was signed: there is no loss to accept`);
+    const base = await this.walk(null, null);
+    const note = await this.publish(base, [lossExtension(h.signedSize)]);
+    this.base = { ...base, signed: true };
+    this.refusal = { state: 'ok' };
+    return { size: base.size, signed: h.signedSize, note };
   }
 
   /** The base kept from the last run, if the log still ends as it did then (Redis may have lost or rewritten it). */
@@ -196,9 +217,14 @@ export class Checkpointer {
    * with the last checkpoint in the host's file and the last one in Redis that opens with our keys.
    */
   private async loadBase(): Promise<Base> {
-    const log = this.store.log;
-    const fromFile = await lastTrustedCheckpoint(this.opts.file, log, this.keys);
+    const fromFile = await lastTrustedCheckpoint(this.opts.file, this.store.log, this.keys);
     const fromRedis = await this.latestInStore();
+    return this.walk(fromFile, fromRedis);
+  }
+
+  /** The log walked from its start, checked against `fromFile` and `fromRedis` (either may be null). */
+  private async walk(fromFile: TrustedCheckpoint | null, fromRedis: TrustedCheckpoint | null): Promise<Base> {
+    const log = this.store.log;
     const targets = [fromFile, fromRedis].filter((c): c is TrustedCheckpoint => c !== null);
     const signedSize = Math.max(0, ...targets.map((c) => c.size));
     const refuse = (size: number, why: string) => new CheckpointRefusal(log, signedSize, size, why);

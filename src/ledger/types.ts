@@ -24,7 +24,7 @@ export const STAGE = { decision: 1, outcome: 2, withdrawal: 3, pause: 3, resume:
 export const INDEX_ONLY = -1;
 export type Stage = (typeof STAGE)[keyof typeof STAGE] | typeof INDEX_ONLY;
 
-export type EventType = 'decision' | 'outcome' | 'withdrawal' | 'pause' | 'resume' | 'erasure' | 'erasure-request' | 'purge' | 'seal';
+export type EventType = 'decision' | 'outcome' | 'withdrawal' | 'pause' | 'resume' | 'erasure' | 'erasure-request' | 'purge' | 'seal' | 'loss';
 
 /** Why a recording was closed (and sealed). */
 export type SealReason = 'call-end' | 'withdrawal' | 'stop';
@@ -54,6 +54,11 @@ export type EventBody =
       confirmedBy?: string;
     }
   | { type: 'erasure-request'; at: string; records: number; recordingsDeleted: number; failures: number; waiting?: number }
+  /**
+   * An administrator recorded that the log lost entries that had been signed (`signed`), and that
+   * signing goes on from the log as it is (`held` entries before this one). No personal data.
+   */
+  | { type: 'loss'; at: string; signed: number; held: number; reason: string }
   | {
       type: 'purge';
       at: string;

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { entryLeaf } from './appender';
 import { ChainVerifier, entryHash, type VerifyResult } from './chain';
 import { NoteError, openNote, parseCheckpoint, type VerifierKey } from './checkpoint';
-import { logOfOrigin, originOf, readCheckpointLines } from './checkpoint-file';
+import { logOfOrigin, lossOf, originOf, readCheckpointLines } from './checkpoint-file';
 import { Frontier } from './merkle';
 import { parseStoredRecord, sha256Hex } from './record';
 import { inspectRecording, relativeToDir, sealOf } from './seal';
@@ -75,6 +75,11 @@ export interface LogReport {
   chain: VerifyResult;
   /** Set when the log no longer extends a checkpoint: Redis lost or someone rewrote it. */
   loss: LogLoss | null;
+  /**
+   * The last loss an administrator accepted (`ledger accept-loss`): the checkpoints this host and Redis
+   * kept from before it are not compared with the log (copies given with --checkpoint still are).
+   */
+  acceptedLoss: { at: string | null; signed: number; size: number; reason: string | null; checkpointsBefore: number } | null;
   records: { checked: number; unverifiable: number; problem: RecordProblem | null; problems: number };
   checkpoints: {
     /** Checkpoints whose root was recomputed from the entries and matched. */
@@ -87,9 +92,15 @@ export interface LogReport {
 }
 
 /** Notes of a file, or of the host's checkpoint file, with the log each line says it is of. */
-async function notesOf(file: string, host: boolean): Promise<{ note: string; log: string | null }[]> {
-  if (host) return (await readCheckpointLines(file)).map((l) => ({ note: l.note, log: l.log }));
-  return (await readCheckpointFile(file)).map((note) => ({ note, log: null }));
+async function notesOf(file: string, host: boolean): Promise<{ note: string; log: string | null; time: number | null }[]> {
+  if (host) return (await readCheckpointLines(file)).map((l) => ({ note: l.note, log: l.log, time: Number.isFinite(Date.parse(l.at)) ? Date.parse(l.at) : null }));
+  return (await readCheckpointFile(file)).map((note) => ({ note, log: null, time: null }));
+}
+
+/** The time a Redis stream id was added at (ms). */
+function streamTime(id: string): number | null {
+  const ms = Number(id.split('-')[0]);
+  return Number.isSafeInteger(ms) ? ms : null;
 }
 
 export interface RecordingFinding {
@@ -125,6 +136,10 @@ interface OpenedCheckpoint {
   size: number;
   root: Buffer;
   signedBy: string[];
+  /** When it was signed (ms), where known: the host's file, the order of Redis's stream. */
+  time: number | null;
+  /** Entries signed before, when this checkpoint records an accepted loss. */
+  loss: number | null;
 }
 
 /** Notes from a checkpoint file: a single note, or JSON Lines with a `note` field. */
@@ -150,13 +165,13 @@ export async function readCheckpointFile(file: string): Promise<string[]> {
   return notes;
 }
 
-function openCheckpoint(note: string, keys: VerifierKey[], source: string): { log: string | null; cp: OpenedCheckpoint } | CheckpointProblem {
+function openCheckpoint(note: string, keys: VerifierKey[], source: string, time: number | null = null): { log: string | null; cp: OpenedCheckpoint } | CheckpointProblem {
   try {
     const { text, signedBy } = openNote(note, keys);
     const c = parseCheckpoint(text);
     const log = logOfOrigin(c.origin);
     if (log === null) return { log: null, source, size: c.size, kind: 'malformed', message: `checkpoint of "${c.origin.slice(0, 80)}", not a consent-ivr log` };
-    return { log, cp: { source, size: c.size, root: c.root, signedBy: signedBy.map((k) => `${k.name}+${k.keyId}`) } };
+    return { log, cp: { source, size: c.size, root: c.root, signedBy: signedBy.map((k) => `${k.name}+${k.keyId}`), time, loss: lossOf(c.extensions) } };
   } catch (e) {
     const kind: CheckpointProblemKind = e instanceof NoteError ? e.reason : 'malformed';
     const what = kind === 'unknown-key' ? 'not signed by a trusted key' : kind === 'bad-signature' ? 'its signature does not match its text' : 'not a signed checkpoint';
@@ -177,8 +192,8 @@ async function gatherCheckpoints(
   const byLog = new Map<string, OpenedCheckpoint[]>(logs.map((l) => [l, []]));
   const problems = new Map<string, CheckpointProblem[]>(logs.map((l) => [l, []]));
   const orphans: CheckpointProblem[] = [];
-  const take = (note: string, source: string, expectedLog: string | null) => {
-    const r = openCheckpoint(note, opts.keys, source);
+  const take = (note: string, source: string, expectedLog: string | null, time: number | null = null) => {
+    const r = openCheckpoint(note, opts.keys, source, time);
     if (isProblem(r)) {
       const p = { ...r, log: expectedLog };
       if (expectedLog !== null) problems.get(expectedLog)?.push(p);
@@ -203,15 +218,15 @@ async function gatherCheckpoints(
     list.push(r.cp);
   };
   for (const log of logs) {
-    for await (const chunk of ctx.store.forLog(log).checkpoints(ctx.chunk)) for (const c of chunk) take(c.note, 'ledger', log);
+    for await (const chunk of ctx.store.forLog(log).checkpoints(ctx.chunk)) for (const c of chunk) take(c.note, 'ledger', log, streamTime(c.id));
   }
   const files = [...(opts.hostCheckpointFile ? [{ file: opts.hostCheckpointFile, host: true }] : []), ...opts.checkpointFiles.map((file) => ({ file, host: false }))];
   for (const { file, host } of files) {
-    for (const { note, log } of await notesOf(file, host)) {
+    for (const { note, log, time } of await notesOf(file, host)) {
       const r = openCheckpoint(note, opts.keys, file);
       // The host's file names the log of each line: a line signed for another log is reported there.
       if (host && log !== null && !isProblem(r) && r.log !== log) orphans.push({ log, source: file, size: r.cp.size, kind: 'malformed', message: `a line of log "${log}" holds a checkpoint of ${originOf(r.log ?? '')}` });
-      else take(note, file, null);
+      else take(note, file, null, host ? time : null);
     }
   }
   for (const list of byLog.values()) list.sort((a, b) => a.size - b.size);
@@ -267,7 +282,15 @@ function collapse(problems: CheckpointProblem[]): CheckpointProblem[] {
 }
 
 /** Checks one log: its chain, its checkpoints and its records. */
-async function verifyLog(ctx: AdminContext, store: AdminStore, checkpoints: OpenedCheckpoint[], problems: CheckpointProblem[], seals: SealSink | null, opts: VerifyOptions): Promise<LogReport> {
+async function verifyLog(ctx: AdminContext, store: AdminStore, all: OpenedCheckpoint[], problems: CheckpointProblem[], seals: SealSink | null, opts: VerifyOptions): Promise<LogReport> {
+  // Since the last accepted loss, what this host and Redis signed before it is history, not a check.
+  const own = (c: OpenedCheckpoint) => c.source === 'ledger' || c.source === opts.hostCheckpointFile;
+  const accepted = all.filter((c) => c.loss !== null && own(c) && c.time !== null).reduce<OpenedCheckpoint | null>((a, c) => (!a || (c.time ?? 0) > (a.time ?? 0) ? c : a), null);
+  // The same checkpoint is in the host's file and in Redis: the acceptance dates from the first copy.
+  const acceptedAt = accepted ? Math.min(...all.filter((c) => c.loss !== null && own(c) && c.time !== null && c.size === accepted.size && c.root.equals(accepted.root)).map((c) => c.time as number)) : 0;
+  const before = (c: OpenedCheckpoint) => accepted !== null && own(c) && c.time !== null && c.time < acceptedAt;
+  const checkpoints = all.filter((c) => !before(c));
+  let lossReason: string | null = null;
   let verifier: ChainVerifier | null = null;
   const graceMs = ctx.now().getTime() - ctx.retentionDays * DAY_MS + DAY_MS;
   let tree: Frontier | null = null;
@@ -316,6 +339,7 @@ async function verifyLog(ctx: AdminContext, store: AdminStore, checkpoints: Open
     ctx.progress?.(walked);
     for (const e of entries) {
       if (firstUnsignedAt === null && e.seq > signedUpTo) firstUnsignedAt = bodyTime(e.body);
+      if (accepted && e.body.includes('"loss"')) lossReason = lossReasonOf(e.body) ?? lossReason;
       if (tree && treeBrokenAt === null) {
         if (e.seq !== tree.size + 1) treeBrokenAt = tree.size;
         else {
@@ -370,13 +394,26 @@ async function verifyLog(ctx: AdminContext, store: AdminStore, checkpoints: Open
     : null;
   const records = await checkRecords(ctx, store, chain, writers, graceMs);
   const last = checkpoints[checkpoints.length - 1];
+  const acceptedLoss = accepted
+    ? { at: new Date(acceptedAt).toISOString(), signed: accepted.loss ?? 0, size: accepted.size, reason: lossReason, checkpointsBefore: all.length - checkpoints.length }
+    : null;
   return {
     log,
     chain,
     loss,
+    acceptedLoss,
     records,
     checkpoints: { checked: matched, beforeTrim, latest: last ? { size: last.size, signedBy: last.signedBy } : null, problems: collapse(problems) },
   };
+}
+
+function lossReasonOf(body: string): string | null {
+  try {
+    const b = JSON.parse(body) as { type?: unknown; reason?: unknown };
+    return b.type === 'loss' && typeof b.reason === 'string' ? b.reason : null;
+  } catch {
+    return null;
+  }
 }
 
 function bodyTime(body: string): number | null {

@@ -196,7 +196,9 @@ describe('Redis loses the ledger while the service runs', () => {
     if (c) await c.app.stop();
   });
 
-  test('When every key of the ledger is gone, then the calls decided afterwards are stored and listed, and verify, the report and the service say what was lost', async () => {
+  test('When every key of the ledger is gone, then the calls decided afterwards are stored and listed, verify, the report and the service say what was lost, and once the loss is accepted signing goes on', async () => {
+    const copy = `${sandbox().stateDir}/tamper-copy-${tag()}.jsonl`;
+    expect((await c.cli(['ledger', 'checkpoint', '--no-sign', '--out', copy])).code).toBe(0);
     // FLUSHDB, for this ledger only (the sandbox's Redis is shared).
     const keys = await raw.keys(`${c.prefix}*`);
     expect(keys.length).toBeGreaterThan(0);
@@ -222,6 +224,23 @@ describe('Redis loses the ledger while the service runs', () => {
     expect(readFileSync(out, 'utf8')).not.toMatch(/id="ledger-state">vérifié/);
 
     await c.app.waitForLog((l) => String(l.message).startsWith('checkpoint REFUSED'), 20000, 'the refusal to sign the new log over the lost one');
+
+    // The administrator records the loss; signing goes on from the log as it is, and the loss stays visible.
+    expect((await c.cli(['ledger', 'accept-loss', '--reason', 'too short'])).code).toBe(2);
+    const accepted = await c.cli(['ledger', 'accept-loss', '--reason', 'Redis restarted without persistence on 2026-12-01; nothing to restore']);
+    expect(accepted.code).toBe(0);
+    expect(accepted.stdout).toMatch(/loss accepted: \d+ entries had been signed/);
+    await eventually(async () => (await c.app.metric('consent_ivr_checkpoint_refused')) === 0, 20000, 'the service to stop refusing', 500);
+    const since = Date.now();
+    await call(c, '2', '+212600007024');
+    await c.app.waitForLog((l) => l.message === 'checkpoint signed' && Date.parse(String(l.timestamp)) >= since, 20000, 'the service signing the next call');
+    const after2 = await c.cli(['ledger', 'verify']);
+    expect(after2.code).toBe(0);
+    expect(after2.stdout).toMatch(/LOSS ACCEPTED at .*: \d+ entries had been signed; .*reason: Redis restarted without persistence/);
+    // A copy of the checkpoints taken before the loss still shows it.
+    const fromCopy = await c.cli(['ledger', 'verify', '--checkpoint', copy]);
+    expect(fromCopy.code).toBe(1);
+    expect((await c.cli(['ledger', 'accept-loss', '--reason', 'Redis restarted without persistence, again']).then((r) => r.stdout))).toContain('there is no loss to accept');
   }, 180000);
 });
 

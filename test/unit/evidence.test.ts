@@ -102,6 +102,29 @@ describe('checkpointer', () => {
     expect(await again.signNow()).toMatchObject({ status: 'refused', reason: expect.stringMatching(/has 1 entries in Redis, but 4 were signed .*entries 2–4/) });
   });
 
+  test('When a loss is accepted, then the log as it is gets a checkpoint marked as a loss, and signing goes on from it after a restart', async () => {
+    const log = new MemoryLedgerStore('pbx1');
+    await add(log, 3);
+    const signer = generateSigner('unit');
+    const hostFile = file();
+    const cp = new Checkpointer(log, signer, { intervalMs: 60000, file: hostFile, clock, logger: quiet });
+    expect(await cp.signNow()).toMatchObject({ status: 'signed', size: 3 });
+    await expect(cp.acceptLoss()).rejects.toThrow('there is no loss to accept');
+    // Redis lost everything; two new entries were stored since.
+    log.state.entries = [];
+    log.state.tree = '0:';
+    log.state.checkpoints = [];
+    await add(log, 2);
+    expect(await cp.signNow()).toMatchObject({ status: 'refused' });
+    const r = await cp.acceptLoss();
+    expect(r).toMatchObject({ size: 2, signed: 3 });
+    expect(parseCheckpoint(openNote(r.note, [verifierOf(signer)]).text).extensions).toEqual(['consent-ivr-loss 3']);
+    await add(log, 1);
+    const restarted = new Checkpointer(log, signer, { intervalMs: 60000, file: hostFile, clock, logger: quiet });
+    expect(await restarted.signNow()).toMatchObject({ status: 'signed', size: 3 });
+    expect(restarted.health()).toEqual({ state: 'ok' });
+  });
+
   test('When the log in Redis is emptied while the checkpointer runs, then it refuses and says so until the log extends what it signed again', async () => {
     const log = new MemoryLedgerStore('pbx1');
     await add(log, 3);
