@@ -18,7 +18,7 @@ import { Frontier, LogTree, TreeError, verifyConsistency, verifyInclusion } from
 import { findRecord } from './admin';
 import { parseStoredRecord, serialiseRecord, sha256Hex, validateRecord } from './record';
 import { sealOf } from './seal';
-import { STAGE, type AdminStore, type NoticeCatalogue, type RecordingSeal, type StoredChainEntry, type StoredRecord } from './types';
+import { RECORD_STAGES, type AdminStore, type NoticeCatalogue, type RecordingSeal, type StoredChainEntry, type StoredRecord } from './types';
 import { noticeVersionOf } from '../prompts/build';
 
 export const BUNDLE_FORMAT = 'consent-ivr-evidence/1';
@@ -251,14 +251,13 @@ export function verifyBundle(raw: unknown, key: VerifierKey): BundleCheck {
   return { ok: problems.length === 0, problems, checkpoint: { size, signedBy: key.name } };
 }
 
-const WRITES: Record<string, number> = { decision: STAGE.decision, outcome: STAGE.outcome, withdrawal: STAGE.withdrawal, pause: STAGE.pause, resume: STAGE.resume, erasure: STAGE.erasure };
 
 /** The entry that wrote the record last, as the store applies writes (a lower stage never overwrites a higher one). */
 function lastWriter(bodies: Map<number, Record<string, unknown>>): { seq: number; type: string } | null {
   let best: { seq: number; type: string; stage: number } | null = null;
   for (const seq of [...bodies.keys()].sort((x, y) => x - y)) {
     const type = String(bodies.get(seq)?.type);
-    const stage = WRITES[type];
+    const stage = RECORD_STAGES[type];
     if (stage !== undefined && (!best || stage >= best.stage)) best = { seq, type, stage };
   }
   return best;

@@ -20,6 +20,16 @@ export interface StoredRecord extends ConsentRecord {
  * decision replayed late from the journal cannot undo the outcome, and nothing undoes an erasure.
  */
 export const STAGE = { decision: 1, outcome: 2, withdrawal: 3, pause: 3, resume: 3, erasure: 9 } as const;
+/** The stage at which each kind of entry writes its call's record (a seal and the others write none). */
+export const RECORD_STAGES: Readonly<Record<string, number>> = {
+  decision: STAGE.decision,
+  outcome: STAGE.outcome,
+  withdrawal: STAGE.withdrawal,
+  pause: STAGE.pause,
+  resume: STAGE.resume,
+  erasure: STAGE.erasure,
+};
+
 /** A write that only indexes its event under the record (ev:<id>) and never replaces the record (a seal). */
 export const INDEX_ONLY = -1;
 export type Stage = (typeof STAGE)[keyof typeof STAGE] | typeof INDEX_ONLY;
@@ -297,6 +307,8 @@ export interface AdminStore extends ChainStore, DeletionQueue, CheckpointStore, 
   timeIndex(chunk: number): AsyncIterable<{ uniqueId: string; ms: number }[]>;
   /** Whether each record is in its caller's index. */
   inCallerIndex(rows: { uniqueId: string; callerPseudonym: string }[]): Promise<boolean[]>;
+  /** Every caller index of this log, found by its key, in chunks. */
+  callerIndexes(chunk: number): AsyncIterable<{ pseudonym: string; uniqueIds: string[] }[]>;
   /** The same store, on another log. */
   forLog(log: string): AdminStore;
   /** Seqs of the events stored for a call (its record's ev: index), oldest first. */

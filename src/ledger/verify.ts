@@ -21,7 +21,7 @@ import { Frontier } from './merkle';
 import { parseStoredRecord, sha256Hex } from './record';
 import { inspectRecording, relativeToDir, sealOf } from './seal';
 import { DAY_MS, type AdminContext } from './admin';
-import { STAGE, type AdminStore, type StoredChainEntry } from './types';
+import { RECORD_STAGES, type AdminStore, type StoredChainEntry } from './types';
 
 export interface VerifyOptions {
   /** Public keys whose checkpoints are trusted. */
@@ -241,7 +241,6 @@ interface CallState {
   atMs: number;
 }
 
-const WRITES: Record<string, number> = { decision: STAGE.decision, outcome: STAGE.outcome, withdrawal: STAGE.withdrawal, pause: STAGE.pause, resume: STAGE.resume, erasure: STAGE.erasure };
 
 /**
  * Follows the entries about calls, as the store's append applies them: an entry writes its call's
@@ -258,7 +257,7 @@ class CallWriters {
       } catch {
         continue; // the chain check covers an unparsable entry
       }
-      const stage = WRITES[String(b.type)];
+      const stage = RECORD_STAGES[String(b.type)];
       if (stage === undefined || typeof b.uniqueId !== 'string') continue;
       const atMs = Date.parse(String(b.at));
       const cur = this.calls.get(b.uniqueId);
@@ -443,6 +442,7 @@ async function checkRecords(ctx: AdminContext, store: AdminStore, chain: VerifyR
   const anchorSeq = chain.anchor?.seq ?? 0;
   const headSeq = chain.head?.seq ?? 0;
   const times = new Map<string, number>();
+  const subjects = new Map<string, string>();
   for await (const rows of store.scanRecords(ctx.chunk)) {
     const entries = await store.chainEntries(rows.map((r) => r.seq));
     const indexed = await store.inCallerIndex(rows.map((r) => ({ uniqueId: r.uniqueId, callerPseudonym: parsePseudonym(r.json) })));
@@ -450,6 +450,7 @@ async function checkRecords(ctx: AdminContext, store: AdminStore, chain: VerifyR
       const row = rows[i];
       if (!row) continue;
       times.set(row.uniqueId, row.enteredMs);
+      subjects.set(row.uniqueId, parsePseudonym(row.json));
       const w = writers.calls.get(row.uniqueId);
       const named = (problem: string) => fail({ uniqueId: row.uniqueId, seq: row.seq, message: `record ${row.uniqueId}: ${problem}` });
       if (w && w.writer > row.seq) {
@@ -494,6 +495,20 @@ async function checkRecords(ctx: AdminContext, store: AdminStore, chain: VerifyR
   }
   for (const uniqueId of times.keys()) {
     if (!listed.has(uniqueId)) fail({ uniqueId, seq: null, message: `record ${uniqueId} is not in the time index: list, export and report do not show it` });
+  }
+  // Each caller index names only that caller's records: an erasure of the caller reaches no one else.
+  for await (const part of store.callerIndexes(ctx.chunk)) {
+    for (const { pseudonym, uniqueIds } of part) {
+      for (const uniqueId of uniqueIds) {
+        const subject = subjects.get(uniqueId);
+        if (subject === pseudonym) continue;
+        fail({
+          uniqueId,
+          seq: null,
+          message: `the index of caller ${pseudonym.slice(0, 12)}… names record ${uniqueId}, ${subject === undefined ? 'which does not exist' : "which is another caller's"}: an erasure of that caller would reach it`,
+        });
+      }
+    }
   }
   const problem: RecordProblem | null = first;
   return { checked, unverifiable, problem, problems: count };

@@ -290,6 +290,21 @@ describe('a Redis writer rolls a record back, hides a log or a record from the i
     expect((await c.cli(['ledger', 'verify'])).code).toBe(0);
   }, 60000);
 
+  test("When a record is added to another caller's index, then verify says an erasure of that caller would reach it", async () => {
+    const mine = parseStoredRecord(String(await raw.hget(`${c.base}rec:${accepted}`, 'record'))).callerPseudonym;
+    const other = parseStoredRecord(String(await raw.hget(`${c.base}rec:${refused}`, 'record'))).callerPseudonym;
+    expect(mine).not.toBe(other);
+    await raw.sadd(`${c.base}idx:caller:${other}`, accepted);
+    try {
+      const v = await c.cli(['ledger', 'verify']);
+      expect(v.code).toBe(1);
+      expect(v.stdout).toContain(`names record ${accepted}, which is another caller's: an erasure of that caller would reach it`);
+    } finally {
+      await raw.srem(`${c.base}idx:caller:${other}`, accepted);
+    }
+    expect((await c.cli(['ledger', 'verify'])).code).toBe(0);
+  }, 60000);
+
   test('When a record is put back to an earlier state (its seq at the earlier entry), then verify says it is not the latest state', async () => {
     const key = `${c.base}rec:${accepted}`;
     const [json, seq] = (await raw.hmget(key, 'record', 'seq')) as [string, string];

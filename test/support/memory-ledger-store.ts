@@ -174,6 +174,13 @@ export class MemoryLedgerStore implements AdminStore {
     );
   }
 
+  async *callerIndexes(chunk: number): AsyncIterable<{ pseudonym: string; uniqueIds: string[] }[]> {
+    yield* slices(
+      [...this.state.callers].filter(([, ids]) => ids.size > 0).map(([pseudonym, ids]) => ({ pseudonym, uniqueIds: [...ids] })),
+      chunk,
+    );
+  }
+
   async inCallerIndex(rows: { uniqueId: string; callerPseudonym: string }[]): Promise<boolean[]> {
     return rows.map((r) => this.state.callers.get(r.callerPseudonym)?.has(r.uniqueId) ?? false);
   }

@@ -285,6 +285,16 @@ export class RedisLedgerStore implements AdminStore {
     }
   }
 
+  async *callerIndexes(chunk: number): AsyncIterable<{ pseudonym: string; uniqueIds: string[] }[]> {
+    const prefix = this.keys.caller('');
+    for await (const keys of scanKeys(this.client, `${globEscape(prefix)}*`, chunk)) {
+      const p = this.client.pipeline();
+      for (const k of keys) p.smembers(k);
+      const sets = results(await p.exec()) as string[][];
+      yield keys.map((k, i) => ({ pseudonym: k.slice(prefix.length), uniqueIds: (sets[i] ?? []).map(String) }));
+    }
+  }
+
   async inCallerIndex(rows: { uniqueId: string; callerPseudonym: string }[]): Promise<boolean[]> {
     if (rows.length === 0) return [];
     const p = this.client.pipeline();
