@@ -292,3 +292,42 @@ describe('SIP callers (SIPp: RTP audio, RFC 4733 digits)', () => {
     };
   }, 180000);
 });
+
+describe('a dialled number with commas (SIP user parts may hold them)', () => {
+  test.concurrent('When a SIP caller dials "<number>,outbound,<a real channel>", then the call is inbound, its called number is the number alone, and that channel gets no CONSENT_* variable', async () => {
+    // The channel named: another SIP call, silent in its own consent flow meanwhile.
+    const victimExten = freshExten('37');
+    const victimSipp = runSipp({ scenario: 'silent.xml', exten: victimExten, timeoutS: 110 });
+    const victim = await ami.waitFor((e) => e.event === 'Newchannel' && (e.channel ?? '').startsWith('PJSIP/') && e.exten === victimExten, 30000, 'the channel to name');
+    const victimUid = victim.uniqueid as string;
+
+    const number = freshExten('38');
+    const forged = `${number},outbound,${victim.channel as string}`;
+    const sipp = runSipp({ scenario: 'refuse.xml', exten: forged, audio: tonePcap });
+    const uid = await inboundChannel(forged);
+    expect(await app.callEnded(uid)).toMatchObject({ outcome: 'refused', reason: 'key-refuse' });
+    const verbose = await afterRoutine(uid);
+    expect(verbose.appdata).toContain(`consent: result=refused reason=key-refuse lang=ar id=${uid}`);
+    expect(sippVerdict(await sipp)).toMatchObject({ code: 0, successful: '1', failed: '0' });
+
+    // Stored as what it is: an inbound call to the number, the caller its subject.
+    const record = await ledgerRecord(uid);
+    expect(record).toMatchObject({ direction: 'inbound', outcome: 'refused', calledNumber: number });
+    expect(JSON.stringify(record)).not.toContain('outbound');
+    expect(JSON.stringify(record)).not.toContain(victim.channel as string);
+
+    // The channel named ran its own flow to its end, and nothing of the forged call was set on it.
+    expect(await app.callEnded(victimUid, 100000)).toMatchObject({ outcome: 'no-input' });
+    expect(sippVerdict(await victimSipp)).toMatchObject({ code: 0, successful: '1', failed: '0' });
+    // asterisk-manager gives a VarSet's "Variable: NAME" as { NAME: '' }.
+    const varName = (e: AmiEvent) => {
+      const v = e.variable as unknown;
+      return v && typeof v === 'object' ? (Object.keys(v)[0] ?? '') : String(v ?? '');
+    };
+    const consentVars = ami.events.filter((e) => e.event === 'VarSet' && e.uniqueid === victimUid && varName(e).startsWith('CONSENT_'));
+    expect(consentVars.length).toBeGreaterThan(0); // its own routine's
+    expect(consentVars.filter((e) => e.value === uid || e.value === 'refused' || e.value === 'key-refuse')).toEqual([]);
+    expect(app.callLines(uid).filter((l) => /agent channel/.test(String(l.message)))).toEqual([]);
+    expect(await callsLeft(APP, [uid, victimUid])).toEqual([]);
+  }, 150000);
+});

@@ -14,6 +14,7 @@ import {
   recordingClosed,
   until,
   eventually,
+  originateLocal,
   waitChannelsGone,
   windowLevels,
   AmiEvent,
@@ -177,6 +178,43 @@ describe('outbound calls: the customer is asked before being connected', () => {
     expect(Number(r.answered)).toBeGreaterThan(0);
     expect(recordingsOf(r.id as string)).toEqual([]);
   }, 150000);
+
+  test.concurrent('When the outbound routine is handed another call\'s channel as the agent\'s, then the service sets nothing on that channel (not the same linkedid), and the call goes on', async () => {
+    // The channel named: an inbound caller, silent in its own consent flow meanwhile.
+    const victim = await place(ami, { app: app.name, talk: 60, agentSecs: 2 });
+    const victimUid = await victim.uniqueId;
+    const enter = await ami.waitFor((e) => e.userevent === 'ConsentTestEnter' && e.unique === victimUid, 5000, 'the channel to name');
+    const victimName = enter.channel as string;
+    expect(victimName).toMatch(/^Local\/s@consent-test-in-/);
+
+    const testId = `forged${Date.now() % 1000000}`;
+    const result = ami.userEvent('ConsentTestOut', testId, 60000);
+    await originateLocal(ami, 's', 'consent-test-out-forged', 'consent-test-agent-voice', {
+      __TESTID: testId,
+      __CONSENT_APP: app.name,
+      __W1: '1.5',
+      __K1: '2',
+      __TALK: '8',
+      FORGED_AGENT: victimName,
+    });
+    const customer = (await ami.waitFor((e) => e.userevent === 'ConsentTestCustomer' && e.testid === testId, 30000, 'the customer')).leg as string;
+    expect(await app.callEnded(customer)).toMatchObject({ outcome: 'refused' });
+    const r = await result;
+    // Decided and connected; the agent's side (which the service was not allowed to name) got nothing either.
+    expect(r).toMatchObject({ result: '', id: '', dialstatus: 'ANSWER' });
+    expect(await ledgerRecordWhen(customer, (x) => x.outcome === 'refused')).toMatchObject({ direction: 'outbound', recordingPath: null });
+    expect(app.callLines(customer).map((l) => l.message)).toContain('result not set on the agent channel: that channel is not part of this call');
+
+    // The named channel's own flow ends as its own; none of the forged call's values were set on it.
+    expect(await victim.result).toMatchObject({ result: 'no-input' });
+    const varName = (e: AmiEvent) => {
+      const v = e.variable as unknown;
+      return v && typeof v === 'object' ? (Object.keys(v)[0] ?? '') : String(v ?? '');
+    };
+    const set = ami.events.filter((e) => e.event === 'VarSet' && e.uniqueid === victimUid && varName(e).startsWith('CONSENT_'));
+    expect(set.length).toBeGreaterThan(0);
+    expect(set.filter((e) => e.value === customer || e.value === 'refused' || e.value === 'key-refuse')).toEqual([]);
+  }, 120000);
 
   test.concurrent('When the customer hangs up during the notice, then nothing is recorded and the agent\'s dialplan goes on', async () => {
     const call = await placeOutboundCall(ami, { app: app.name, w1: 2, hangupAfter: 1 });
