@@ -32,11 +32,35 @@ async function collect<T>(chunks: AsyncIterable<T>): Promise<T[]> {
 }
 
 /** Runs the store contract against fresh, empty stores made by `makeStore` (one per test). */
-export function ledgerStoreContract(name: string, makeStore: () => AdminStore | Promise<AdminStore>): void {
+/** What a contract run can do to a store behind its back: make a record look as records made before calls were linked. */
+export interface StoreBackdoor {
+  forgetLink(store: AdminStore, uniqueId: string): Promise<void>;
+}
+
+export function ledgerStoreContract(name: string, makeStore: () => AdminStore | Promise<AdminStore>, backdoor: StoreBackdoor): void {
   describe(`ledger store contract: ${name}`, () => {
     let store: AdminStore;
     beforeEach(async () => {
       store = await makeStore();
+    });
+
+    test("When entries about a call are appended, then each links the call's previous entry; a record from before links finds its last entry all the same; a moved link refuses the append", async () => {
+      const w = (id: string) => write('u1', STAGE.outcome, { json: `{"n":"${id}"}` });
+      expect(await add(store, [item('a', w('a')), item('b', w('b'))])).toEqual({ status: 'ok' });
+      const [a, b] = await store.entriesAfter(0, 2);
+      expect(JSON.parse(String(a?.body)).callPrev).toBeNull();
+      expect(JSON.parse(String(b?.body)).callPrev).toEqual({ seq: a?.seq, hash: a?.hash });
+      await backdoor.forgetLink(store, 'u1');
+      expect(await add(store, [item('c', w('c'))])).toEqual({ status: 'ok' });
+      const [c] = await store.entriesAfter(2, 1);
+      expect(JSON.parse(String(c?.body)).callPrev).toEqual({ seq: b?.seq, hash: b?.hash });
+      // Another writer appended about the call since its link was read: nothing is written.
+      const stale = await store.callHeads(['u1']);
+      expect(await add(store, [item('d', w('d'))])).toEqual({ status: 'ok' });
+      const head = await store.head();
+      const entries = linkEntries(head, [item('e', w('e'))], new Map(stale.map((x) => [x.uniqueId, x.prev])));
+      expect(await store.append(head, entries, [item('e', w('e'))], extendTree(head.tree, entries), undefined, stale)).toEqual({ status: 'call-conflict', uniqueId: 'u1' });
+      expect((await store.head()).seq).toBe(4);
     });
 
     test('When the log is empty, then its head is the genesis with the empty tree, and it has no entries, checkpoint or history', async () => {

@@ -26,4 +26,8 @@ afterAll(async () => {
   await server.destroy();
 });
 
-ledgerStoreContract('Redis', () => new RedisLedgerStore(client, `contract-${process.pid}-${++n}:`, 'pbx-1'));
+ledgerStoreContract('Redis', () => new RedisLedgerStore(client, `contract-${process.pid}-${++n}:`, 'pbx-1'), {
+  forgetLink: async (store, uniqueId) => {
+    await client.call('HDEL', (store as RedisLedgerStore).keys.record(uniqueId), 'last');
+  },
+});

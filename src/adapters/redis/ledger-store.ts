@@ -221,27 +221,25 @@ export class RedisLedgerStore implements AdminStore {
 
   async callHeads(uniqueIds: string[]): Promise<CallHead[]> {
     const p = this.client.pipeline();
-    for (const id of uniqueIds) p.hgetall(this.keys.record(id));
-    const rows = results(await p.exec()) as Record<string, string>[];
+    for (const id of uniqueIds) p.hget(this.keys.record(id), 'last').hlen(this.keys.record(id));
+    const flat = results(await p.exec()) as (string | number | null)[];
     const heads: CallHead[] = [];
-    const bySeq: { at: number; seq: number }[] = [];
-    rows.forEach((h, i) => {
-      const uniqueId = uniqueIds[i] as string;
-      const last = parseAnchor(h.last);
-      if (last) return heads.push({ uniqueId, prev: last, stored: String(h.last) });
-      // A call with entries from before calls were linked: its last entry is the highest it indexed.
-      const seqs = Object.entries(h)
-        .filter(([k]) => k.startsWith('ev:'))
-        .map(([, v]) => Number(v));
-      if (seqs.length > 0) bySeq.push({ at: heads.length, seq: Math.max(...seqs) });
-      heads.push({ uniqueId, prev: null, stored: h.last ?? '' });
+    const legacy: number[] = [];
+    uniqueIds.forEach((uniqueId, i) => {
+      const last = flat[i * 2] as string | null;
+      const prev = parseAnchor(last);
+      if (prev) heads.push({ uniqueId, prev, stored: String(last) });
+      else {
+        // A record with events but no `last`: made before calls were linked (its last entry is found below).
+        if (Number(flat[i * 2 + 1]) > 0) legacy.push(heads.length);
+        heads.push({ uniqueId, prev: null, stored: last ?? '' });
+      }
     });
-    if (bySeq.length > 0) {
-      const entries = await this.chainEntries(bySeq.map((b) => b.seq));
-      bySeq.forEach((b, i) => {
-        const e = entries[i];
-        if (e) (heads[b.at] as CallHead).prev = { seq: e.seq, hash: e.hash };
-      });
+    for (const at of legacy) {
+      const h = heads[at] as CallHead;
+      const seqs = await this.eventSeqs(h.uniqueId);
+      const [e] = seqs.length > 0 ? await this.chainEntries([seqs[seqs.length - 1] as number]) : [null];
+      if (e) h.prev = { seq: e.seq, hash: e.hash };
     }
     return heads;
   }
