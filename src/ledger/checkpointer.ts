@@ -61,7 +61,7 @@ export class CheckpointRefusal extends Error {
     readonly log: string,
     /** Entries signed before (the host's file, or Redis). */
     readonly signedSize: number,
-    /** Entries the log in Redis has now. */
+    /** Entries the log in Redis has now (its head's seq). */
     readonly logSize: number,
     message: string,
   ) {
@@ -227,7 +227,8 @@ export class Checkpointer {
     const log = this.store.log;
     const targets = [fromFile, fromRedis].filter((c): c is TrustedCheckpoint => c !== null);
     const signedSize = Math.max(0, ...targets.map((c) => c.size));
-    const refuse = (size: number, why: string) => new CheckpointRefusal(log, signedSize, size, why);
+    const headSeq = (await this.store.head()).seq;
+    const refuse = (why: string) => new CheckpointRefusal(log, signedSize, headSeq, why);
     const where = (c: TrustedCheckpoint) => (c === fromFile ? `the host's checkpoint file (${this.opts.file})` : 'Redis');
 
     let tree: Frontier | null = null;
@@ -235,7 +236,7 @@ export class Checkpointer {
     const check = () => {
       for (const c of targets) {
         if (tree && c.size === tree.size && !tree.root().equals(c.root)) {
-          throw refuse(tree.size, `log "${log}": its first ${c.size} entries do not give the root signed in ${where(c)}: entries before it were changed, removed or reordered`);
+          throw refuse(`log "${log}": its first ${c.size} entries do not give the root signed in ${where(c)}: entries before it were changed, removed or reordered`);
         }
       }
     };
@@ -243,16 +244,16 @@ export class Checkpointer {
       if (!tree) {
         if (anchor && anchorTree === null) throw new Error(`log "${log}" was trimmed before Merkle trees: it cannot be checkpointed`);
         tree = anchorTree !== null ? Frontier.parse(anchorTree) : new Frontier();
-        if (anchor && tree.size !== anchor.seq) throw refuse(anchor.seq, `log "${log}": its purge anchor (seq ${anchor.seq}) and its tree (${tree.size}) disagree`);
+        if (anchor && tree.size !== anchor.seq) throw refuse(`log "${log}": its purge anchor (seq ${anchor.seq}) and its tree (${tree.size}) disagree`);
         last = anchor ? anchor.hash : GENESIS;
         for (const c of targets) {
-          if (c.size < tree.size) throw refuse(tree.size, `log "${log}" starts after entry ${tree.size} (trimmed) but its last checkpoint in ${where(c)} signed ${c.size}: what was signed cannot be checked`);
+          if (c.size < tree.size) throw refuse(`log "${log}" starts after entry ${tree.size} (trimmed) but its last checkpoint in ${where(c)} signed ${c.size}: what was signed cannot be checked`);
         }
         check();
       }
       for (const e of entries) {
         if (e.seq !== tree.size + 1 || e.prev !== last || entryHash(e.seq, e.prev, e.body) !== e.hash) {
-          throw refuse(tree.size, `log "${log}" breaks at entry seq ${e.seq} (after ${tree.size}): run consent-ivr ledger verify`);
+          throw refuse(`log "${log}" breaks at entry seq ${e.seq} (after ${tree.size}): run consent-ivr ledger verify`);
         }
         tree.append(entryLeaf(e));
         last = e.hash;
@@ -261,7 +262,7 @@ export class Checkpointer {
     }
     const size = tree?.size ?? 0;
     if (size < signedSize) {
-      throw refuse(size, `log "${log}" has ${size} entries in Redis, but ${signedSize} were signed (${where(targets.find((c) => c.size === signedSize) as TrustedCheckpoint)}): entries ${size + 1}–${signedSize} were lost or removed`);
+      throw refuse(`log "${log}" has ${size} entries in Redis, but ${signedSize} were signed (${where(targets.find((c) => c.size === signedSize) as TrustedCheckpoint)}): entries ${size + 1}–${signedSize} were lost or removed`);
     }
     const t = tree ?? new Frontier();
     return { size, tree: t, lastHash: last, signed: targets.some((c) => c.size === size) };
