@@ -13,6 +13,7 @@
  */
 import { constants, promises as fsp } from 'node:fs';
 import { dirname } from 'node:path';
+import { temporaryNameFor } from '../files/output-file';
 import type { ConsentRecord } from '../ports/ledger';
 import { Mutex } from './mutex';
 
@@ -203,9 +204,10 @@ export class Journal implements JournalPort {
       if (this.closed) return;
       const pending = this.pending();
       if (this.linesInFile === pending.length && !this.needsNewline) return;
-      const tmp = `${this.path}.tmp`;
+      // A new file of a random name (O_EXCL): never one prepared at a predictable name, a symlink included.
+      const tmp = temporaryNameFor(this.path);
       const body = pending.map((e) => `${JSON.stringify({ t: 'w', id: e.id, kind: e.kind, at: e.at, record: e.record })}\n`).join('');
-      const out = await fsp.open(tmp, 'w', 0o600);
+      const out = await fsp.open(tmp, 'wx', 0o600);
       try {
         await out.writeFile(body);
         await out.sync();

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Journal, JournalLockedError, type JournalEntry } from '../../src/ledger/journal';
@@ -67,6 +67,23 @@ describe('journal', () => {
     const j3 = await Journal.open(path);
     expect(j3.pending().map((e) => e.id)).toEqual(['e1', 'e3']);
     await j3.close();
+  });
+
+  test('When a symlink waits at the old temporary name, then compaction writes through no link: the target is untouched and the journal keeps its pending entries', async () => {
+    const path = join(dir, 'j.jsonl');
+    const victim = join(dir, 'victim');
+    writeFileSync(victim, 'keep me\n');
+    symlinkSync(victim, `${path}.tmp`);
+    const j = await Journal.open(path);
+    await Promise.all([1, 2].map((i) => j.append(entry(i))));
+    await j.ack(['e1']);
+    await j.compact();
+    expect(readFileSync(victim, 'utf8')).toBe('keep me\n');
+    expect(j.pending().map((e) => e.id)).toEqual(['e2']);
+    await j.close();
+    const again = await Journal.open(path);
+    expect(again.pending().map((e) => e.id)).toEqual(['e2']);
+    await again.close();
   });
 
   test('When everything is acknowledged and the journal compacted, then the file is empty; pending entries survive compaction', async () => {
