@@ -6,17 +6,9 @@ import type { Language, Outcome, PromptName } from '../domain/vocabulary';
 
 export type { Outcome } from '../domain/vocabulary';
 
-/** Why the flow ended the way it did, for logs (finer than the outcome). */
-export type Reason =
-  | 'key-accept'
-  | 'key-refuse'
-  | 'attempts-exhausted'
-  | 'hangup'
-  | 'answer-failed'
-  | 'prompt-failed'
-  | 'ledger-failed'
-  | 'recording-failed'
-  | 'deadline';
+/** Why the flow ended the way it did, for logs, the ledger and CONSENT_REASON (finer than the outcome). */
+export const REASONS = ['key-accept', 'key-refuse', 'attempts-exhausted', 'hangup', 'answer-failed', 'prompt-failed', 'ledger-failed', 'recording-failed', 'deadline'] as const;
+export type Reason = (typeof REASONS)[number];
 
 export type TimerName = 'input' | 'deadline';
 

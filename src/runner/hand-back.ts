@@ -9,8 +9,9 @@ import type { DialplanTarget } from '../ports/call-control';
 
 export const RESULT_CONTEXT = 'consent-ivr-result';
 
-/** Why a call was handed back without running the flow. */
-export type HandBackReason = Reason | 'shutdown' | 'recovered';
+/** Why a call was handed back without running the flow: the service stopping, or a call found after a restart. */
+export const HAND_BACK_REASONS = ['shutdown', 'recovered'] as const;
+export type HandBackReason = Reason | (typeof HAND_BACK_REASONS)[number];
 
 export function resultTarget(outcome: Outcome, lang: Language | null, reason: HandBackReason): DialplanTarget {
   return { context: RESULT_CONTEXT, extension: `${outcome}_${lang ?? ''}_${reason}`, priority: 1 };

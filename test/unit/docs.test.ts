@@ -10,6 +10,8 @@ import type { Command } from 'commander';
 import { buildProgram } from '../../src/cli/main';
 import { envNameFor, loadConfig, schemaLeaves } from '../../src/config/load';
 import { configSchema } from '../../src/config/schema';
+import { REASONS } from '../../src/flow/types';
+import { HAND_BACK_REASONS } from '../../src/runner/hand-back';
 
 const REPO = resolve(__dirname, '../..');
 const DOCS = [join(REPO, 'README.md'), ...readdirSync(join(REPO, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join(REPO, 'docs', f))];
@@ -97,4 +99,14 @@ test('Every consent-ivr command line in the docs names a real command, and every
     }
   }
   expect(problems).toEqual([]);
+});
+
+test('The CONSENT_REASON values admin.md lists are exactly those the dialplan can receive', () => {
+  const row = /\| `CONSENT_REASON` \|([^\n]*)\|/.exec(readFileSync(join(REPO, 'docs/admin.md'), 'utf8'));
+  expect(row).not.toBeNull();
+  const documented = [...String(row?.[1]).matchAll(/`([a-z-]+)`/g)].map((m) => m[1]).sort();
+  // A call whose caller hung up is handed back to no one; the routine itself sets some reasons.
+  const routine = [...readFileSync(join(REPO, 'dialplans/consent-ivr.conf'), 'utf8').matchAll(/Set\(CONSENT_REASON=([a-z][a-z-]*)\)/g)].map((m) => m[1] as string);
+  const reachable = [...new Set([...REASONS.filter((r) => r !== 'hangup'), ...HAND_BACK_REASONS, ...routine])].sort();
+  expect(documented).toEqual(reachable);
 });
