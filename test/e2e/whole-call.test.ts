@@ -516,6 +516,9 @@ describe('withdrawal during the conversation (*9)', () => {
     const r = await result;
     const file = r.recording as string;
     expect(r).toMatchObject({ result: 'accepted' });
+    // Killed once the outcome (which names the recording) is in the ledger: the hand-back and the
+    // outcome's write run side by side, and this case is about what the dialplan does without the service.
+    await ledgerRecordWhen(uid, (x) => x.recordingPath !== null);
     await victim.stop('SIGKILL');
     await withdrawnEvent(uid);
     // Stopped by the dialplan alone (MixMonitor closed the file); kept until the service is back to delete it.
@@ -537,6 +540,7 @@ describe('withdrawal during the conversation (*9)', () => {
     const uid = await call.uniqueId;
     const r = await call.result;
     expect(r).toMatchObject({ result: 'accepted' });
+    await ledgerRecordWhen(uid, (x) => x.recordingPath !== null);
     await victim.stop('SIGKILL');
     // The dialplan waited 2 s for the service, then stopped the recording itself.
     expect(await ami.waitFor((e) => e.userevent === 'ConsentIvrPauseLate' && e.id === uid, 30000, 'the late pause')).toMatchObject({ want: 'pause' });
