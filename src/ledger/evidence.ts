@@ -18,7 +18,7 @@ import { Frontier, LogTree, TreeError, verifyConsistency, verifyInclusion } from
 import { findRecord } from './admin';
 import { parseStoredRecord, serialiseRecord, sha256Hex, validateRecord } from './record';
 import { sealOf } from './seal';
-import { RECORD_STAGES, type AdminStore, type NoticeCatalogue, type RecordingSeal, type StoredChainEntry, type StoredRecord } from './types';
+import { nextWriter, type AdminStore, type RecordWriter, type NoticeCatalogue, type RecordingSeal, type StoredChainEntry, type StoredRecord } from './types';
 import { noticeVersionOf } from '../prompts/build';
 
 export const BUNDLE_FORMAT = 'consent-ivr-evidence/1';
@@ -253,13 +253,9 @@ export function verifyBundle(raw: unknown, key: VerifierKey): BundleCheck {
 
 
 /** The entry that wrote the record last, as the store applies writes (a lower stage never overwrites a higher one). */
-function lastWriter(bodies: Map<number, Record<string, unknown>>): { seq: number; type: string } | null {
-  let best: { seq: number; type: string; stage: number } | null = null;
-  for (const seq of [...bodies.keys()].sort((x, y) => x - y)) {
-    const type = String(bodies.get(seq)?.type);
-    const stage = RECORD_STAGES[type];
-    if (stage !== undefined && (!best || stage >= best.stage)) best = { seq, type, stage };
-  }
+function lastWriter(bodies: Map<number, Record<string, unknown>>): RecordWriter | null {
+  let best: RecordWriter | null = null;
+  for (const seq of [...bodies.keys()].sort((x, y) => x - y)) best = nextWriter(best, seq, String(bodies.get(seq)?.type));
   return best;
 }
 

@@ -30,6 +30,23 @@ export const RECORD_STAGES: Readonly<Record<string, number>> = {
   erasure: STAGE.erasure,
 };
 
+/** The entry that last wrote a call's record: its seq, type and stage. */
+export interface RecordWriter {
+  seq: number;
+  type: string;
+  stage: number;
+}
+
+/**
+ * The record's writer after entry `seq` of `type`, as the append script applies writes: an entry writes
+ * its call's record unless a higher stage already did (a decision replayed after the outcome).
+ */
+export function nextWriter(cur: RecordWriter | null, seq: number, type: string): RecordWriter | null {
+  const stage = RECORD_STAGES[type];
+  if (stage === undefined) return cur;
+  return !cur || stage >= cur.stage ? { seq, type, stage } : cur;
+}
+
 /** A write that only indexes its event under the record (ev:<id>) and never replaces the record (a seal). */
 export const INDEX_ONLY = -1;
 export type Stage = (typeof STAGE)[keyof typeof STAGE] | typeof INDEX_ONLY;

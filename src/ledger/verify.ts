@@ -21,7 +21,7 @@ import { Frontier } from './merkle';
 import { parseStoredRecord, sha256Hex } from './record';
 import { inspectRecording, relativeToDir, sealOf } from './seal';
 import { DAY_MS, type AdminContext } from './admin';
-import { RECORD_STAGES, type AdminStore, type StoredChainEntry } from './types';
+import { nextWriter, RECORD_STAGES, type AdminStore, type RecordWriter, type StoredChainEntry } from './types';
 
 export interface VerifyOptions {
   /** Public keys whose checkpoints are trusted. */
@@ -235,9 +235,7 @@ async function gatherCheckpoints(
 
 /** What the walk keeps of each call: the entry that must have written its record, and its last entry's time. */
 interface CallState {
-  writer: number;
-  stage: number;
-  type: string;
+  writer: RecordWriter;
   atMs: number;
 }
 
@@ -257,12 +255,10 @@ class CallWriters {
       } catch {
         continue; // the chain check covers an unparsable entry
       }
-      const stage = RECORD_STAGES[String(b.type)];
-      if (stage === undefined || typeof b.uniqueId !== 'string') continue;
-      const atMs = Date.parse(String(b.at));
-      const cur = this.calls.get(b.uniqueId);
-      if (!cur || stage >= cur.stage) this.calls.set(b.uniqueId, { writer: e.seq, stage, type: String(b.type), atMs });
-      else cur.atMs = atMs;
+      if (typeof b.uniqueId !== 'string' || RECORD_STAGES[String(b.type)] === undefined) continue;
+      const cur = this.calls.get(b.uniqueId) ?? null;
+      const writer = nextWriter(cur?.writer ?? null, e.seq, String(b.type));
+      if (writer) this.calls.set(b.uniqueId, { writer, atMs: Date.parse(String(b.at)) });
     }
   }
 }
@@ -453,8 +449,8 @@ async function checkRecords(ctx: AdminContext, store: AdminStore, chain: VerifyR
       subjects.set(row.uniqueId, parsePseudonym(row.json));
       const w = writers.calls.get(row.uniqueId);
       const named = (problem: string) => fail({ uniqueId: row.uniqueId, seq: row.seq, message: `record ${row.uniqueId}: ${problem}` });
-      if (w && w.writer > row.seq) {
-        named(`it is not the latest state of its call: entry seq ${w.writer} (${w.type}) wrote it after seq ${row.seq}, which it now matches (rolled back, or edited)`);
+      if (w && w.writer.seq > row.seq) {
+        named(`it is not the latest state of its call: entry seq ${w.writer.seq} (${w.writer.type}) wrote it after seq ${row.seq}, which it now matches (rolled back, or edited)`);
         continue;
       }
       if (!w && row.seq <= anchorSeq) {
@@ -481,7 +477,7 @@ async function checkRecords(ctx: AdminContext, store: AdminStore, chain: VerifyR
   }
   // Records the log names that are gone (purge removes records past the retention period only).
   for (const [uniqueId, w] of writers.calls) {
-    if (!times.has(uniqueId) && w.atMs >= graceMs) fail({ uniqueId, seq: w.writer, message: `record ${uniqueId} (named by chain entry seq ${w.writer}) is missing: deleted outside erase/purge` });
+    if (!times.has(uniqueId) && w.atMs >= graceMs) fail({ uniqueId, seq: w.writer.seq, message: `record ${uniqueId} (named by chain entry seq ${w.writer.seq}) is missing: deleted outside erase/purge` });
   }
   // The time index (list, export, report, purge read it) against the records, both ways.
   const listed = new Set<string>();
