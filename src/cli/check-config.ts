@@ -1,8 +1,7 @@
 /** `consent-ivr check-config`: what an administrator must fix before going live (pure). */
 import type { Config } from '../config/schema';
 import { LANGUAGES } from '../domain/vocabulary';
-import { parseSigner } from '../ledger/checkpoint';
-import { readVerifierFiles } from '../ledger/signing-keys';
+import { parseSigner, readVerifierFiles } from '../evidence';
 
 export interface Finding {
   level: 'error' | 'warning';

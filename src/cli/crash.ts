@@ -5,7 +5,7 @@
  * its loader throws from a callback while the adapter connects, are not crashes: the adapter handles them.
  */
 import { isSwaggerLoadFailure } from '../adapters/ari/ari-adapter';
-import { safe, type Logger } from '../logging/logger';
+import { safe, type Logger } from '../observability/logger';
 
 /** The exit code after an uncaught exception (EX_SOFTWARE). */
 export const CRASH_EXIT_CODE = 70;

@@ -14,13 +14,11 @@ import { AriProbe } from '../adapters/ari/probe';
 import { closeClient, connectOnce, createRedisClient, describeTarget, persistence, RedisLedgerStore, redisTimeMs, type RedisClient } from '../adapters/redis';
 import { logIdOf, type Config } from '../config/schema';
 import { SERVER_ID, SYSTEM_NAME, systemNameOf } from '../domain/vocabulary';
-import { parseSigner } from '../ledger/checkpoint';
-import { Checkpointer } from '../ledger/checkpointer';
-import { parseStoredRecord } from '../ledger/record';
-import { readVerifierFiles } from '../ledger/signing-keys';
+import { parseSigner, Checkpointer, readVerifierFiles } from '../evidence';
+import { parseStoredRecord } from '../ledger';
 import { systemClock } from '../ports/clock';
-import { createLogger } from '../logging/logger';
-import { noticeVersion } from '../prompts/build';
+import { createLogger } from '../observability/logger';
+import { noticeVersion } from '../prompts';
 import { checkConfig } from './check-config';
 
 export interface DoctorFinding {

@@ -5,10 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import { fingerprint, formatVerifier, parseSigner, verifierOf } from '../ledger/checkpoint';
-import { verifyBundle, verifyConsistencyFile } from '../ledger/evidence';
-import { generateKeyFiles, KeyFileError, readVerifierFiles } from '../ledger/signing-keys';
-import { printable } from '../ledger/format';
+import { fingerprint, formatVerifier, parseSigner, verifierOf, verifyBundle, verifyConsistencyFile, generateKeyFiles, KeyFileError, readVerifierFiles } from '../evidence';
+import { printable } from '../ledger';
 
 export interface Out {
   stdout: (s: string) => void;

@@ -9,32 +9,16 @@
 import { once } from 'node:events';
 import { Command, Option } from 'commander';
 import { RedisConfigError } from '../adapters/redis';
-import { withLedgerStore } from '../app/ledger';
+import { withLedgerStore } from '../service/ledger';
 import type { Config } from '../config/schema';
 import { OUTCOMES, type Outcome } from '../domain/vocabulary';
-import {
-  adminContextDefaults,
-  AdminUsageError,
-  eraseCaller,
-  listRecords,
-  pendingByServer,
-  purgeLedger,
-  waitingTotal,
-  findRecord,
-  type AdminContext,
-} from '../ledger/admin';
-import { parseSigner, verifierOf, type SignerKey, type VerifierKey } from '../ledger/checkpoint';
-import { Checkpointer, type SignResult } from '../ledger/checkpointer';
-import { collectEvidence, EvidenceError, proveConsistency } from '../ledger/evidence';
-import { KeyFileError, readVerifierFiles } from '../ledger/signing-keys';
-import { readCheckpointFile, verifyLedger, type VerifyReport } from '../ledger/verify';
+import { eraseCaller, pendingByServer, purgeLedger, waitingTotal } from '../retention';
+import { adminContextDefaults, AdminUsageError, listRecords, findRecord, type AdminContext, csvHeader, csvRow, jsonlRow, printable, TEXT_HEADER, textRecord, textRow, parseStoredRecord } from '../ledger';
+import { parseSigner, verifierOf, type SignerKey, type VerifierKey, Checkpointer, type SignResult, collectEvidence, EvidenceError, proveConsistency, KeyFileError, readVerifierFiles, readCheckpointFile, verifyLedger, type VerifyReport } from '../evidence';
 import { writeOutputFile } from '../files/output-file';
-import { csvHeader, csvRow, jsonlRow, printable, TEXT_HEADER, textRecord, textRow } from '../ledger/format';
-import type { MalformedEntry } from '../ledger/queues';
-import { parseStoredRecord } from '../ledger/record';
-import { createLogger } from '../logging/logger';
+import type { MalformedEntry, AdminStore } from '../ledger';
+import { createLogger } from '../observability/logger';
 import { systemClock } from '../ports/clock';
-import type { AdminStore } from '../ledger/types';
 
 export interface CliStream {
   write(chunk: string): boolean;

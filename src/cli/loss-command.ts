@@ -9,13 +9,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
-import { withLedgerStore } from '../app/ledger';
+import { withLedgerStore } from '../service/ledger';
 import type { Config } from '../config/schema';
-import { ChainAppender } from '../ledger/appender';
-import { Checkpointer } from '../ledger/checkpointer';
-import { printable } from '../ledger/format';
-import type { EventBody } from '../ledger/types';
-import { createLogger } from '../logging/logger';
+import { ChainAppender, printable } from '../ledger';
+import { Checkpointer } from '../evidence';
+import type { EventBody } from '../ledger';
+import { createLogger } from '../observability/logger';
 import { systemClock } from '../ports/clock';
 import { EXIT, optionalSigner, out, processIO, run, trustedKeys, UsageError, type CliDeps } from './ledger-commands';
 

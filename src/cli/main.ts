@@ -6,11 +6,11 @@
 import { Command, CommanderError } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { startService } from '../app/service';
+import { startService } from '../service/start';
 import { ConfigError, loadConfig, LoadResult } from '../config/load';
 import type { Config, Secrets } from '../config/schema';
-import { createLogger } from '../logging/logger';
-import { buildPrompts, buildTone, noticeVersion, promptDurations } from '../prompts/build';
+import { createLogger } from '../observability/logger';
+import { buildPrompts, buildTone, noticeVersion, promptDurations } from '../prompts';
 import { checkConfig, checkDialplan, checkTimings, Finding } from './check-config';
 import { crashHandler } from './crash';
 import { diagnose, printDoctor } from './doctor';

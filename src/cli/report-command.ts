@@ -5,13 +5,11 @@
  */
 import type { Command } from 'commander';
 import type { Config } from '../config/schema';
-import { GROUP_BY, type GroupBy } from '../report/aggregate';
-import { buildReport } from '../report/collect';
-import { reportCsv, reportHtml, reportJson, type ReportLang } from '../report/render';
+import { GROUP_BY, type GroupBy, buildReport, reportCsv, reportHtml, reportJson, type ReportLang } from '../report';
 import { writeOutputFile } from '../files/output-file';
-import { printable } from '../ledger/format';
+import { printable } from '../ledger';
 import { context, EXIT, out, processIO, progress, run, timeRange, trustedKeys, UsageError, type CliDeps } from './ledger-commands';
-import { withLedgerStore } from '../app/ledger';
+import { withLedgerStore } from '../service/ledger';
 
 export interface ReportOptions {
   since?: string;

@@ -11,8 +11,8 @@
  * that reached Redis late *and* the journal, or is replayed twice, is still stored exactly once.
  */
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '../logging/logger';
-import { safe } from '../logging/logger';
+import type { Logger } from '../observability/logger';
+import { safe } from '../observability/logger';
 import type { Clock } from '../ports/clock';
 import type { ConsentRecord, Ledger, StoredIn } from '../ports/ledger';
 import { ChainAppender } from './appender';

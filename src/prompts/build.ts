@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Config } from '../config/schema';
 import type { Language, PromptName } from '../domain/vocabulary';
-import type { NoticeCatalogue } from '../ledger/types';
+import type { NoticeCatalogue } from '../ledger';
 import { renderAll } from './texts';
 import { wavSeconds } from './wav';
 

@@ -5,7 +5,7 @@
  * number of records. No pseudonym and no recording path is kept: aggregates only.
  */
 import { OUTCOMES, type Outcome } from '../domain/vocabulary';
-import type { StoredRecord } from '../ledger/types';
+import type { StoredRecord } from '../ledger';
 
 export const GROUP_BY = ['day', 'week', 'month', 'number', 'language', 'direction'] as const;
 export type GroupBy = (typeof GROUP_BY)[number];

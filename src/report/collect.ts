@@ -3,9 +3,9 @@
  * aggregator, sums the records purged in the period (from the logs' purge entries), and verifies the
  * ledger so that the report names the heads it was computed from.
  */
-import type { VerifierKey } from '../ledger/checkpoint';
-import { listRecords, type AdminContext } from '../ledger/admin';
-import { verifyLedger } from '../ledger/verify';
+import type { VerifierKey } from '../evidence';
+import { listRecords, type AdminContext } from '../ledger';
+import { verifyLedger } from '../evidence';
 import { ReportAggregator, type GroupBy } from './aggregate';
 import type { LedgerState, Report } from './render';
 

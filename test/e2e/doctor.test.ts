@@ -9,12 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
-import { createLedger } from '../../src/app/ledger';
-import { formatSigner, generateSigner } from '../../src/ledger/checkpoint';
-import { createLogger } from '../../src/logging/logger';
+import { createLedger } from '../../src/service/ledger';
+import { formatSigner, generateSigner } from '../../src/evidence/checkpoint';
+import { createLogger } from '../../src/observability/logger';
 import { testConfig, testRecord } from '../support/records';
-import { RedisServer } from '../support';
-import { asteriskCli, runCli, sandbox, startApp } from '../support';
+import { RedisServer, asteriskCli, runCli, sandbox, startApp } from '../support';
 
 /** `consent-ivr doctor` with no --config (the checkout's sandbox configuration), plus `env`. */
 async function doctor(env: Record<string, string> = {}): Promise<{ code: number | null; out: string }> {

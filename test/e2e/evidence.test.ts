@@ -10,10 +10,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { logBase } from '../../src/adapters/redis/keys';
-import { formatCheckpoint, generateSigner, signNote } from '../../src/ledger/checkpoint';
-import { originOf } from '../../src/ledger/checkpointer';
-import { RedisCluster } from '../support';
-import { callsLeft, letTimePass, placeCall, promptSeconds, RunningApp, runCli, sandbox, startApp, TestAmi, until, waitChannelsGone } from '../support';
+import { formatCheckpoint, generateSigner, signNote } from '../../src/evidence/checkpoint';
+import { originOf } from '../../src/evidence/checkpointer';
+import { RedisCluster, callsLeft, letTimePass, placeCall, promptSeconds, RunningApp, runCli, sandbox, startApp, TestAmi, until, waitChannelsGone } from '../support';
 
 const REPO = resolve(__dirname, '../..');
 const MAIN = join(REPO, 'dist/cli/main.js');

@@ -8,8 +8,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { placeCall, sandbox, TestAmi, until } from '../support';
-import { ledgerRecord } from '../support';
+import { placeCall, sandbox, TestAmi, until, ledgerRecord } from '../support';
 
 const REPO = resolve(__dirname, '../..');
 const UNITS = join(REPO, 'config', 'systemd');

@@ -11,11 +11,11 @@ import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { eventually, freePort, RedisServer } from '../support';
 import type { Config } from '../../src/config/schema';
-import { createLedger } from '../../src/app/ledger';
+import { createLedger } from '../../src/service/ledger';
 import { pseudonymise } from '../../src/ledger';
-import { createLogger } from '../../src/logging/logger';
+import { createLogger } from '../../src/observability/logger';
 import type { ConsentRecord } from '../../src/ports/ledger';
-import type { Outcome } from '../../src/flow/types';
+import type { Outcome } from '../../src/call/flow/types';
 import { LATER_FIELDS_EMPTY, TEST_PSEUDONYM_KEY as KEY, testConfig } from '../support/records';
 
 // ------------------------------------------------------------------------------------------ helpers

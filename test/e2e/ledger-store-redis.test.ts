@@ -6,7 +6,7 @@
 import { Writable } from 'node:stream';
 import { closeClient, connectOnce, createRedisClient, RedisLedgerStore, type RedisClient } from '../../src/adapters/redis';
 import { configSchema } from '../../src/config/schema';
-import { createLogger } from '../../src/logging/logger';
+import { createLogger } from '../../src/observability/logger';
 import { ledgerStoreContract } from '../contract/ledger-store';
 import { RedisServer } from '../support';
 

@@ -5,8 +5,7 @@
 import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { logBase } from '../../src/adapters/redis/keys';
-import { freePort, RedisServer } from '../support';
-import { ariApplication, asteriskCli, eventually, EVENTS_ACTED_ON, letTimePass, ServiceProcess, placeCall, recordingsOf, RunningApp, runCli, sandbox, stasisChannels, startApp, TestAmi, waitChannelsGone } from '../support';
+import { freePort, RedisServer, ariApplication, asteriskCli, eventually, EVENTS_ACTED_ON, letTimePass, ServiceProcess, placeCall, recordingsOf, RunningApp, runCli, sandbox, stasisChannels, startApp, TestAmi, waitChannelsGone } from '../support';
 
 let ami: TestAmi;
 const fast = { CONSENT_IVR_FLOW_INPUT_TIMEOUT_MS: '1500', CONSENT_IVR_FLOW_MAX_ATTEMPTS: '2' };

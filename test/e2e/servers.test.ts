@@ -12,13 +12,12 @@ import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { runErase, runPending, runPurge, type CliIO } from '../../src/cli/ledger-commands';
 import type { Config } from '../../src/config/schema';
-import { createLedger } from '../../src/app/ledger';
+import { createLedger } from '../../src/service/ledger';
 import { pseudonymise } from '../../src/ledger';
-import { createLogger } from '../../src/logging/logger';
+import { createLogger } from '../../src/observability/logger';
 import type { ConsentRecord } from '../../src/ports/ledger';
 import { LATER_FIELDS_EMPTY, TEST_PSEUDONYM_KEY as KEY, testConfig } from '../support/records';
-import { RedisServer } from '../support';
-import { eventually, placeCall, RunningApp, sandbox, startApp, TestAmi, waitChannelsGone } from '../support';
+import { RedisServer, eventually, placeCall, RunningApp, sandbox, startApp, TestAmi, waitChannelsGone } from '../support';
 
 const DAY = 86_400_000;
 const PREFIX = 'servers-test:';

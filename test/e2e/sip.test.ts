@@ -12,8 +12,7 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { AmiEvent, ariApplication, callsLeft, promptSeconds, recordingsOf, RunningApp, sandbox, soxStat, startApp, TestAmi, wavSeconds } from '../support';
-import { freshExten, LedgerRecord, ledgerRecord, ledgerRecordWhen, ledgerRecordsSince, requireSipp, runSipp, SippResult, writeDtmfPcap, writeTonePcap } from '../support';
+import { AmiEvent, ariApplication, callsLeft, promptSeconds, recordingsOf, RunningApp, sandbox, soxStat, startApp, TestAmi, wavSeconds, freshExten, LedgerRecord, ledgerRecord, ledgerRecordWhen, ledgerRecordsSince, requireSipp, runSipp, SippResult, writeDtmfPcap, writeTonePcap } from '../support';
 
 const APP = 'consent-ivr';
 /** Short waits so the silent caller's flow (two presentations) lasts about half a minute. */

@@ -7,31 +7,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pseudonymise } from '../../src/ledger/pseudonym';
-import {
-  activeChannels,
-  asteriskCli,
-  closedRecordingSeconds,
-  recordingClosed,
-  until,
-  eventually,
-  originateLocal,
-  waitChannelsGone,
-  windowLevels,
-  AmiEvent,
-  bandLevel,
-  CallScript,
-  placeCall as place,
-  placeOutboundCall,
-  promptSeconds,
-  recordingsOf,
-  RunningApp,
-  sandbox,
-  startApp,
-  TestAmi,
-  wavSeconds,
-} from '../support';
+import { activeChannels, asteriskCli, closedRecordingSeconds, recordingClosed, until, eventually, originateLocal, waitChannelsGone, windowLevels, AmiEvent, bandLevel, CallScript, placeCall as place, placeOutboundCall, promptSeconds, recordingsOf, RunningApp, sandbox, startApp, TestAmi, wavSeconds, ledgerRecord, ledgerRecordWhen, requireSipp, runSipp } from '../support';
 import { execFileSync } from 'node:child_process';
-import { ledgerRecord, ledgerRecordWhen, requireSipp, runSipp } from '../support';
 
 let ami: TestAmi;
 /** The default configuration: a withdrawal deletes the part already recorded. */

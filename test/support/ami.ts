@@ -4,7 +4,7 @@
  * lower-case, as asterisk-manager gives them.
  */
 import { AmiConnection } from '../../src/adapters/ami/ami-connection';
-import { createLogger } from '../../src/logging/logger';
+import { createLogger } from '../../src/observability/logger';
 import { sandbox } from './sandbox';
 import { Seen } from './wait';
 

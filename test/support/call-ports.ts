@@ -4,12 +4,12 @@
  * test says so (`recStart`, `decisionStore`); the rest answer at once.
  */
 import { Writable } from 'node:stream';
-import { createLogger, type Logger } from '../../src/logging/logger';
+import { createLogger, type Logger } from '../../src/observability/logger';
 import type { CallControl, DialplanTarget, IncomingCall } from '../../src/ports/call-control';
 import type { ConsentRecord, Ledger, StoredIn } from '../../src/ports/ledger';
 import type { CallObserver } from '../../src/ports/observer';
 import type { Recorder, RecordingRequest } from '../../src/ports/recorder';
-import type { RunnerPorts, RunnerSettings } from '../../src/runner/call-runner';
+import type { RunnerPorts, RunnerSettings } from '../../src/call/call-runner';
 import { deferred, ManualClock } from './manual-clock';
 
 export const RUNNER_SETTINGS: RunnerSettings = {

@@ -2,8 +2,8 @@
  * The control API's use cases with in-memory ports: the keys' rules, and what is done (or not)
  * on the channel. The HTTP layer and the real Asterisk are covered by test/e2e/whole-call.test.ts.
  */
-import { AgentActions } from '../../src/app/agent-actions';
-import { createLogger } from '../../src/logging/logger';
+import { AgentActions } from '../../src/midcall/agent-actions';
+import { createLogger } from '../../src/observability/logger';
 import type { ConsentRecord, Ledger } from '../../src/ports/ledger';
 import type { QueuedAction } from '../../src/ports/midcall';
 import { testRecord } from '../support/records';

@@ -6,9 +6,9 @@
  */
 import type { Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
-import { listenApi, MAX_BODY_BYTES } from '../../src/api/server';
-import type { AgentActions } from '../../src/app/agent-actions';
-import { createLogger } from '../../src/logging/logger';
+import { listenApi, MAX_BODY_BYTES } from '../../src/midcall/control-api';
+import type { AgentActions } from '../../src/midcall/agent-actions';
+import { createLogger } from '../../src/observability/logger';
 
 const TOKEN = 'test-token';
 const UID = '1764496800.7';

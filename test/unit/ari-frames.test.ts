@@ -13,7 +13,7 @@ import { PassThrough } from 'node:stream';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const WebSocket = require('ws') as { Server: new (o: { server: Server; path?: string }) => EventEmitter & { close(): void } };
 import { AriAdapter, guardFrames, type DroppedFrame } from '../../src/adapters/ari/ari-adapter';
-import { createLogger } from '../../src/logging/logger';
+import { createLogger } from '../../src/observability/logger';
 import type { IncomingCall } from '../../src/ports/call-control';
 
 const APP = 'frames-test';

@@ -1,5 +1,5 @@
 /** The per-call runner with in-memory ports and a manual clock (pure logic; the real ports are proven end to end). */
-import { CallRunner, recordingPath } from '../../src/runner/call-runner';
+import { CallRunner, recordingPath } from '../../src/call/call-runner';
 import type { CallObserver } from '../../src/ports/observer';
 import { capturedLog, fakeRunnerPorts, RUNNER_SETTINGS, testCall } from '../support/call-ports';
 import { flush } from '../support/manual-clock';

@@ -2,7 +2,7 @@
  * The call router (ConsentApp) with in-memory ports and a manual clock: which calls get a runner, where
  * events go, what shutdown and reconciliation do, and that its timings come from the clock.
  */
-import { ConsentApp } from '../../src/app/consent-app';
+import { ConsentApp } from '../../src/call/consent-app';
 import type { CallEvent, CallSource, IncomingCall } from '../../src/ports/call-control';
 import type { CallObserver, DecisionOutcome } from '../../src/ports/observer';
 import { capturedLog, fakeRunnerPorts, RUNNER_SETTINGS, testCall } from '../support/call-ports';

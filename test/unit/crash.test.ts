@@ -1,7 +1,7 @@
 /** `consent-ivr start`'s handler of uncaught exceptions (src/cli/crash.ts): logged, then a non-zero exit. */
 import { PassThrough } from 'node:stream';
 import { crashHandler, CRASH_EXIT_CODE } from '../../src/cli/crash';
-import { createLogger } from '../../src/logging/logger';
+import { createLogger } from '../../src/observability/logger';
 
 function capture() {
   const stream = new PassThrough();

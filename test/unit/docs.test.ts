@@ -10,8 +10,8 @@ import type { Command } from 'commander';
 import { buildProgram } from '../../src/cli/main';
 import { envNameFor, loadConfig, schemaLeaves } from '../../src/config/load';
 import { configSchema } from '../../src/config/schema';
-import { REASONS } from '../../src/flow/types';
-import { HAND_BACK_REASONS } from '../../src/runner/hand-back';
+import { REASONS } from '../../src/call/flow/types';
+import { HAND_BACK_REASONS } from '../../src/call/hand-back';
 
 const REPO = resolve(__dirname, '../..');
 const DOCS = [join(REPO, 'README.md'), ...readdirSync(join(REPO, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join(REPO, 'docs', f))];

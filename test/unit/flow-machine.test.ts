@@ -1,5 +1,5 @@
-import { decide, initialState } from '../../src/flow/machine';
-import type { Effect, FlowEvent, FlowSettings, FlowState, Phase } from '../../src/flow/types';
+import { decide, initialState } from '../../src/call/flow/machine';
+import type { Effect, FlowEvent, FlowSettings, FlowState, Phase } from '../../src/call/flow/types';
 
 const settings: FlowSettings = { languages: ['ar', 'fr'], defaultLanguage: 'ar', inputTimeoutMs: 5000, maxAttempts: 3, maxCallMs: 60000, fullNoticeExtensionMs: 45000 };
 

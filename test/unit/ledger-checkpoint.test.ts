@@ -14,7 +14,7 @@ import {
   signNote,
   type SignerKey,
   verifierOf,
-} from '../../src/ledger/checkpoint';
+} from '../../src/evidence/checkpoint';
 
 const DASH = '\u2014';
 

@@ -6,7 +6,7 @@ import { extendTree } from '../../src/ledger/appender';
 import { buildEntries, ChainVerifier } from '../../src/ledger/chain';
 import { DurableLedger } from '../../src/ledger/durable-ledger';
 import { Journal, type JournalEntry, type JournalPort } from '../../src/ledger/journal';
-import { createLogger } from '../../src/logging/logger';
+import { createLogger } from '../../src/observability/logger';
 import { systemClock, type Clock } from '../../src/ports/clock';
 import type { ConsentRecord } from '../../src/ports/ledger';
 import type { AppendResult, ChainStore, StoredChainEntry } from '../../src/ledger/types';

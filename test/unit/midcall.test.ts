@@ -2,12 +2,12 @@
  * During the conversation: the pure withdrawal and pause plans, the queue entry formats the dialplan
  * writes, the routines' Stasis arguments, and the inbox's bookkeeping with in-memory ports.
  */
-import { parseQueued, parseQueuedPause } from '../../src/adapters/ami/midcall';
-import { MidCallInbox } from '../../src/app/midcall-inbox';
+import { parseQueued, parseQueuedPause } from '../../src/midcall/astdb-queue';
+import { MidCallInbox } from '../../src/midcall/inbox';
 import { InvalidRecordError, validateRecord } from '../../src/ledger/record';
-import { createLogger } from '../../src/logging/logger';
-import { LATE_MS, pauseEventId, planPause } from '../../src/midcall/pause';
-import { planWithdrawal, withdrawalEventId } from '../../src/midcall/withdrawal';
+import { createLogger } from '../../src/observability/logger';
+import { LATE_MS, pauseEventId, planPause } from '../../src/midcall/plan/pause';
+import { planWithdrawal, withdrawalEventId } from '../../src/midcall/plan/withdrawal';
 import type { Clock } from '../../src/ports/clock';
 import type { ConsentRecord, Ledger, StoredIn } from '../../src/ports/ledger';
 import type { QueuedAction, QueuedPause, QueuedWithdrawal } from '../../src/ports/midcall';

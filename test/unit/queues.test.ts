@@ -5,20 +5,20 @@
  * the one pattern (domain/vocabulary.ts), the AstDB queue, file names, doctor's advice.
  */
 import { Writable } from 'node:stream';
-import { parseQueued, parseQueuedPause } from '../../src/adapters/ami/midcall';
-import { DeletionWorker } from '../../src/app/deletions';
-import { MidCallInbox } from '../../src/app/midcall-inbox';
-import { Sealer } from '../../src/app/sealer';
+import { parseQueued, parseQueuedPause } from '../../src/midcall/astdb-queue';
+import { DeletionWorker } from '../../src/retention/deletions';
+import { MidCallInbox } from '../../src/midcall/inbox';
+import { Sealer } from '../../src/evidence/sealer';
 import { systemNameFindings } from '../../src/cli/doctor';
 import { systemNameOf, UNIQUE_ID } from '../../src/domain/vocabulary';
 import { checkErasureMark, checkPendingDeletion, checkUnsealed, parseConfirmation, readEntries, type MalformedEntry } from '../../src/ledger/queues';
 import type { PendingDeletion, UnsealedRecording } from '../../src/ledger/types';
-import { createLogger } from '../../src/logging/logger';
+import { createLogger } from '../../src/observability/logger';
 import { Metrics } from '../../src/observability/metrics';
 import type { Clock } from '../../src/ports/clock';
 import type { ConsentRecord, Ledger } from '../../src/ports/ledger';
 import type { QueuedAction } from '../../src/ports/midcall';
-import { recordingPath } from '../../src/runner/call-runner';
+import { recordingPath } from '../../src/call/call-runner';
 import { testRecord } from '../support/records';
 
 const NOW = Date.parse('2026-11-30T12:00:00.000Z');

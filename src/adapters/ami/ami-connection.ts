@@ -7,7 +7,7 @@
 import AsteriskManager from 'asterisk-manager';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { Logger } from '../../logging/logger';
+import type { Logger } from '../../observability/logger';
 
 export interface AmiSettings {
   host: string;

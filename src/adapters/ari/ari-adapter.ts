@@ -8,7 +8,7 @@ import ari from 'ari-client';
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type { Language } from '../../domain/vocabulary';
-import type { Logger } from '../../logging/logger';
+import type { Logger } from '../../observability/logger';
 import type { CallControl, CallEvent, CallSource, DialplanTarget, IncomingCall } from '../../ports/call-control';
 import type { LiveChannels } from '../../ports/midcall';
 

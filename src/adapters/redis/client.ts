@@ -8,7 +8,7 @@
  */
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { ConfigFile } from '../../config/schema';
-import { safe, type Logger } from '../../logging/logger';
+import { safe, type Logger } from '../../observability/logger';
 
 export type RedisSettings = ConfigFile['redis'];
 export type RedisClient = Redis | Cluster;

@@ -4,8 +4,7 @@
  * skip events already applied, add the entries and write the records, all or nothing.
  */
 import { createHash } from 'node:crypto';
-import { entryId, EMPTY_HEAD } from '../../ledger/chain';
-import { checkErasureMark, checkPendingDeletion, checkUnsealed, parseConfirmation, readEntries, type QueueRead } from '../../ledger/queues';
+import { entryId, EMPTY_HEAD, checkErasureMark, checkPendingDeletion, checkUnsealed, parseConfirmation, readEntries, type QueueRead } from '../../ledger';
 import type {
   AdminStore,
   DeletionConfirmation,
@@ -23,7 +22,7 @@ import type {
   StoredCheckpoint,
   TrimRequest,
   UnsealedRecording,
-} from '../../ledger/types';
+} from '../../ledger';
 import { isReady, scanKeys, type RedisClient } from './client';
 import { logBase, logKeys, sharedKeys, type LogKeys, type SharedKeys } from './keys';
 

@@ -4,30 +4,22 @@
  */
 import type { Server } from 'node:http';
 import { AmiConnection } from '../adapters/ami/ami-connection';
-import { AmiChannelVariables, AstDbMidCallQueue } from '../adapters/ami/midcall';
+import { AmiChannelVariables, AstDbMidCallQueue, listenApi, AgentActions, MidCallInbox } from '../midcall';
 import { AmiRecorder } from '../adapters/ami/recorder';
 import { AriAdapter } from '../adapters/ari/ari-adapter';
 import { ConfigError } from '../config/load';
 import { logIdOf, type Config } from '../config/schema';
 import { DAY_MS, pseudonymise } from '../ledger';
-import { removeRecording } from '../ledger/admin';
-import { parseSigner, type SignerKey } from '../ledger/checkpoint';
-import { Checkpointer } from '../ledger/checkpointer';
-import { readVerifierFiles } from '../ledger/signing-keys';
-import { inspectRecording } from '../ledger/seal';
+import { removeRecording, DeletionWorker } from '../retention';
+import { parseSigner, type SignerKey, Checkpointer, readVerifierFiles, inspectRecording, Sealer } from '../evidence';
 import type { Ledger } from '../ports/ledger';
-import { createLogger, Logger } from '../logging/logger';
+import { createLogger, Logger } from '../observability/logger';
 import { Metrics } from '../observability/metrics';
 import { systemClock } from '../ports/clock';
 import { composeObservers, type ServiceObserver } from '../ports/observer';
-import { noticeVersion } from '../prompts/build';
-import { listenApi } from '../api/server';
-import { AgentActions } from './agent-actions';
-import { ConsentApp } from './consent-app';
-import { DeletionWorker } from './deletions';
+import { noticeVersion } from '../prompts';
+import { ConsentApp } from '../call';
 import { createLedger } from './ledger';
-import { MidCallInbox } from './midcall-inbox';
-import { Sealer } from './sealer';
 
 
 const SAFE_DIR = /^(\/[A-Za-z0-9._-]+)+\/?$/;

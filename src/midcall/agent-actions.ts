@@ -4,12 +4,12 @@
  * resume the recording (*8). Nothing here starts a recording the caller did not accept, and nothing
  * resumes one after a withdrawal. Each answer is a status code and a JSON body for the HTTP layer.
  */
-import type { Logger } from '../logging/logger';
+import type { Logger } from '../observability/logger';
 import type { Clock } from '../ports/clock';
 import type { ConsentRecord, Ledger } from '../ports/ledger';
 import type { ChannelVariables, LiveChannels, MidCallQueue } from '../ports/midcall';
 import type { Recorder } from '../ports/recorder';
-import type { MidCallInbox } from './midcall-inbox';
+import type { MidCallInbox } from './inbox';
 
 export interface Answer {
   status: number;

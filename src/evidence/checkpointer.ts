@@ -13,16 +13,14 @@
  */
 import { promises as fsp } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Logger } from '../logging/logger';
-import { safe } from '../logging/logger';
+import type { Logger } from '../observability/logger';
+import { safe } from '../observability/logger';
 import { Periodic, type Clock } from '../ports/clock';
 import type { ServiceObserver } from '../ports/observer';
-import { entryLeaf } from './appender';
-import { entryHash, GENESIS } from './chain';
+import { entryLeaf, entryHash, GENESIS, Frontier } from '../ledger';
 import { formatCheckpoint, openNote, parseCheckpoint, signNote, verifierOf, type SignerKey, type VerifierKey } from './checkpoint';
 import { lastTrustedCheckpoint, lossExtension, originOf, type CheckpointLine, type TrustedCheckpoint } from './checkpoint-file';
-import { Frontier } from './merkle';
-import type { CheckpointStore } from './types';
+import type { CheckpointStore } from '../ledger';
 
 export { logOfOrigin, originOf, type CheckpointLine } from './checkpoint-file';
 

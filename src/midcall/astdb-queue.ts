@@ -3,12 +3,12 @@
  * (dialplans/consent-ivr.conf, families consent-ivr-withdrawn/<app> and consent-ivr-pause/<app>),
  * and variables set on the agent's channel of an outbound call. Every value sent is checked here, whatever the caller passes.
  */
-import { UNIQUE_ID } from '../../domain/vocabulary';
-import type { WithdrawnBy } from '../../ports/ledger';
-import type { ChannelVariables, MidCallQueue, MidCallQueueName, QueuedAction, QueuedPause, QueuedWithdrawal } from '../../ports/midcall';
-import type { AmiConnection } from './ami-connection';
-import { AmiError } from './ami-connection';
-import { SAFE_CHANNEL } from './recorder';
+import { UNIQUE_ID } from '../domain/vocabulary';
+import type { WithdrawnBy } from '../ports/ledger';
+import type { ChannelVariables, MidCallQueue, MidCallQueueName, QueuedAction, QueuedPause, QueuedWithdrawal } from '../ports/midcall';
+import type { AmiConnection } from '../adapters/ami/ami-connection';
+import { AmiError } from '../adapters/ami/ami-connection';
+import { SAFE_CHANNEL } from '../adapters/ami/recorder';
 
 /** The AstDB families the dialplan's routines write to, each under the Stasis application's name. */
 export const WITHDRAWAL_FAMILY = 'consent-ivr-withdrawn';

@@ -6,14 +6,14 @@
  * read entry by entry: one that is not what the service writes is reported once and left, and a call
  * whose record cannot be read is sealed all the same (the seal does not need the record).
  */
-import type { FileState } from '../ledger/seal';
-import { relativeToDir, sealEvent } from '../ledger/seal';
-import type { AppendItem, EvidenceStore, SealReason, UnsealedRecording } from '../ledger/types';
-import { safe, type Logger } from '../logging/logger';
+import type { FileState } from './seal';
+import { relativeToDir, sealEvent } from './seal';
+import type { AppendItem, EvidenceStore, SealReason, UnsealedRecording } from '../ledger';
+import { safe, type Logger } from '../observability/logger';
 import { Periodic, type Clock } from '../ports/clock';
 import type { ConsentRecord } from '../ports/ledger';
 import type { ServiceObserver } from '../ports/observer';
-import { QueueReports } from './queue-reports';
+import { QueueReports } from '../ledger';
 
 export interface SealerPorts {
   evidence: Pick<EvidenceStore, 'markUnsealed' | 'readUnsealed' | 'clearUnsealed'>;

@@ -4,10 +4,10 @@
  * clock.
  */
 import type { Outcome } from '../domain/vocabulary';
-import type { Logger } from '../logging/logger';
+import type { Logger } from '../observability/logger';
 import type { CallEvent, CallSource, IncomingCall } from '../ports/call-control';
-import { CallRunner, RunnerPorts, RunnerSettings } from '../runner/call-runner';
-import { resultTarget } from '../runner/hand-back';
+import { CallRunner, RunnerPorts, RunnerSettings } from './call-runner';
+import { resultTarget } from './hand-back';
 
 /** How long a channel whose flow ended is remembered (it may still be listed in Stasis for a moment). */
 const ENDED_MEMORY_MS = 5000;

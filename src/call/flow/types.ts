@@ -2,9 +2,9 @@
  * Types of the consent flow: a pure state machine. `decide(state, event)` returns the next state and
  * the effects the per-call runner must carry out. No I/O, no timers, no clock here.
  */
-import type { Language, Outcome, PromptName } from '../domain/vocabulary';
+import type { Language, Outcome, PromptName } from '../../domain/vocabulary';
 
-export type { Outcome } from '../domain/vocabulary';
+export type { Outcome } from '../../domain/vocabulary';
 
 /** Why the flow ended the way it did, for logs, the ledger and CONSENT_REASON (finer than the outcome). */
 export const REASONS = ['key-accept', 'key-refuse', 'attempts-exhausted', 'hangup', 'answer-failed', 'prompt-failed', 'ledger-failed', 'recording-failed', 'deadline'] as const;

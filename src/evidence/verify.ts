@@ -13,15 +13,10 @@
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { entryLeaf } from './appender';
-import { ChainVerifier, entryHash, type VerifyResult } from './chain';
+import { entryLeaf, ChainVerifier, entryHash, type VerifyResult, Frontier, parseStoredRecord, sha256Hex, DAY_MS, type AdminContext, nextWriter, RECORD_STAGES, type AdminStore, type RecordWriter, type StoredChainEntry } from '../ledger';
 import { NoteError, openNote, parseCheckpoint, type VerifierKey } from './checkpoint';
 import { logOfOrigin, lossOf, originOf, readCheckpointLines } from './checkpoint-file';
-import { Frontier } from './merkle';
-import { parseStoredRecord, sha256Hex } from './record';
 import { inspectRecording, relativeToDir, sealOf } from './seal';
-import { DAY_MS, type AdminContext } from './admin';
-import { nextWriter, RECORD_STAGES, type AdminStore, type RecordWriter, type StoredChainEntry } from './types';
 
 export interface VerifyOptions {
   /** Public keys whose checkpoints are trusted. */

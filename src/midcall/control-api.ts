@@ -17,9 +17,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import type { AgentActions, Answer } from '../app/agent-actions';
+import type { AgentActions, Answer } from './agent-actions';
 import { UNIQUE_ID_SOURCE } from '../domain/vocabulary';
-import type { Logger } from '../logging/logger';
+import type { Logger } from '../observability/logger';
 
 /** A UNIQUEID, with or without asterisk.conf's systemname (domain/vocabulary.ts); anything else is not a call. */
 const ROUTE = new RegExp(`^/calls/(${UNIQUE_ID_SOURCE})(?:/(withdraw|pause|resume))?$`);

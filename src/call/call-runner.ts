@@ -5,9 +5,9 @@
  * caller hung up) is undone rather than acted on.
  */
 import { UNIQUE_ID, type Language } from '../domain/vocabulary';
-import { decide, initialState } from '../flow/machine';
-import type { Decision, Effect, FlowEvent, FlowSettings, FlowState, Summary, TimerName } from '../flow/types';
-import type { Logger } from '../logging/logger';
+import { decide, initialState } from './flow/machine';
+import type { Decision, Effect, FlowEvent, FlowSettings, FlowState, Summary, TimerName } from './flow/types';
+import type { Logger } from '../observability/logger';
 import type { CallControl, IncomingCall } from '../ports/call-control';
 import type { Clock } from '../ports/clock';
 import type { ConsentRecord, Ledger } from '../ports/ledger';

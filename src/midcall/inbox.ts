@@ -8,15 +8,15 @@
  * by entry: an entry the routine does not write, or one about a call whose record cannot be read, is
  * reported once (error line, metric), stays queued, and never holds up the requests behind it.
  */
-import { safe, type Logger } from '../logging/logger';
-import { pauseEventId, planPause } from '../midcall/pause';
-import { planWithdrawal, withdrawalEventId, type PartialRecording } from '../midcall/withdrawal';
+import { safe, type Logger } from '../observability/logger';
+import { pauseEventId, planPause } from './plan/pause';
+import { planWithdrawal, withdrawalEventId, type PartialRecording } from './plan/withdrawal';
 import { Periodic, type Clock } from '../ports/clock';
 import type { ConsentRecord, Ledger } from '../ports/ledger';
 import type { MidCallQueue, QueuedAction, QueuedPause, QueuedWithdrawal, RecordingFiles } from '../ports/midcall';
 import type { Recorder } from '../ports/recorder';
 import type { ServiceObserver } from '../ports/observer';
-import { QueueReports } from './queue-reports';
+import { QueueReports } from '../ledger';
 
 export interface MidCallSettings {
   partialRecording: PartialRecording;

@@ -4,7 +4,7 @@
  * - silence, invalid keys, failures and the deadline never record and never hang up;
  * - after the flow is done (or the caller hung up) every event is ignored.
  */
-import type { Language, PromptName } from '../domain/vocabulary';
+import type { Language, PromptName } from '../../domain/vocabulary';
 import type { Decision, Effect, FlowEvent, FlowSettings, FlowState, Outcome, PromptItem, Reason, Transition } from './types';
 
 export const KEY_ACCEPT = '1';

@@ -7,11 +7,9 @@
 import { closeClient, connectOnce, createRedisClient, describeTarget, persistence, RedisLedgerStore, type Persistence, type RedisClient } from '../adapters/redis';
 import { ConfigError } from '../config/load';
 import { logIdOf, type Config } from '../config/schema';
-import { DurableLedger } from '../ledger/durable-ledger';
-import { Journal } from '../ledger/journal';
-import { MIN_KEY_LENGTH } from '../ledger/pseudonym';
-import type { AdminStore, CheckpointStore, DeletionQueue, EvidenceStore } from '../ledger/types';
-import { createLogger, safe, type Logger } from '../logging/logger';
+import { DurableLedger, Journal, MIN_KEY_LENGTH } from '../ledger';
+import type { AdminStore, CheckpointStore, DeletionQueue, EvidenceStore } from '../ledger';
+import { createLogger, safe, type Logger } from '../observability/logger';
 import { systemClock, type Clock } from '../ports/clock';
 import type { Ledger } from '../ports/ledger';
 

@@ -5,7 +5,7 @@
  * entry stays where it is (for whoever investigates), and the work behind it goes on.
  */
 import { createHash } from 'node:crypto';
-import { safe, type Logger } from '../logging/logger';
+import { safe, type Logger } from '../observability/logger';
 import type { ServiceObserver } from '../ports/observer';
 
 /** Entries remembered as reported; past that many, the memory starts over (some are reported again). */

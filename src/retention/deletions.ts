@@ -7,12 +7,12 @@
  * Each queue is read entry by entry: one that is not a deletion the ledger queued (bad JSON, wrong
  * shape) is reported once (error line, metric) and left in place, and the others are done.
  */
-import { safe, type Logger } from '../logging/logger';
+import { safe, type Logger } from '../observability/logger';
 import { Periodic, type Clock } from '../ports/clock';
 import type { RecordingFiles } from '../ports/midcall';
 import type { ServiceObserver } from '../ports/observer';
-import type { DeletionQueue, PendingDeletion } from '../ledger/types';
-import { QueueReports } from './queue-reports';
+import type { DeletionQueue, PendingDeletion } from '../ledger';
+import { QueueReports } from '../ledger';
 
 export interface PendingStats {
   server: string;

@@ -10,16 +10,11 @@
  * audio hashes, the seal against its entry, and the summary from the checked data. Any field changed
  * makes one of these fail.
  */
-import { entryLeaf } from './appender';
-import { entryHash } from './chain';
+import { entryLeaf, entryHash, Frontier, LogTree, TreeError, verifyConsistency, verifyInclusion, findRecord, parseStoredRecord, serialiseRecord, sha256Hex, validateRecord, nextWriter, type AdminStore, type RecordWriter, type NoticeCatalogue, type RecordingSeal, type StoredChainEntry, type StoredRecord } from '../ledger';
 import { fingerprint, openNote, parseCheckpoint, type VerifierKey } from './checkpoint';
 import { logOfOrigin, originOf } from './checkpoint-file';
-import { Frontier, LogTree, TreeError, verifyConsistency, verifyInclusion } from './merkle';
-import { findRecord } from './admin';
-import { parseStoredRecord, serialiseRecord, sha256Hex, validateRecord } from './record';
 import { sealOf } from './seal';
-import { nextWriter, type AdminStore, type RecordWriter, type NoticeCatalogue, type RecordingSeal, type StoredChainEntry, type StoredRecord } from './types';
-import { noticeVersionOf } from '../prompts/build';
+import { noticeVersionOf } from '../prompts';
 
 export const BUNDLE_FORMAT = 'consent-ivr-evidence/1';
 

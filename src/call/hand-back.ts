@@ -4,7 +4,7 @@
  * CONSENT_* variables and returns from the Gosub routine. Every part comes from a fixed list.
  */
 import type { Language, Outcome } from '../domain/vocabulary';
-import type { Reason } from '../flow/types';
+import type { Reason } from './flow/types';
 import type { DialplanTarget } from '../ports/call-control';
 
 export const RESULT_CONTEXT = 'consent-ivr-result';

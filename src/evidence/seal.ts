@@ -5,8 +5,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
-import { wavHeader } from '../prompts/wav';
-import { INDEX_ONLY, type AppendItem, type EventBody, type RecordingSeal } from './types';
+import { wavHeader } from '../prompts';
+import { INDEX_ONLY, type AppendItem, type EventBody, type RecordingSeal } from '../ledger';
 
 /** What a recording file is now. */
 export interface FileState {

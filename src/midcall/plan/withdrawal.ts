@@ -5,8 +5,8 @@
  * The dialplan has already stopped the recording when this runs (see dialplans/consent-ivr.conf):
  * this is the evidence, and the fate of the part recorded before.
  */
-import type { ConsentRecord, WithdrawalRecording } from '../ports/ledger';
-import type { QueuedWithdrawal } from '../ports/midcall';
+import type { ConsentRecord, WithdrawalRecording } from '../../ports/ledger';
+import type { QueuedWithdrawal } from '../../ports/midcall';
 
 export type PartialRecording = 'delete' | 'keep';
 

@@ -6,8 +6,8 @@
  * found later than that was given up by the dialplan: a pause then stopped the recording there
  * (kept as a span with no end), and a resume did not happen (the caller was told it is still paused).
  */
-import type { ConsentRecord } from '../ports/ledger';
-import type { QueuedPause } from '../ports/midcall';
+import type { ConsentRecord } from '../../ports/ledger';
+import type { QueuedPause } from '../../ports/midcall';
 
 /** How long the dialplan waits for the service (2 s) plus a margin for clocks and the queue read. */
 export const LATE_MS = 2500;

@@ -1,0 +1,2 @@
+/** The call slice: what other parts of src/ may use of it. */
+export { ConsentApp } from './consent-app';
