@@ -9,3 +9,4 @@ export { readCheckpointFile, verifyLedger, type VerifyReport } from './verify';
 export { verifyBundle, verifyConsistencyFile } from './bundle';
 export { fingerprint, formatVerifier } from './checkpoint';
 export { generateKeyFiles } from './signing-keys';
+export { wireEvidence, type EvidencePart, type EvidenceWiring } from './wire';
