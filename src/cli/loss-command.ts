@@ -16,7 +16,7 @@ import { Checkpointer } from '../evidence';
 import type { EventBody } from '../ledger';
 import { createLogger } from '../observability/logger';
 import { systemClock } from '../ports/clock';
-import { EXIT, optionalSigner, out, processIO, run, trustedKeys, UsageError, type CliDeps } from './ledger-commands';
+import { EXIT, optionalSigner, out, processIO, run, trustedKeys, UsageError, type CliDeps } from './toolkit';
 
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;

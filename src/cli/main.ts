@@ -49,12 +49,8 @@ function load(program: Command, opts: { secrets?: readonly (keyof Secrets)[]; op
   }
 }
 
-export function buildProgram(): Command {
-  const program = new Command('consent-ivr')
-    .description('Asks callers, in Arabic and French, for consent before a call is recorded')
-    .option('-c, --config <file>', `configuration file (default: CONSENT_IVR_CONFIG, else ${SYSTEM_CONFIG}; in a checkout with the sandbox up, config/sandbox.yaml)`, defaultConfig())
-    .showHelpAfterError();
-
+/** `consent-ivr start`: the service, with its signals handled from the start. */
+function registerStart(program: Command): void {
   program
     .command('start')
     .description('run the Stasis application')
@@ -93,7 +89,10 @@ export function buildProgram(): Command {
         fail((e as Error).message, 1);
       }
     });
+}
 
+/** `consent-ivr prompts build`. */
+function registerPrompts(program: Command): void {
   const prompts = program.command('prompts').description('voice prompts');
   prompts
     .command('build')
@@ -112,7 +111,10 @@ export function buildProgram(): Command {
         fail((e as Error).message, 1);
       }
     });
+}
 
+/** `consent-ivr check-config`. */
+function registerCheckConfig(program: Command): void {
   program
     .command('check-config')
     .description('report unset legal fields and settings that would cost a refusing caller the service')
@@ -140,7 +142,10 @@ export function buildProgram(): Command {
       else for (const f of findings) process.stdout.write(`${f.level.padEnd(7)} ${f.key}: ${f.message}\n`);
       process.exitCode = findings.some((f) => f.level === 'error') ? 1 : 0;
     });
+}
 
+/** `consent-ivr doctor`. */
+function registerDoctor(program: Command): void {
   program
     .command('doctor')
     .description('check everything the service needs (ARI, AMI, modules, dialplan, http.conf, prompts, recordings, Redis and its persistence, clock, legal fields); one line per problem, exit 1 if any')
@@ -149,6 +154,18 @@ export function buildProgram(): Command {
       const { config, warnings } = load(program);
       process.exitCode = printDoctor(await diagnose(config, warnings), (s) => process.stdout.write(s), o.json);
     });
+}
+
+export function buildProgram(): Command {
+  const program = new Command('consent-ivr')
+    .description('Asks callers, in Arabic and French, for consent before a call is recorded')
+    .option('-c, --config <file>', `configuration file (default: CONSENT_IVR_CONFIG, else ${SYSTEM_CONFIG}; in a checkout with the sandbox up, config/sandbox.yaml)`, defaultConfig())
+    .showHelpAfterError();
+
+  registerStart(program);
+  registerPrompts(program);
+  registerCheckConfig(program);
+  registerDoctor(program);
 
   // The ledger commands (run by whoever erases and purges, often from cron) need the pseudonym key
   // only, not the ARI password or the AMI secret.

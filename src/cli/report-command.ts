@@ -8,7 +8,7 @@ import type { Config } from '../config/schema';
 import { GROUP_BY, type GroupBy, buildReport, reportCsv, reportHtml, reportJson, type ReportLang } from '../report';
 import { writeOutputFile } from '../files/output-file';
 import { printable } from '../ledger';
-import { context, EXIT, out, processIO, progress, run, timeRange, trustedKeys, UsageError, type CliDeps } from './ledger-commands';
+import { context, EXIT, out, processIO, progress, run, timeRange, trustedKeys, UsageError, type CliDeps } from './toolkit';
 import { withLedgerStore } from '../service/ledger';
 
 export interface ReportOptions {

@@ -1,6 +1,6 @@
 import { csvHeader, csvRow, jsonlRow, parseCsv, parseJsonl, printable, splitCsv } from '../../src/ledger/format';
 import { eraseRecord, InvalidRecordError, serialiseRecord, validateRecord } from '../../src/ledger/record';
-import { parseTimeOption } from '../../src/cli/ledger-commands';
+import { parseTimeOption } from '../../src/cli/toolkit';
 import type { StoredRecord } from '../../src/ledger/types';
 import { LATER_FIELDS_EMPTY } from '../support/records';
 

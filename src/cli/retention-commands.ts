@@ -1,0 +1,148 @@
+/**
+ * `consent-ivr ledger erase|purge|pending`: a caller's erasure on request, the purge after the retention
+ * period, and the recording deletions still waiting for the server that holds them. A caller number
+ * given to `erase` is never printed or logged.
+ */
+import type { Command } from 'commander';
+import type { Config } from '../config/schema';
+import { printable, type MalformedEntry } from '../ledger';
+import { eraseCaller, pendingByServer, purgeLedger, waitingTotal } from '../retention';
+import { withLedgerStore } from '../service/ledger';
+import { context, done, EXIT, out, processIO, progress, run, subcommand, UsageError, type CliDeps } from './toolkit';
+
+async function readLine(stream: NodeJS.ReadableStream | undefined): Promise<string> {
+  if (!stream) throw new UsageError('--caller -: no standard input');
+  let text = '';
+  for await (const chunk of stream) {
+    text += String(chunk);
+    if (text.includes('\n') || text.length > 256) break;
+  }
+  return text.split('\n')[0] ?? '';
+}
+
+export function runErase(config: Config, opts: { caller: string }, deps: CliDeps = {}): Promise<number> {
+  const io = deps.io ?? processIO;
+  return run(io, 'erase', async () => {
+    const number = opts.caller === '-' ? await readLine(io.stdin) : opts.caller;
+    if (number.trim() === '') throw new UsageError('--caller: empty number');
+    return withLedgerStore(config, async (store) => {
+      const p = progress(io, 'records erased');
+      const r = await eraseCaller(context(config, store, deps, p.tick), number);
+      p.end();
+      await out(
+        io.stdout,
+        `erased ${r.records} record(s) of this caller; ${r.recordingsDeleted} recording file(s) confirmed deleted` +
+          `${r.recordingsMissing ? `, ${r.recordingsMissing} found already missing` : ''}; the erasure is logged in the chain\n` +
+          waitingLine(r.waiting, 'not erased yet') +
+          `records of this caller decided before now that reach the ledger later (from a service's journal) will be erased by the next purge\n`,
+      );
+      for (const f of r.failures) {
+        io.stderr.write(`not erased: record ${printable(f.uniqueId)}: cannot delete ${printable(f.path)}: ${printable(f.error)}\n`);
+      }
+      return r.failures.length > 0 ? EXIT.failure : EXIT.ok;
+    });
+  });
+}
+
+/** "N record(s) <what>: their recordings wait to be deleted by server a (2), b (1)" when any waits. */
+function waitingLine(waiting: Record<string, number>, what: string): string {
+  const total = waitingTotal(waiting);
+  if (total === 0) return '';
+  const servers = Object.entries(waiting)
+    .map(([server, n]) => `${printable(server)} (${n})`)
+    .join(', ');
+  return `${total} record(s) ${what}: their recordings wait to be deleted by the server that holds them: ${servers}; see \`consent-ivr ledger pending\`\n`;
+}
+
+/** A queue entry set apart: its key and field as Redis has them (escaped), and what is wrong. */
+function malformedLine(m: MalformedEntry): string {
+  const shown = (v: string) => printable(v.length > 200 ? `${v.slice(0, 200)}…` : v);
+  return `malformed ${m.queue} entry, set apart (it holds up nothing; remove or fix it): key ${shown(m.key)} field ${shown(m.field)}: ${m.problem}\n`;
+}
+
+export function runPending(config: Config, opts: { json?: boolean }, deps: CliDeps = {}): Promise<number> {
+  const io = deps.io ?? processIO;
+  return run(io, 'pending', () =>
+    withLedgerStore(config, async (store) => {
+      const servers = await pendingByServer(context(config, store, deps));
+      // Entries that are not deletions the ledger queued: named (escaped), and the exit says something is wrong.
+      const malformed = servers.reduce((n, s) => n + s.malformed.length, 0);
+      const exit = malformed > 0 ? EXIT.failure : EXIT.ok;
+      if (opts.json) {
+        await out(
+          io.stdout,
+          `${JSON.stringify(
+            servers.map((s) => ({
+              ...s,
+              deletions: s.deletions.map((d) => ({ uniqueId: d.uniqueId, reason: d.reason, requestedAt: new Date(d.requestedAt).toISOString() })),
+              malformed: s.malformed.map((m) => ({ key: m.key, field: m.field, problem: m.problem })),
+            })),
+          )}\n`,
+        );
+        return exit;
+      }
+      const now = (deps.now ?? (() => new Date()))().getTime();
+      const age = (ms: number) => (ms >= 86_400_000 ? `${(ms / 86_400_000).toFixed(1)} d` : ms >= 3_600_000 ? `${(ms / 3_600_000).toFixed(1)} h` : `${Math.round(ms / 60_000)} min`);
+      let text = '';
+      for (const s of servers) {
+        text += `${printable(s.server)}: ${s.count} deletion(s) waiting${s.oldestAgeMs !== null ? `, oldest ${age(s.oldestAgeMs)}` : ''}\n`;
+        for (const d of s.deletions) text += `  ${printable(d.uniqueId)}\t${d.reason}\t${age(now - d.requestedAt)}\n`;
+      }
+      await out(io.stdout, text || 'no recording deletion is waiting\n');
+      for (const s of servers) for (const m of s.malformed) io.stderr.write(malformedLine(m));
+      return exit;
+    }),
+  );
+}
+
+export function runPurge(config: Config, deps: CliDeps = {}): Promise<number> {
+  const io = deps.io ?? processIO;
+  return run(io, 'purge', () =>
+    withLedgerStore(config, async (store) => {
+      const p = progress(io, 'records purged');
+      const r = await purgeLedger(context(config, store, deps, p.tick));
+      p.end();
+      if (r.skipped) {
+        await out(io.stdout, `purge: nothing done: ${r.skipped}\n`);
+        return EXIT.ok;
+      }
+      const late = r.lateErasures;
+      await out(
+        io.stdout,
+        `purge: ${r.records} record(s) entered before ${r.cutoff} deleted, ${r.recordingsDeleted} recording file(s) deleted` +
+          `${r.recordingsMissing ? `, ${r.recordingsMissing} found already missing` : ''}` +
+          `${r.trimmed.map((t) => `, log ${printable(t.log)} trimmed up to seq ${t.seq}`).join('')}\n` +
+          waitingLine(r.waiting, 'kept') +
+          waitingLine(late.waiting, 'not erased yet') +
+          (late.records + late.failures.length > 0
+            ? `purge: ${late.records} record(s) of erased callers that arrived after their erasure erased, ${late.recordingsDeleted} recording file(s) deleted\n`
+            : ''),
+      );
+      for (const f of r.failures) {
+        io.stderr.write(`kept: record ${printable(f.uniqueId)}: cannot delete ${printable(f.path)}: ${printable(f.error)}\n`);
+      }
+      for (const f of late.failures) {
+        io.stderr.write(`not erased: record ${printable(f.uniqueId)}: cannot delete ${printable(f.path)}: ${printable(f.error)}\n`);
+      }
+      for (const m of r.malformed) io.stderr.write(malformedLine(m));
+      return r.failures.length + late.failures.length + r.malformed.length > 0 ? EXIT.failure : EXIT.ok;
+    }),
+  );
+}
+
+export function registerRetentionCommands(ledger: Command, getConfig: () => Config, deps: CliDeps): void {
+  const io = deps.io ?? processIO;
+  subcommand(ledger, 'erase', io)
+    .description("erase a caller's recordings and personal fields on request (keeps a record of the erasure)")
+    .requiredOption('--caller <number>', 'the caller number as they give it; "-" reads it from stdin (keeps it out of shell history)')
+    .action(async (o: { caller: string }) => done(await runErase(getConfig(), o, deps)));
+
+  subcommand(ledger, 'purge', io)
+    .description('delete records and recordings older than ledger.retentionDays (for a daily timer)')
+    .action(async () => done(await runPurge(getConfig(), deps)));
+
+  subcommand(ledger, 'pending', io)
+    .description('recording deletions (erase, purge) still waiting for the server that holds the recordings, per server')
+    .option('--json', 'print them as JSON')
+    .action(async (o: { json?: boolean }) => done(await runPending(getConfig(), o, deps)));
+}
