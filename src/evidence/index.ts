@@ -1,12 +1,14 @@
 /** The evidence slice: what other parts of src/ may use of it. */
-export { EvidenceError, collectEvidence, proveConsistency } from './bundle';
+export { EvidenceError, collectEvidence } from './bundle';
+export { proveConsistency } from './consistency';
 export { parseSigner, verifierOf, type SignerKey, type VerifierKey } from './checkpoint';
 export { Checkpointer, type SignResult } from './checkpointer';
 export { inspectRecording } from './seal';
 export { Sealer } from './sealer';
 export { KeyFileError, readVerifierFiles } from './signing-keys';
 export { readCheckpointFile, verifyLedger, type VerifyReport } from './verify';
-export { verifyBundle, verifyConsistencyFile } from './bundle';
+export { verifyBundle } from './bundle-check';
+export { verifyConsistencyFile } from './consistency';
 export { fingerprint, formatVerifier } from './checkpoint';
 export { generateKeyFiles } from './signing-keys';
 export { wireEvidence, type EvidencePart, type EvidenceWiring } from './wire';
