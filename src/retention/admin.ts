@@ -1,51 +1,12 @@
 /**
- * The ledger's maintenance operations (behind `consent-ivr ledger …`): listing, verification, erasure
- * on request and purge after the retention period. They work on any AdminStore, in chunks, so memory
- * stays bounded however large the ledger is. Recording files are deleted only inside `recordingDir`.
+ * Erasure on request and purge after the retention period (behind `consent-ivr ledger erase|purge|pending`).
+ * They work on any AdminStore, in chunks, so memory stays bounded however large the ledger is. Recording
+ * files are deleted only inside `recordingDir` (recording-files.ts), or queued for the server holding them.
  */
 import { randomUUID } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
-import { dirname, resolve, sep } from 'node:path';
 import { ChainAppender, entryLeaf, AdminUsageError, DAY_MS, type AdminContext, Frontier, isAnonymous, pseudonymise, eraseRecord, parseStoredRecord, serialiseRecord, sha256Hex, STAGE, type AdminStore, type AppendItem, type ChainHead, type DeletionReason, type EventBody, type PendingDeletion, type RecordingFateNote, type StoredRecord, type TrimRequest } from '../ledger';
 import type { MalformedEntry } from '../ledger';
-
-function errText(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException | null)?.code;
-  return code ?? (e instanceof Error ? e.message : String(e));
-}
-
-// --------------------------------------------------------------------------------------- recordings
-
-export type RemoveResult = { ok: true; deleted: boolean } | { ok: false; error: string };
-
-function within(path: string, root: string): boolean {
-  return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
-}
-
-/**
- * Deletes a recording file. A missing file is fine; a path outside the recording directory (after
- * resolving symbolic links of its folder) is refused, so a tampered record cannot delete other files.
- */
-export async function removeRecording(path: string, recordingDir: string): Promise<RemoveResult> {
-  const root = await fsp.realpath(resolve(recordingDir)).catch(() => resolve(recordingDir));
-  const target = resolve(path);
-  let folder: string;
-  try {
-    folder = await fsp.realpath(dirname(target));
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { ok: true, deleted: false };
-    return { ok: false, error: errText(e) };
-  }
-  const real = resolve(folder, target.slice(dirname(target).length + 1));
-  if (!within(real, root)) return { ok: false, error: `outside recording.dir (${recordingDir}); not deleted` };
-  try {
-    await fsp.unlink(real);
-    return { ok: true, deleted: true };
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { ok: true, deleted: false };
-    return { ok: false, error: errText(e) };
-  }
-}
+import { removeRecording } from './recording-files';
 
 export interface Failure {
   uniqueId: string;

@@ -1,4 +1,5 @@
 /** The retention slice: what other parts of src/ may use of it. */
-export { eraseCaller, pendingByServer, purgeLedger, removeRecording, waitingTotal, type EraseReport, type PurgeReport, type PendingServer } from './admin';
+export { removeRecording, recordingFiles } from './recording-files';
+export { eraseCaller, pendingByServer, purgeLedger, waitingTotal, type EraseReport, type PurgeReport, type PendingServer } from './admin';
 export { DeletionWorker } from './deletions';
-export { recordingFiles, wireRetention } from './wire';
+export { wireRetention } from './wire';

@@ -5,19 +5,7 @@ import type { Logger } from '../observability/logger';
 import { systemClock } from '../ports/clock';
 import type { RecordingFiles } from '../ports/midcall';
 import type { ServiceObserver } from '../ports/observer';
-import { removeRecording } from './admin';
 import { DeletionWorker } from './deletions';
-
-/** Recording files as the service removes them: only under recording.dir. */
-export function recordingFiles(dir: string): RecordingFiles {
-  return {
-    remove: async (path: string) => {
-      const r = await removeRecording(path, dir);
-      if (!r.ok) throw new Error(r.error);
-      return r.deleted ? 'removed' : 'missing';
-    },
-  };
-}
 
 export function wireRetention(config: Config, queue: DeletionQueue, files: RecordingFiles, log: Logger, observe: ServiceObserver): DeletionWorker {
   return new DeletionWorker({ queue, files, clock: systemClock }, { serverId: config.server.id, pollMs: config.server.deletionPollMs }, log.child({ component: 'deletions' }), observe);
