@@ -1,15 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import {
-  EMPTY_ROOT,
-  Frontier,
-  leafHash,
-  LogTree,
-  nodeHash,
-  rootOf,
-  TreeError,
-  verifyConsistency,
-  verifyInclusion,
-} from '../../src/ledger/merkle';
+import { EMPTY_ROOT, Frontier, leafHash, nodeHash, rootOf } from '../../src/ledger/merkle';
+import { LogTree, TreeError, verifyConsistency, verifyInclusion } from '../../src/ledger/merkle-proofs';
 
 // ---- An independent, deliberately naive RFC 9162 section 2.1 implementation (slices and recursion) ----
 

@@ -6,11 +6,22 @@
  */
 import ari from 'ari-client';
 import { EventEmitter } from 'node:events';
-import http from 'node:http';
 import type { Language } from '../../domain/vocabulary';
 import type { Logger } from '../../observability/logger';
 import type { CallControl, CallEvent, CallSource, DialplanTarget, IncomingCall } from '../../ports/call-control';
 import type { LiveChannels } from '../../ports/midcall';
+import { callEvents } from './events';
+import { guardFrames } from './frame-guard';
+import { AriRequestError, withTimeout } from './request';
+import { AriRest } from './rest';
+import { withSwaggerFailuresCaught } from './swagger-load';
+import { pingWebsocket, type AnyClient } from './ws-ping';
+
+export { dialledNumber, INBOUND_ROUTINE, OUTBOUND_ROUTINE, routineArguments } from './events';
+export { guardFrames, type DroppedFrame } from './frame-guard';
+export { AriRequestError } from './request';
+export { MAX_SOCKETS } from './rest';
+export { isSwaggerLoadFailure } from './swagger-load';
 
 export interface AriSettings {
   url: string;
@@ -20,37 +31,10 @@ export interface AriSettings {
   requestTimeoutMs: number;
 }
 
-export class AriRequestError extends Error {
-  constructor(
-    message: string,
-    readonly status?: number,
-  ) {
-    super(message);
-    this.name = 'AriRequestError';
-  }
-}
-
 export type AriState = 'connecting' | 'up' | 'down' | 'closed';
 
 const MAX_BACKOFF_MS = 5000;
 const HEARTBEAT_MS = 5000;
-/**
- * Connections to Asterisk's HTTP server for the per-call requests. Bounded well below http.conf's
- * sessionlimit: without a bound, a burst of calls opens a connection per request in flight and
- * Asterisk refuses those past the limit.
- */
-export const MAX_SOCKETS = 128;
-
-type AnyClient = ari.Client & { _ws?: { ping(): void } };
-
-interface RawChannel {
-  id: string;
-  name: string;
-  state: string;
-  caller?: { number?: string };
-  dialplan?: { context?: string; exten?: string };
-  linkedid?: string;
-}
 
 export class AriAdapter extends EventEmitter implements CallControl, CallSource, LiveChannels {
   private client: AnyClient | null = null;
@@ -59,23 +43,17 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource,
   private heartbeat: NodeJS.Timeout | null = null;
   private retry: NodeJS.Timeout | null = null;
   private lastPong = 0;
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS });
-
-  /** Host, port, path prefix and Basic authorization header of the REST requests, parsed once. */
-  private readonly restBase: { host: string; port: string; path: string; authorization: string };
+  private readonly http: AriRest;
+  /** The ARI events the service acts on, by type (see callEvents). */
+  private readonly callEvents: ReturnType<typeof callEvents>;
 
   constructor(
     private readonly settings: AriSettings,
     private readonly log: Logger,
   ) {
     super();
-    const u = new URL(`${settings.url.replace(/\/+$/, '')}/ari`);
-    this.restBase = {
-      host: u.hostname.replace(/^\[(.*)\]$/, '$1'), // IPv6 literal without brackets
-      port: u.port || '80',
-      path: u.pathname,
-      authorization: `Basic ${Buffer.from(`${settings.user}:${settings.password}`).toString('base64')}`,
-    };
+    this.http = new AriRest(settings);
+    this.callEvents = callEvents(this, log);
   }
 
   get state(): AriState {
@@ -174,7 +152,7 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource,
         return;
       }
       try {
-        c._ws?.ping();
+        pingWebsocket(c);
       } catch {
         this.replaceClient();
       }
@@ -196,30 +174,6 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource,
   }
 
   /**
-   * The ARI events the service acts on, by type. Only these are asked of Asterisk (see
-   * filterEvents): the others (ChannelVarset, ChannelStateChange, PlaybackStarted, ...) would be
-   * sent, parsed and dropped for every call.
-   */
-  private readonly callEvents = {
-    StasisStart: (event: { args?: unknown }, channel: RawChannel | undefined) => this.onStasisStart(event, channel),
-    ChannelDtmfReceived: (event: { digit: string }, channel: RawChannel | undefined) => {
-      if (channel?.id) this.emit('call-event', { type: 'digit', channelId: channel.id, digit: String(event.digit) });
-    },
-    PlaybackFinished: (_event: unknown, playback: { id: string; state: string } | undefined) => {
-      if (playback?.id) this.emit('call-event', { type: 'playback-finished', playbackId: playback.id, ok: playback.state !== 'failed' });
-    },
-    ChannelHangupRequest: (_event: unknown, channel: RawChannel | undefined) => {
-      if (channel?.id) this.emit('call-event', { type: 'hangup', channelId: channel.id });
-    },
-    ChannelDestroyed: (_event: unknown, channel: RawChannel | undefined) => {
-      if (channel?.id) this.emit('call-event', { type: 'hangup', channelId: channel.id });
-    },
-    StasisEnd: (_event: unknown, channel: RawChannel | undefined) => {
-      if (channel?.id) this.emit('call-event', { type: 'left-stasis', channelId: channel.id });
-    },
-  } satisfies Record<string, (event: never, object: never) => unknown>;
-
-  /**
    * Asks Asterisk to send this application only the events it acts on. A failure costs only CPU
    * (every event still arrives), so it is logged and the connection goes on.
    */
@@ -230,29 +184,6 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource,
     } catch (e) {
       this.log.warn('ARI event filter not set; every event type will be received', { error: (e as Error).message });
     }
-  }
-
-  private onStasisStart(event: { args?: unknown }, channel: RawChannel | undefined): void {
-    // A StasisStart must name its channel: without one there is no call to run (and nothing to hang up).
-    if (!channel || typeof channel.id !== 'string' || typeof channel.name !== 'string') {
-      this.log.warn('ARI StasisStart without a channel; ignored');
-      return;
-    }
-    const args = Array.isArray(event.args) ? event.args.map((a) => String(a)) : [];
-    const routine = routineArguments(args, channel);
-    if (routine.extra > 0) this.log.warn('Stasis arguments beyond what the routine passes; ignored (a dialled number with commas?)', { call: channel.id, extra: routine.extra });
-    const call: IncomingCall = {
-      channelId: channel.id,
-      channelName: channel.name,
-      answered: channel.state === 'Up',
-      direction: routine.direction,
-      subjectNumber: routine.subjectNumber,
-      calledNumber: routine.calledNumber,
-      agentChannel: routine.agentChannel,
-      linkedId: channel.linkedid ?? channel.id,
-      args,
-    };
-    this.emit('call', call);
   }
 
   private requireClient(): AnyClient {
@@ -327,41 +258,7 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource,
 
   private rest(method: string, path: string, query: Record<string, string>, what: string, json?: unknown): Promise<string> {
     if (this.stateValue !== 'up') return Promise.reject(new AriRequestError(`ARI is not connected (${this.stateValue})`));
-    const { requestTimeoutMs } = this.settings;
-    const qs = new URLSearchParams(query).toString();
-    const base = this.restBase;
-    return new Promise((resolve, reject) => {
-      const req = http.request(
-        {
-          host: base.host,
-          port: base.port,
-          path: `${base.path}${path}${qs ? `?${qs}` : ''}`,
-          method,
-          agent: this.agent,
-          headers: json === undefined ? { Authorization: base.authorization } : { Authorization: base.authorization, 'Content-Type': 'application/json' },
-          timeout: requestTimeoutMs,
-        },
-        (res) => {
-          let body = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => (body += c));
-          res.on('end', () => {
-            const status = res.statusCode ?? 0;
-            if (status >= 200 && status < 300) return resolve(body);
-            let message = body;
-            try {
-              message = (JSON.parse(body) as { message?: string }).message ?? body;
-            } catch {
-              // not JSON: keep the text
-            }
-            reject(new AriRequestError(`ARI ${what} failed: ${status} ${message.slice(0, 200)}`, status));
-          });
-        },
-      );
-      req.on('timeout', () => req.destroy(new AriRequestError(`ARI ${what} timed out after ${requestTimeoutMs} ms`)));
-      req.on('error', (e) => reject(e instanceof AriRequestError ? e : new AriRequestError(`ARI ${what} failed: ${e.message}`)));
-      req.end(json === undefined ? undefined : JSON.stringify(json));
-    });
+    return this.http.request(method, path, query, what, json);
   }
 
   /** Channels currently in this application's Stasis, for reconciliation after a reconnect. */
@@ -371,7 +268,7 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource,
   }
 
   close(): void {
-    this.agent.destroy();
+    this.http.close();
     this.setState('closed');
     if (this.retry) clearTimeout(this.retry);
     if (this.heartbeat) clearInterval(this.heartbeat);
@@ -381,53 +278,6 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource,
       closeSocket(c, this.log);
     }
   }
-}
-
-/** The contexts of the routines (dialplans/consent-ivr.conf) that enter Stasis. */
-export const INBOUND_ROUTINE = 'consent-ivr';
-export const OUTBOUND_ROUTINE = 'consent-ivr-outbound';
-/** Channel names as Asterisk makes them (PJSIP/trunk-0000002a, Local/s@ctx-00000001;2). */
-const CHANNEL_NAME = /^[A-Za-z0-9_./@;:+-]{1,256}$/;
-/** What is kept of the dialled number (what the inbound routine's FILTER() lets through). */
-const NOT_IN_NUMBER = /[^-0-9A-Za-z+*#._]/g;
-const MAX_NUMBER = 64;
-
-/**
- * What the dialplan routines pass to Stasis():
- * - inbound (consent-ivr): the extension the caller dialled, cut at its first comma and filtered;
- * - outbound (consent-ivr-outbound, run by Dial's U() on the called channel): the dialled resource
- *   (DIALEDPEERNUMBER, e.g. "trunk/0612345678" or "0612345678@trunk"), "outbound", and the calling
- *   channel's name.
- * Stasis() splits its data on commas after the dialplan expanded it, and a SIP user part may hold
- * commas: a caller who dials "0522…,outbound,<channel>" on a dialplan that does not filter adds
- * arguments. So a call is outbound only when it entered Stasis from the outbound routine's context
- * (which the caller does not choose) with exactly its three arguments; anything else is inbound, its
- * called number the first argument only, and `extra` counts the arguments the routine does not pass.
- * On an outbound call the person asked is the one dialled: their number is the subject.
- */
-export function routineArguments(
-  args: string[],
-  channel: Pick<RawChannel, 'caller' | 'dialplan'>,
-): Pick<IncomingCall, 'direction' | 'subjectNumber' | 'calledNumber' | 'agentChannel'> & { extra: number } {
-  if (channel.dialplan?.context === OUTBOUND_ROUTINE && args.length === 3 && args[1] === 'outbound') {
-    const agent = args[2] as string;
-    return { direction: 'outbound', subjectNumber: dialledNumber(args[0] ?? ''), calledNumber: '', agentChannel: CHANNEL_NAME.test(agent) ? agent : null, extra: 0 };
-  }
-  return {
-    direction: 'inbound',
-    subjectNumber: channel.caller?.number ?? '',
-    // The routine passes the number the caller dialled (its own extension is just "s").
-    calledNumber: ((args[0] ?? channel.dialplan?.exten ?? '').split(',')[0] ?? '').replace(NOT_IN_NUMBER, '').slice(0, MAX_NUMBER),
-    agentChannel: null,
-    extra: Math.max(0, args.length - 1),
-  };
-}
-
-/** The number in a dial resource: "trunk/0612", "0612@trunk", "sip:+212612@host" → "0612" / "+212612". */
-export function dialledNumber(resource: string): string {
-  const user = resource.split('@')[0] ?? '';
-  const last = user.split('/').pop() ?? '';
-  return last.replace(/^(sip|sips|tel):/i, '');
 }
 
 /** GET /ari/api-docs/resources.json: resolves when ARI answers 200 to these credentials. */
@@ -447,110 +297,6 @@ async function probe(url: string, user: string, password: string, timeoutMs: num
   if (res.status !== 200) throw new AriRequestError(`ARI at ${url} answered ${res.status}`, res.status);
 }
 
-/**
- * While ari-client connects: its Swagger 1.1 loader prints a deprecation notice with console.log
- * (which would break the JSON log stream) and throws its load failures from a callback. Drop the
- * notice, and turn those throws (strings such as "401 : … /ari/api-docs/…") into nothing: the
- * connect promise already rejects for them.
- */
-async function withSwaggerFailuresCaught<T>(fn: () => Promise<T>): Promise<T> {
-  const original = console.log;
-  console.log = (...args: unknown[]) => {
-    if (JSON.stringify(args).includes('deprecated version of Swagger')) return;
-    original(...args);
-  };
-  const swallow = (e: unknown) => {
-    if (isSwaggerLoadFailure(e)) return;
-    process.removeListener('uncaughtException', swallow);
-    // Another listener (the command's crash handler) deals with it; alone, crash as Node would.
-    if (process.listenerCount('uncaughtException') === 0) throw e;
-  };
-  swaggerLoads += 1;
-  process.on('uncaughtException', swallow);
-  try {
-    return await fn();
-  } finally {
-    console.log = original;
-    // Late throws of this connect attempt arrive within the same tick range; leave a short window.
-    setTimeout(() => {
-      swaggerLoads -= 1;
-      process.removeListener('uncaughtException', swallow);
-    }, 1000).unref();
-  }
-}
-
-/** Connect attempts whose Swagger loader may still throw its failures (see withSwaggerFailuresCaught). */
-let swaggerLoads = 0;
-
-/**
- * Whether an uncaught exception is one of ari-client's Swagger load failures ("401 : … /ari/api-docs/…"),
- * thrown while a connect attempt is under way: the connect promise rejects for it already, so a crash
- * handler must let it pass.
- */
-export function isSwaggerLoadFailure(e: unknown): boolean {
-  return swaggerLoads > 0 && typeof e === 'string' && /api-docs/.test(e);
-}
-
-/** What is logged of a frame that ari-client could not handle: never its text (it holds caller IDs). */
-export interface DroppedFrame {
-  /** The error's class (SyntaxError, TypeError, ...), not its message, which may quote the frame. */
-  error: string;
-  bytes: number;
-  /** The frame's event type, when it has one made of letters only. */
-  type?: string;
-}
-
-type Listener = (...args: unknown[]) => unknown;
-
-/**
- * ari-client's websocket 'message' listener (processMessage in lib/client.js) parses and dispatches
- * each frame with no try/catch: an unparsable frame, an event type its Swagger models do not know, or
- * an event whose object a listener needs and does not get throws from inside the websocket's data
- * handler, an uncaught exception. ari-client makes a new websocket (its `_ws`) on every reconnect and
- * adds that listener right after: `_ws` becomes an accessor that wraps, on each new socket, the
- * 'message' listeners added to it, so that a frame that throws is reported and dropped, and the
- * frames after it are handled as usual.
- */
-export function guardFrames(client: object, onDropped: (frame: DroppedFrame) => void): void {
-  const target = client as { _ws?: unknown };
-  let socket: unknown = target._ws;
-  Object.defineProperty(client, '_ws', {
-    configurable: true,
-    enumerable: true,
-    get: () => socket,
-    set: (next: unknown) => {
-      socket = next;
-      if (next && typeof next === 'object') guardSocket(next as { on: (event: string, l: Listener) => unknown }, onDropped);
-    },
-  });
-}
-
-function guardSocket(ws: { on: (event: string, l: Listener) => unknown; addListener?: (event: string, l: Listener) => unknown }, onDropped: (frame: DroppedFrame) => void): void {
-  const wrap = (add: (event: string, l: Listener) => unknown) =>
-    function (this: unknown, event: string, listener: Listener) {
-      if (event !== 'message') return add.call(ws, event, listener);
-      return add.call(ws, event, function guarded(this: unknown, ...args: unknown[]) {
-        try {
-          return listener.apply(this, args);
-        } catch (e) {
-          onDropped(describeFrame(e, args[0]));
-          return undefined;
-        }
-      });
-    };
-  const on = ws.on;
-  ws.on = wrap(on);
-  if (ws.addListener) ws.addListener = wrap(ws.addListener);
-}
-
-function describeFrame(e: unknown, frame: unknown): DroppedFrame {
-  const text = typeof frame === 'string' ? frame : Buffer.isBuffer(frame) ? frame.toString('utf8') : '';
-  const out: DroppedFrame = { error: e instanceof Error ? e.name : typeof e, bytes: Buffer.byteLength(text) };
-  const type = /"type"\s*:\s*"([A-Za-z]{1,64})"/.exec(text)?.[1];
-  if (type) out.type = type;
-  return out;
-}
-
 /** Drops every listener of an old client and closes its websocket. */
 function closeSocket(c: AnyClient, log: Logger): void {
   (c as unknown as EventEmitter).removeAllListeners();
@@ -559,21 +305,4 @@ function closeSocket(c: AnyClient, log: Logger): void {
   } catch (e) {
     log.debug('closing an ARI websocket failed', { error: (e as Error).message });
   }
-}
-
-function withTimeout<T>(p: Promise<T> | PromiseLike<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new AriRequestError(`${what} timed out after ${ms} ms`)), ms);
-    Promise.resolve(p).then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        const err = e as { message?: string; statusCode?: number };
-        reject(new AriRequestError(`${what} failed: ${err?.message ?? String(e)}`, err?.statusCode));
-      },
-    );
-  });
 }

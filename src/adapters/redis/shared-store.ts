@@ -1,0 +1,117 @@
+/**
+ * The first layer of the ledger's store over Redis (see ledger-store.ts): the connection and the keys of
+ * one log, and what is kept under the keys all logs share: the registered logs, the notices, the
+ * recordings not sealed yet, the erasure marks, the deletion queues and the locks.
+ */
+import { checkErasureMark, checkPendingDeletion, checkUnsealed, parseConfirmation, readEntries, type QueueRead } from '../../ledger';
+import type { DeletionConfirmation, DeletionQueue, EvidenceStore, NoticeCatalogue, PendingDeletion, UnsealedRecording } from '../../ledger';
+import type { RedisClient } from './client';
+import { logKeys, sharedKeys, type LogKeys, type SharedKeys } from './keys';
+import { unlockScript } from './scripts';
+
+export abstract class RedisSharedStore implements DeletionQueue, EvidenceStore {
+  readonly keys: LogKeys;
+  readonly shared: SharedKeys;
+
+  constructor(
+    protected readonly client: RedisClient,
+    protected readonly keyPrefix: string,
+    readonly log: string,
+  ) {
+    this.keys = logKeys(keyPrefix, log);
+    this.shared = sharedKeys(keyPrefix);
+  }
+
+  async registerLog(log: string): Promise<void> {
+    await this.client.call('SADD', this.shared.logs, log);
+  }
+
+  async saveNotice(n: NoticeCatalogue): Promise<void> {
+    await this.client.call('HSETNX', this.shared.notices, n.version, JSON.stringify(n));
+  }
+
+  async notice(version: string): Promise<NoticeCatalogue | null> {
+    const v = (await this.client.call('HGET', this.shared.notices, version)) as string | null;
+    return v ? (JSON.parse(v) as NoticeCatalogue) : null;
+  }
+
+  async markUnsealed(server: string, u: UnsealedRecording): Promise<void> {
+    await this.client.call('HSET', this.shared.unsealed(server), u.uniqueId, JSON.stringify(u));
+  }
+
+  async unsealed(server: string): Promise<UnsealedRecording[]> {
+    return (await this.readUnsealed(server)).items;
+  }
+
+  async readUnsealed(server: string): Promise<QueueRead<UnsealedRecording>> {
+    const key = this.shared.unsealed(server);
+    const read = readEntries('unsealed', key, (await this.client.call('HGETALL', key)) as string[], checkUnsealed);
+    read.items.sort((a, b) => a.sinceMs - b.sinceMs);
+    return read;
+  }
+
+  async clearUnsealed(server: string, uniqueId: string): Promise<void> {
+    await this.client.call('HDEL', this.shared.unsealed(server), uniqueId);
+  }
+
+  async markErased(pseudonym: string, atMs: number): Promise<void> {
+    await this.client.call('HSET', this.shared.erasures, pseudonym, String(atMs));
+  }
+
+  async erasureMarks(): Promise<Map<string, number>> {
+    return new Map((await this.readErasureMarks()).items);
+  }
+
+  async readErasureMarks(): Promise<QueueRead<[string, number]>> {
+    return readEntries('erasures', this.shared.erasures, (await this.client.call('HGETALL', this.shared.erasures)) as string[], checkErasureMark);
+  }
+
+  async forgetErasures(pseudonyms: string[]): Promise<void> {
+    if (pseudonyms.length > 0) await this.client.call('HDEL', this.shared.erasures, ...pseudonyms);
+  }
+
+  async queueDeletion(server: string, d: PendingDeletion): Promise<void> {
+    // HSETNX: queued again by a later erase or purge, a deletion keeps its first time (its age).
+    await this.client.multi().sadd(this.shared.deletionServers, server).hsetnx(this.shared.deletions(server), d.uniqueId, JSON.stringify(d)).exec();
+  }
+
+  async pendingDeletions(server: string): Promise<PendingDeletion[]> {
+    return (await this.readDeletions(server)).items;
+  }
+
+  async readDeletions(server: string): Promise<QueueRead<PendingDeletion>> {
+    const key = this.shared.deletions(server);
+    const read = readEntries('deletions', key, (await this.client.call('HGETALL', key)) as string[], checkPendingDeletion);
+    read.items.sort((a, b) => a.requestedAt - b.requestedAt);
+    return read;
+  }
+
+  async deletionServers(): Promise<string[]> {
+    return ((await this.client.call('SMEMBERS', this.shared.deletionServers)) as string[]).sort();
+  }
+
+  async confirmDeletion(server: string, uniqueId: string, result: DeletionConfirmation['result'], atMs: number): Promise<void> {
+    const confirmation: DeletionConfirmation = { server, result, atMs };
+    await this.client.multi().hdel(this.shared.deletions(server), uniqueId).hset(this.shared.deletionsDone, uniqueId, JSON.stringify(confirmation)).exec();
+  }
+
+  async deletionConfirmations(uniqueIds: string[]): Promise<(DeletionConfirmation | null)[]> {
+    if (uniqueIds.length === 0) return [];
+    const values = (await this.client.call('HMGET', this.shared.deletionsDone, ...uniqueIds)) as (string | null)[];
+    return values.map((v) => (v ? parseConfirmation(v) : null));
+  }
+
+  async forgetConfirmations(uniqueIds: string[]): Promise<void> {
+    if (uniqueIds.length > 0) await this.client.call('HDEL', this.shared.deletionsDone, ...uniqueIds);
+  }
+
+  async lock(name: string, ttlMs: number): Promise<(() => Promise<void>) | null> {
+    const key = this.shared.lock(name);
+    const token = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    const ok = await this.client.call('SET', key, token, 'NX', 'PX', ttlMs);
+    if (ok !== 'OK') return null;
+    return async () => {
+      await unlockScript.run(this.client, [key], [token]);
+    };
+  }
+}
