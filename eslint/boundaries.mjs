@@ -5,7 +5,7 @@
  * Every module specifier of a file of src/ is checked: static imports, `export ... from`, `import()`,
  * `require()`, `import x = require()` and type-level `import('...')`. A path (starting with `.` or `/`)
  * is resolved against the importing file's folder, so `./../x`, `.//x` and `../a/../a/b` are judged by
- * where they land. Options (one object):
+ * where they land (a file: URL too). Options (one object):
  *   root      the absolute path of src/
  *   folders   { '<folder of src/>': { imports: ['<folder>', ...], pure?: true, slice?: true } };
  *             a file belongs to the longest folder that contains it ('call/flow' before 'call')
@@ -13,6 +13,7 @@
  */
 import { builtinModules } from 'node:module';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const BUILTINS = new Set(builtinModules.map((m) => m.replace(/^node:/, '')));
 
@@ -29,10 +30,22 @@ function sliceOf(folder, folders) {
   return folders[top]?.slice ? top : undefined;
 }
 
-/** Why `spec`, imported by a file of `from` at `file`, is refused; undefined when it is permitted. */
-function verdict(spec, file, from, { root, folders, libraries }) {
+/** The path of a file: URL ('file:' alone when it has none, which is then refused as a URL). */
+function filePath(url) {
+  try {
+    return fileURLToPath(url);
+  } catch {
+    return 'file:';
+  }
+}
+
+/** Why `given`, imported by a file of `from` at `file`, is refused; undefined when it is permitted. */
+function verdict(given, file, from, { root, folders, libraries }) {
   const rule = folders[from];
   const may = rule.imports.length > 0 ? `only ${rule.imports.join(', ')}` : 'no other folder';
+  if (given.includes('\\')) return `'${given}': module paths are written with '/'.`;
+  const spec = given.startsWith('file:') ? filePath(given) : given;
+  if (/^[a-z][a-z0-9+.-]+:/i.test(spec) && !spec.startsWith('node:')) return `'${spec}': src/ imports no URL.`;
   if (spec.startsWith('.') || spec.startsWith('/')) {
     const target = relative(root, resolve(dirname(file), spec)).split(sep).join('/');
     if (target.startsWith('..') || isAbsolute(target)) return `'${spec}' is outside src/; src/ imports its own folders and packages only.`;

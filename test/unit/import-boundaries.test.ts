@@ -89,6 +89,11 @@ const WRONG: [string, string, string][] = [
   ['src/cli/x.ts', "export { planPause } from '../midcall/plan/pause';", "'../midcall/plan/pause' is inside the slice midcall/"],
   ['src/cli/x.ts', "export const record = require('../service/../ledger/record');", "'../service/../ledger/record' is inside the slice ledger/"],
   ['src/cli/x.ts', "export { version } from '../../package.json';", "'../../package.json' is outside src/"],
+  // Absolute paths, file: URLs and other URLs, backslashes.
+  ['src/ledger/x.ts', `export { startService } from '${REPO}/src/service/start';`, "src/ledger/ may import only domain, files, observability, ports of src/;"],
+  ['src/report/x.ts', `export const f = () => import('file://${REPO}/src/evidence/verify.js');`, 'is inside the slice evidence/'],
+  ['src/config/x.ts', "export const f = () => import('data:text/javascript,export default 1');", 'src/ imports no URL'],
+  ['src/cli/x.ts', "export { parseRecord } from '..\\\\ledger\\\\record';", "module paths are written with '/'"],
   // A file or a folder the table does not know, and a path lint cannot read.
   ['src/x.ts', 'export const x = 1;', 'src/x.ts is in no folder of the boundary table'],
   ['src/call/x.ts', "export { x } from '../billing/x';", "'../billing/x' is src/billing/x, which is in no folder of the boundary table"],
