@@ -1,47 +1,55 @@
 import js from '@eslint/js';
-import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import tseslint from 'typescript-eslint';
+import boundaries from './eslint/boundaries.mjs';
 
-/** Client libraries of Asterisk and Redis, each imported only by its own adapter (src/adapters/<name>). */
-const LIBRARIES = { ari: 'ari-client', ami: 'asterisk-manager', redis: 'ioredis' };
+const SRC = join(dirname(fileURLToPath(import.meta.url)), 'src');
 
-/** The folders of src/. */
-const FOLDERS = readdirSync(join(dirname(fileURLToPath(import.meta.url)), 'src'), { withFileTypes: true })
-  .filter((d) => d.isDirectory())
-  .map((d) => d.name);
-
-/** The pure parts: the only folders of src/ they may import. */
-const ONLY = {
-  domain: [],
-  files: [],
-  flow: ['domain'],
-  ports: ['domain'],
-  runner: ['domain', 'flow', 'ports', 'logging'],
+/**
+ * Who may import whom in src/ (docs/development.md, "Architecture"): for each folder, the other folders
+ * of src/ it may import; a folder not listed is refused. A file belongs to the longest folder that holds
+ * it (call/flow before call). Inside one folder files import each other freely.
+ *   pure   imports no module of Node (no node:fs, node:net, ... nor node:crypto) and no package
+ *   slice  other folders import it through its index only ('../ledger', not '../ledger/record');
+ *          its own subfolders are listed like any other folder
+ * Nothing lists cli (nothing imports the command line) and only cli lists service.
+ */
+const FOLDERS = {
+  // Shared
+  domain: { pure: true, imports: [] },
+  ports: { pure: true, imports: ['domain'] },
+  config: { imports: ['domain'] },
+  observability: { imports: ['ports'] },
+  files: { imports: [] },
+  types: { imports: [] },
+  'adapters/ari': { imports: ['domain', 'observability', 'ports'] },
+  'adapters/ami': { imports: ['observability', 'ports'] },
+  'adapters/redis': { imports: ['config', 'ledger', 'observability'] },
+  // Slices
+  call: { slice: true, imports: ['call/flow', 'domain', 'observability', 'ports'] },
+  'call/flow': { pure: true, imports: ['domain'] },
+  midcall: { slice: true, imports: ['midcall/plan', 'adapters/ami', 'domain', 'ledger', 'observability', 'ports'] },
+  'midcall/plan': { pure: true, imports: ['domain', 'ports'] },
+  ledger: { slice: true, imports: ['domain', 'files', 'observability', 'ports'] },
+  evidence: { slice: true, imports: ['ledger', 'observability', 'ports', 'prompts'] },
+  retention: { slice: true, imports: ['domain', 'ledger', 'observability', 'ports'] },
+  report: { slice: true, imports: ['domain', 'evidence', 'ledger'] },
+  prompts: { slice: true, imports: ['config', 'domain', 'ledger'] },
+  // Roots
+  service: {
+    imports: ['adapters/ami', 'adapters/ari', 'adapters/redis', 'call', 'config', 'domain', 'evidence', 'ledger', 'midcall', 'observability', 'ports', 'prompts', 'retention'],
+  },
+  cli: {
+    imports: [
+      'adapters/ami', 'adapters/ari', 'adapters/redis', 'call', 'config', 'domain', 'evidence', 'files', 'ledger', 'midcall',
+      'observability', 'ports', 'prompts', 'report', 'retention', 'service',
+    ],
+  },
 };
-/** Folders of src/ these folders must not import; any other folder must not import cli/ (nothing depends on the command line). */
-const NOT = {
-  ledger: ['adapters', 'app', 'cli', 'api', 'runner'],
-  adapters: ['app', 'cli', 'api', 'runner', 'flow'],
-};
 
-/** Options of no-restricted-imports for the files of `folder` (of one adapter, for adapters/). */
-function restrictions(folder, adapter) {
-  const paths = Object.entries(LIBRARIES)
-    .filter(([owner]) => owner !== adapter)
-    .map(([owner, name]) => ({ name, message: `${name} is used through src/adapters/${owner} only.` }));
-  const allowed = ONLY[folder];
-  const forbidden = (allowed ? FOLDERS.filter((f) => !allowed.includes(f)) : (NOT[folder] ?? ['cli'])).filter((f) => f !== folder);
-  const says = allowed ? `imports ${allowed.length > 0 ? `only ${allowed.join(', ')}` : 'nothing'} of the project` : `does not import ${forbidden.join(', ')}`;
-  const patterns = [];
-  if (forbidden.length > 0) {
-    patterns.push({ regex: `^(\\.\\./)+(${forbidden.join('|')})(/|$)`, message: `src/${folder}/ ${says} (docs/development.md, Architecture).` });
-  }
-  // From src/adapters/<name>/, '../<other>' is another adapter.
-  if (adapter) patterns.push({ regex: '^\\.\\./[^.]', message: 'An adapter does not import another adapter.' });
-  return { paths, patterns };
-}
+/** Client libraries of Asterisk and Redis, each imported only by its own adapter. */
+const LIBRARIES = { 'ari-client': 'adapters/ari', 'asterisk-manager': 'adapters/ami', ioredis: 'adapters/redis' };
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.sandbox/', 'coverage/', 'jest.config.js'] },
@@ -59,12 +67,14 @@ export default tseslint.config(
     languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
-  // Who may import whom (docs/development.md, "Architecture"): per folder of src/, the client libraries
-  // it must not import (each is its adapter's) and the project's folders it must not import.
-  ...FOLDERS.flatMap((folder) => (folder === 'adapters' ? Object.keys(LIBRARIES) : [null]).map((adapter) => [folder, adapter])).map(
-    ([folder, adapter]) => ({
-      files: [adapter ? `src/adapters/${adapter}/**/*.ts` : `src/${folder}/**/*.ts`],
-      rules: { 'no-restricted-imports': ['error', restrictions(folder, adapter)] },
-    }),
-  ),
+  {
+    files: ['src/**/*.ts'],
+    plugins: { boundaries },
+    rules: {
+      'boundaries/imports': ['error', { root: SRC, folders: FOLDERS, libraries: LIBRARIES }],
+      // Counting every line, blank and comment ones too.
+      'max-lines': ['error', { max: 400, skipBlankLines: false, skipComments: false }],
+      'max-lines-per-function': ['error', { max: 80, skipBlankLines: false, skipComments: false, IIFEs: true }],
+    },
+  },
 );
