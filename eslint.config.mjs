@@ -27,13 +27,13 @@ const FOLDERS = {
   'adapters/ami': { imports: ['observability', 'ports'] },
   'adapters/redis': { imports: ['config', 'ledger', 'observability'] },
   // Slices
-  call: { slice: true, imports: ['call/flow', 'domain', 'observability', 'ports'] },
+  call: { slice: true, imports: ['call/flow', 'config', 'domain', 'observability', 'ports'] },
   'call/flow': { pure: true, imports: ['domain'] },
-  midcall: { slice: true, imports: ['midcall/plan', 'adapters/ami', 'domain', 'ledger', 'observability', 'ports'] },
+  midcall: { slice: true, imports: ['midcall/plan', 'adapters/ami', 'config', 'domain', 'ledger', 'observability', 'ports'] },
   'midcall/plan': { pure: true, imports: ['domain', 'ports'] },
   ledger: { slice: true, imports: ['domain', 'files', 'observability', 'ports'] },
-  evidence: { slice: true, imports: ['ledger', 'observability', 'ports', 'prompts'] },
-  retention: { slice: true, imports: ['domain', 'ledger', 'observability', 'ports'] },
+  evidence: { slice: true, imports: ['config', 'ledger', 'observability', 'ports', 'prompts'] },
+  retention: { slice: true, imports: ['config', 'domain', 'ledger', 'observability', 'ports'] },
   report: { slice: true, imports: ['domain', 'evidence', 'ledger'] },
   prompts: { slice: true, imports: ['config', 'domain', 'ledger'] },
   // Roots
