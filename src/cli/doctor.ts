@@ -90,13 +90,21 @@ class Doctor {
 
 export async function diagnose(config: Config, loadWarnings: string[] = []): Promise<DoctorReport> {
   const d = new Doctor();
-  const { ari, ami, redis } = config;
-
   await d.check('config', async () => {
     for (const w of loadWarnings) d.problem('config', w, 'warning');
     for (const f of checkConfig(config)) d.problem('config', `${f.key}: ${f.message}`, f.level);
   });
+  await ariChecks(d, config);
+  const systemName = await amiChecks(d, config);
+  await d.check('prompts', async () => promptsCheck(d, config));
+  await d.check('recordings', () => recordingsCheck(d, config));
+  await redisChecks(d, config, systemName);
+  return d.report;
+}
 
+/** ARI answers with the configured credentials, and runs the modules the service needs. */
+async function ariChecks(d: Doctor, config: Config): Promise<void> {
+  const { ari } = config;
   const probe = new AriProbe(ari.url, ari.user, config.secrets.ariPassword, ari.requestTimeoutMs);
   let ariUp = false;
   await d.check('ari', async () => {
@@ -114,84 +122,101 @@ export async function diagnose(config: Config, loadWarnings: string[] = []): Pro
       if (!mods.value.has(m)) d.problem('modules', `Asterisk module ${m} is not running: needed for ${why} (modules.conf: load => ${m})`);
     }
   });
+}
 
+/**
+ * What is checked through AMI: the login and the actions the service sends, the routines, http.conf.
+ * Resolves with this Asterisk's asterisk.conf systemname ('' when unset), or null when AMI did not tell.
+ */
+async function amiChecks(d: Doctor, config: Config): Promise<string | null> {
+  const { ami } = config;
   const conn = new AmiConnection(
     { host: ami.host, port: ami.port, user: ami.user, secret: config.secrets.amiSecret, actionTimeoutMs: ami.actionTimeoutMs, events: false },
     silent(),
   );
-  let amiProbe: AmiProbe | null = null;
-  /** This Asterisk's asterisk.conf systemname ('' when unset); null when AMI did not tell. */
-  let systemName: string | null = null;
   try {
-    await d.check('ami', async () => {
-      const started = await Promise.race([
-        conn.start().then(
-          () => 'up' as const,
-          (e: Error) => e.message,
-        ),
-        new Promise<string>((r) => setTimeout(() => r(`no answer within ${ami.actionTimeoutMs} ms`), ami.actionTimeoutMs).unref()),
-      ]);
-      if (started !== 'up') {
-        d.problem(
-          'ami',
-          /auth|login|secret|denied|fail/i.test(started)
-            ? `AMI refuses user ${ami.user}: wrong ami.user or secret (ami.secretFile / CONSENT_IVR_AMI_SECRET; manager.conf) — ${started}`
-            : `AMI not reachable at ${ami.host}:${ami.port}: ${started} (manager.conf enabled, bindaddr, port)`,
-        );
-        return;
-      }
-      amiProbe = new AmiProbe(conn);
-      const allowed = await amiProbe.permittedActions();
-      const missing = REQUIRED_ACTIONS.filter((a) => !allowed.has(a.toLowerCase()));
-      if (missing.length > 0) d.problem('ami', `AMI user ${ami.user} may not send ${missing.join(', ')}: manager.conf needs write = system,call (and read = user)`);
-    });
-
+    const probe = await amiLogin(d, config, conn);
     await d.check('routine', async () => {
-      if (!amiProbe) return d.problem('routine', 'not checked: AMI does not answer');
+      if (!probe) return d.problem('routine', 'not checked: AMI does not answer');
       for (const r of ROUTINES) {
-        const v = await amiProbe.evaluate(`DIALPLAN_EXISTS(${r})`);
+        const v = await probe.evaluate(`DIALPLAN_EXISTS(${r})`);
         if (v !== '1') d.problem('routine', `${r} is not in Asterisk's loaded dialplan: #include dialplans/consent-ivr.conf from extensions.conf, then "dialplan reload"`);
       }
     });
-
-    await d.check('http', async () => {
-      if (!amiProbe) return d.problem('http', 'not checked: AMI does not answer (http.conf is read through it)');
-      let limit: string | null;
-      try {
-        limit = await amiProbe.configValue('http.conf', 'general', 'sessionlimit');
-      } catch (e) {
-        d.problem('http', `cannot read http.conf through AMI (${(e as Error).message}); check sessionlimit by hand`, 'warning');
-        return;
-      }
-      const value = limit === null ? 100 : Number(limit);
-      if (!(value >= MAX_SOCKETS + 2)) {
-        d.problem('http', `http.conf sessionlimit is ${limit ?? '100 (the default)'}: the service has up to ${MAX_SOCKETS} ARI requests in flight; set sessionlimit = 1000 under [general]`);
-      }
-    });
-
-    if (amiProbe) systemName = await (amiProbe as AmiProbe).evaluate('SYSTEMNAME').catch(() => null);
+    await d.check('http', () => httpCheck(d, probe));
+    return probe ? await probe.evaluate('SYSTEMNAME').catch(() => null) : null;
   } finally {
     conn.close();
   }
+}
 
-  await d.check('prompts', async () => {
-    const { audioMissing } = noticeVersion(config);
-    for (const f of audioMissing) d.problem('prompts', `prompt missing or unreadable: ${f} (consent-ivr prompts build, or record it)`);
-  });
-
-  await d.check('recordings', async () => {
-    const dir = config.recording.dir;
-    const st = await fsp.stat(dir).catch(() => null);
-    if (!st?.isDirectory()) return d.problem('recordings', `recording.dir ${dir} does not exist (create it: owner asterisk, group consent-ivr, mode 2770)`);
-    try {
-      await fsp.access(dir, constants.R_OK | constants.W_OK | constants.X_OK);
-    } catch {
-      d.problem('recordings', `recording.dir ${dir}: this user cannot read and delete in it (the seal, erase and purge need to); add the user to its group, mode 2770`);
+/** The 'ami' check: AMI lets the configured user in, and send the actions the service sends. The probe once logged in, else null. */
+async function amiLogin(d: Doctor, config: Config, conn: AmiConnection): Promise<AmiProbe | null> {
+  const { ami } = config;
+  let probe: AmiProbe | null = null;
+  await d.check('ami', async () => {
+    const started = await Promise.race([
+      conn.start().then(
+        () => 'up' as const,
+        (e: Error) => e.message,
+      ),
+      new Promise<string>((r) => setTimeout(() => r(`no answer within ${ami.actionTimeoutMs} ms`), ami.actionTimeoutMs).unref()),
+    ]);
+    if (started !== 'up') {
+      d.problem(
+        'ami',
+        /auth|login|secret|denied|fail/i.test(started)
+          ? `AMI refuses user ${ami.user}: wrong ami.user or secret (ami.secretFile / CONSENT_IVR_AMI_SECRET; manager.conf) — ${started}`
+          : `AMI not reachable at ${ami.host}:${ami.port}: ${started} (manager.conf enabled, bindaddr, port)`,
+      );
+      return;
     }
-    const asterisk = await asteriskIds();
-    if (asterisk && !writableBy(st, asterisk)) d.problem('recordings', `recording.dir ${dir} is not writable by the asterisk user (uid ${asterisk.uid}): MixMonitor cannot write`);
+    probe = new AmiProbe(conn);
+    const allowed = await probe.permittedActions();
+    const missing = REQUIRED_ACTIONS.filter((a) => !allowed.has(a.toLowerCase()));
+    if (missing.length > 0) d.problem('ami', `AMI user ${ami.user} may not send ${missing.join(', ')}: manager.conf needs write = system,call (and read = user)`);
   });
+  return probe;
+}
 
+/** http.conf's sessionlimit leaves room for the ARI requests the service has in flight. */
+async function httpCheck(d: Doctor, probe: AmiProbe | null): Promise<void> {
+  if (!probe) return d.problem('http', 'not checked: AMI does not answer (http.conf is read through it)');
+  let limit: string | null;
+  try {
+    limit = await probe.configValue('http.conf', 'general', 'sessionlimit');
+  } catch (e) {
+    d.problem('http', `cannot read http.conf through AMI (${(e as Error).message}); check sessionlimit by hand`, 'warning');
+    return;
+  }
+  const value = limit === null ? 100 : Number(limit);
+  if (!(value >= MAX_SOCKETS + 2)) {
+    d.problem('http', `http.conf sessionlimit is ${limit ?? '100 (the default)'}: the service has up to ${MAX_SOCKETS} ARI requests in flight; set sessionlimit = 1000 under [general]`);
+  }
+}
+
+function promptsCheck(d: Doctor, config: Config): void {
+  const { audioMissing } = noticeVersion(config);
+  for (const f of audioMissing) d.problem('prompts', `prompt missing or unreadable: ${f} (consent-ivr prompts build, or record it)`);
+}
+
+/** recording.dir exists, this user can read and delete in it, and Asterisk can write in it. */
+async function recordingsCheck(d: Doctor, config: Config): Promise<void> {
+  const dir = config.recording.dir;
+  const st = await fsp.stat(dir).catch(() => null);
+  if (!st?.isDirectory()) return d.problem('recordings', `recording.dir ${dir} does not exist (create it: owner asterisk, group consent-ivr, mode 2770)`);
+  try {
+    await fsp.access(dir, constants.R_OK | constants.W_OK | constants.X_OK);
+  } catch {
+    d.problem('recordings', `recording.dir ${dir}: this user cannot read and delete in it (the seal, erase and purge need to); add the user to its group, mode 2770`);
+  }
+  const asterisk = await asteriskIds();
+  if (asterisk && !writableBy(st, asterisk)) d.problem('recordings', `recording.dir ${dir} is not writable by the asterisk user (uid ${asterisk.uid}): MixMonitor cannot write`);
+}
+
+/** What is checked through Redis: that it answers and persists, then the clock, the system names of the ledger's servers and this host's checkpoints. */
+async function redisChecks(d: Doctor, config: Config, systemName: string | null): Promise<void> {
+  const { redis } = config;
   await d.check('redis', async () => {
     const client = createRedisClient(redis, silent(), {
       role: 'cli',
@@ -217,27 +242,26 @@ export async function diagnose(config: Config, loadWarnings: string[] = []): Pro
       });
       // This host's log against what this host signed (its checkpoint file): what the service's
       // checkpointer checks before it signs. Only where the signing key is.
-      if (config.secrets.signingKey.trim()) {
-        await d.check('checkpoints', async () => {
-          const store = new RedisLedgerStore(client, config.redis.keyPrefix, logIdOf(config));
-          const cp = new Checkpointer(store, parseSigner(config.secrets.signingKey), {
-            intervalMs: config.ledger.checkpointIntervalMs,
-            file: config.ledger.checkpointFile,
-            clock: systemClock,
-            logger: silent(),
-            trusted: readVerifierFiles(config.ledger.trustedKeyFiles),
-          });
-          const h = await cp.check();
-          if (h.state === 'refused') {
-            d.problem('checkpoints', `the log is not a consistent extension of what this host signed, so the service does not sign it: ${h.reason}; run consent-ivr ledger verify (docs/ledger.md, threat model)`);
-          }
-        });
-      }
+      if (config.secrets.signingKey.trim()) await d.check('checkpoints', () => checkpointsCheck(d, client, config));
     } finally {
       await closeClient(client);
     }
   });
-  return d.report;
+}
+
+async function checkpointsCheck(d: Doctor, client: RedisClient, config: Config): Promise<void> {
+  const store = new RedisLedgerStore(client, config.redis.keyPrefix, logIdOf(config));
+  const cp = new Checkpointer(store, parseSigner(config.secrets.signingKey), {
+    intervalMs: config.ledger.checkpointIntervalMs,
+    file: config.ledger.checkpointFile,
+    clock: systemClock,
+    logger: silent(),
+    trusted: readVerifierFiles(config.ledger.trustedKeyFiles),
+  });
+  const h = await cp.check();
+  if (h.state === 'refused') {
+    d.problem('checkpoints', `the log is not a consistent extension of what this host signed, so the service does not sign it: ${h.reason}; run consent-ivr ledger verify (docs/ledger.md, threat model)`);
+  }
 }
 
 /** What the ledger's recent records say of one server (by their recordingServer): its newest record's UNIQUEID. */

@@ -4,6 +4,7 @@
  * append); on conflict the entries are recomputed on the new head and sent again. Within one process
  * appends are serialised, and events waiting together go in one batch.
  */
+import { systemClock, type Clock } from '../ports/clock';
 import { entryHash } from './chain';
 import { Frontier, leafHash } from './merkle';
 import type { AppendItem, CallHead, ChainEntry, ChainHead, ChainStore, LogHead, TrimRequest } from './types';
@@ -58,7 +59,7 @@ export interface AppendJob {
   readonly done: Promise<void>;
   /** Drops the job if it has not been sent yet. Returns false if it is already in flight or done. */
   abandon(): boolean;
-  /** When the job's batch was handed to the store (`now()` of the appender), or null while queued. */
+  /** When the job's batch was handed to the store (ms, on the appender's clock), or null while queued. */
   readonly sentAt: number | null;
 }
 
@@ -75,8 +76,8 @@ export interface AppenderOptions {
   batchMax: number;
   /** Conflicts tolerated for one batch before it fails. */
   maxConflicts: number;
-  /** Milliseconds clock for `sentAt` and `inflightSince()`. */
-  now?: () => number;
+  /** The clock of `sentAt` and `inflightSince()`. */
+  clock: Clock;
   /** Called on each conflict (another writer moved the head): a metric, to show logs are not shared. */
   onConflict?: () => void;
   /**
@@ -86,7 +87,7 @@ export interface AppenderOptions {
   onRegression?: (from: number, to: number) => void;
 }
 
-const DEFAULTS: AppenderOptions = { batchMax: 512, maxConflicts: 100 };
+const DEFAULTS: AppenderOptions = { batchMax: 512, maxConflicts: 100, clock: systemClock };
 
 export class ChainAppender {
   private queue: Job[] = [];
@@ -149,7 +150,7 @@ export class ChainAppender {
       const batch = first.trim ? [first] : this.queue.filter((j) => !j.trim).slice(0, this.opts.batchMax);
       const taken = new Set(batch);
       this.queue = this.queue.filter((j) => !taken.has(j));
-      const sentAt = (this.opts.now ?? Date.now)();
+      const sentAt = this.opts.clock.now().getTime();
       this.inflightAt = sentAt;
       for (const j of batch) {
         j.state = 'sent';

@@ -91,7 +91,7 @@ export class DurableLedger implements Ledger {
     private readonly opts: DurableLedgerOptions,
   ) {
     this.appender = new ChainAppender(store, {
-      now: () => opts.clock.now().getTime(),
+      clock: opts.clock,
       onRegression: (from, to) => {
         opts.logger.error('ledger: the log in Redis lost entries (flushed, restarted without persistence, or rolled back); appending after what is left', {
           from,
@@ -285,7 +285,7 @@ export class DurableLedger implements Ledger {
   private async replayAll(): Promise<ReplayResult> {
     const batch = this.opts.replayBatch ?? 200;
     const result: ReplayResult = { replayed: 0, dropped: 0, remaining: this.journal.backlog() };
-    const started = Date.now();
+    const started = this.opts.clock.now().getTime();
     try {
       while (this.store.isReady()) {
         const pending = this.journal.pending().slice(0, batch);
@@ -322,7 +322,7 @@ export class DurableLedger implements Ledger {
     }
     result.remaining = this.journal.backlog();
     if (result.replayed + result.dropped > 0) {
-      this.opts.logger.info('ledger: journal replayed', { ...result, ms: Date.now() - started });
+      this.opts.logger.info('ledger: journal replayed', { ...result, ms: this.opts.clock.now().getTime() - started });
     }
     return result;
   }

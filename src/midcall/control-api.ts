@@ -15,7 +15,7 @@
  * socket closed after every 4xx answer.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { AgentActions, Answer } from './agent-actions';
 import { UNIQUE_ID_SOURCE } from '../domain/vocabulary';
@@ -41,6 +41,7 @@ export interface ApiLimits {
 
 export function listenApi(actions: AgentActions, token: string, host: string, port: number, log: Logger, limits: ApiLimits): Promise<Server> {
   const expected = digest(`Bearer ${token}`);
+  const act: Act = (uniqueId, action, send) => runAction(actions, log, uniqueId, action, send);
   const server = createServer(
     {
       headersTimeout: HEADERS_TIMEOUT_MS,
@@ -51,61 +52,86 @@ export function listenApi(actions: AgentActions, token: string, host: string, po
     (req, res) => {
       busy(req.socket, true);
       res.once('close', () => busy(req.socket, false));
-      const send = ({ status, body }: Answer) => {
-        if (res.headersSent) return;
-        const headers: Record<string, string> = { 'content-type': 'application/json', 'cache-control': 'no-store' };
-        // After a refusal the socket is not kept: a client that misbehaves starts again from a new one.
-        if (status >= 400 && status < 500) headers.connection = 'close';
-        res.writeHead(status, headers);
-        res.end(JSON.stringify(body));
-      };
-      const tooLarge = () => {
-        send({ status: 413, body: { error: `a request body is at most ${MAX_BODY_BYTES} bytes (none is needed)` } });
-        // Nothing more is read from this socket.
-        req.pause();
-        res.once('finish', () => req.socket.destroy());
-      };
-      // Compared as digests: same length whatever was sent, and in constant time.
-      if (!timingSafeEqual(digest(String(req.headers.authorization ?? '')), expected)) {
-        res.setHeader('www-authenticate', 'Bearer');
-        send({ status: 401, body: { error: 'missing or wrong bearer token' } });
-        return;
-      }
-      const declared = Number(req.headers['content-length'] ?? 0);
-      if (!Number.isFinite(declared) || declared > MAX_BODY_BYTES) return tooLarge();
-      const m = ROUTE.exec((req.url ?? '/').split('?')[0] as string);
-      if (!m) return send({ status: 404, body: { error: 'not found: use /calls/<uniqueid>[/withdraw|/pause|/resume]' } });
-      const [, uniqueId, action] = m as unknown as [string, string, string | undefined];
-      const method = action ? 'POST' : 'GET';
-      if (req.method !== method) {
-        res.setHeader('allow', method);
-        return send({ status: 405, body: { error: `use ${method}` } });
-      }
-      // A body, if any, is not used: read (to its end, within the limit) and dropped before acting.
-      let received = 0;
-      let refused = false;
-      req.on('data', (chunk: Buffer) => {
-        received += chunk.length;
-        if (received > MAX_BODY_BYTES && !refused) {
-          refused = true;
-          tooLarge();
-        }
-      });
-      req.once('end', () => {
-        if (!refused) act(uniqueId, action, send);
-      });
+      handleRequest(req, res, expected, act);
     },
   );
+  const busy = trackConnections(server, limits.maxConnections);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}
 
+/** Carries out a call's action (or reads its state, with no action) and sends the answer. */
+type Act = (uniqueId: string, action: string | undefined, send: (a: Answer) => void) => void;
+
+/** The answers of one request: `send` (once), and `tooLarge`, which also stops reading the socket. */
+function answers(req: IncomingMessage, res: ServerResponse) {
+  const send = ({ status, body }: Answer) => {
+    if (res.headersSent) return;
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'cache-control': 'no-store' };
+    // After a refusal the socket is not kept: a client that misbehaves starts again from a new one.
+    if (status >= 400 && status < 500) headers.connection = 'close';
+    res.writeHead(status, headers);
+    res.end(JSON.stringify(body));
+  };
+  const tooLarge = () => {
+    send({ status: 413, body: { error: `a request body is at most ${MAX_BODY_BYTES} bytes (none is needed)` } });
+    // Nothing more is read from this socket.
+    req.pause();
+    res.once('finish', () => req.socket.destroy());
+  };
+  return { send, tooLarge };
+}
+
+/** One request: the token, the body's size, the route and the method checked, then the action once the body is read. */
+function handleRequest(req: IncomingMessage, res: ServerResponse, expected: Buffer, act: Act): void {
+  const { send, tooLarge } = answers(req, res);
+  // Compared as digests: same length whatever was sent, and in constant time.
+  if (!timingSafeEqual(digest(String(req.headers.authorization ?? '')), expected)) {
+    res.setHeader('www-authenticate', 'Bearer');
+    send({ status: 401, body: { error: 'missing or wrong bearer token' } });
+    return;
+  }
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (!Number.isFinite(declared) || declared > MAX_BODY_BYTES) return tooLarge();
+  const m = ROUTE.exec((req.url ?? '/').split('?')[0] as string);
+  if (!m) return send({ status: 404, body: { error: 'not found: use /calls/<uniqueid>[/withdraw|/pause|/resume]' } });
+  const [, uniqueId, action] = m as unknown as [string, string, string | undefined];
+  const method = action ? 'POST' : 'GET';
+  if (req.method !== method) {
+    res.setHeader('allow', method);
+    return send({ status: 405, body: { error: `use ${method}` } });
+  }
+  // A body, if any, is not used: read (to its end, within the limit) and dropped before acting.
+  let received = 0;
+  let refused = false;
+  req.on('data', (chunk: Buffer) => {
+    received += chunk.length;
+    if (received > MAX_BODY_BYTES && !refused) {
+      refused = true;
+      tooLarge();
+    }
+  });
+  req.once('end', () => {
+    if (!refused) act(uniqueId, action, send);
+  });
+}
+
+/**
+ * Keeps the server's sockets within `maxConnections` (see above). Returns `busy`, which marks a
+ * socket as having a request being answered, or not.
+ */
+function trackConnections(server: Server, maxConnections: number): (socket: Socket, answering: boolean) => void {
   /** Open sockets in the order they came, each with whether a request on it is being answered. */
   const sockets = new Map<Socket, boolean>();
-  const busy = (socket: Socket, answering: boolean) => {
-    if (sockets.has(socket)) sockets.set(socket, answering);
-  };
   server.on('connection', (socket: Socket) => {
     sockets.set(socket, false);
     socket.once('close', () => sockets.delete(socket));
-    if (sockets.size <= limits.maxConnections) return;
+    if (sockets.size <= maxConnections) return;
     // Full: the oldest socket with no request being answered goes (idle, or still sending headers).
     for (const [s, answering] of sockets) {
       if (!answering && s !== socket) {
@@ -118,27 +144,23 @@ export function listenApi(actions: AgentActions, token: string, host: string, po
     socket.destroy();
   });
   // Node's own cap, a backstop: the sockets above are never more than maxConnections once handled.
-  server.maxConnections = limits.maxConnections + 1;
-
-  const act = (uniqueId: string, action: string | undefined, send: (a: Answer) => void) => {
-    const work =
-      action === 'withdraw' ? actions.withdraw(uniqueId) : action === 'pause' ? actions.pause(uniqueId, true) : action === 'resume' ? actions.pause(uniqueId, false) : actions.status(uniqueId);
-    work.then(
-      (answer) => {
-        if (action) log.info('control API', { call: uniqueId, action, status: answer.status });
-        send(answer);
-      },
-      (e: Error) => {
-        log.error('control API request failed', { call: uniqueId, action: action ?? 'status', error: e.message });
-        send({ status: 503, body: { error: 'Asterisk or the ledger did not answer; try again' } });
-      },
-    );
+  server.maxConnections = maxConnections + 1;
+  return (socket, answering) => {
+    if (sockets.has(socket)) sockets.set(socket, answering);
   };
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve(server);
-    });
-  });
+}
+
+function runAction(actions: AgentActions, log: Logger, uniqueId: string, action: string | undefined, send: (a: Answer) => void): void {
+  const work =
+    action === 'withdraw' ? actions.withdraw(uniqueId) : action === 'pause' ? actions.pause(uniqueId, true) : action === 'resume' ? actions.pause(uniqueId, false) : actions.status(uniqueId);
+  work.then(
+    (answer) => {
+      if (action) log.info('control API', { call: uniqueId, action, status: answer.status });
+      send(answer);
+    },
+    (e: Error) => {
+      log.error('control API request failed', { call: uniqueId, action: action ?? 'status', error: e.message });
+      send({ status: 503, body: { error: 'Asterisk or the ledger did not answer; try again' } });
+    },
+  );
 }

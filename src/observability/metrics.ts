@@ -25,6 +25,129 @@ export interface HealthSource {
   checkpointRefused?(): boolean;
 }
 
+/** The calls in the flow, how they left it, and how long they took to decide and to leave. */
+function callMetrics(registers: Registry[], health: HealthSource) {
+  new Gauge({ name: 'consent_ivr_calls_in_flow', help: 'Calls currently in the consent flow', registers, collect() { this.set(health.activeCalls()); } });
+  const outcomes = new Counter({ name: 'consent_ivr_calls_total', help: 'Calls that left the flow, by outcome and language', labelNames: ['outcome', 'lang'], registers });
+  const latency = new Histogram({
+    name: 'consent_ivr_flow_duration_seconds',
+    help: 'Time from entering the flow to leaving it',
+    labelNames: ['outcome'],
+    buckets: [1, 2, 5, 10, 15, 20, 30, 45, 60, 90],
+    registers,
+  });
+  const decisionLatency = new Histogram({
+    name: 'consent_ivr_decision_seconds',
+    help: 'Time from entering the flow to the caller\'s decision (or no-input)',
+    labelNames: ['decision'],
+    buckets: [2, 5, 10, 15, 20, 30, 45, 60],
+    registers,
+  });
+  return { outcomes, latency, decisionLatency };
+}
+
+/** What the ledger was given: writes, pauses, withdrawals, deletions waiting, and how soon recordings start. */
+function recordMetrics(registers: Registry[]) {
+  const ledgerWrites = new Counter({
+    name: 'consent_ivr_ledger_writes_total',
+    help: 'Ledger writes by kind and where they were stored (redis, journal: Redis missed its bound, failed: nowhere)',
+    labelNames: ['kind', 'stored_in'],
+    registers,
+  });
+  const pendingDeletions = new Gauge({
+    name: 'consent_ivr_recording_deletions_pending',
+    help: 'Recording deletions (erase, purge) waiting for the server that holds the recordings, by server',
+    labelNames: ['server'],
+    registers,
+  });
+  const pendingOldest = new Gauge({
+    name: 'consent_ivr_recording_deletion_oldest_seconds',
+    help: 'Age of the oldest recording deletion waiting for a server (0 when none); alert when a server has not done its deletions for a day',
+    labelNames: ['server'],
+    registers,
+  });
+  const pauses = new Counter({
+    name: 'consent_ivr_pauses_total',
+    help: 'Pauses and resumes of a recording by the agent, taken into the ledger',
+    labelNames: ['kind'],
+    registers,
+  });
+  const withdrawals = new Counter({
+    name: 'consent_ivr_withdrawals_total',
+    help: 'Withdrawals of consent during the conversation taken into the ledger, by who withdrew',
+    labelNames: ['by'],
+    registers,
+  });
+  const recordingLatency = new Histogram({
+    name: 'consent_ivr_recording_start_seconds',
+    help: "Time from the caller's accept to MixMonitor confirmed started (decision stored, then the AMI action)",
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers,
+  });
+  return { ledgerWrites, pendingDeletions, pendingOldest, pauses, withdrawals, recordingLatency };
+}
+
+/** The links (ARI, AMI, Redis) and what waits behind them: the journal, the append conflicts, the unsealed recordings. */
+function linkMetrics(registers: Registry[], health: HealthSource): void {
+  const link = (name: string, help: string, read: () => string) =>
+    new Gauge({ name, help, registers, collect() { this.set(read() === 'up' ? 1 : 0); } });
+  link('consent_ivr_ari_connected', 'ARI websocket connected (1) or not (0)', () => health.ari());
+  link('consent_ivr_ami_connected', 'AMI connected (1) or not (0)', () => health.ami());
+  link('consent_ivr_redis_connected', 'Redis reachable (1) or not (0)', () => health.redis());
+  new Gauge({ name: 'consent_ivr_journal_backlog', help: 'Ledger entries waiting in the local journal', registers, collect() { this.set(health.journalBacklog()); } });
+  new Counter({
+    name: 'consent_ivr_ledger_append_conflicts_total',
+    help: "Appends to this instance's log that had to be retried because another writer had moved its head",
+    registers,
+    collect() {
+      const n = health.appendConflicts?.() ?? 0;
+      this.reset();
+      this.inc(n);
+    },
+  });
+  new Gauge({ name: 'consent_ivr_recordings_unsealed', help: 'Recordings of this server waiting for their seal (the call goes on, or the file is not closed yet)', registers, collect() { this.set(health.sealBacklog?.() ?? 0); } });
+}
+
+/** The evidence: seals, checkpoints and their refusals, the log's regressions, queue entries set apart. */
+function evidenceMetrics(registers: Registry[], health: HealthSource) {
+  const seals = new Counter({ name: 'consent_ivr_recordings_sealed_total', help: 'Recordings sealed (SHA-256, size and duration in the ledger), by why they were closed', labelNames: ['reason'], registers });
+  const checkpointTime = new Histogram({
+    name: 'consent_ivr_checkpoint_seconds',
+    help: 'Time to check the entries added since the last checkpoint and sign a new one',
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers,
+  });
+  const refusals = new Counter({
+    name: 'consent_ivr_checkpoint_refusals_total',
+    help: "Checkpoints not signed because the log is not a consistent extension of what was signed (the host's checkpoint file): rewritten, truncated or lost in Redis",
+    labelNames: ['log'],
+    registers,
+  });
+  const regressions = new Counter({
+    name: 'consent_ivr_ledger_regressions_total',
+    help: "Times this instance found its log in Redis shorter than what it had written (Redis lost entries: a flush, a restart without persistence)",
+    labelNames: ['log'],
+    registers,
+  });
+  new Gauge({
+    name: 'consent_ivr_checkpoint_refused',
+    help: 'The last checkpoint attempt refused to sign (1) or not (0): see consent_ivr_checkpoint_refusals_total and the error log',
+    registers,
+    collect() {
+      this.set(health.checkpointRefused?.() ? 1 : 0);
+    },
+  });
+  const malformed = new Counter({
+    name: 'consent_ivr_queue_entries_malformed_total',
+    help: 'Queue entries set apart, each counted once: not one the service writes (bad JSON, wrong shape) or about a call whose record cannot be read; they stay in the queue and hold up nothing behind them',
+    labelNames: ['queue'],
+    registers,
+  });
+  // Every queue exports its series from the start (0), so an alert on its increase works at once.
+  for (const queue of ['deletions', 'unsealed', 'withdrawals', 'pauses']) malformed.inc({ queue }, 0);
+  return { seals, checkpointTime, refusals, regressions, malformed };
+}
+
 export class Metrics implements ServiceObserver {
   readonly registry = new Registry();
   private readonly outcomes: Counter<'outcome' | 'lang'>;
@@ -46,110 +169,24 @@ export class Metrics implements ServiceObserver {
   constructor(private readonly health: HealthSource) {
     collectDefaultMetrics({ register: this.registry, prefix: 'consent_ivr_' });
     const registers = [this.registry];
-    new Gauge({ name: 'consent_ivr_calls_in_flow', help: 'Calls currently in the consent flow', registers, collect() { this.set(health.activeCalls()); } });
-    this.outcomes = new Counter({ name: 'consent_ivr_calls_total', help: 'Calls that left the flow, by outcome and language', labelNames: ['outcome', 'lang'], registers });
-    this.latency = new Histogram({
-      name: 'consent_ivr_flow_duration_seconds',
-      help: 'Time from entering the flow to leaving it',
-      labelNames: ['outcome'],
-      buckets: [1, 2, 5, 10, 15, 20, 30, 45, 60, 90],
-      registers,
-    });
-    this.decisionLatency = new Histogram({
-      name: 'consent_ivr_decision_seconds',
-      help: 'Time from entering the flow to the caller\'s decision (or no-input)',
-      labelNames: ['decision'],
-      buckets: [2, 5, 10, 15, 20, 30, 45, 60],
-      registers,
-    });
-    this.ledgerWrites = new Counter({
-      name: 'consent_ivr_ledger_writes_total',
-      help: 'Ledger writes by kind and where they were stored (redis, journal: Redis missed its bound, failed: nowhere)',
-      labelNames: ['kind', 'stored_in'],
-      registers,
-    });
-    this.pendingDeletions = new Gauge({
-      name: 'consent_ivr_recording_deletions_pending',
-      help: 'Recording deletions (erase, purge) waiting for the server that holds the recordings, by server',
-      labelNames: ['server'],
-      registers,
-    });
-    this.pendingOldest = new Gauge({
-      name: 'consent_ivr_recording_deletion_oldest_seconds',
-      help: 'Age of the oldest recording deletion waiting for a server (0 when none); alert when a server has not done its deletions for a day',
-      labelNames: ['server'],
-      registers,
-    });
-    this.pauses = new Counter({
-      name: 'consent_ivr_pauses_total',
-      help: 'Pauses and resumes of a recording by the agent, taken into the ledger',
-      labelNames: ['kind'],
-      registers,
-    });
-    this.withdrawals = new Counter({
-      name: 'consent_ivr_withdrawals_total',
-      help: 'Withdrawals of consent during the conversation taken into the ledger, by who withdrew',
-      labelNames: ['by'],
-      registers,
-    });
-    this.recordingLatency = new Histogram({
-      name: 'consent_ivr_recording_start_seconds',
-      help: "Time from the caller's accept to MixMonitor confirmed started (decision stored, then the AMI action)",
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers,
-    });
-    const link = (name: string, help: string, read: () => string) =>
-      new Gauge({ name, help, registers, collect() { this.set(read() === 'up' ? 1 : 0); } });
-    link('consent_ivr_ari_connected', 'ARI websocket connected (1) or not (0)', () => health.ari());
-    link('consent_ivr_ami_connected', 'AMI connected (1) or not (0)', () => health.ami());
-    link('consent_ivr_redis_connected', 'Redis reachable (1) or not (0)', () => health.redis());
-    new Gauge({ name: 'consent_ivr_journal_backlog', help: 'Ledger entries waiting in the local journal', registers, collect() { this.set(health.journalBacklog()); } });
-    new Counter({
-      name: 'consent_ivr_ledger_append_conflicts_total',
-      help: "Appends to this instance's log that had to be retried because another writer had moved its head",
-      registers,
-      collect() {
-        const n = health.appendConflicts?.() ?? 0;
-        this.reset();
-        this.inc(n);
-      },
-    });
-    new Gauge({ name: 'consent_ivr_recordings_unsealed', help: 'Recordings of this server waiting for their seal (the call goes on, or the file is not closed yet)', registers, collect() { this.set(health.sealBacklog?.() ?? 0); } });
-    this.seals = new Counter({ name: 'consent_ivr_recordings_sealed_total', help: 'Recordings sealed (SHA-256, size and duration in the ledger), by why they were closed', labelNames: ['reason'], registers });
-    this.checkpointTime = new Histogram({
-      name: 'consent_ivr_checkpoint_seconds',
-      help: 'Time to check the entries added since the last checkpoint and sign a new one',
-      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
-      registers,
-    });
-    this.refusals = new Counter({
-      name: 'consent_ivr_checkpoint_refusals_total',
-      help: "Checkpoints not signed because the log is not a consistent extension of what was signed (the host's checkpoint file): rewritten, truncated or lost in Redis",
-      labelNames: ['log'],
-      registers,
-    });
-    this.regressions = new Counter({
-      name: 'consent_ivr_ledger_regressions_total',
-      help: "Times this instance found its log in Redis shorter than what it had written (Redis lost entries: a flush, a restart without persistence)",
-      labelNames: ['log'],
-      registers,
-    });
-    new Gauge({
-      name: 'consent_ivr_checkpoint_refused',
-      help: 'The last checkpoint attempt refused to sign (1) or not (0): see consent_ivr_checkpoint_refusals_total and the error log',
-      registers,
-      collect() {
-        this.set(health.checkpointRefused?.() ? 1 : 0);
-      },
-    });
-    this.malformed = new Counter({
-      name: 'consent_ivr_queue_entries_malformed_total',
-      help: 'Queue entries set apart, each counted once: not one the service writes (bad JSON, wrong shape) or about a call whose record cannot be read; they stay in the queue and hold up nothing behind them',
-      labelNames: ['queue'],
-      registers,
-    });
-    // Every queue exports its series from the start (0), so an alert on its increase works at once.
-    for (const queue of ['deletions', 'unsealed', 'withdrawals', 'pauses']) this.malformed.inc({ queue }, 0);
+    const calls = callMetrics(registers, health);
+    this.outcomes = calls.outcomes;
+    this.latency = calls.latency;
+    this.decisionLatency = calls.decisionLatency;
+    const records = recordMetrics(registers);
+    this.ledgerWrites = records.ledgerWrites;
+    this.pendingDeletions = records.pendingDeletions;
+    this.pendingOldest = records.pendingOldest;
+    this.pauses = records.pauses;
+    this.withdrawals = records.withdrawals;
+    this.recordingLatency = records.recordingLatency;
+    linkMetrics(registers, health);
+    const evidence = evidenceMetrics(registers, health);
+    this.seals = evidence.seals;
+    this.checkpointTime = evidence.checkpointTime;
+    this.refusals = evidence.refusals;
+    this.regressions = evidence.regressions;
+    this.malformed = evidence.malformed;
     const ready = () => this.ready().ready;
     new Gauge({ name: 'consent_ivr_ready', help: 'Calls can be served: ARI and AMI connected (1) or not (0); same as /readyz', registers, collect() { this.set(ready() ? 1 : 0); } });
   }

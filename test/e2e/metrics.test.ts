@@ -23,7 +23,7 @@ beforeAll(async () => {
 }, 60000);
 
 afterAll(async () => {
-  // stop() keeps the instance's output for the log scan at the end of the run.
+  // stop() keeps the instance's output in the sandbox's logs folder.
   const code = await app?.stop();
   ami?.close();
   expect(code).toBe(0);

@@ -170,7 +170,7 @@ export class ServiceProcess {
     return [...secrets, sandbox().ari.password, sandbox().ami.secret, ...forbidden].filter((s) => s.length >= 4 && text.includes(s));
   }
 
-  /** Keeps the output in the sandbox's logs folder (the log scan at the end of a run reads every one). */
+  /** Keeps the output in the sandbox's logs folder, to read after the run. */
   saveLog(label = `${this.name}-${this.pid}`): void {
     writeFileSync(resolve(sandbox().stateDir, 'logs', `app-${label}.log`), `${this.raw.join('\n')}\n`);
   }

@@ -2,11 +2,18 @@ import { buildEntries, ChainVerifier, EMPTY_HEAD, entryId } from '../../src/ledg
 import { ChainAppender, ChainConflictError, entryLeaf, extendTree } from '../../src/ledger/appender';
 import { Frontier } from '../../src/ledger/merkle';
 import type { AppendItem, AppendResult, CallHead, ChainEntry, ChainHead, ChainStore, LogHead, RecordRow } from '../../src/ledger/types';
+import { ManualClock, flush } from '../support/manual-clock';
+
+/** The appender's and the store's clock: time passes only when a test advances it. */
+let clock: ManualClock;
+beforeEach(() => {
+  clock = new ManualClock();
+});
 
 /**
  * A store that behaves like Redis for the appender: each append is applied (or refused) the moment
- * it arrives, in arrival order, and its reply comes back `replyMs` later. It records how many
- * appends were ever in flight at once.
+ * it arrives, in arrival order, and its reply comes back `replyMs` later on the test's clock. It
+ * records how many appends were ever in flight at once.
  */
 class PipeStore implements ChainStore {
   entries: ChainEntry[] = [];
@@ -65,7 +72,7 @@ class PipeStore implements ChainStore {
       result = { status: 'ok' };
     }
     return new Promise((resolve, reject) =>
-      setTimeout(() => {
+      clock.setTimeout(() => {
         this.inflight--;
         if (fail) reject(new Error(`store failed on append ${n}`));
         else resolve(result);
@@ -91,20 +98,36 @@ function intact(store: PipeStore): boolean {
 }
 
 const uniqueIdsInChain = (s: PipeStore) => s.entries.map((e) => (JSON.parse(e.body) as { uniqueId?: string }).uniqueId ?? 'foreign');
-const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** `rounds` replies of the store come back, one after the other: each time, what is queued runs, then a round trip passes on the clock. */
+async function answer(s: PipeStore, rounds = 1): Promise<void> {
+  for (let i = 0; i < rounds; i++) {
+    await flush();
+    clock.advance(s.replyMs);
+  }
+  await flush();
+}
+
+const appender = (s: PipeStore, batchMax: number, maxConflicts = 10) => new ChainAppender(s, { batchMax, maxConflicts, clock });
 
 describe('chain appender', () => {
   test('When events arrive while a batch is in flight, then they wait for its answer and go together in the next batch, in order', async () => {
     const s = new PipeStore();
-    const a = new ChainAppender(s, { batchMax: 2, maxConflicts: 10 });
+    const a = appender(s, 2);
+    const t0 = clock.now().getTime();
     const jobs = ['a', 'b', 'c', 'd', 'e', 'f'].map((id) => a.submit(item(id)));
+    await flush();
+    expect(a.inflightSince()).toBe(t0);
+    await answer(s, 4);
     await Promise.all(jobs.map((j) => j.done));
+    expect(a.inflightSince()).toBeNull();
     expect(s.maxInflight).toBe(1);
     expect(s.appendCalls).toBe(4); // a alone (sent at once), then b c, d e, f
+    // Each batch is sent when the one before it is answered, 20 ms later.
+    expect(jobs.map((j) => (j.sentAt ?? NaN) - t0)).toEqual([0, 20, 20, 40, 40, 60]);
     expect(uniqueIdsInChain(s)).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
     expect(intact(s)).toBe(true);
     expect(treeMatches(s)).toBe(true);
-    expect(jobs.every((j) => j.sentAt !== null)).toBe(true);
   });
 
   test('When another writer moves the head while batches are in flight, then every event lands once, in submission order, and the chain stays intact', async () => {
@@ -112,11 +135,14 @@ describe('chain appender', () => {
     s.beforeApply = (n) => {
       if (n === 2) s.foreign('{"type":"outcome","uniqueId":"other"}');
     };
-    const a = new ChainAppender(s, { batchMax: 1, maxConflicts: 10 });
+    const a = appender(s, 1);
     const first = a.submit(item('a'));
+    await answer(s);
     await first.done;
     const jobs = ['b', 'c', 'd', 'e'].map((id) => a.submit(item(id)));
+    await answer(s, 5); // b's first append meets the foreign entry and is sent again, then c, d, e
     await Promise.all(jobs.map((j) => j.done));
+    expect(a.conflicts).toBe(1);
     expect(uniqueIdsInChain(s)).toEqual(['a', 'other', 'b', 'c', 'd', 'e']);
     expect(intact(s)).toBe(true);
     expect(treeMatches(s)).toBe(true);
@@ -126,11 +152,15 @@ describe('chain appender', () => {
   test('When a batch fails, then its events are rejected, the events after it still land once, and the chain stays intact', async () => {
     const s = new PipeStore();
     s.failAt.set(2, 'not-applied');
-    const a = new ChainAppender(s, { batchMax: 1, maxConflicts: 10 });
-    await a.submit(item('a')).done;
+    const a = appender(s, 1);
+    const first = a.submit(item('a'));
+    await answer(s);
+    await first.done;
     const b = a.submit(item('b'));
     const rest = ['c', 'd'].map((id) => a.submit(item(id)));
+    await answer(s);
     await expect(b.done).rejects.toThrow('store failed on append 2');
+    await answer(s, 2);
     await Promise.all(rest.map((j) => j.done));
     expect(uniqueIdsInChain(s)).toEqual(['a', 'c', 'd']);
     expect(intact(s)).toBe(true);
@@ -140,25 +170,34 @@ describe('chain appender', () => {
   test('When a failed batch had in fact been applied, then the batches after it keep their place and nothing is appended twice', async () => {
     const s = new PipeStore();
     s.failAt.set(2, 'applied');
-    const a = new ChainAppender(s, { batchMax: 1, maxConflicts: 10 });
-    await a.submit(item('a')).done;
+    const a = appender(s, 1);
+    const first = a.submit(item('a'));
+    await answer(s);
+    await first.done;
     const b = a.submit(item('b'));
     const rest = ['c', 'd'].map((id) => a.submit(item(id)));
+    await answer(s);
     await expect(b.done).rejects.toThrow();
+    await answer(s, 2);
     await Promise.all(rest.map((j) => j.done));
     expect(uniqueIdsInChain(s)).toEqual(['a', 'b', 'c', 'd']);
     expect(intact(s)).toBe(true);
     expect(treeMatches(s)).toBe(true);
     // The caller sends b again later (journal replay): it is recognised as already there.
-    await a.submit({ ...item('b') }).done;
+    const again = a.submit({ ...item('b') });
+    await answer(s);
+    await again.done;
     expect(uniqueIdsInChain(s)).toEqual(['a', 'b', 'c', 'd']);
   });
 
   test('When an event is already in the store, then it resolves without a second entry and the others of its batch land', async () => {
     const s = new PipeStore();
-    const a = new ChainAppender(s, { batchMax: 8, maxConflicts: 10 });
-    await a.submit(item('a')).done;
+    const a = appender(s, 8);
+    const first = a.submit(item('a'));
+    await answer(s);
+    await first.done;
     const jobs = [a.submit(item('a')), a.submit(item('b'))];
+    await answer(s, 2); // a b, refused for a; then b alone
     await Promise.all(jobs.map((j) => j.done));
     expect(uniqueIdsInChain(s)).toEqual(['a', 'b']);
     expect(intact(s)).toBe(true);
@@ -169,22 +208,27 @@ describe('chain appender', () => {
     const s = new PipeStore();
     s.replyMs = 1;
     s.beforeApply = () => s.foreign('{"type":"outcome","uniqueId":"other"}');
-    const a = new ChainAppender(s, { batchMax: 1, maxConflicts: 3 });
+    const a = appender(s, 1, 3);
     const j = a.submit(item('a'));
+    await answer(s, 3);
     await expect(j.done).rejects.toBeInstanceOf(ChainConflictError);
+    expect(s.appendCalls).toBe(3);
     expect(uniqueIdsInChain(s).filter((u) => u === 'a')).toHaveLength(0);
   });
 
   test('When a queued event is abandoned, then it is never sent; one already sent cannot be abandoned', async () => {
     const s = new PipeStore();
-    const a = new ChainAppender(s, { batchMax: 1, maxConflicts: 10 });
+    const a = appender(s, 1);
     const first = a.submit(item('a'));
     const second = a.submit(item('b'));
-    await tick(1);
+    await flush();
     expect(first.abandon()).toBe(false); // in flight
     expect(second.abandon()).toBe(true);
+    await answer(s);
     await first.done;
-    await tick(50);
+    await answer(s); // the store would have answered a second batch by now
+    expect(s.appendCalls).toBe(1);
+    expect(second.sentAt).toBeNull();
     expect(uniqueIdsInChain(s)).toEqual(['a']);
   });
 });

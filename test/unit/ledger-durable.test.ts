@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, stat } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -7,24 +7,25 @@ import { buildEntries, ChainVerifier } from '../../src/ledger/chain';
 import { DurableLedger } from '../../src/ledger/durable-ledger';
 import { Journal, type JournalEntry, type JournalPort } from '../../src/ledger/journal';
 import { createLogger } from '../../src/observability/logger';
-import { systemClock, type Clock } from '../../src/ports/clock';
 import type { ConsentRecord } from '../../src/ports/ledger';
 import type { AppendResult, ChainStore, StoredChainEntry } from '../../src/ledger/types';
 import { LATER_FIELDS_EMPTY } from '../support/records';
+import { ManualClock, flush } from '../support/manual-clock';
 import { MemoryLedgerStore } from '../support/memory-ledger-store';
 
-/** The in-memory store, slowed down, failing or answering through I/O as a test needs; it counts the appends. */
+/** The ledger's clock: time passes only when a test advances it. */
+let clock: ManualClock;
+
+/** The in-memory store, slowed down (on the test's clock) or failing as a test needs; it counts the appends. */
 class MemoryStore extends MemoryLedgerStore {
+  /** Milliseconds of the clock an append takes before it is applied and answered. */
   delayMs = 0;
-  /** Answer through an I/O callback (like a Redis reply on a socket) instead of at once. */
-  replyViaIo = false;
   failWith: Error | null = null;
   appendCalls = 0;
 
   override async append(...args: Parameters<MemoryLedgerStore['append']>): Promise<AppendResult> {
     this.appendCalls += 1;
-    if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
-    if (this.replyViaIo) await new Promise((r) => stat(__filename, () => r(undefined)));
+    if (this.delayMs) await new Promise<void>((r) => clock.setTimeout(r, this.delayMs));
     if (this.failWith) throw this.failWith;
     return super.append(...args);
   }
@@ -78,6 +79,7 @@ function record(i: number, over: Partial<ConsentRecord> = {}): ConsentRecord {
 let dir: string;
 let journal: Journal;
 beforeEach(async () => {
+  clock = new ManualClock();
   dir = mkdtempSync(join(tmpdir(), 'civr-durable-'));
   journal = await Journal.open(join(dir, 'j.jsonl'));
 });
@@ -86,12 +88,12 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function ledger(store: ChainStore, j: JournalPort = journal, over: { writeTimeoutMs?: number; retentionDays?: number; clock?: Clock } = {}): DurableLedger {
+function ledger(store: ChainStore, j: JournalPort = journal, over: { writeTimeoutMs?: number; retentionDays?: number } = {}): DurableLedger {
   return new DurableLedger(store, j, {
     writeTimeoutMs: over.writeTimeoutMs ?? 100,
     retentionDays: over.retentionDays ?? 180,
     replayIntervalMs: 60_000,
-    clock: over.clock ?? systemClock,
+    clock,
     logger: quiet,
   });
 }
@@ -134,15 +136,15 @@ describe('durable ledger', () => {
     s.ready = false;
     const l = ledger(s);
     l.start();
-    const t = Date.now();
+    // The clock does not move: the write waits for no time.
     await expect(l.recordDecision(record(1))).resolves.toBe('journal');
-    expect(Date.now() - t).toBeLessThan(50);
     expect(l.state()).toBe('down');
     expect(l.journalBacklog()).toBe(1);
     expect(s.appendCalls).toBe(0);
     s.reconnect();
-    await new Promise((r) => setTimeout(r, 20));
-    await l.replay();
+    await flush();
+    expect(s.appendCalls).toBe(1); // the reconnection alone started the replay
+    await l.replay(); // joins it
     expect(l.journalBacklog()).toBe(0);
     expect(s.entries).toHaveLength(1);
     expect(l.state()).toBe('up');
@@ -153,11 +155,17 @@ describe('durable ledger', () => {
     const s = new MemoryStore();
     s.delayMs = 250;
     const l = ledger(s, journal, { writeTimeoutMs: 80 });
-    const t = Date.now();
-    await expect(l.recordDecision(record(1))).resolves.toBe('journal');
-    expect(Date.now() - t).toBeGreaterThanOrEqual(75);
-    expect(Date.now() - t).toBeLessThan(240);
-    await new Promise((r) => setTimeout(r, 300)); // the late write lands
+    const where = l.recordDecision(record(1));
+    await flush(); // the append is sent
+    clock.advance(79);
+    await flush();
+    expect(l.state()).toBe('up'); // not given up on yet
+    expect(s.entries).toHaveLength(0);
+    clock.advance(1);
+    await expect(where).resolves.toBe('journal');
+    expect(l.state()).toBe('down');
+    clock.advance(170); // the late write lands
+    await flush();
     expect(s.entries).toHaveLength(1);
     s.delayMs = 0;
     const r = await l.replay();
@@ -169,14 +177,12 @@ describe('durable ledger', () => {
 
   test('When the process is busy past writeTimeoutMs while the reply is already waiting, then the write still counts as stored in Redis', async () => {
     const s = new MemoryStore();
-    s.replyViaIo = true;
+    s.delayMs = 10;
     const l = ledger(s, journal, { writeTimeoutMs: 50 });
     const where = l.recordDecision(record(1));
-    await new Promise((r) => setImmediate(r)); // the append is sent; its reply is an I/O callback
-    const until = Date.now() + 150;
-    while (Date.now() < until) {
-      // busy: the event loop cannot read the reply, and the write timer expires meanwhile
-    }
+    await flush(); // the append is sent; its reply is due in 10 ms
+    // Busy for 150 ms: the reply arrives and the write timer expires before the ledger runs again.
+    clock.advance(150);
     await expect(where).resolves.toBe('redis');
     expect(l.journalBacklog()).toBe(0);
     await l.close();
@@ -187,16 +193,28 @@ describe('durable ledger', () => {
     s.delayMs = 80;
     const l = ledger(s, journal, { writeTimeoutMs: 100 });
     const first = l.recordOutcome(record(1));
-    await new Promise((r) => setTimeout(r, 10)); // the first batch is in flight (80 ms)
-    const second = l.recordOutcome(record(2)); // sent at ~80 ms, answered at ~160 ms: 150 ms after its call, 80 ms after its send
+    await flush(); // the first batch is in flight (80 ms)
+    clock.advance(10);
+    const second = l.recordOutcome(record(2)); // sent at 80 ms, answered at 160 ms: 150 ms after its call, 80 ms after its send
+    clock.advance(70);
     await expect(first).resolves.toBe('redis');
+    clock.advance(30); // 110 ms: 100 ms after the second's call, 30 ms after its send
+    await flush();
+    expect(l.state()).toBe('up');
+    clock.advance(50);
     await expect(second).resolves.toBe('redis');
     s.delayMs = 200;
     const slow = l.recordOutcome(record(3));
-    await new Promise((r) => setTimeout(r, 20));
+    await flush();
+    clock.advance(20);
     const behind = l.recordOutcome(record(4)); // queued behind a batch that misses the bound
+    clock.advance(80);
     await expect(slow).resolves.toBe('journal');
+    clock.advance(20);
     await expect(behind).resolves.toBe('journal');
+    clock.advance(100); // the slow batch lands late; the one behind it, abandoned, is never sent
+    await flush();
+    expect(s.appendCalls).toBe(3);
     await l.close();
   });
 
@@ -204,9 +222,13 @@ describe('durable ledger', () => {
     const s = new MemoryStore();
     s.delayMs = 200;
     const l = ledger(s, journal, { writeTimeoutMs: 50 });
-    const where = await Promise.all([1, 2, 3].map((i) => l.recordOutcome(record(i))));
-    expect(where).toEqual(['journal', 'journal', 'journal']);
-    await new Promise((r) => setTimeout(r, 450));
+    const where = Promise.all([1, 2, 3].map((i) => l.recordOutcome(record(i))));
+    await flush();
+    clock.advance(50);
+    expect(await where).toEqual(['journal', 'journal', 'journal']);
+    clock.advance(150); // the first batch's answer comes back, and the pump goes on
+    await flush();
+    expect(s.entries).toHaveLength(1);
     expect(s.appendCalls).toBe(1); // only the first batch was ever sent
     s.delayMs = 0;
     await l.replay();
