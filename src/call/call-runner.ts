@@ -8,7 +8,7 @@
  */
 import { UNIQUE_ID, type Language } from '../domain/vocabulary';
 import { decide, initialState } from './flow/machine';
-import type { Decision, Effect, FlowEvent, FlowSettings, FlowState, Summary, TimerName } from './flow/types';
+import type { Decision, Effect, FlowEvent, FlowSettings, FlowState, Phase, Summary, TimerName } from './flow/types';
 import type { Logger } from '../observability/logger';
 import type { CallControl, IncomingCall } from '../ports/call-control';
 import type { Clock } from '../ports/clock';
@@ -132,7 +132,7 @@ export class CallRunner {
     });
   }
 
-  private recordOf(result: FlowResult): ConsentRecord {
+  private record(result: FlowResult): ConsentRecord {
     return recordOf(this.call, this.callerPseudonym, this.settings.noticeVersion, this.facts, result);
   }
 
@@ -149,7 +149,7 @@ export class CallRunner {
     return this.state.phase === 'done';
   }
 
-  get phase(): string {
+  get phase(): Phase {
     return this.state.phase;
   }
 
@@ -273,7 +273,7 @@ export class CallRunner {
     this.facts = { ...this.facts, decided: decidedAt };
     // The write goes out before the log line and the observer: it is on the caller's path.
     this.later(
-      this.ports.ledger.recordDecision(this.recordOf({ outcome: decision.outcome, digit: decision.digit, lang, attempts })).then((where) => {
+      this.ports.ledger.recordDecision(this.record({ outcome: decision.outcome, digit: decision.digit, lang, attempts })).then((where) => {
         this.observer.stored?.('decision', where);
         if (where === 'journal') this.log.warn('decision stored in the local journal (ledger unavailable)');
         this.dispatch({ type: 'decision-stored' });
@@ -328,7 +328,7 @@ export class CallRunner {
       this.resolveDone(summary);
     });
     this.later(
-      this.ports.ledger.recordOutcome(this.recordOf(summary)).then((where) => {
+      this.ports.ledger.recordOutcome(this.record(summary)).then((where) => {
         this.observer.stored?.('outcome', where);
         if (where === 'journal') this.log.warn('outcome stored in the local journal (ledger unavailable)');
       }),

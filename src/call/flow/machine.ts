@@ -7,7 +7,7 @@
  * the hang-up and the deadline are handled once, for every phase, by `decide`.
  */
 import type { Language, Outcome, PromptName } from '../../domain/vocabulary';
-import type { Asking, Decided, Decision, Effect, FlowEvent, FlowSettings, FlowState, Playing, PromptItem, Reason, Summary, Transition } from './types';
+import type { Asking, Decided, Decision, Effect, FlowEvent, FlowSettings, FlowState, PromptItem, Prompts, Reason, Summary, Transition } from './types';
 
 export const KEY_ACCEPT = '1';
 export const KEY_REFUSE = '2';
@@ -24,7 +24,8 @@ type Deadline = Extract<FlowEvent, { type: 'timeout'; timer: 'deadline' }>;
 type PhaseEvent = Exclude<FlowEvent, { type: 'hangup' } | Deadline>;
 /** A phase's handler: the transition an event makes, or null when the event means nothing there (ignored). */
 type Handler<P extends ActivePhase> = (state: StateOf<P>, event: PhaseEvent) => Transition | null;
-type Prompts = [PromptItem, ...PromptItem[]];
+/** Prompts to play in order: one at least. */
+type PromptList = [PromptItem, ...PromptItem[]];
 
 export function initialState(settings: FlowSettings): FlowState {
   return { phase: 'idle', settings };
@@ -48,19 +49,19 @@ function decided(s: Decided): Decided {
  * A prompt in the caller's language, or in every language in order while they have none. The
  * configuration lists one language at least; the default one would stand in for an empty list.
  */
-function inEach(settings: FlowSettings, prompt: PromptName, lang: Language | null): Prompts {
+function inEach(settings: FlowSettings, prompt: PromptName, lang: Language | null): PromptList {
   const [first = settings.defaultLanguage, ...rest] = lang ? [lang] : settings.languages;
   return [{ prompt, lang: first }, ...rest.map((l) => ({ prompt, lang: l }))];
 }
 
 /** The first of `items` starts playing; the others wait. */
-function play(nextPlaybackId: number, [first, ...queue]: Prompts): { prompts: { playing: Playing; queue: PromptItem[]; nextPlaybackId: number }; effect: Effect } {
+function play(nextPlaybackId: number, [first, ...queue]: PromptList): { prompts: Prompts; effect: Effect } {
   const id = nextPlaybackId;
   return { prompts: { playing: { ...first, id }, queue, nextPlaybackId: id + 1 }, effect: { type: 'play', id, prompt: first.prompt, lang: first.lang } };
 }
 
 /** Presents the choice (again): plays a list of prompts. */
-function present(s: Asking, items: Prompts, effects: Effect[]): Transition {
+function present(s: Asking, items: PromptList, effects: Effect[]): Transition {
   const { prompts, effect } = play(s.nextPlaybackId, items);
   return { state: { phase: 'presenting', ...s, ...prompts }, effects: [...effects, effect] };
 }
@@ -113,7 +114,7 @@ function store(s: Asking, decision: Decision, effects: Effect[]): Transition {
 }
 
 /** One presentation of the choice ended without a valid key. */
-function failedAttempt(s: Asking, items: Prompts, effects: Effect[]): Transition {
+function failedAttempt(s: Asking, items: PromptList, effects: Effect[]): Transition {
   const next = { ...s, attempts: s.attempts + 1 };
   if (next.attempts >= s.settings.maxAttempts) return store(next, { outcome: 'no-input', digit: null }, effects);
   return present(next, items, effects);

@@ -35,7 +35,7 @@ export type Decision = { outcome: 'accepted'; digit: string } | { outcome: 'refu
 export type Accept = Extract<Decision, { outcome: 'accepted' }>;
 
 /** The prompt playing now and those still to play after it. */
-interface Prompts {
+export interface Prompts {
   playing: Playing;
   queue: PromptItem[];
   nextPlaybackId: number;
