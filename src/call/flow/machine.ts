@@ -214,7 +214,8 @@ function inPhase<P extends ActivePhase>(phase: P, state: StateOf<P>, event: Phas
 /**
  * How the call ends when the deadline passes (null: before the call started, nothing to end). The
  * deadline never records: an accepted call counts only if its recording already started, and a
- * refusal or silence already decided stands.
+ * refusal or silence already decided stands; a call that failed (the accept not stored, MixMonitor
+ * not started) and was still hearing so ends as error with the deadline as its reason.
  */
 function atDeadline(state: Active): Summary | null {
   switch (state.phase) {
