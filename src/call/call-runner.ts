@@ -2,11 +2,13 @@
  * Runs the consent flow for one call: feeds events to the pure state machine and carries out the
  * effects it returns through the ports. It owns the call's timers and playbacks and drops them all
  * when the flow ends; once the flow has ended, a late result (a recording that started after the
- * caller hung up) is undone rather than acted on.
+ * caller hung up) is undone rather than acted on. Where the call stands is the flow's state alone:
+ * the runner keeps only what it saw happen (the times, the recording) and writes the ledger record
+ * from both.
  */
 import { UNIQUE_ID, type Language } from '../domain/vocabulary';
 import { decide, initialState } from './flow/machine';
-import type { Decision, Effect, FlowEvent, FlowSettings, FlowState, Summary, TimerName } from './flow/types';
+import type { Decision, Effect, FlowEvent, FlowSettings, FlowState, Phase, Summary, TimerName } from './flow/types';
 import type { Logger } from '../observability/logger';
 import type { CallControl, IncomingCall } from '../ports/call-control';
 import type { Clock } from '../ports/clock';
@@ -58,24 +60,65 @@ export function recordingPath(dir: string, uniqueId: string, format: string, at:
   return `${dir.replace(/\/+$/, '')}/${y}/${m}/${d}/${safeId}.${format}`;
 }
 
+/** What the runner saw happen to a call, besides where its flow stands: when, and the recording it started. */
+interface CallFacts {
+  readonly entered: Date;
+  /** When the notice started playing (its first part). */
+  readonly noticeStarted: Date | null;
+  /** The caller asked for the full notice (key 0). */
+  readonly fullNotice: boolean;
+  readonly decided: Date | null;
+  readonly recording: { readonly path: string; readonly server: string; readonly started: Date } | null;
+}
+
+/** What the flow says of the caller when a record is written: the decision, then the end. */
+type FlowResult = Pick<Summary, 'outcome' | 'digit' | 'lang' | 'attempts'>;
+
+/** The call's ledger record as it stands: the call, what the runner saw (`facts`) and what the flow says (`result`). */
+function recordOf(call: IncomingCall, callerPseudonym: string, noticeVersion: string, facts: CallFacts, result: FlowResult): ConsentRecord {
+  return {
+    uniqueId: call.channelId,
+    linkedId: call.linkedId,
+    direction: call.direction,
+    callerPseudonym,
+    calledNumber: call.calledNumber.replace(/[^0-9A-Za-z+*#_-]/g, '').slice(0, 40),
+    outcome: result.outcome,
+    digit: result.digit,
+    language: result.lang,
+    attempts: result.attempts,
+    enteredAt: facts.entered.toISOString(),
+    noticeStartedAt: facts.noticeStarted?.toISOString() ?? null,
+    decidedAt: facts.decided?.toISOString() ?? null,
+    recordingStartedAt: facts.recording?.started.toISOString() ?? null,
+    recordingPath: facts.recording?.path ?? null,
+    recordingServer: facts.recording?.server ?? null,
+    noticeVersion,
+    withdrawnAt: null,
+    withdrawnBy: null,
+    withdrawalRecording: null,
+    pauses: null,
+    fullNotice: facts.fullNotice,
+  };
+}
+
 export class CallRunner {
   private state: FlowState;
   private readonly timers = new Map<TimerName, { cancel(): void }>();
   /** ARI playback id → the flow's playback number. */
   private readonly playbacks = new Map<string, number>();
-  private readonly record: ConsentRecord;
+  private facts: CallFacts;
   private readonly observer: CallObserver;
-  /** When the call entered the flow (ms, from the clock). */
-  private readonly enteredMs: number;
-  private finished = false;
-  /** Set when the channel hung up or left Stasis: nothing is retried for it any more. */
-  private gone = false;
+  /**
+   * Whether the channel is still in Stasis. Not the flow's business: once the flow has ended, a
+   * channel that hung up or left is one whose hand-back is not retried any more.
+   */
+  private channel: 'in-stasis' | 'gone' = 'in-stasis';
   readonly done: Promise<Summary>;
   private resolveDone!: (s: Summary) => void;
 
   constructor(
     readonly call: IncomingCall,
-    callerPseudonym: string,
+    private readonly callerPseudonym: string,
     private readonly ports: RunnerPorts,
     private readonly settings: RunnerSettings,
     readonly log: Logger,
@@ -83,34 +126,19 @@ export class CallRunner {
   ) {
     this.state = initialState(settings.flow);
     this.observer = ports.observer ?? {};
-    const entered = ports.clock.now();
-    this.enteredMs = entered.getTime();
+    this.facts = { entered: ports.clock.now(), noticeStarted: null, fullNotice: false, decided: null, recording: null };
     this.done = new Promise((r) => {
       this.resolveDone = r;
     });
-    this.record = {
-      uniqueId: call.channelId,
-      linkedId: call.linkedId,
-      direction: call.direction,
-      callerPseudonym,
-      calledNumber: call.calledNumber.replace(/[^0-9A-Za-z+*#_-]/g, '').slice(0, 40),
-      outcome: null,
-      digit: null,
-      language: null,
-      attempts: 0,
-      enteredAt: entered.toISOString(),
-      noticeStartedAt: null,
-      decidedAt: null,
-      recordingStartedAt: null,
-      recordingPath: null,
-      recordingServer: null,
-      noticeVersion: settings.noticeVersion,
-      withdrawnAt: null,
-      withdrawnBy: null,
-      withdrawalRecording: null,
-      pauses: null,
-      fullNotice: false,
-    };
+  }
+
+  private record(result: FlowResult): ConsentRecord {
+    return recordOf(this.call, this.callerPseudonym, this.settings.noticeVersion, this.facts, result);
+  }
+
+  /** Milliseconds since the call entered the flow, on the clock. */
+  private sinceEntry(at: Date): number {
+    return at.getTime() - this.facts.entered.getTime();
   }
 
   get channelId(): string {
@@ -121,7 +149,7 @@ export class CallRunner {
     return this.state.phase === 'done';
   }
 
-  get phase(): string {
+  get phase(): Phase {
     return this.state.phase;
   }
 
@@ -146,13 +174,13 @@ export class CallRunner {
   }
 
   hangup(): void {
-    this.gone = true;
+    this.channel = 'gone';
     this.dispatch({ type: 'hangup' });
   }
 
   /** The channel left Stasis (normally because it was handed back). */
   leftStasis(): void {
-    this.gone = true;
+    this.channel = 'gone';
   }
 
   /** Ends the flow from outside (shutdown, reconciliation): continue unrecorded unless already accepted. */
@@ -161,7 +189,7 @@ export class CallRunner {
   }
 
   private dispatch(event: FlowEvent): void {
-    if (this.finished) return;
+    if (this.state.phase === 'done') return;
     const before = this.state.phase;
     const { state, effects } = decide(this.state, event);
     this.state = state;
@@ -191,8 +219,8 @@ export class CallRunner {
       case 'play': {
         const playbackId = `${this.channelId}-p${effect.id}`;
         this.playbacks.set(playbackId, effect.id);
-        if (effect.prompt === 'notice' && !this.record.noticeStartedAt) this.record.noticeStartedAt = clock.now().toISOString();
-        if (effect.prompt === 'full-notice') this.record.fullNotice = true;
+        if (effect.prompt === 'notice' && !this.facts.noticeStarted) this.facts = { ...this.facts, noticeStarted: clock.now() };
+        if (effect.prompt === 'full-notice') this.facts = { ...this.facts, fullNotice: true };
         this.hooks.onPlaybackStarted?.(playbackId, this);
         this.log.debug('play', { prompt: effect.prompt, lang: effect.lang });
         this.later(calls.play(this.channelId, playbackId, `${this.settings.promptFolder}/${effect.prompt}`, effect.lang), (e) => {
@@ -241,16 +269,11 @@ export class CallRunner {
   }
 
   private storeDecision(decision: Decision, lang: Language | null, attempts: number): void {
-    const rec = this.record;
-    rec.outcome = decision.outcome;
-    rec.digit = decision.digit;
-    rec.language = lang;
-    rec.attempts = attempts;
     const decidedAt = this.ports.clock.now();
-    rec.decidedAt = decidedAt.toISOString();
+    this.facts = { ...this.facts, decided: decidedAt };
     // The write goes out before the log line and the observer: it is on the caller's path.
     this.later(
-      this.ports.ledger.recordDecision({ ...rec }).then((where) => {
+      this.ports.ledger.recordDecision(this.record({ outcome: decision.outcome, digit: decision.digit, lang, attempts })).then((where) => {
         this.observer.stored?.('decision', where);
         if (where === 'journal') this.log.warn('decision stored in the local journal (ledger unavailable)');
         this.dispatch({ type: 'decision-stored' });
@@ -262,7 +285,7 @@ export class CallRunner {
       },
     );
     this.log.info('decision', { decision: decision.outcome, lang, attempts });
-    this.observer.decided?.(decision.outcome, decidedAt.getTime() - this.enteredMs);
+    this.observer.decided?.(decision.outcome, this.sinceEntry(decidedAt));
   }
 
   private startRecording(): void {
@@ -270,7 +293,7 @@ export class CallRunner {
     const file = recordingPath(recording.dir, this.call.channelId, recording.format, this.ports.clock.now());
     this.later(
       this.ports.recorder.start({ channel: this.call.channelName, file, options: recording.options }).then(({ mixMonitorId }) => {
-        if (this.finished || this.state.phase !== 'recording') {
+        if (this.state.phase !== 'recording') {
           // The call ended (or the deadline passed) while MixMonitor was starting: undo it.
           this.log.warn('recording started after the flow ended; stopping it');
           this.later(this.ports.recorder.stop(this.call.channelName, mixMonitorId), (e) =>
@@ -279,10 +302,8 @@ export class CallRunner {
           return;
         }
         const startedAt = this.ports.clock.now();
-        this.record.recordingPath = file;
-        this.record.recordingServer = this.settings.serverId;
-        this.record.recordingStartedAt = startedAt.toISOString();
-        if (this.record.decidedAt) this.observer.recordingStarted?.(startedAt.getTime() - Date.parse(this.record.decidedAt));
+        this.facts = { ...this.facts, recording: { path: file, server: this.settings.serverId, started: startedAt } };
+        if (this.facts.decided) this.observer.recordingStarted?.(startedAt.getTime() - this.facts.decided.getTime());
         this.log.info('recording started', { mixMonitorId });
         this.dispatch({ type: 'recording-started', path: file });
       }),
@@ -294,17 +315,8 @@ export class CallRunner {
   }
 
   private finish(summary: Summary): void {
-    this.finished = true;
     for (const t of this.timers.values()) t.cancel();
     this.timers.clear();
-    const rec = this.record;
-    rec.outcome = summary.outcome;
-    rec.language = summary.lang;
-    rec.attempts = summary.attempts;
-    if (summary.outcome !== 'accepted' && summary.outcome !== 'abandoned') {
-      rec.recordingPath = null;
-      rec.recordingServer = null;
-    }
     this.log.info('consent flow ended', { outcome: summary.outcome, reason: summary.reason, lang: summary.lang, attempts: summary.attempts });
 
     const handOver =
@@ -312,11 +324,11 @@ export class CallRunner {
         ? Promise.resolve()
         : this.handBack(summary).catch((e: Error) => this.log.error('could not hand the call back to the dialplan', { error: e.message }));
     void handOver.then(() => {
-      this.observer.callEnded?.(summary, this.ports.clock.now().getTime() - this.enteredMs);
+      this.observer.callEnded?.(summary, this.sinceEntry(this.ports.clock.now()));
       this.resolveDone(summary);
     });
     this.later(
-      this.ports.ledger.recordOutcome({ ...rec }).then((where) => {
+      this.ports.ledger.recordOutcome(this.record(summary)).then((where) => {
         this.observer.stored?.('outcome', where);
         if (where === 'journal') this.log.warn('outcome stored in the local journal (ledger unavailable)');
       }),
@@ -353,7 +365,7 @@ export class CallRunner {
       CONSENT_REASON: summary.reason,
       CONSENT_LANG: summary.lang ?? '',
       CONSENT_ID: this.call.channelId,
-      CONSENT_RECORDING: summary.outcome === 'accepted' ? (this.record.recordingPath ?? '') : '',
+      CONSENT_RECORDING: summary.recordingPath ?? '',
     };
     await this.ports.agentChannel.set(agent, vars).catch((e: Error) => this.log.warn('result not set on the agent channel', { error: e.message }));
   }
@@ -372,7 +384,7 @@ export class CallRunner {
         return;
       } catch (e) {
         const status = (e as { status?: number }).status;
-        if (status === 404 || this.gone || attempt >= HAND_BACK_ATTEMPTS) throw e;
+        if (status === 404 || this.channel === 'gone' || attempt >= HAND_BACK_ATTEMPTS) throw e;
         this.log.warn('hand-back failed; retrying', { attempt, error: (e as Error).message });
         await new Promise((r) => this.ports.clock.setTimeout(() => r(undefined), Math.min(250 * 2 ** (attempt - 1), 4000)));
       }

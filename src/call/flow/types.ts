@@ -22,8 +22,6 @@ export interface FlowSettings {
   fullNoticeExtensionMs: number;
 }
 
-export type Phase = 'idle' | 'answering' | 'presenting' | 'awaiting' | 'storing' | 'recording' | 'confirming' | 'done';
-
 export interface PromptItem {
   prompt: PromptName;
   lang: Language;
@@ -33,30 +31,50 @@ export interface Playing extends PromptItem {
   id: number;
 }
 
-export interface Decision {
-  outcome: 'accepted' | 'refused' | 'no-input';
-  digit: string | null;
+export type Decision = { outcome: 'accepted'; digit: string } | { outcome: 'refused'; digit: string } | { outcome: 'no-input'; digit: null };
+export type Accept = Extract<Decision, { outcome: 'accepted' }>;
+
+/** The prompt playing now and those still to play after it. */
+export interface Prompts {
+  playing: Playing;
+  queue: PromptItem[];
+  nextPlaybackId: number;
 }
 
-export interface FlowState {
+/** While the choice is presented: what the caller did so far. */
+export interface Asking {
   readonly settings: FlowSettings;
-  phase: Phase;
-  /** The prompt playing now, if any. */
-  current: Playing | null;
-  /** Prompts still to play after the current one. */
-  queue: PromptItem[];
   nextPlaybackId: number;
   /** The caller's language, set by the first key they press. */
   lang: Language | null;
   /** Presentations of the choice that ended without a valid key. */
   attempts: number;
-  decision: Decision | null;
-  recordingPath: string | null;
-  outcome: Outcome | null;
-  reason: Reason | null;
   /** Whether the deadline was already extended for the full notice. */
   extended: boolean;
 }
+
+/** Once the caller decided (or stayed silent): the decision, waiting to be acted on. */
+export interface Decided {
+  readonly settings: FlowSettings;
+  nextPlaybackId: number;
+  lang: Language | null;
+  attempts: number;
+  decision: Decision;
+}
+
+/** One variant per phase, each with what that phase has and nothing else. */
+export type FlowState =
+  | { phase: 'idle'; readonly settings: FlowSettings }
+  | { phase: 'answering'; readonly settings: FlowSettings }
+  | ({ phase: 'presenting' } & Asking & Prompts)
+  | ({ phase: 'awaiting' } & Asking)
+  | ({ phase: 'storing' } & Decided)
+  | ({ phase: 'recording'; decision: Accept } & Decided)
+  /** The result is known; the caller hears it before the flow ends with `summary`. */
+  | ({ phase: 'confirming'; summary: Summary } & Prompts)
+  | { phase: 'done'; summary: Summary };
+
+export type Phase = FlowState['phase'];
 
 export type FlowEvent =
   | { type: 'start'; answered: boolean }
@@ -64,21 +82,21 @@ export type FlowEvent =
   | { type: 'answer-failed' }
   | { type: 'playback-finished'; id: number; ok: boolean }
   | { type: 'digit'; digit: string }
-  | { type: 'timeout'; timer: TimerName }
+  | { type: 'timeout'; timer: 'input' }
+  | { type: 'timeout'; timer: 'deadline' }
   | { type: 'hangup' }
   | { type: 'decision-stored' }
   | { type: 'decision-store-failed' }
   | { type: 'recording-started'; path: string }
   | { type: 'recording-failed' };
 
-export interface Summary {
-  outcome: Outcome;
+/** How the flow ended; only an accepted call has a recording. */
+export type Summary = {
   reason: Reason;
   lang: Language | null;
   digit: string | null;
   attempts: number;
-  recordingPath: string | null;
-}
+} & ({ outcome: 'accepted'; recordingPath: string } | { outcome: Exclude<Outcome, 'accepted'>; recordingPath: null });
 
 export type Effect =
   | { type: 'answer' }
