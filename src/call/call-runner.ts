@@ -101,14 +101,10 @@ export class CallRunner {
       enteredAt: entered.toISOString(),
       noticeStartedAt: null,
       decidedAt: null,
-      recordingStartedAt: null,
-      recordingPath: null,
-      recordingServer: null,
+      recording: null,
       noticeVersion: settings.noticeVersion,
-      withdrawnAt: null,
-      withdrawnBy: null,
-      withdrawalRecording: null,
-      pauses: null,
+      withdrawal: null,
+      pauses: [],
       fullNotice: false,
     };
   }
@@ -279,9 +275,7 @@ export class CallRunner {
           return;
         }
         const startedAt = this.ports.clock.now();
-        this.record.recordingPath = file;
-        this.record.recordingServer = this.settings.serverId;
-        this.record.recordingStartedAt = startedAt.toISOString();
+        this.record.recording = { startedAt: startedAt.toISOString(), file: { path: file, server: this.settings.serverId } };
         if (this.record.decidedAt) this.observer.recordingStarted?.(startedAt.getTime() - Date.parse(this.record.decidedAt));
         this.log.info('recording started', { mixMonitorId });
         this.dispatch({ type: 'recording-started', path: file });
@@ -302,8 +296,7 @@ export class CallRunner {
     rec.language = summary.lang;
     rec.attempts = summary.attempts;
     if (summary.outcome !== 'accepted' && summary.outcome !== 'abandoned') {
-      rec.recordingPath = null;
-      rec.recordingServer = null;
+      rec.recording = rec.recording?.startedAt ? { ...rec.recording, file: null } : null;
     }
     this.log.info('consent flow ended', { outcome: summary.outcome, reason: summary.reason, lang: summary.lang, attempts: summary.attempts });
 
@@ -353,7 +346,7 @@ export class CallRunner {
       CONSENT_REASON: summary.reason,
       CONSENT_LANG: summary.lang ?? '',
       CONSENT_ID: this.call.channelId,
-      CONSENT_RECORDING: summary.outcome === 'accepted' ? (this.record.recordingPath ?? '') : '',
+      CONSENT_RECORDING: summary.outcome === 'accepted' ? (this.record.recording?.file?.path ?? '') : '',
     };
     await this.ports.agentChannel.set(agent, vars).catch((e: Error) => this.log.warn('result not set on the agent channel', { error: e.message }));
   }

@@ -13,7 +13,7 @@ import { withLedgerStore } from '../service/ledger';
 import type { Config } from '../config/schema';
 import { OUTCOMES, type Outcome } from '../domain/vocabulary';
 import { eraseCaller, pendingByServer, purgeLedger, waitingTotal } from '../retention';
-import { adminContextDefaults, AdminUsageError, listRecords, findRecord, type AdminContext, csvHeader, csvRow, jsonlRow, printable, TEXT_HEADER, textRecord, textRow, parseStoredRecord } from '../ledger';
+import { adminContextDefaults, AdminUsageError, listRecords, findRecord, type AdminContext, csvHeader, csvRow, jsonlRow, printable, TEXT_HEADER, textRecord, textRow, parseStoredRecord, toStored } from '../ledger';
 import { parseSigner, verifierOf, type SignerKey, type VerifierKey, Checkpointer, type SignResult, collectEvidence, EvidenceError, proveConsistency, KeyFileError, readVerifierFiles, readCheckpointFile, verifyLedger, type VerifyReport } from '../evidence';
 import { writeOutputFile } from '../files/output-file';
 import type { MalformedEntry, AdminStore } from '../ledger';
@@ -150,7 +150,7 @@ export function runShow(config: Config, uniqueId: string, opts: { json?: boolean
         return EXIT.failure;
       }
       const rec = parseStoredRecord(row.json);
-      await out(io.stdout, opts.json ? `${JSON.stringify({ ...rec, chainSeq: row.seq }, null, 2)}\n` : textRecord(rec, { seq: row.seq }));
+      await out(io.stdout, opts.json ? `${JSON.stringify({ ...toStored(rec), chainSeq: row.seq }, null, 2)}\n` : textRecord(rec, { seq: row.seq }));
       return EXIT.ok;
     }),
   );
@@ -175,7 +175,7 @@ export function runList(config: Config, opts: ListOptions, deps: CliDeps = {}): 
       else await out(io.stdout, TEXT_HEADER);
       for await (const recs of listRecords(context(config, store, deps, p.tick), { ...range, outcome })) {
         for (const r of recs) {
-          await out(io.stdout, opts.json ? `${n === 0 ? '\n' : ',\n'}${JSON.stringify(r)}` : textRow(r));
+          await out(io.stdout, opts.json ? `${n === 0 ? '\n' : ',\n'}${JSON.stringify(toStored(r))}` : textRow(r));
           n += 1;
         }
       }

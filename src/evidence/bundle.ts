@@ -10,7 +10,7 @@
  * audio hashes, the seal against its entry, and the summary from the checked data. Any field changed
  * makes one of these fail.
  */
-import { entryLeaf, entryHash, Frontier, LogTree, TreeError, verifyConsistency, verifyInclusion, findRecord, parseStoredRecord, serialiseRecord, sha256Hex, validateRecord, nextWriter, type AdminStore, type RecordWriter, type NoticeCatalogue, type RecordingSeal, type StoredChainEntry, type StoredRecord } from '../ledger';
+import { entryLeaf, entryHash, Frontier, LogTree, TreeError, verifyConsistency, verifyInclusion, findRecord, parseStoredRecord, serialiseRecord, sha256Hex, validateRecord, nextWriter, type AdminStore, type RecordWriter, type NoticeCatalogue, type RecordingSeal, type StoredChainEntry, type StoredRecord, type StoredJson, toStored } from '../ledger';
 import { fingerprint, openNote, parseCheckpoint, type VerifierKey } from './checkpoint';
 import { logOfOrigin, originOf } from './checkpoint-file';
 import { sealOf } from './seal';
@@ -33,7 +33,8 @@ export interface EvidenceBundle {
   /** The log (instance) the call's entries are in. */
   log: string;
   generatedAt: string;
-  record: StoredRecord;
+  /** The record as stored (its flat JSON). */
+  record: StoredJson;
   /** Seq of the entry whose digest is the record's (the last write of it). */
   recordSeq: number;
   entries: BundleEntry[];
@@ -74,7 +75,7 @@ function when(iso: string | null): string {
 }
 
 /** The summary of checked data, in French and Arabic (the same text every time for the same data). */
-export function summarise(b: Pick<EvidenceBundle, 'uniqueId' | 'log' | 'record' | 'entries' | 'notice' | 'seal'> & { size: number; keyName: string }): { fr: string; ar: string } {
+export function summarise(b: Pick<EvidenceBundle, 'uniqueId' | 'log' | 'entries' | 'notice' | 'seal'> & { record: StoredRecord; size: number; keyName: string }): { fr: string; ar: string } {
   const r = b.record;
   const fr: string[] = [];
   const ar: string[] = [];
@@ -91,15 +92,16 @@ export function summarise(b: Pick<EvidenceBundle, 'uniqueId' | 'log' | 'record' 
   const keyAr = r.digit ? ` (الزر ${r.digit})` : '';
   fr.push(`La personne ${OUTCOME_FR[outcome] ?? outcome}${keyFr}${r.decidedAt ? ` le ${when(r.decidedAt)}` : ''}${r.language ? `, en ${LANG_FR[r.language] ?? r.language}` : ''}.`);
   ar.push(`الشخص ${OUTCOME_AR[outcome] ?? outcome}${keyAr}${r.decidedAt ? ` في ${when(r.decidedAt)}` : ''}${r.language ? `، باللغة ${LANG_AR[r.language] ?? r.language}` : ''}.`);
-  if (r.recordingStartedAt) {
-    fr.push(`L'enregistrement a commencé le ${when(r.recordingStartedAt)}, après l'acceptation.`);
-    ar.push(`بدأ التسجيل في ${when(r.recordingStartedAt)}، بعد الموافقة.`);
+  if (r.recording?.startedAt) {
+    fr.push(`L'enregistrement a commencé le ${when(r.recording.startedAt)}, après l'acceptation.`);
+    ar.push(`بدأ التسجيل في ${when(r.recording.startedAt)}، بعد الموافقة.`);
   }
-  if (r.withdrawnAt) {
-    const byFr = r.withdrawnBy === 'agent' ? "par l'agent, à la demande de la personne" : 'par la personne';
-    const byAr = r.withdrawnBy === 'agent' ? 'من طرف الموظف بطلب من الشخص' : 'من طرف الشخص';
-    fr.push(`Le consentement a été retiré ${byFr} le ${when(r.withdrawnAt)} : l'enregistrement s'est arrêté là${r.withdrawalRecording === 'deleted' ? ' et la partie enregistrée a été supprimée' : ''}.`);
-    ar.push(`سُحبت الموافقة ${byAr} في ${when(r.withdrawnAt)}: توقف التسجيل${r.withdrawalRecording === 'deleted' ? ' وحُذف الجزء المسجَّل' : ''}.`);
+  const w = r.withdrawal;
+  if (w) {
+    const byFr = w.by === 'agent' ? "par l'agent, à la demande de la personne" : 'par la personne';
+    const byAr = w.by === 'agent' ? 'من طرف الموظف بطلب من الشخص' : 'من طرف الشخص';
+    fr.push(`Le consentement a été retiré ${byFr} le ${when(w.at)} : l'enregistrement s'est arrêté là${w.recording === 'deleted' ? ' et la partie enregistrée a été supprimée' : ''}.`);
+    ar.push(`سُحبت الموافقة ${byAr} في ${when(w.at)}: توقف التسجيل${w.recording === 'deleted' ? ' وحُذف الجزء المسجَّل' : ''}.`);
   }
   if (b.seal) {
     const s = (b.seal.durationMs / 1000).toFixed(1);
@@ -205,7 +207,7 @@ export function verifyBundle(raw: unknown, key: VerifierKey): BundleCheck {
   try {
     record = parseStoredRecord(JSON.stringify(b.record));
     validateRecord(record, { erased: record.erasedAt !== null });
-    if (serialiseRecord(record) !== serialiseRecord(b.record as StoredRecord) || JSON.stringify(b.record) !== serialiseRecord(record)) {
+    if (JSON.stringify(b.record) !== serialiseRecord(record)) {
       problems.push('record: has fields or a field order a stored record does not have');
     }
   } catch (e) {
@@ -350,7 +352,7 @@ export async function collectEvidence(store: AdminStore, uniqueId: string, keys:
     uniqueId,
     log: log.log,
     generatedAt: now.toISOString(),
-    record,
+    record: toStored(record),
     recordSeq: found.row.seq,
     entries: bundleEntries,
     checkpoint: { note: cp.note },

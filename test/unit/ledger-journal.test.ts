@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Journal, JournalLockedError, type JournalEntry } from '../../src/ledger/journal';
 import type { ConsentRecord } from '../../src/ports/ledger';
-import { LATER_FIELDS_EMPTY } from '../support/records';
+import { unrecordedTestRecord } from '../support/records';
 
 let dir: string;
 beforeEach(() => {
@@ -11,24 +11,8 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const record = (i: number): ConsentRecord => ({
-  uniqueId: `u.${i}`,
-  linkedId: `u.${i}`,
-  direction: 'inbound',
-  callerPseudonym: 'b'.repeat(64),
-  calledNumber: '100',
-  outcome: 'refused',
-  digit: '2',
-  language: 'fr',
-  attempts: 1,
-  enteredAt: '2025-03-01T10:00:00.000Z',
-  noticeStartedAt: null,
-  decidedAt: null,
-  recordingStartedAt: null,
-  recordingPath: null,
-  noticeVersion: 'v1',
-  ...LATER_FIELDS_EMPTY,
-});
+const record = (i: number): ConsentRecord =>
+  unrecordedTestRecord({ uniqueId: `u.${i}`, callerPseudonym: 'b'.repeat(64), calledNumber: '100', language: 'fr', enteredAt: '2025-03-01T10:00:00.000Z', noticeStartedAt: null, decidedAt: null });
 const entry = (i: number): JournalEntry => ({ id: `e${i}`, kind: 'outcome', at: '2025-03-01T10:00:01.000Z', record: record(i) });
 
 describe('journal', () => {
