@@ -29,6 +29,25 @@ describe('journal', () => {
     await again.close();
   });
 
+  test('When a journal holds a line written before the record grouped its fields, then it reads into the record', async () => {
+    const path = join(dir, 'old.jsonl');
+    const old = {
+      ...{ uniqueId: 'u.9', linkedId: 'u.9', direction: 'inbound', callerPseudonym: 'b'.repeat(64), calledNumber: '100', outcome: 'accepted', digit: '1', language: 'fr', attempts: 1 },
+      ...{ enteredAt: '2025-03-01T10:00:00.000Z', noticeStartedAt: null, decidedAt: null, recordingStartedAt: '2025-03-01T10:00:05.000Z', recordingPath: '/rec/u.9.wav', recordingServer: 'srv' },
+      ...{ noticeVersion: 'v1', withdrawnAt: null, withdrawnBy: null, withdrawalRecording: null, pauses: '2025-03-01T10:00:06.000Z/' },
+    };
+    writeFileSync(path, `${JSON.stringify({ t: 'w', id: 'e9', kind: 'pause', at: '2025-03-01T10:00:06.000Z', record: old })}\n`);
+    const j = await Journal.open(path);
+    expect(j.pending()[0]?.record).toEqual({
+      ...record(9),
+      outcome: 'accepted',
+      digit: '1',
+      recording: { startedAt: '2025-03-01T10:00:05.000Z', file: { path: '/rec/u.9.wav', server: 'srv' } },
+      pauses: [{ start: '2025-03-01T10:00:06.000Z', end: null }],
+    });
+    await j.close();
+  });
+
   test('When many appends arrive together, then they share writes and all reach the file', async () => {
     const path = join(dir, 'j.jsonl');
     const j = await Journal.open(path);
