@@ -24,7 +24,7 @@ import { inspectRecording, sealEvent } from '../../src/evidence/seal';
 import { closeClient, createRedisClient, RedisLedgerStore } from '../../src/adapters/redis';
 import { createLogger } from '../../src/observability/logger';
 import { systemClock } from '../../src/ports/clock';
-import { REPO, requireSandbox, testConfig, testRecord, until } from '../../test/support';
+import { REPO, requireSandbox, testConfig, testRecord, testRecording, until } from '../../test/support';
 import { dropLedger } from './checks';
 
 const quiet = createLogger({ level: 'error', format: 'json' }, new Writable({ write: (_c, _e, cb) => cb() }));
@@ -41,7 +41,10 @@ function configFor(redisUrl: string, prefix: string, log: string, dir: string): 
   return testConfig({ redis: { url: redisUrl, keyPrefix: prefix, writeTimeoutMs: 5000 }, ledger: { log, journalPath: join(dir, `${log}-${process.pid}.jsonl`) } }, dir);
 }
 
-const record = (log: string, i: number) => testRecord({ uniqueId: `${log}.${process.pid}.${i}`, linkedId: `${log}.${i}`, recordingServer: 'bench', noticeVersion: 'bench' });
+const record = (log: string, i: number) => {
+  const uniqueId = `${log}.${process.pid}.${i}`;
+  return testRecord({ uniqueId, linkedId: `${log}.${i}`, recording: testRecording(`/rec/2026/11/30/${uniqueId}.wav`, 'bench'), noticeVersion: 'bench' });
+};
 
 /** One instance: writes its records, reports. */
 async function worker(): Promise<void> {

@@ -89,14 +89,10 @@ function recordOf(call: IncomingCall, callerPseudonym: string, noticeVersion: st
     enteredAt: facts.entered.toISOString(),
     noticeStartedAt: facts.noticeStarted?.toISOString() ?? null,
     decidedAt: facts.decided?.toISOString() ?? null,
-    recordingStartedAt: facts.recording?.started.toISOString() ?? null,
-    recordingPath: facts.recording?.path ?? null,
-    recordingServer: facts.recording?.server ?? null,
+    recording: facts.recording ? { startedAt: facts.recording.started.toISOString(), file: { path: facts.recording.path, server: facts.recording.server } } : null,
     noticeVersion,
-    withdrawnAt: null,
-    withdrawnBy: null,
-    withdrawalRecording: null,
-    pauses: null,
+    withdrawal: null,
+    pauses: [],
     fullNotice: facts.fullNotice,
   };
 }

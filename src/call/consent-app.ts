@@ -121,10 +121,10 @@ export class ConsentApp {
     if (record?.outcome === 'refused' || record?.outcome === 'no-input') outcome = record.outcome;
     if (record?.outcome === 'accepted') {
       // MixMonitor names its file on the channel once it runs: then the recording did start.
-      const file = record.recordingPath ?? (await this.ports.calls.getVariable(channelId, 'MIXMONITOR_FILENAME').catch(() => null));
+      const file = record.recording?.file?.path ?? (await this.ports.calls.getVariable(channelId, 'MIXMONITOR_FILENAME').catch(() => null));
       if (file) {
         outcome = 'accepted';
-        record.recordingPath = file;
+        record.recording = { startedAt: record.recording?.startedAt ?? null, file: { path: file, server: null } };
       }
     }
     log.warn('channel found in Stasis without a flow; handing it back', { outcome, stored: record?.outcome ?? null });

@@ -293,7 +293,7 @@ async function ledgerServers(client: RedisClient, config: Config): Promise<Map<s
         let ms: number;
         try {
           const rec = parseStoredRecord(row.json);
-          server = rec.recordingServer;
+          server = rec.recording?.file?.server ?? null;
           ms = Date.parse(rec.enteredAt);
         } catch {
           continue; // ledger verify reports records that cannot be read

@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import type { Config } from '../config/schema';
 import { OUTCOMES, type Outcome } from '../domain/vocabulary';
-import { csvHeader, csvRow, findRecord, jsonlRow, listRecords, parseStoredRecord, printable, TEXT_HEADER, textRecord, textRow } from '../ledger';
+import { csvHeader, csvRow, findRecord, jsonlRow, listRecords, parseStoredRecord, printable, TEXT_HEADER, textRecord, textRow, toStored } from '../ledger';
 import { withLedgerStore } from '../service/ledger';
 import { context, done, EXIT, out, processIO, progress, run, subcommand, timeRange, UsageError, type CliDeps } from './toolkit';
 
@@ -21,7 +21,7 @@ export function runShow(config: Config, uniqueId: string, opts: { json?: boolean
         return EXIT.failure;
       }
       const rec = parseStoredRecord(row.json);
-      await out(io.stdout, opts.json ? `${JSON.stringify({ ...rec, chainSeq: row.seq }, null, 2)}\n` : textRecord(rec, { seq: row.seq }));
+      await out(io.stdout, opts.json ? `${JSON.stringify({ ...toStored(rec), chainSeq: row.seq }, null, 2)}\n` : textRecord(rec, { seq: row.seq }));
       return EXIT.ok;
     }),
   );
@@ -46,7 +46,7 @@ export function runList(config: Config, opts: ListOptions, deps: CliDeps = {}): 
       else await out(io.stdout, TEXT_HEADER);
       for await (const recs of listRecords(context(config, store, deps, p.tick), { ...range, outcome })) {
         for (const r of recs) {
-          await out(io.stdout, opts.json ? `${n === 0 ? '\n' : ',\n'}${JSON.stringify(r)}` : textRow(r));
+          await out(io.stdout, opts.json ? `${n === 0 ? '\n' : ',\n'}${JSON.stringify(toStored(r))}` : textRow(r));
           n += 1;
         }
       }

@@ -10,7 +10,7 @@
  * audio hashes, the seal against its entry, and the summary from the checked data. Any field changed
  * makes one of these fail.
  */
-import { entryLeaf, entryHash, Frontier, LogTree, findRecord, parseStoredRecord, type AdminStore, type NoticeCatalogue, type RecordingSeal, type StoredChainEntry, type StoredRecord } from '../ledger';
+import { entryLeaf, entryHash, Frontier, LogTree, findRecord, parseStoredRecord, type AdminStore, type NoticeCatalogue, type RecordingSeal, type StoredChainEntry, type StoredJson, toStored } from '../ledger';
 import { fingerprint, openNote, parseCheckpoint, type VerifierKey } from './checkpoint';
 import { originOf } from './checkpoint-file';
 import { sealOf } from './seal';
@@ -33,7 +33,8 @@ export interface EvidenceBundle {
   /** The log (instance) the call's entries are in. */
   log: string;
   generatedAt: string;
-  record: StoredRecord;
+  /** The record as stored (its flat JSON). */
+  record: StoredJson;
   /** Seq of the entry whose digest is the record's (the last write of it). */
   recordSeq: number;
   entries: BundleEntry[];
@@ -119,7 +120,7 @@ export async function collectEvidence(store: AdminStore, uniqueId: string, keys:
     uniqueId,
     log: log.log,
     generatedAt: now.toISOString(),
-    record,
+    record: toStored(record),
     recordSeq: found.row.seq,
     entries: bundleEntries,
     checkpoint: { note: cp.note },

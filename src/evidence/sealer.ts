@@ -81,12 +81,13 @@ export class Sealer {
 
   /** A recording this server holds has started: it gets sealed when closed. */
   track(record: ConsentRecord): void {
-    if (!record.recordingPath || record.recordingServer !== this.settings.serverId || this.waiting.has(record.uniqueId)) return;
+    const file = record.recording?.file;
+    if (!file || file.server !== this.settings.serverId || this.waiting.has(record.uniqueId)) return;
     const w: Waiting = {
       uniqueId: record.uniqueId,
       log: this.settings.log,
-      path: record.recordingPath,
-      sinceMs: Date.parse(record.recordingStartedAt ?? record.enteredAt),
+      path: file.path,
+      sinceMs: Date.parse(record.recording?.startedAt ?? record.enteredAt),
       persisted: false,
     };
     this.waiting.set(w.uniqueId, w);
@@ -152,7 +153,7 @@ export class Sealer {
     const file = await this.ports.files.inspect(w.path);
     if (!file) {
       const rec = await this.record(w);
-      if (rec && (rec.erasedAt || rec.withdrawalRecording === 'deleted' || rec.recordingPath !== w.path)) {
+      if (rec && (rec.erasedAt || rec.withdrawal?.recording === 'deleted' || rec.recording?.file?.path !== w.path)) {
         await this.forget(w); // deleted on purpose: nothing to seal
       } else if (now - (w.endedAt ?? now) > (this.settings.missingAfterMs ?? 60_000)) {
         log.error('recording file missing after the call; it cannot be sealed', { file: safe(relativeToDir(w.path, this.settings.recordingDir) ?? w.path) });

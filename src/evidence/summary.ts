@@ -1,4 +1,5 @@
 /** The summary of an evidence bundle, in French and Arabic: what the checked data says, in words. */
+import type { StoredRecord } from '../ledger';
 import type { EvidenceBundle } from './bundle';
 
 const OUTCOME_FR: Record<string, string> = {
@@ -26,7 +27,7 @@ function when(iso: string | null): string {
 }
 
 /** The summary of checked data, in French and Arabic (the same text every time for the same data). */
-export function summarise(b: Pick<EvidenceBundle, 'uniqueId' | 'log' | 'record' | 'entries' | 'notice' | 'seal'> & { size: number; keyName: string }): { fr: string; ar: string } {
+export function summarise(b: Pick<EvidenceBundle, 'uniqueId' | 'log' | 'entries' | 'notice' | 'seal'> & { record: StoredRecord; size: number; keyName: string }): { fr: string; ar: string } {
   const r = b.record;
   const fr: string[] = [];
   const ar: string[] = [];
@@ -43,15 +44,16 @@ export function summarise(b: Pick<EvidenceBundle, 'uniqueId' | 'log' | 'record' 
   const keyAr = r.digit ? ` (الزر ${r.digit})` : '';
   fr.push(`La personne ${OUTCOME_FR[outcome] ?? outcome}${keyFr}${r.decidedAt ? ` le ${when(r.decidedAt)}` : ''}${r.language ? `, en ${LANG_FR[r.language] ?? r.language}` : ''}.`);
   ar.push(`الشخص ${OUTCOME_AR[outcome] ?? outcome}${keyAr}${r.decidedAt ? ` في ${when(r.decidedAt)}` : ''}${r.language ? `، باللغة ${LANG_AR[r.language] ?? r.language}` : ''}.`);
-  if (r.recordingStartedAt) {
-    fr.push(`L'enregistrement a commencé le ${when(r.recordingStartedAt)}, après l'acceptation.`);
-    ar.push(`بدأ التسجيل في ${when(r.recordingStartedAt)}، بعد الموافقة.`);
+  if (r.recording?.startedAt) {
+    fr.push(`L'enregistrement a commencé le ${when(r.recording.startedAt)}, après l'acceptation.`);
+    ar.push(`بدأ التسجيل في ${when(r.recording.startedAt)}، بعد الموافقة.`);
   }
-  if (r.withdrawnAt) {
-    const byFr = r.withdrawnBy === 'agent' ? "par l'agent, à la demande de la personne" : 'par la personne';
-    const byAr = r.withdrawnBy === 'agent' ? 'من طرف الموظف بطلب من الشخص' : 'من طرف الشخص';
-    fr.push(`Le consentement a été retiré ${byFr} le ${when(r.withdrawnAt)} : l'enregistrement s'est arrêté là${r.withdrawalRecording === 'deleted' ? ' et la partie enregistrée a été supprimée' : ''}.`);
-    ar.push(`سُحبت الموافقة ${byAr} في ${when(r.withdrawnAt)}: توقف التسجيل${r.withdrawalRecording === 'deleted' ? ' وحُذف الجزء المسجَّل' : ''}.`);
+  const w = r.withdrawal;
+  if (w) {
+    const byFr = w.by === 'agent' ? "par l'agent, à la demande de la personne" : 'par la personne';
+    const byAr = w.by === 'agent' ? 'من طرف الموظف بطلب من الشخص' : 'من طرف الشخص';
+    fr.push(`Le consentement a été retiré ${byFr} le ${when(w.at)} : l'enregistrement s'est arrêté là${w.recording === 'deleted' ? ' et la partie enregistrée a été supprimée' : ''}.`);
+    ar.push(`سُحبت الموافقة ${byAr} في ${when(w.at)}: توقف التسجيل${w.recording === 'deleted' ? ' وحُذف الجزء المسجَّل' : ''}.`);
   }
   if (b.seal) {
     const s = (b.seal.durationMs / 1000).toFixed(1);

@@ -39,7 +39,7 @@ export class SealSink {
         const rec = row ? parseStoredRecord(row.json) : null;
         if (!rec) this.report.expectedMissing.push({ ...finding, message: 'removed by a purge (its record is gone too): expected' });
         else if (rec.erasedAt) this.report.expectedMissing.push({ ...finding, message: `removed by the erasure of ${rec.erasedAt}: expected` });
-        else if (rec.withdrawalRecording === 'deleted') this.report.expectedMissing.push({ ...finding, message: `removed after the withdrawal of ${rec.withdrawnAt ?? '?'}: expected` });
+        else if (rec.withdrawal?.recording === 'deleted') this.report.expectedMissing.push({ ...finding, message: `removed after the withdrawal of ${rec.withdrawal?.at ?? '?'}: expected` });
         else this.report.missing.push({ ...finding, message: `missing: sealed at ${seal.at} and never erased or purged` });
       }
     }

@@ -6,27 +6,9 @@
  * plain signed number such as +212…) are written with a leading apostrophe; so is any cell that itself
  * starts with an apostrophe. `parseCsv` removes it again.
  */
-import { RECORD_FIELDS } from './record';
+import { RECORD_FIELDS, STORED_FIELDS, fromStored, toStored, type StoredValue } from './record-fields';
+import { parseStoredRecord, serialiseRecord } from './record';
 import type { StoredRecord } from './types';
-
-type Field = (typeof RECORD_FIELDS)[number];
-
-const NULLABLE = new Set<Field>([
-  'outcome',
-  'digit',
-  'language',
-  'noticeStartedAt',
-  'decidedAt',
-  'recordingStartedAt',
-  'recordingPath',
-  'recordingServer',
-  'withdrawnAt',
-  'withdrawnBy',
-  'withdrawalRecording',
-  'pauses',
-  'fullNotice',
-  'erasedAt',
-]);
 
 function neutralise(cell: string): string {
   if (cell.startsWith("'")) return `'${cell}`;
@@ -43,11 +25,20 @@ export function csvHeader(): string {
 }
 
 export function csvRow(r: StoredRecord): string {
-  const src = r as unknown as Record<string, unknown>;
+  const src = toStored(r);
   return `${RECORD_FIELDS.map((f) => {
     const v = src[f];
     return quote(neutralise(v === null || v === undefined ? '' : String(v)));
   }).join(',')}\r\n`;
+}
+
+/** A CSV cell's stored value (the writer's apostrophe removed). */
+function cellValue(cell: string, kind: 'text' | 'integer' | 'boolean', nullable: boolean): StoredValue {
+  const v = cell.startsWith("'") ? cell.slice(1) : cell;
+  if (v === '' && nullable) return null;
+  if (kind === 'integer') return Number(v);
+  if (kind === 'boolean' && (v === 'true' || v === 'false')) return v === 'true';
+  return v;
 }
 
 /** Splits CSV text into rows of cells (quoted cells may hold commas, quotes and line breaks). */
@@ -99,31 +90,18 @@ export function splitCsv(text: string): string[][] {
 export function parseCsv(text: string): StoredRecord[] {
   const [header, ...rows] = splitCsv(text);
   if (!header || header.join(',') !== RECORD_FIELDS.join(',')) throw new Error('not a consent-ivr ledger CSV export (header differs)');
-  return rows.map((cells) => {
-    const out: Record<string, unknown> = {};
-    RECORD_FIELDS.forEach((f, i) => {
-      let v = cells[i] ?? '';
-      if (v.startsWith("'")) v = v.slice(1);
-      out[f] = v === '' && NULLABLE.has(f) ? null : v;
-    });
-    out.attempts = Number(out.attempts);
-    if (out.fullNotice === 'true' || out.fullNotice === 'false') out.fullNotice = out.fullNotice === 'true';
-    return out as unknown as StoredRecord;
-  });
+  return rows.map((cells) => fromStored(Object.fromEntries(STORED_FIELDS.map((f, i) => [f.name, cellValue(cells[i] ?? '', f.kind, f.nullable)]))));
 }
 
 export function jsonlRow(r: StoredRecord): string {
-  const src = r as unknown as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const f of RECORD_FIELDS) out[f] = src[f] ?? null;
-  return `${JSON.stringify(out)}\n`;
+  return `${serialiseRecord(r)}\n`;
 }
 
 export function parseJsonl(text: string): StoredRecord[] {
   return text
     .split('\n')
     .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as StoredRecord);
+    .map(parseStoredRecord);
 }
 
 /** Escapes control characters, so a tampered record cannot drive the terminal. */
@@ -143,8 +121,8 @@ export function textRow(r: StoredRecord): string {
     r.digit ?? '-',
     r.language ?? '-',
     String(r.attempts),
-    r.recordingPath ? 'yes' : 'no',
-    r.withdrawnAt ? `by ${r.withdrawnBy ?? '?'}` : 'no',
+    r.recording?.file ? 'yes' : 'no',
+    r.withdrawal ? `by ${r.withdrawal.by}` : 'no',
     r.erasedAt ? 'yes' : 'no',
   ]
     .map(printable)
@@ -153,7 +131,7 @@ export function textRow(r: StoredRecord): string {
 
 /** `show`: one field per line. */
 export function textRecord(r: StoredRecord, meta: { seq: number }): string {
-  const src = r as unknown as Record<string, unknown>;
+  const src = toStored(r);
   const width = Math.max(...RECORD_FIELDS.map((f) => f.length)) + 2;
   const lines = RECORD_FIELDS.map((f) => `${f.padEnd(width)}${src[f] === null || src[f] === undefined ? '-' : printable(src[f])}`);
   lines.push(`${'chainSeq'.padEnd(width)}${meta.seq}`);

@@ -15,7 +15,7 @@ export { LogTree, TreeError, verifyConsistency, verifyInclusion } from './merkle
 export { isAnonymous } from './pseudonym';
 export { QueueReports } from './queue-reports';
 export { checkErasureMark, checkPendingDeletion, checkUnsealed, parseConfirmation, readEntries, type MalformedEntry, type QueueRead } from './queues';
-export { eraseRecord, parseStoredRecord, serialiseRecord, sha256Hex, validateRecord } from './record';
+export { eraseRecord, parseStoredRecord, serialiseRecord, sha256Hex, toStored, validateRecord, type StoredJson } from './record';
 export { INDEX_ONLY, RECORD_STAGES, STAGE, nextWriter, type AdminStore, type AppendItem, type AppendResult, type CallHead, type ChainEntry, type ChainHead, type CheckpointStore, type DeletionConfirmation, type DeletionQueue, type DeletionReason, type EventBody, type EvidenceStore, type LogHead, type NoticeCatalogue, type PendingDeletion, type RecordRow, type RecordWriter, type RecordingFateNote, type RecordingSeal, type ScannedRecord, type SealReason, type StoredChainEntry, type StoredCheckpoint, type TrimRequest, type UnsealedRecording } from './types';
 export { AdminUsageError, adminContextDefaults, findRecord, listRecords, type AdminContext, type RecordFilter } from './query';
 export { Journal } from './journal';

@@ -6,6 +6,7 @@
  *
  * Lines:
  *   {"t":"w","id":<event id>,"kind":"decision"|"outcome"|"withdrawal"|"pause"|"resume","at":<ISO time>,"record":{…}}
+ *   (the record as its stored JSON, record-fields.ts)
  *   {"t":"a","id":<event id>}
  *
  * One process owns a journal at a time (a `<path>.lock` file holding its pid); give each app instance
@@ -16,6 +17,8 @@ import { dirname } from 'node:path';
 import { temporaryNameFor } from '../files/output-file';
 import type { ConsentRecord } from '../ports/ledger';
 import { Mutex } from './mutex';
+import { fromStored, toStored } from './record-fields';
+import type { StoredRecord } from './types';
 
 export type JournalKind = 'decision' | 'outcome' | 'withdrawal' | 'pause' | 'resume';
 const KINDS: readonly string[] = ['decision', 'outcome', 'withdrawal', 'pause', 'resume'];
@@ -81,6 +84,13 @@ async function takeLock(lockPath: string, journalPath: string): Promise<void> {
   throw new Error(`journal ${journalPath}: cannot take the lock ${lockPath}`);
 }
 
+/** The consent record of a journal line (it was never stored, so it has no erasure time). */
+function consentRecord(json: Readonly<Record<string, unknown>>): ConsentRecord {
+  const r: Partial<StoredRecord> = fromStored(json);
+  delete r.erasedAt;
+  return r as ConsentRecord;
+}
+
 function parseLine(line: string): { t: 'w'; entry: JournalEntry } | { t: 'a'; id: string } | null {
   const v = JSON.parse(line) as Record<string, unknown>;
   if (v.t === 'a' && typeof v.id === 'string') return { t: 'a', id: v.id };
@@ -93,7 +103,7 @@ function parseLine(line: string): { t: 'w'; entry: JournalEntry } | { t: 'a'; id
     v.record !== null &&
     typeof v.record === 'object'
   ) {
-    return { t: 'w', entry: { id: v.id, kind: v.kind as JournalKind, at: v.at, record: v.record as ConsentRecord } };
+    return { t: 'w', entry: { id: v.id, kind: v.kind as JournalKind, at: v.at, record: consentRecord(v.record as Record<string, unknown>) } };
   }
   return null;
 }
@@ -183,7 +193,7 @@ export class Journal implements JournalPort {
     const known = this.pendingById.has(entry.id);
     this.pendingById.set(entry.id, entry);
     try {
-      await this.write(JSON.stringify({ t: 'w', id: entry.id, kind: entry.kind, at: entry.at, record: entry.record }));
+      await this.write(JSON.stringify({ t: 'w', id: entry.id, kind: entry.kind, at: entry.at, record: toStored(entry.record) }));
     } catch (e) {
       if (!known) this.pendingById.delete(entry.id);
       throw e;
@@ -206,7 +216,7 @@ export class Journal implements JournalPort {
       if (this.linesInFile === pending.length && !this.needsNewline) return;
       // A new file of a random name (O_EXCL): never one prepared at a predictable name, a symlink included.
       const tmp = temporaryNameFor(this.path);
-      const body = pending.map((e) => `${JSON.stringify({ t: 'w', id: e.id, kind: e.kind, at: e.at, record: e.record })}\n`).join('');
+      const body = pending.map((e) => `${JSON.stringify({ t: 'w', id: e.id, kind: e.kind, at: e.at, record: toStored(e.record) })}\n`).join('');
       const out = await fsp.open(tmp, 'wx', 0o600);
       try {
         await out.writeFile(body);

@@ -10,6 +10,7 @@ import type { ConsentRecord, Ledger } from '../ports/ledger';
 import type { ChannelVariables, LiveChannels, MidCallQueue } from '../ports/midcall';
 import type { Recorder } from '../ports/recorder';
 import type { MidCallInbox } from './inbox';
+import { toStored } from '../ledger';
 
 export interface Answer {
   status: number;
@@ -28,7 +29,8 @@ export interface AgentActionPorts {
 
 /** What the API tells about a call: the consent state, no personal data. */
 function state(r: ConsentRecord, live: { paused: boolean; up: boolean }): Record<string, unknown> {
-  const recording = r.outcome === 'accepted' && r.recordingPath !== null && r.withdrawnAt === null;
+  const recording = r.outcome === 'accepted' && r.recording?.file != null && r.withdrawal === null;
+  const stored = toStored(r);
   return {
     uniqueId: r.uniqueId,
     direction: r.direction,
@@ -37,9 +39,9 @@ function state(r: ConsentRecord, live: { paused: boolean; up: boolean }): Record
     decidedAt: r.decidedAt,
     recorded: recording,
     paused: recording && live.paused,
-    withdrawnAt: r.withdrawnAt,
-    withdrawnBy: r.withdrawnBy,
-    pauses: r.pauses,
+    withdrawnAt: stored.withdrawnAt,
+    withdrawnBy: stored.withdrawnBy,
+    pauses: stored.pauses,
     callUp: live.up,
   };
 }
@@ -70,8 +72,8 @@ export class AgentActions {
     const got = await this.load(uniqueId);
     if ('status' in got) return got;
     const { record, channel } = got;
-    if (record.withdrawnAt !== null) return { status: 200, body: state(record, { paused: false, up: channel !== null }) };
-    if (record.outcome !== 'accepted' || record.recordingPath === null) return error(409, 'this call is not recorded');
+    if (record.withdrawal !== null) return { status: 200, body: state(record, { paused: false, up: channel !== null }) };
+    if (record.outcome !== 'accepted' || !record.recording?.file) return error(409, 'this call is not recorded');
     if (!channel) return error(410, 'the call has ended: use `consent-ivr ledger erase` for its recording');
     const log = this.log.child({ call: uniqueId });
     const { variables, recorder } = this.ports;
@@ -94,8 +96,8 @@ export class AgentActions {
     const got = await this.load(uniqueId);
     if ('status' in got) return got;
     const { record, channel, paused } = got;
-    if (record.withdrawnAt !== null) return error(409, 'consent was withdrawn: the recording cannot be paused or resumed');
-    if (record.outcome !== 'accepted' || record.recordingPath === null) return error(409, 'this call is not recorded');
+    if (record.withdrawal !== null) return error(409, 'consent was withdrawn: the recording cannot be paused or resumed');
+    if (record.outcome !== 'accepted' || !record.recording?.file) return error(409, 'this call is not recorded');
     if (!channel) return error(410, 'the call has ended');
     const { variables } = this.ports;
     if ((await variables.get(channel, 'CONSENT_WITHDRAWN')) !== '' || (await variables.get(channel, 'CONSENT_STOPPED')) !== '') {

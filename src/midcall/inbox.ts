@@ -153,9 +153,9 @@ export class MidCallInbox {
       return null;
     });
     if (where === null) return 'retry';
-    log.info('consent withdrawn during the call', { by: w.by, recording: plan.record.withdrawalRecording, storedIn: where });
+    log.info('consent withdrawn during the call', { by: w.by, recording: plan.record.withdrawal?.recording, storedIn: where });
     this.hooks.observer?.withdrawn?.(w.by);
-    if (plan.record.withdrawalRecording !== 'none') this.hooks.onRecordingClosed?.(w.uniqueId, 'withdrawal');
+    if (plan.record.withdrawal?.recording !== 'none') this.hooks.onRecordingClosed?.(w.uniqueId, 'withdrawal');
     return 'stored';
   }
 

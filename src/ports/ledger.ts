@@ -24,22 +24,41 @@ export interface ConsentRecord {
   enteredAt: string;
   noticeStartedAt: string | null;
   decidedAt: string | null;
-  recordingStartedAt: string | null;
-  recordingPath: string | null;
-  /** The server (server.id) whose disk holds the recording; null when none, or for records made before. */
-  recordingServer: string | null;
+  /** What was recorded of the call; null when nothing was. */
+  recording: Recording | null;
   noticeVersion: string;
-  /** When consent was withdrawn during the conversation (the recording ends there), or null. */
-  withdrawnAt: string | null;
-  withdrawnBy: WithdrawnBy | null;
-  withdrawalRecording: WithdrawalRecording | null;
-  /**
-   * Spans the recording was paused (silence in the file), "start/end" in ISO 8601, ';'-separated;
-   * the last has no end while paused (or when the recording stopped during the pause). Null: none.
-   */
-  pauses: string | null;
-  /** The caller asked for the full notice (key 0). Absent or null in records made before it was kept. */
-  fullNotice?: boolean | null;
+  /** The withdrawal of consent during the conversation (the recording ends there); null when none. */
+  withdrawal: Withdrawal | null;
+  /** Spans the recording was paused (silence in the file), in order; the last is open while paused. */
+  pauses: Pause[];
+  /** The caller asked for the full notice (key 0). Null in records made before it was kept. */
+  fullNotice: boolean | null;
+}
+
+export interface Recording {
+  /** When the recording started; null when only its file is known (a call handed back after a restart). */
+  startedAt: string | null;
+  /** Its file; null once the file was removed (a withdrawal that deleted it, an erasure). */
+  file: RecordingFile | null;
+}
+
+export interface RecordingFile {
+  path: string;
+  /** The server (server.id) whose disk holds it; null for records made before servers were named. */
+  server: string | null;
+}
+
+export interface Withdrawal {
+  at: string;
+  by: WithdrawnBy;
+  /** What became of the part recorded before it. */
+  recording: WithdrawalRecording;
+}
+
+/** A span the recording was paused, ISO 8601 times; `end` is null while it lasts (or when the recording stopped during it). */
+export interface Pause {
+  start: string;
+  end: string | null;
 }
 
 export type StoredIn = 'redis' | 'journal';
@@ -50,7 +69,7 @@ export interface Ledger {
   /** Stores the final state of a call (outcome, recording). Same durability as recordDecision. */
   recordOutcome(record: ConsentRecord): Promise<StoredIn>;
   /**
-   * Stores a withdrawal (the record with its withdrawal fields set). `eventId` identifies the
+   * Stores a withdrawal (the record with its withdrawal set). `eventId` identifies the
    * withdrawal: storing the same one twice keeps one event.
    */
   recordWithdrawal(record: ConsentRecord, eventId: string): Promise<StoredIn>;
@@ -61,4 +80,9 @@ export interface Ledger {
    * is set when its caller's personal data was erased.
    */
   find(uniqueId: string): Promise<(ConsentRecord & { erasedAt?: string | null }) | null>;
+}
+
+/** The recording once its file was removed: its start time stays (null when it has none left). */
+export function withoutFile(recording: Recording | null): Recording | null {
+  return recording?.startedAt ? { startedAt: recording.startedAt, file: null } : null;
 }

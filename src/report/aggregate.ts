@@ -64,10 +64,10 @@ class Group {
       this.fullNoticeKnown += 1;
       if (r.fullNotice) this.fullNotice += 1;
     }
-    if (r.withdrawnBy === 'caller' || r.withdrawnBy === 'agent') this.withdrawals[r.withdrawnBy] += 1;
-    if (r.pauses) {
+    if (r.withdrawal) this.withdrawals[r.withdrawal.by] += 1;
+    if (r.pauses.length > 0) {
       this.pausedCalls += 1;
-      this.pauses += r.pauses.split(';').filter((p) => p !== '').length;
+      this.pauses += r.pauses.length;
     }
     if (r.erasedAt) this.erased += 1;
     if ((r.outcome === 'accepted' || r.outcome === 'refused') && r.decidedAt && r.noticeStartedAt) {

@@ -42,23 +42,24 @@ type RecordingFate =
  * counts as gone only once that server confirmed it.
  */
 async function recordingFate(ctx: AdminContext, rec: StoredRecord, reason: DeletionReason): Promise<RecordingFate> {
-  if (!rec.recordingPath) return { kind: 'gone', note: 'none', confirmedBy: null };
-  const server = rec.recordingServer;
+  const file = rec.recording?.file;
+  if (!file) return { kind: 'gone', note: 'none', confirmedBy: null };
+  const server = file.server;
   if (server === null || server === ctx.serverId) {
-    const r = await removeRecording(rec.recordingPath, ctx.recordingDir);
+    const r = await removeRecording(file.path, ctx.recordingDir);
     if (!r.ok) return { kind: 'failed', error: r.error };
     return { kind: 'gone', note: r.deleted ? 'deleted' : 'already-missing', confirmedBy: null };
   }
   const [confirmed] = await ctx.store.deletionConfirmations([rec.uniqueId]);
   if (confirmed) return { kind: 'gone', note: confirmed.result === 'deleted' ? 'deleted' : 'already-missing', confirmedBy: confirmed.server };
-  await ctx.store.queueDeletion(server, { uniqueId: rec.uniqueId, path: rec.recordingPath, reason, requestedAt: ctx.now().getTime() });
+  await ctx.store.queueDeletion(server, { uniqueId: rec.uniqueId, path: file.path, reason, requestedAt: ctx.now().getTime() });
   return { kind: 'waiting', server };
 }
 
 /** Counts a recording's fate in a report; true when its record may be finalised. */
 function tally(report: EraseReport | PurgeReport, rec: StoredRecord, fate: RecordingFate): boolean {
   if (fate.kind === 'failed') {
-    report.failures.push({ uniqueId: rec.uniqueId, path: rec.recordingPath ?? '', error: fate.error });
+    report.failures.push({ uniqueId: rec.uniqueId, path: rec.recording?.file?.path ?? '', error: fate.error });
     return false;
   }
   if (fate.kind === 'waiting') {

@@ -104,8 +104,8 @@ test('When 1,100 sockets hold unfinished requests against a service limited to 1
     const call = await placeCall(ami, { w1: 1.5, k1: '1', talk: 6, agentSecs: 8, app: app.name });
     const uid = await call.uniqueId;
     expect(await call.result).toMatchObject({ result: 'accepted', id: uid });
-    const record = await ledgerRecordWhen(uid, (r) => r.outcome === 'accepted' && r.recordingPath !== null);
-    expect(existsSync(record.recordingPath as string)).toBe(true);
+    const record = await ledgerRecordWhen(uid, (r) => r.outcome === 'accepted' && !!r.recording?.file);
+    expect(existsSync(record.recording?.file?.path as string)).toBe(true);
 
     // A CRM asks for the call's state meanwhile: answered (a few tries at most, should its socket
     // be one the flood pushes out before it sent its request).

@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import { createLedger } from '../../src/service/ledger';
 import { formatSigner, generateSigner } from '../../src/evidence/checkpoint';
 import { createLogger } from '../../src/observability/logger';
-import { testConfig, testRecord } from '../support/records';
+import { testConfig, testRecord, testRecording } from '../support/records';
 import { RedisServer, asteriskCli, runCli, sandbox, startApp } from '../support';
 
 /** `consent-ivr doctor` with no --config (the checkout's sandbox configuration), plus `env`. */
@@ -96,7 +96,7 @@ test('When two servers share the ledger and this one makes UNIQUEIDs without a s
       const ledger = await createLedger(config, quiet);
       await new Promise<void>((ready) => ledger.onReady(ready));
       const at = new Date(now - 60_000).toISOString();
-      expect(await ledger.ledger.recordOutcome(testRecord({ uniqueId, enteredAt: at, noticeStartedAt: at, decidedAt: at, recordingStartedAt: at, recordingServer: server }))).toBe('redis');
+      expect(await ledger.ledger.recordOutcome(testRecord({ uniqueId, enteredAt: at, noticeStartedAt: at, decidedAt: at, recording: testRecording(`/rec/2026/11/30/${uniqueId}.wav`, server, at) }))).toBe('redis');
       await ledger.close();
     }
     const r = await doctor({ CONSENT_IVR_REDIS_URL: redis.url, CONSENT_IVR_SERVER_ID: 'srv-a' });

@@ -14,7 +14,7 @@ import { Redis } from 'ioredis';
 import { eventually, freePort, RedisServer, waitForRedis } from '../support';
 import type { Config } from '../../src/config/schema';
 import { createLedger } from '../../src/service/ledger';
-import { pseudonymise } from '../../src/ledger';
+import { parseStoredRecord, pseudonymise } from '../../src/ledger';
 import { parseCsv, parseJsonl } from '../../src/ledger/format';
 import { registerLedgerCommands } from '../../src/cli/ledger-commands';
 import { runExport, runList, runShow } from '../../src/cli/records-commands';
@@ -27,7 +27,7 @@ import type { ConsentRecord } from '../../src/ports/ledger';
 import type { Outcome } from '../../src/call/flow/types';
 import type { Clock } from '../../src/ports/clock';
 import type { StoredRecord } from '../../src/ledger/types';
-import { LATER_FIELDS_EMPTY, TEST_PROMPT_TEXTS, TEST_PSEUDONYM_KEY as KEY, testConfig } from '../support/records';
+import { testRecord, testRecording, TEST_PROMPT_TEXTS, TEST_PSEUDONYM_KEY as KEY, testConfig } from '../support/records';
 
 const REPO = resolve(__dirname, '../..');
 
@@ -116,10 +116,8 @@ const quiet = createLogger({ level: 'error', format: 'json' }, new Writable({ wr
 
 function rec(i: number, enteredMs: number, outcome: Outcome, number: string, over: Partial<ConsentRecord> = {}): ConsentRecord {
   const iso = (ms: number) => new Date(ms).toISOString();
-  return {
+  return testRecord({
     uniqueId: `${Math.floor(enteredMs / 1000)}.${i}`,
-    linkedId: `${Math.floor(enteredMs / 1000)}.${i}`,
-    direction: 'inbound',
     callerPseudonym: pseudonymise(number, KEY),
     calledNumber: '+212522000000',
     outcome,
@@ -129,12 +127,9 @@ function rec(i: number, enteredMs: number, outcome: Outcome, number: string, ove
     enteredAt: iso(enteredMs),
     noticeStartedAt: iso(enteredMs + 100),
     decidedAt: outcome === 'abandoned' ? null : iso(enteredMs + 4000),
-    recordingStartedAt: null,
-    recordingPath: null,
-    noticeVersion: 'v1',
-    ...LATER_FIELDS_EMPTY,
+    recording: null,
     ...over,
-  };
+  });
 }
 
 /** A file standing for a call recording, in the case's recording.dir. */
@@ -151,7 +146,7 @@ async function seed(e: Env, records: ConsentRecord[]): Promise<void> {
   await eventually(() => h.state() === 'up', 5000, 'the ledger to connect', 20);
   for (const r of records) {
     clock.set(Date.parse(r.enteredAt) + 5000);
-    if (r.outcome === 'accepted' || r.outcome === 'refused') await expect(h.ledger.recordDecision({ ...r, recordingPath: null, recordingStartedAt: null })).resolves.toBe('redis');
+    if (r.outcome === 'accepted' || r.outcome === 'refused') await expect(h.ledger.recordDecision({ ...r, recording: null })).resolves.toBe('redis');
     await expect(h.ledger.recordOutcome(r)).resolves.toBe('redis');
   }
   await h.close();
@@ -162,7 +157,7 @@ async function seed(e: Env, records: ConsentRecord[]): Promise<void> {
 async function storedRecords(e: Env): Promise<StoredRecord[]> {
   const ids = await raw.zrange(`${e.prefix}{ledger:main}:idx:entered`, '0', '-1');
   const out: StoredRecord[] = [];
-  for (const id of ids) out.push(JSON.parse(String(await raw.hget(`${e.prefix}{ledger:main}:rec:${id}`, 'record'))) as StoredRecord);
+  for (const id of ids) out.push(parseStoredRecord(String(await raw.hget(`${e.prefix}{ledger:main}:rec:${id}`, 'record'))));
   return out;
 }
 
@@ -359,7 +354,7 @@ describe('ledger export, list and show', () => {
     await seed(e, calls);
     const c = capture();
     expect(await runShow(e.config, String(calls[0]?.uniqueId), { json: true }, { io: c.io })).toBe(0);
-    expect(JSON.parse(c.out())).toMatchObject({ ...calls[0], erasedAt: null });
+    expect(parseStoredRecord(c.out())).toEqual({ ...calls[0], erasedAt: null });
     const t = capture();
     expect(await runShow(e.config, String(calls[1]?.uniqueId), {}, { io: t.io })).toBe(0);
     expect(t.out()).toMatch(/outcome\s+refused/);
@@ -404,12 +399,12 @@ describe('ledger erase', () => {
     const t0 = NOW - DAY;
     const file = (n: string) => fakeRecording(e, n);
     const aRecs = [
-      rec(1, t0, 'accepted', a, { recordingPath: file('a1.wav'), recordingStartedAt: new Date(t0 + 4500).toISOString() }),
-      rec(2, t0 + 1000, 'accepted', '+212661234567', { recordingPath: file('a2.wav'), recordingStartedAt: new Date(t0 + 5500).toISOString() }),
+      rec(1, t0, 'accepted', a, { recording: testRecording(file('a1.wav'), null, new Date(t0 + 4500).toISOString()) }),
+      rec(2, t0 + 1000, 'accepted', '+212661234567', { recording: testRecording(file('a2.wav'), null, new Date(t0 + 5500).toISOString()) }),
       rec(3, t0 + 2000, 'refused', '00212661234567'),
-      rec(4, t0 + 3000, 'accepted', a, { recordingPath: join(e.recordings, 'already-gone.wav') }),
+      rec(4, t0 + 3000, 'accepted', a, { recording: testRecording(join(e.recordings, 'already-gone.wav')) }),
     ];
-    const bRecs = [rec(5, t0 + 4000, 'accepted', b, { recordingPath: file('b1.wav') }), rec(6, t0 + 5000, 'refused', b)];
+    const bRecs = [rec(5, t0 + 4000, 'accepted', b, { recording: testRecording(file('b1.wav')) }), rec(6, t0 + 5000, 'refused', b)];
     await seed(e, [...aRecs, ...bRecs]);
 
     const c = capture();
@@ -423,7 +418,8 @@ describe('ledger erase', () => {
     const stored = new Map((await storedRecords(e)).map((r) => [r.uniqueId, r]));
     for (const r of aRecs) {
       const s = stored.get(r.uniqueId);
-      expect(s).toMatchObject({ callerPseudonym: '', recordingPath: null, outcome: r.outcome, noticeVersion: r.noticeVersion });
+      expect(s).toMatchObject({ callerPseudonym: '', outcome: r.outcome, noticeVersion: r.noticeVersion });
+      expect(s?.recording?.file ?? null).toBeNull();
       expect(s?.erasedAt).toEqual(expect.any(String));
     }
     for (const r of bRecs) expect(stored.get(r.uniqueId)).toEqual({ ...r, erasedAt: null });
@@ -447,7 +443,7 @@ describe('ledger erase', () => {
     mkdirSync(dirAsFile);
     const outside = join(e.dir, 'outside.wav');
     writeFileSync(outside, 'x');
-    const recs = [rec(1, t0, 'accepted', a, { recordingPath: dirAsFile }), rec(2, t0 + 1000, 'accepted', a, { recordingPath: outside })];
+    const recs = [rec(1, t0, 'accepted', a, { recording: testRecording(dirAsFile) }), rec(2, t0 + 1000, 'accepted', a, { recording: testRecording(outside) })];
     await seed(e, recs);
     const c = capture();
     expect(await runErase(e.config, { caller: a }, { io: c.io })).toBe(1);
@@ -474,14 +470,14 @@ describe('ledger erase', () => {
     const a = '0667000000';
     const t0 = NOW - DAY;
     const file = (n: string) => fakeRecording(e, n);
-    const before = rec(1, t0, 'accepted', a, { recordingPath: file('before.wav'), recordingStartedAt: new Date(t0 + 4500).toISOString() });
+    const before = rec(1, t0, 'accepted', a, { recording: testRecording(file('before.wav'), null, new Date(t0 + 4500).toISOString()) });
     await seed(e, [before]);
 
     // A service instance cut off from Redis keeps two more calls of this caller in its journal: one
     // decided before the erasure request, and one decided after it (the caller called back and agreed).
-    const late = rec(2, t0 + 60_000, 'accepted', a, { recordingPath: file('late.wav'), recordingStartedAt: new Date(t0 + 64_500).toISOString() });
+    const late = rec(2, t0 + 60_000, 'accepted', a, { recording: testRecording(file('late.wav'), null, new Date(t0 + 64_500).toISOString()) });
     const erasedAtMs = NOW;
-    const again = rec(3, NOW + 60_000, 'accepted', a, { recordingPath: file('again.wav'), recordingStartedAt: new Date(NOW + 64_500).toISOString() });
+    const again = rec(3, NOW + 60_000, 'accepted', a, { recording: testRecording(file('again.wav'), null, new Date(NOW + 64_500).toISOString()) });
     const cutOff = { ...e.config, redis: { ...e.config.redis, url: `redis://127.0.0.1:${await freePort()}/0` } };
     const clock = clockAt(NOW);
     const offline = await createLedger(cutOff, quiet, { clock });
@@ -509,7 +505,8 @@ describe('ledger erase', () => {
     expect(existsSync(join(e.recordings, 'late.wav'))).toBe(false);
     expect(existsSync(join(e.recordings, 'again.wav'))).toBe(true);
     const stored = await byId();
-    expect(stored.get(late.uniqueId)).toMatchObject({ callerPseudonym: '', recordingPath: null, erasedAt: expect.any(String) });
+    expect(stored.get(late.uniqueId)).toMatchObject({ callerPseudonym: '', erasedAt: expect.any(String) });
+    expect(stored.get(late.uniqueId)?.recording?.file ?? null).toBeNull();
     expect(stored.get(again.uniqueId)).toEqual({ ...again, erasedAt: null });
     expect(await raw.smembers(`${e.prefix}{ledger:main}:idx:caller:${pseudonymise(a, KEY)}`)).toEqual([again.uniqueId]);
     expect(await runCheckpoint(e.config, { sign: true }, { io: capture().io })).toBe(0);
@@ -537,8 +534,8 @@ describe('ledger purge', () => {
     const e = env(30);
     const t = NOW - 60 * DAY;
     const file = (n: string) => fakeRecording(e, n);
-    const old = [rec(1, t, 'accepted', '0611000001', { recordingPath: file('old1.wav') }), rec(2, t + 1000, 'refused', '0611000002'), rec(3, t + 2000, 'accepted', '0611000003', { recordingPath: file('old3.wav') })];
-    const recent = [rec(4, NOW - 10 * DAY, 'accepted', '0611000001', { recordingPath: file('new4.wav') }), rec(5, NOW - 9 * DAY, 'refused', '0611000005')];
+    const old = [rec(1, t, 'accepted', '0611000001', { recording: testRecording(file('old1.wav')) }), rec(2, t + 1000, 'refused', '0611000002'), rec(3, t + 2000, 'accepted', '0611000003', { recording: testRecording(file('old3.wav')) })];
+    const recent = [rec(4, NOW - 10 * DAY, 'accepted', '0611000001', { recording: testRecording(file('new4.wav')) }), rec(5, NOW - 9 * DAY, 'refused', '0611000005')];
     await seed(e, [...old, ...recent]);
     expect(await chainOf(e)).toHaveLength(10);
 
@@ -682,7 +679,7 @@ describe('ledger on Redis Cluster', () => {
       const c: Env = { ...e, config };
       const number = '0664000000';
       const old = rec(1, NOW - 60 * DAY, 'refused', '0611000001');
-      const calls = [old, ...sixCalls(NOW - DAY), rec(9, NOW - 1000, 'accepted', number, { recordingPath: join(e.recordings, 'c.wav') })];
+      const calls = [old, ...sixCalls(NOW - DAY), rec(9, NOW - 1000, 'accepted', number, { recording: testRecording(join(e.recordings, 'c.wav')) })];
       writeFileSync(join(e.recordings, 'c.wav'), 'x');
       await seed(c, calls);
 

@@ -12,11 +12,12 @@ import { Redis } from 'ioredis';
 import { eventually, freePort, RedisServer } from '../support';
 import type { Config } from '../../src/config/schema';
 import { createLedger } from '../../src/service/ledger';
-import { pseudonymise } from '../../src/ledger';
+import { parseStoredRecord, pseudonymise } from '../../src/ledger';
+import { RECORD_FIELDS } from '../../src/ledger/record-fields';
 import { createLogger } from '../../src/observability/logger';
 import type { ConsentRecord } from '../../src/ports/ledger';
 import type { Outcome } from '../../src/call/flow/types';
-import { LATER_FIELDS_EMPTY, TEST_PSEUDONYM_KEY as KEY, testConfig } from '../support/records';
+import { TEST_PSEUDONYM_KEY as KEY, testConfig, testRecord, testRecording } from '../support/records';
 
 // ------------------------------------------------------------------------------------------ helpers
 
@@ -51,10 +52,8 @@ function record(i: number, outcome: Outcome, over: Partial<ConsentRecord> = {}, 
   const entered = T0 + i * 1000;
   const accepted = outcome === 'accepted';
   const decided = outcome === 'accepted' || outcome === 'refused' || outcome === 'no-input';
-  return {
+  return testRecord({
     uniqueId: `1740823200.${i}`,
-    linkedId: `1740823200.${i}`,
-    direction: 'inbound',
     callerPseudonym: pseudonymise(number, KEY),
     calledNumber: '+212522000000',
     outcome,
@@ -64,12 +63,10 @@ function record(i: number, outcome: Outcome, over: Partial<ConsentRecord> = {}, 
     enteredAt: iso(entered),
     noticeStartedAt: outcome === 'error' ? null : iso(entered + 200),
     decidedAt: decided ? iso(entered + 5000) : null,
-    recordingStartedAt: accepted ? iso(entered + 5300) : null,
-    recordingPath: accepted ? `/var/spool/asterisk/recording/consent-${i}.wav` : null,
+    recording: accepted ? testRecording(`/var/spool/asterisk/recording/consent-${i}.wav`, null, iso(entered + 5300)) : null,
     noticeVersion: 'v1-abcdef',
-    ...LATER_FIELDS_EMPTY,
     ...over,
-  };
+  });
 }
 
 /** Every key and every value stored under a prefix, as text. */
@@ -136,14 +133,14 @@ describe('ledger writes to Redis', () => {
     await eventually(() => h.state() === 'up', 5000, 'ledger up');
     const r = record(7, outcome);
     const decided = outcome === 'accepted' || outcome === 'refused' || outcome === 'no-input';
-    if (decided) await expect(h.ledger.recordDecision({ ...r, recordingPath: null, recordingStartedAt: null })).resolves.toBe('redis');
+    if (decided) await expect(h.ledger.recordDecision({ ...r, recording: null })).resolves.toBe('redis');
     await expect(h.ledger.recordOutcome(r)).resolves.toBe('redis');
     await h.close();
 
     const stored = await raw.hgetall(`${p}{ledger:main}:rec:${r.uniqueId}`);
     const json = JSON.parse(String(stored.record)) as Record<string, unknown>;
-    expect(json).toEqual({ ...r, erasedAt: null });
-    for (const f of Object.keys(r)) expect(json).toHaveProperty(f);
+    expect(parseStoredRecord(String(stored.record))).toEqual({ ...r, erasedAt: null });
+    expect(Object.keys(json)).toEqual(RECORD_FIELDS);
     expect(Number(stored.stage)).toBe(2);
     const bodies = await chainBodies(raw, p);
     expect(bodies.map((b) => b.type)).toEqual(decided ? ['decision', 'outcome'] : ['outcome']);
@@ -187,7 +184,7 @@ describe('ledger writes to Redis', () => {
     await server.down();
     const where: string[] = [];
     for (let i = 10; i < 40; i++) {
-      where.push(await h.ledger.recordDecision({ ...record(i, 'accepted'), recordingPath: null, recordingStartedAt: null }));
+      where.push(await h.ledger.recordDecision({ ...record(i, 'accepted'), recording: null }));
       where.push(await h.ledger.recordOutcome(record(i, 'accepted')));
     }
     expect(new Set(where)).toEqual(new Set(['journal']));
@@ -218,9 +215,9 @@ describe('ledger writes to Redis', () => {
     for (const b of bodies) seen.set(`${b.type}:${b.uniqueId}`, (seen.get(`${b.type}:${b.uniqueId}`) ?? 0) + 1);
     expect([...seen.values()].every((c) => c === 1)).toBe(true);
     for (let i = 0; i < 40; i++) {
-      const json = JSON.parse(String(await raw.hget(`${p}{ledger:main}:rec:${record(i, 'refused').uniqueId}`, 'record'))) as ConsentRecord;
+      const json = parseStoredRecord(String(await raw.hget(`${p}{ledger:main}:rec:${record(i, 'refused').uniqueId}`, 'record')));
       expect(json.outcome).toBe(i < 10 ? 'refused' : 'accepted');
-      if (i >= 10) expect(json.recordingPath).toBe(record(i, 'accepted').recordingPath); // the outcome, not the earlier decision
+      if (i >= 10) expect(json.recording).toEqual(record(i, 'accepted').recording); // the outcome, not the earlier decision
     }
     expect(await raw.zcard(`${p}{ledger:main}:idx:entered`)).toBe(40);
   });

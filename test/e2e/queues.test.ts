@@ -27,7 +27,7 @@ import type { CliIO } from '../../src/cli/toolkit';
 import type { Config } from '../../src/config/schema';
 import { createLogger } from '../../src/observability/logger';
 import type { ConsentRecord } from '../../src/ports/ledger';
-import { testConfig, testRecord } from '../support/records';
+import { testConfig, testRecord, testRecording } from '../support/records';
 import { asteriskCli, eventually, RedisServer, sandbox, startApp, TestAmi, type RunningApp } from '../support';
 
 const PREFIX = 'queues-test:';
@@ -91,9 +91,7 @@ function recorded(uniqueId: string, over: Partial<ConsentRecord> = {}): ConsentR
     enteredAt: at(0),
     noticeStartedAt: at(100),
     decidedAt: at(4000),
-    recordingStartedAt: at(4100),
-    recordingPath: writeWav(join(dir, '2026', '11', '30', `${uniqueId}.wav`)),
-    recordingServer: SERVER,
+    recording: testRecording(writeWav(join(dir, '2026', '11', '30', `${uniqueId}.wav`)), SERVER, at(4100)),
     ...over,
   });
 }
@@ -207,7 +205,7 @@ describe('a malformed entry holds up nothing behind it', () => {
     await raw.hset(key, '1796032800.29', JSON.stringify({ uniqueId: '1796032800.29', log: name, path: '/etc/passwd' }));
     // The unreadable record's recording first (the oldest: the sealer takes them oldest first), then the good one.
     for (const [r, sinceMs] of [[unreadable, 1000], [good, 2000]] as const) {
-      await raw.hset(key, r.uniqueId, JSON.stringify({ uniqueId: r.uniqueId, log: name, path: r.recordingPath, sinceMs }));
+      await raw.hset(key, r.uniqueId, JSON.stringify({ uniqueId: r.uniqueId, log: name, path: r.recording?.file?.path, sinceMs }));
     }
 
     const app = await start(name);
@@ -251,10 +249,10 @@ describe('a malformed entry holds up nothing behind it', () => {
     try {
       await eventually(async () => ((await storedRecord(name, named.uniqueId))?.withdrawnAt ?? null) !== null, 20000, 'the withdrawal of the system-name call');
       expect(await storedRecord(name, named.uniqueId)).toMatchObject({ withdrawnBy: 'caller', withdrawalRecording: 'deleted', recordingPath: null });
-      expect(existsSync(named.recordingPath as string)).toBe(false);
+      expect(existsSync(named.recording?.file?.path as string)).toBe(false);
       await eventually(() => !queued(named.uniqueId), 20000, 'its AstDB entry to go');
       expect([queued('1796032800.30'), queued(corrupt.uniqueId)]).toEqual([true, true]);
-      expect(existsSync(corrupt.recordingPath as string)).toBe(true);
+      expect(existsSync(corrupt.recording?.file?.path as string)).toBe(true);
       expect(await app.metric('consent_ivr_queue_entries_malformed_total', { queue: 'withdrawals' })).toBe(2);
       expect(setApart(app, 'withdrawals').map((l) => l.key)).toEqual([`/${family}/1796032800.30`, corrupt.uniqueId]);
     } finally {
@@ -267,7 +265,7 @@ describe('a malformed entry holds up nothing behind it', () => {
 describe('UNIQUEIDs with a system name', () => {
   test('When a CRM asks the control API about calls whose UNIQUEIDs carry a system name, then it answers about them (not "not found"), under the same rules as any call', async () => {
     const name = `civr-${randomUUID().slice(0, 8)}`;
-    const calls = [recorded('pbx1-1796032800.41'), recorded('pbx-2.site_b-1796032800.42', { outcome: 'refused', digit: '2', recordingPath: null, recordingStartedAt: null, recordingServer: null })];
+    const calls = [recorded('pbx1-1796032800.41'), recorded('pbx-2.site_b-1796032800.42', { outcome: 'refused', digit: '2', recording: null })];
     await seed(name, calls);
     const app = await start(name);
     try {

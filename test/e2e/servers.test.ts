@@ -17,7 +17,7 @@ import { createLedger } from '../../src/service/ledger';
 import { pseudonymise } from '../../src/ledger';
 import { createLogger } from '../../src/observability/logger';
 import type { ConsentRecord } from '../../src/ports/ledger';
-import { LATER_FIELDS_EMPTY, TEST_PSEUDONYM_KEY as KEY, testConfig } from '../support/records';
+import { TEST_PSEUDONYM_KEY as KEY, testConfig, testRecord, testRecording } from '../support/records';
 import { RedisServer, eventually, placeCall, RunningApp, sandbox, startApp, TestAmi, waitChannelsGone } from '../support';
 
 const DAY = 86_400_000;
@@ -56,10 +56,8 @@ function call(i: number, server: 'a' | 'b', enteredMs: number, opts: { missing?:
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, 'RIFF');
   }
-  return {
+  return testRecord({
     uniqueId,
-    linkedId: uniqueId,
-    direction: 'inbound',
     callerPseudonym: pseudonymise(opts.caller ?? CALLER, KEY),
     calledNumber: '0522000000',
     outcome: 'accepted',
@@ -69,12 +67,8 @@ function call(i: number, server: 'a' | 'b', enteredMs: number, opts: { missing?:
     enteredAt: iso(enteredMs),
     noticeStartedAt: iso(enteredMs + 100),
     decidedAt: iso(enteredMs + 4000),
-    recordingStartedAt: iso(enteredMs + 4100),
-    recordingPath: path,
-    noticeVersion: 'v1',
-    ...LATER_FIELDS_EMPTY,
-    recordingServer: `srv-${server}`,
-  };
+    recording: testRecording(path, `srv-${server}`, iso(enteredMs + 4100)),
+  });
 }
 
 /** A call's stored record, in whichever log (instance) holds it. */
@@ -148,10 +142,10 @@ describe('two servers, one ledger', () => {
       expect(await runErase(configFor('a'), { caller: CALLER }, { io: erase.io })).toBe(0);
       expect(erase.out()).toContain('erased 1 record(s) of this caller; 1 recording file(s) confirmed deleted');
       expect(erase.out()).toContain('2 record(s) not erased yet: their recordings wait to be deleted by the server that holds them: srv-b (2)');
-      expect(existsSync(a1.recordingPath as string)).toBe(false);
+      expect(existsSync(a1.recording?.file?.path as string)).toBe(false);
       expect(await stored(a1.uniqueId)).toMatchObject({ erasedAt: expect.any(String), recordingPath: null });
-      expect(existsSync(b2.recordingPath as string)).toBe(true);
-      expect(await stored(b2.uniqueId)).toMatchObject({ erasedAt: null, recordingPath: b2.recordingPath });
+      expect(existsSync(b2.recording?.file?.path as string)).toBe(true);
+      expect(await stored(b2.uniqueId)).toMatchObject({ erasedAt: null, recordingPath: b2.recording?.file?.path });
 
       // Purge from A: A's old record goes; B's old one is kept until B confirms.
       const purge = capture();
@@ -159,7 +153,7 @@ describe('two servers, one ledger', () => {
       expect(purge.out()).toContain('purge: 1 record(s) entered before');
       expect(purge.out()).toContain('1 record(s) kept: their recordings wait to be deleted by the server that holds them: srv-b (1)');
       expect(await stored(a4.uniqueId)).toBeNull();
-      expect(existsSync(a4.recordingPath as string)).toBe(false);
+      expect(existsSync(a4.recording?.file?.path as string)).toBe(false);
       expect(await stored(b5.uniqueId)).not.toBeNull();
 
       // Nothing is lost while B is down: its deletions wait, listed per server and exported by A's /metrics.
@@ -173,13 +167,13 @@ describe('two servers, one ledger', () => {
         'the pending deletions in /metrics',
       );
       expect(metrics).toMatch(/consent_ivr_recording_deletion_oldest_seconds\{server="srv-b"\} \d/);
-      expect(existsSync(b2.recordingPath as string)).toBe(true);
+      expect(existsSync(b2.recording?.file?.path as string)).toBe(true);
 
       // B comes up: its service deletes its files and confirms; the missing one is confirmed as missing.
       appB = await startApp(serviceEnv('b'));
       await eventually(async () => (await pending()).every((s) => s.count === 0), 20000, 'B to do its deletions');
-      expect(existsSync(b2.recordingPath as string)).toBe(false);
-      expect(existsSync(b5.recordingPath as string)).toBe(false);
+      expect(existsSync(b2.recording?.file?.path as string)).toBe(false);
+      expect(existsSync(b5.recording?.file?.path as string)).toBe(false);
       expect(appB.lines.some((l) => l.call === b3.uniqueId && l.message === 'queued recording deletion: the file was already missing')).toBe(true);
       // Still not finalised: that is the next erase or purge's work (the daily timer), from any host.
       expect(await stored(b2.uniqueId)).toMatchObject({ erasedAt: null });

@@ -114,8 +114,8 @@ describe('SIP callers (SIPp: RTP audio, RFC 4733 digits)', () => {
     const r = await sipp;
     expect(sippVerdict(r)).toMatchObject({ code: 0, successful: '1', failed: '0' });
     // The service takes the withdrawal into the ledger shortly after the dialplan's event.
-    const record = await ledgerRecordWhen(uid, (x) => x.withdrawnAt !== null, 15000);
-    expect(record).toMatchObject({ outcome: 'accepted', withdrawnBy: 'caller', withdrawalRecording: 'deleted', recordingPath: null });
+    const record = await ledgerRecordWhen(uid, (x) => x.withdrawal !== null, 15000);
+    expect(record).toMatchObject({ outcome: 'accepted', withdrawal: { by: 'caller', recording: 'deleted' }, recording: { file: null } });
     expect(recordingsOf(uid)).toEqual([]);
     expect(await callsLeft(APP, [uid])).toEqual([]);
     rmSync(keys, { force: true });
@@ -159,7 +159,7 @@ describe('SIP callers (SIPp: RTP audio, RFC 4733 digits)', () => {
     const record = await ledgerRecord(uid);
     // The ledger keeps the number the caller dialled (the DID), not the routine's own extension.
     expect(record).toMatchObject({ outcome: 'accepted', digit: '1', language: 'ar', calledNumber: exten });
-    const file = (record as LedgerRecord).recordingPath as string;
+    const file = (record as LedgerRecord).recording?.file?.path as string;
     expect(file).toMatch(new RegExp(`/\\d{4}/\\d{2}/\\d{2}/${uid.replace('.', '\\.')}\\.wav$`));
     expect(recordingsOf(uid)).toEqual([file]);
     // Only the bridged conversation ("b"): the agent's time on the line, not the notice before it.
@@ -194,7 +194,7 @@ describe('SIP callers (SIPp: RTP audio, RFC 4733 digits)', () => {
     const r = await sipp;
     expect(sippVerdict(r)).toMatchObject({ code: 0, successful: '1', failed: '0' });
     expect(await callsLeft(APP, [uid])).toEqual([]);
-    expect(await ledgerRecord(uid)).toMatchObject({ outcome: 'refused', digit: '2', recordingPath: null, recordingStartedAt: null });
+    expect(await ledgerRecord(uid)).toMatchObject({ outcome: 'refused', digit: '2', recording: null });
     expect(app.callLines(uid).some((l) => l.message === 'recording started')).toBe(false);
     expect(eventsOf(uid, 'MixMonitorStart')).toEqual([]);
     expect(recordingsOf(uid)).toEqual([]);
@@ -219,7 +219,7 @@ describe('SIP callers (SIPp: RTP audio, RFC 4733 digits)', () => {
 
     const r = await sipp;
     expect(sippVerdict(r)).toMatchObject({ code: 0, successful: '1', failed: '0' });
-    expect(await ledgerRecord(uid)).toMatchObject({ outcome: 'no-input', digit: null, recordingPath: null });
+    expect(await ledgerRecord(uid)).toMatchObject({ outcome: 'no-input', digit: null, recording: null });
     expect(recordingsOf(uid)).toEqual([]);
     expect(await callsLeft(APP, [uid])).toEqual([]);
   }, 150000);
@@ -242,7 +242,7 @@ describe('SIP callers (SIPp: RTP audio, RFC 4733 digits)', () => {
     // SIPp sends its BYE 2 s after the answer, while the Arabic notice (about 12 s) plays.
     expect(logMs(end) - logMs(entered as Record<string, unknown>)).toBeLessThan(6000);
     expect(app.callLines(uid).some((l) => l.message === 'recording started')).toBe(false);
-    expect(await ledgerRecord(uid)).toMatchObject({ outcome: 'abandoned', recordingPath: null });
+    expect(await ledgerRecord(uid)).toMatchObject({ outcome: 'abandoned', recording: null });
     expect(recordingsOf(uid)).toEqual([]);
   });
 

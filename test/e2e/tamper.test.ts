@@ -312,7 +312,7 @@ describe('a Redis writer rolls a record back, hides a log or a record from the i
     const decision = list.find((e) => e.body.includes(accepted) && e.body.includes('"decision"')) as Entry;
     const earlier = parseStoredRecord(json);
     // The record as the decision wrote it (before the recording started), pointing at the decision entry.
-    const rolled = serialiseRecord({ ...earlier, recordingPath: null, recordingStartedAt: null, recordingServer: null });
+    const rolled = serialiseRecord({ ...earlier, recording: null });
     await raw.hset(key, 'record', rolled, 'seq', String(decision.seq));
     try {
       const v = await c.cli(['ledger', 'verify']);

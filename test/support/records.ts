@@ -4,17 +4,10 @@ import { validate } from '../../src/config/load';
 import type { Config } from '../../src/config/schema';
 import type { ConsentRecord } from '../../src/ports/ledger';
 
-/** The record fields added after the first records were stored, all empty (nothing withdrawn, paused or held). */
-export const LATER_FIELDS_EMPTY = {
-  recordingServer: null,
-  withdrawnAt: null,
-  withdrawnBy: null,
-  withdrawalRecording: null,
-  pauses: null,
-  fullNotice: null,
-} as const satisfies Partial<ConsentRecord>;
-
-/** An accepted, recorded inbound call (2026-11-30); `over` changes any field. */
+/**
+ * An accepted, recorded inbound call (2026-11-30): nothing withdrawn or paused, no full notice asked
+ * for, its recording on no named server; `over` changes any key of the record.
+ */
 export function testRecord(over: Partial<ConsentRecord> = {}): ConsentRecord {
   const uniqueId = over.uniqueId ?? '1796032800.5';
   return {
@@ -30,12 +23,23 @@ export function testRecord(over: Partial<ConsentRecord> = {}): ConsentRecord {
     enteredAt: '2026-11-30T09:59:00.000Z',
     noticeStartedAt: '2026-11-30T09:59:00.100Z',
     decidedAt: '2026-11-30T09:59:04.000Z',
-    recordingStartedAt: '2026-11-30T09:59:04.010Z',
-    recordingPath: `/rec/2026/11/30/${uniqueId}.wav`,
+    recording: { startedAt: '2026-11-30T09:59:04.010Z', file: { path: `/rec/2026/11/30/${uniqueId}.wav`, server: null } },
     noticeVersion: 'v1',
-    ...LATER_FIELDS_EMPTY,
+    withdrawal: null,
+    pauses: [],
+    fullNotice: null,
     ...over,
   };
+}
+
+/** The record of a call that was not recorded (refused, by default); `over` changes any key. */
+export function unrecordedTestRecord(over: Partial<ConsentRecord> = {}): ConsentRecord {
+  return testRecord({ outcome: 'refused', digit: '2', recording: null, ...over });
+}
+
+/** A recording's file at `path` on `server` (null: no named server), started at `startedAt`. */
+export function testRecording(path: string, server: string | null = null, startedAt: string | null = '2026-11-30T09:59:04.010Z'): NonNullable<ConsentRecord['recording']> {
+  return { startedAt, file: { path, server } };
 }
 
 /** Placeholder texts for every prompt, in both languages (the ledger only hashes them). */

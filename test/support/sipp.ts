@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSyn
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { until } from './wait';
-import type { ConsentRecord } from '../../src/ports/ledger';
+import { parseStoredRecord, type StoredRecord } from '../../src/ledger';
 import { REPO, sandbox } from './sandbox';
 
 export const SCENARIOS = resolve(REPO, 'test/sipp');
@@ -287,8 +287,15 @@ export function freshExten(prefix: string): string {
 
 // --------------------------------------------------------------------------------------- the ledger
 
-/** A record as `consent-ivr ledger show --json` prints it. */
-export type LedgerRecord = ConsentRecord & { chainSeq: number };
+/** A record as `consent-ivr ledger show --json` prints it, read into the record's model. */
+export type LedgerRecord = StoredRecord & { chainSeq: number };
+
+/** The record of one printed JSON object, or null. */
+function asLedgerRecord(json: unknown): LedgerRecord | null {
+  if (json === null || typeof json !== 'object') return null;
+  const seq = (json as { chainSeq?: unknown }).chainSeq;
+  return { ...parseStoredRecord(JSON.stringify(json)), chainSeq: typeof seq === 'number' ? seq : 0 };
+}
 
 const execFileP = promisify(execFile);
 
@@ -304,7 +311,7 @@ async function ledgerJson(args: string[]): Promise<unknown> {
 
 /** One consent record as `consent-ivr ledger show <uniqueid> --json` prints it, or null when there is none. */
 export async function ledgerRecord(uniqueId: string): Promise<LedgerRecord | null> {
-  return (await ledgerJson(['show', uniqueId])) as LedgerRecord | null;
+  return asLedgerRecord(await ledgerJson(['show', uniqueId]));
 }
 
 /**
@@ -323,6 +330,6 @@ export async function ledgerRecordWhen(uniqueId: string, ok: (r: LedgerRecord) =
 
 /** Every record entered since `since` (`consent-ivr ledger list --since`), by uniqueId. */
 export async function ledgerRecordsSince(since: Date): Promise<Map<string, LedgerRecord>> {
-  const list = ((await ledgerJson(['list', '--since', since.toISOString()])) as LedgerRecord[] | null) ?? [];
-  return new Map(list.map((r) => [r.uniqueId, r]));
+  const list = ((await ledgerJson(['list', '--since', since.toISOString()])) as unknown[] | null) ?? [];
+  return new Map(list.map(asLedgerRecord).flatMap((r) => (r ? [[r.uniqueId, r] as const] : [])));
 }

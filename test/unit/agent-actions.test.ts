@@ -74,8 +74,8 @@ describe('AgentActions', () => {
   });
 
   test.each([
-    ['refused', record({ outcome: 'refused', recordingPath: null })],
-    ['no-input', record({ outcome: 'no-input', recordingPath: null })],
+    ['refused', record({ outcome: 'refused', recording: null })],
+    ['no-input', record({ outcome: 'no-input', recording: null })],
   ])('When the call was %s, then withdraw, pause and resume are refused (409) and nothing is done', async (_name, stored) => {
     const t = setup({ stored });
     expect((await t.actions.withdraw(UID)).status).toBe(409);
@@ -85,7 +85,7 @@ describe('AgentActions', () => {
   });
 
   test('When consent was withdrawn, then nothing resumes the recording, and a second withdrawal changes nothing', async () => {
-    const t = setup({ stored: record({ withdrawnAt: NOW.toISOString(), withdrawnBy: 'caller', withdrawalRecording: 'deleted', recordingPath: null }) });
+    const t = setup({ stored: record({ withdrawal: { at: NOW.toISOString(), by: 'caller', recording: 'deleted' }, recording: null }) });
     expect((await t.actions.pause(UID, false)).status).toBe(409);
     expect(await t.actions.withdraw(UID)).toMatchObject({ status: 200, body: { recorded: false } });
     expect(t.done).toEqual([]);

@@ -36,7 +36,7 @@ describe('call runner', () => {
     expect(summary.outcome).toBe('accepted');
     expect(t.calls.continued).toEqual([{ context: 'consent-ivr-result', extension: 'accepted_ar_key-accept', priority: 1 }]);
     expect(t.clock.live).toBe(0);
-    expect(t.ledger.outcomes[0]).toMatchObject({ outcome: 'accepted', digit: '1', language: 'ar', recordingPath: expect.any(String), noticeVersion: 'v1' });
+    expect(t.ledger.outcomes[0]).toMatchObject({ outcome: 'accepted', digit: '1', language: 'ar', recording: { file: { path: expect.any(String) } }, noticeVersion: 'v1' });
   });
 
   test('When the caller accepts, then the observer is told where each ledger write went and the time from the accept to the recording', async () => {

@@ -17,7 +17,7 @@ import type { AppendItem, StoredChainEntry, UnsealedRecording } from '../../src/
 import { createLogger } from '../../src/observability/logger';
 import type { Clock } from '../../src/ports/clock';
 import type { ConsentRecord } from '../../src/ports/ledger';
-import { testRecord } from '../support/records';
+import { testRecord, testRecording } from '../support/records';
 import { MemoryLedgerStore } from '../support/memory-ledger-store';
 
 const quiet = createLogger({ level: 'error', format: 'json' }, new Writable({ write: (_c, _e, cb) => cb() }));
@@ -180,7 +180,7 @@ describe('checkpointer', () => {
 
 describe('sealer', () => {
   const rec = (over: Partial<ConsentRecord> = {}): ConsentRecord =>
-    testRecord({ uniqueId: 'c.1', outcome: 'accepted', recordingPath: '/rec/2026/11/30/c.1.wav', recordingServer: 'srv', recordingStartedAt: '2026-11-30T11:59:00.000Z', ...over });
+    testRecord({ uniqueId: 'c.1', outcome: 'accepted', recording: testRecording('/rec/2026/11/30/c.1.wav', 'srv', '2026-11-30T11:59:00.000Z'), ...over });
 
   function setup(files: Map<string, FileState | null>, live = new Set<string>(), stored: (ConsentRecord & { erasedAt?: string | null }) | null = rec()) {
     const appended: AppendItem[] = [];
@@ -232,7 +232,7 @@ describe('sealer', () => {
   });
 
   test('When the file was deleted on purpose (erased, withdrawn with delete), then nothing is sealed and it is no longer waited for', async () => {
-    const { sealer, appended, unsealed } = setup(new Map(), new Set(), rec({ withdrawalRecording: 'deleted', recordingPath: null }));
+    const { sealer, appended, unsealed } = setup(new Map(), new Set(), rec({ withdrawal: { at: '2026-11-30T12:00:00.000Z', by: 'caller', recording: 'deleted' }, recording: null }));
     sealer.track(rec());
     expect(await sealer.pass()).toBe(0);
     expect(appended).toHaveLength(0);
@@ -242,8 +242,8 @@ describe('sealer', () => {
 
   test('When a recording is held by another server, or none was made, then this server does not track it', () => {
     const { sealer } = setup(new Map());
-    sealer.track(rec({ recordingServer: 'other' }));
-    sealer.track(rec({ uniqueId: 'c.2', recordingPath: null, recordingServer: null }));
+    sealer.track(rec({ recording: testRecording('/rec/2026/11/30/c.1.wav', 'other') }));
+    sealer.track(rec({ uniqueId: 'c.2', recording: null }));
     expect(sealer.backlog).toBe(0);
   });
 });

@@ -5,11 +5,12 @@ import { Writable } from 'node:stream';
 import { extendTree } from '../../src/ledger/appender';
 import { buildEntries, ChainVerifier } from '../../src/ledger/chain';
 import { DurableLedger } from '../../src/ledger/durable-ledger';
+import { parseStoredRecord } from '../../src/ledger/record';
 import { Journal, type JournalEntry, type JournalPort } from '../../src/ledger/journal';
 import { createLogger } from '../../src/observability/logger';
 import type { ConsentRecord } from '../../src/ports/ledger';
 import type { AppendResult, ChainStore, StoredChainEntry } from '../../src/ledger/types';
-import { LATER_FIELDS_EMPTY } from '../support/records';
+import { testRecord, testRecording } from '../support/records';
 import { ManualClock, flush } from '../support/manual-clock';
 import { MemoryLedgerStore } from '../support/memory-ledger-store';
 
@@ -46,7 +47,7 @@ class MemoryStore extends MemoryLedgerStore {
   }
   recordOf(id: string): ConsentRecord | undefined {
     const json = this.state.records.get(id)?.json;
-    return json ? (JSON.parse(json) as ConsentRecord) : undefined;
+    return json ? parseStoredRecord(json) : undefined;
   }
 }
 
@@ -55,25 +56,7 @@ const P = 'c'.repeat(64);
 
 function record(i: number, over: Partial<ConsentRecord> = {}): ConsentRecord {
   const t = new Date(Date.now() - 60_000).toISOString();
-  return {
-    uniqueId: `u.${i}`,
-    linkedId: `u.${i}`,
-    direction: 'inbound',
-    callerPseudonym: P,
-    calledNumber: '100',
-    outcome: 'accepted',
-    digit: '1',
-    language: 'ar',
-    attempts: 1,
-    enteredAt: t,
-    noticeStartedAt: t,
-    decidedAt: t,
-    recordingStartedAt: null,
-    recordingPath: null,
-    noticeVersion: 'v1',
-    ...LATER_FIELDS_EMPTY,
-    ...over,
-  };
+  return testRecord({ uniqueId: `u.${i}`, callerPseudonym: P, calledNumber: '100', enteredAt: t, noticeStartedAt: t, decidedAt: t, recording: null, ...over });
 }
 
 let dir: string;
@@ -115,7 +98,7 @@ describe('durable ledger', () => {
     for (const f of ['direction', 'withdrawnAt', 'withdrawnBy', 'withdrawalRecording', 'pauses']) delete old[f];
     s.state.records.set('u.7', { json: JSON.stringify(old), stage: 2, seq: 0, enteredMs: 0, events: new Map(), last: '' });
     const l = ledger(s);
-    expect(await l.find('u.7')).toMatchObject({ uniqueId: 'u.7', direction: 'inbound', withdrawnAt: null, withdrawnBy: null, withdrawalRecording: null, pauses: null });
+    expect(await l.find('u.7')).toMatchObject({ uniqueId: 'u.7', direction: 'inbound', withdrawal: null, pauses: [] });
     await l.close();
   });
 
@@ -123,11 +106,11 @@ describe('durable ledger', () => {
     const s = new MemoryStore();
     const l = ledger(s);
     await l.recordOutcome(record(8));
-    const w = { ...record(8), withdrawnAt: new Date().toISOString(), withdrawnBy: 'caller' as const, withdrawalRecording: 'deleted' as const };
+    const w = record(8, { withdrawal: { at: new Date().toISOString(), by: 'caller', recording: 'deleted' } });
     await expect(l.recordWithdrawal(w, 'withdrawal:u.8')).resolves.toBe('redis');
     await l.recordWithdrawal(w, 'withdrawal:u.8');
     expect(s.entries.filter((e) => JSON.parse(e.body).type === 'withdrawal')).toHaveLength(1);
-    expect(s.recordOf('u.8')).toMatchObject({ withdrawnBy: 'caller' });
+    expect(s.recordOf('u.8')).toMatchObject({ withdrawal: { by: 'caller' } });
     await l.close();
   });
 
@@ -274,11 +257,11 @@ describe('durable ledger', () => {
     const s = new MemoryStore();
     s.ready = false;
     const l = ledger(s);
-    await l.recordDecision(record(1, { recordingPath: null }));
+    await l.recordDecision(record(1, { recording: null }));
     s.ready = true;
-    await l.recordOutcome(record(1, { recordingPath: '/rec/u1.wav', recordingStartedAt: new Date().toISOString() }));
+    await l.recordOutcome(record(1, { recording: testRecording('/rec/u1.wav', null, new Date().toISOString()) }));
     await l.replay();
-    expect(s.recordOf('u.1')?.recordingPath).toBe('/rec/u1.wav');
+    expect(s.recordOf('u.1')?.recording?.file?.path).toBe('/rec/u1.wav');
     expect(s.entries.map((e) => (JSON.parse(e.body) as { type: string }).type)).toEqual(['outcome', 'decision']);
     await l.close();
   });

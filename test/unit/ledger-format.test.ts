@@ -2,31 +2,21 @@ import { csvHeader, csvRow, jsonlRow, parseCsv, parseJsonl, printable, splitCsv 
 import { eraseRecord, InvalidRecordError, serialiseRecord, validateRecord } from '../../src/ledger/record';
 import { parseTimeOption } from '../../src/cli/toolkit';
 import type { StoredRecord } from '../../src/ledger/types';
-import { LATER_FIELDS_EMPTY } from '../support/records';
+import { testRecord, testRecording } from '../support/records';
 
 const P = 'a'.repeat(64);
 
 function rec(over: Partial<StoredRecord> = {}): StoredRecord {
-  return {
+  const record = testRecord({
     uniqueId: '1740823200.1',
-    linkedId: '1740823200.1',
-    direction: 'inbound',
     callerPseudonym: P,
     calledNumber: '+212522000000',
-    outcome: 'accepted',
-    digit: '1',
-    language: 'ar',
-    attempts: 1,
     enteredAt: '2025-03-01T10:00:00.000Z',
     noticeStartedAt: '2025-03-01T10:00:00.200Z',
     decidedAt: '2025-03-01T10:00:05.000Z',
-    recordingStartedAt: '2025-03-01T10:00:05.300Z',
-    recordingPath: '/var/spool/asterisk/recording/a.wav',
-    noticeVersion: 'v1',
-    ...LATER_FIELDS_EMPTY,
-    erasedAt: null,
-    ...over,
-  };
+    recording: testRecording('/var/spool/asterisk/recording/a.wav', null, '2025-03-01T10:00:05.300Z'),
+  });
+  return { ...record, erasedAt: null, ...over };
 }
 
 describe('export formats', () => {
@@ -34,7 +24,7 @@ describe('export formats', () => {
     rec(),
     rec({ uniqueId: 'x,1', noticeVersion: 'has "quotes", commas\nand a newline', calledNumber: '=1+1' }),
     rec({ uniqueId: 'x.2', noticeVersion: "'starts with apostrophe", calledNumber: '-2', outcome: null, digit: null, language: null, decidedAt: null }),
-    rec({ uniqueId: 'x.3', noticeVersion: '@SUM(A1)', calledNumber: '+cmd|x', recordingPath: null, recordingStartedAt: null, erasedAt: '2025-04-01T00:00:00.000Z', callerPseudonym: '' }),
+    rec({ uniqueId: 'x.3', noticeVersion: '@SUM(A1)', calledNumber: '+cmd|x', recording: null, erasedAt: '2025-04-01T00:00:00.000Z', callerPseudonym: '' }),
     rec({ uniqueId: 'x.4', noticeVersion: '', calledNumber: '', attempts: 12 }),
   ];
 
@@ -78,7 +68,7 @@ describe('records', () => {
     ['an unknown outcome', { outcome: 'maybe' as never }, /outcome/],
     ['a time without zone', { decidedAt: '2025-03-01T10:00:05' }, /decidedAt/],
     ['a missing enteredAt', { enteredAt: null as never }, /enteredAt/],
-    ['a relative recording path', { recordingPath: 'rec/a.wav' }, /absolute/],
+    ['a relative recording path', { recording: testRecording('rec/a.wav') }, /absolute/],
     ['negative attempts', { attempts: -1 }, /attempts/],
   ])('When a record has %s, then validation rejects it', (_what, over, msg) => {
     expect(() => validateRecord(rec(over))).toThrow(InvalidRecordError);
@@ -87,7 +77,7 @@ describe('records', () => {
 
   test('When a record is erased, then its pseudonym and recording go and erasedAt is set', () => {
     const e = eraseRecord(rec(), new Date('2025-05-01T00:00:00Z'));
-    expect(e).toEqual({ ...rec(), callerPseudonym: '', recordingPath: null, erasedAt: '2025-05-01T00:00:00.000Z' });
+    expect(e).toEqual({ ...rec(), callerPseudonym: '', recording: { startedAt: '2025-03-01T10:00:05.300Z', file: null }, erasedAt: '2025-05-01T00:00:00.000Z' });
     expect(() => validateRecord(e, { erased: true })).not.toThrow();
   });
 });

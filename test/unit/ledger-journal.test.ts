@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Journal, JournalLockedError, type JournalEntry } from '../../src/ledger/journal';
 import type { ConsentRecord } from '../../src/ports/ledger';
-import { LATER_FIELDS_EMPTY } from '../support/records';
+import { unrecordedTestRecord } from '../support/records';
 
 let dir: string;
 beforeEach(() => {
@@ -11,24 +11,8 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const record = (i: number): ConsentRecord => ({
-  uniqueId: `u.${i}`,
-  linkedId: `u.${i}`,
-  direction: 'inbound',
-  callerPseudonym: 'b'.repeat(64),
-  calledNumber: '100',
-  outcome: 'refused',
-  digit: '2',
-  language: 'fr',
-  attempts: 1,
-  enteredAt: '2025-03-01T10:00:00.000Z',
-  noticeStartedAt: null,
-  decidedAt: null,
-  recordingStartedAt: null,
-  recordingPath: null,
-  noticeVersion: 'v1',
-  ...LATER_FIELDS_EMPTY,
-});
+const record = (i: number): ConsentRecord =>
+  unrecordedTestRecord({ uniqueId: `u.${i}`, callerPseudonym: 'b'.repeat(64), calledNumber: '100', language: 'fr', enteredAt: '2025-03-01T10:00:00.000Z', noticeStartedAt: null, decidedAt: null });
 const entry = (i: number): JournalEntry => ({ id: `e${i}`, kind: 'outcome', at: '2025-03-01T10:00:01.000Z', record: record(i) });
 
 describe('journal', () => {
@@ -43,6 +27,25 @@ describe('journal', () => {
     expect(again.pending().map((e) => e.id)).toEqual(['e1', 'e3', 'e4']);
     expect(again.pending()[0]?.record).toEqual(record(1));
     await again.close();
+  });
+
+  test('When a journal holds a line written before the record grouped its fields, then it reads into the record', async () => {
+    const path = join(dir, 'old.jsonl');
+    const old = {
+      ...{ uniqueId: 'u.9', linkedId: 'u.9', direction: 'inbound', callerPseudonym: 'b'.repeat(64), calledNumber: '100', outcome: 'accepted', digit: '1', language: 'fr', attempts: 1 },
+      ...{ enteredAt: '2025-03-01T10:00:00.000Z', noticeStartedAt: null, decidedAt: null, recordingStartedAt: '2025-03-01T10:00:05.000Z', recordingPath: '/rec/u.9.wav', recordingServer: 'srv' },
+      ...{ noticeVersion: 'v1', withdrawnAt: null, withdrawnBy: null, withdrawalRecording: null, pauses: '2025-03-01T10:00:06.000Z/' },
+    };
+    writeFileSync(path, `${JSON.stringify({ t: 'w', id: 'e9', kind: 'pause', at: '2025-03-01T10:00:06.000Z', record: old })}\n`);
+    const j = await Journal.open(path);
+    expect(j.pending()[0]?.record).toEqual({
+      ...record(9),
+      outcome: 'accepted',
+      digit: '1',
+      recording: { startedAt: '2025-03-01T10:00:05.000Z', file: { path: '/rec/u.9.wav', server: 'srv' } },
+      pauses: [{ start: '2025-03-01T10:00:06.000Z', end: null }],
+    });
+    await j.close();
   });
 
   test('When many appends arrive together, then they share writes and all reach the file', async () => {

@@ -9,11 +9,13 @@ import { createLogger } from '../../src/observability/logger';
 import { LATE_MS, pauseEventId, planPause } from '../../src/midcall/plan/pause';
 import { planWithdrawal, withdrawalEventId } from '../../src/midcall/plan/withdrawal';
 import type { Clock } from '../../src/ports/clock';
-import type { ConsentRecord, Ledger, StoredIn } from '../../src/ports/ledger';
+import type { ConsentRecord, Ledger, Pause, StoredIn } from '../../src/ports/ledger';
 import type { QueuedAction, QueuedPause, QueuedWithdrawal } from '../../src/ports/midcall';
 import { testRecord } from '../support/records';
 
 const AT = new Date('2026-11-30T10:00:05.250Z');
+const open = (start: Date): Pause => ({ start: start.toISOString(), end: null });
+const span = (start: Date, end: Date): Pause => ({ start: start.toISOString(), end: end.toISOString() });
 
 function record(over: Partial<ConsentRecord> = {}): ConsentRecord {
   return testRecord({ uniqueId: '1764496800.7', language: 'fr', ...over });
@@ -28,7 +30,7 @@ describe('planWithdrawal', () => {
     expect(plan).toEqual({
       kind: 'store',
       removeFile: '/rec/2026/11/30/1764496800.7.wav',
-      record: expect.objectContaining({ withdrawnAt: AT.toISOString(), withdrawnBy: 'caller', withdrawalRecording: 'deleted', recordingPath: null, outcome: 'accepted' }),
+      record: expect.objectContaining({ withdrawal: { at: AT.toISOString(), by: 'caller', recording: 'deleted' }, recording: { startedAt: '2026-11-30T09:59:04.010Z', file: null }, outcome: 'accepted' }),
     });
   });
 
@@ -37,21 +39,21 @@ describe('planWithdrawal', () => {
     expect(plan).toEqual({
       kind: 'store',
       removeFile: null,
-      record: expect.objectContaining({ withdrawnBy: 'agent', withdrawalRecording: 'kept', recordingPath: '/rec/2026/11/30/1764496800.7.wav' }),
+      record: expect.objectContaining({ withdrawal: { at: AT.toISOString(), by: 'agent', recording: 'kept' }, recording: record().recording }),
     });
   });
 
   test.each(['refused', 'no-input', 'unavailable', 'error'] as const)('When a %s call is withdrawn, then nothing was recorded and no file is removed', (outcome) => {
-    const plan = planWithdrawal(record({ outcome, recordingPath: null }), queued(), 'delete');
-    expect(plan).toMatchObject({ kind: 'store', removeFile: null, record: { withdrawalRecording: 'none' } });
+    const plan = planWithdrawal(record({ outcome, recording: null }), queued(), 'delete');
+    expect(plan).toMatchObject({ kind: 'store', removeFile: null, record: { withdrawal: { recording: 'none' }, recording: null } });
   });
 
   test('When the record already holds a withdrawal, then only the queue entry goes (a second withdrawal changes nothing)', () => {
-    expect(planWithdrawal(record({ withdrawnAt: AT.toISOString(), withdrawnBy: 'caller', withdrawalRecording: 'deleted' }), queued(), 'delete')).toEqual({ kind: 'already-stored' });
+    expect(planWithdrawal(record({ withdrawal: { at: AT.toISOString(), by: 'caller', recording: 'deleted' } }), queued(), 'delete')).toEqual({ kind: 'already-stored' });
   });
 
   test('When the caller was erased meanwhile, then there is nothing left to withdraw or pause', () => {
-    const erased = { ...record({ callerPseudonym: '', recordingPath: null }), erasedAt: AT.toISOString() };
+    const erased = { ...record({ callerPseudonym: '', recording: null }), erasedAt: AT.toISOString() };
     expect(planWithdrawal(erased, queued(), 'delete')).toEqual({ kind: 'already-stored' });
     expect(planPause(erased, pauseReq(), AT.getTime() + 100)).toMatchObject({ kind: 'drop' });
   });
@@ -69,7 +71,7 @@ describe('planWithdrawal', () => {
     const plan = planWithdrawal(record(), queued(), 'delete');
     if (plan.kind !== 'store') throw new Error('expected a plan to store');
     expect(() => validateRecord(plan.record)).not.toThrow();
-    expect(() => validateRecord({ ...plan.record, withdrawnBy: 'robot' as never })).toThrow(InvalidRecordError);
+    expect(() => validateRecord({ ...plan.record, withdrawal: { at: AT.toISOString(), by: 'robot' as never, recording: 'deleted' } })).toThrow(InvalidRecordError);
     expect(() => validateRecord({ ...plan.record, direction: 'sideways' as never })).toThrow(InvalidRecordError);
   });
 });
@@ -79,42 +81,42 @@ describe('planPause', () => {
   const later = new Date(AT.getTime() + 10_000);
 
   test('When the agent pauses an accepted recording, then it is muted and a span opens', () => {
-    expect(planPause(record(), pauseReq(), now)).toEqual({ kind: 'apply', mute: true, record: expect.objectContaining({ pauses: `${AT.toISOString()}/` }) });
+    expect(planPause(record(), pauseReq(), now)).toEqual({ kind: 'apply', mute: true, record: expect.objectContaining({ pauses: [open(AT)] }) });
   });
 
   test('When the agent resumes, then it is unmuted and the span closes; a second pause opens another', () => {
-    const paused = record({ pauses: `${AT.toISOString()}/` });
+    const paused = record({ pauses: [open(AT)] });
     const resumed = planPause(paused, pauseReq({ kind: 'resume', at: later }), later.getTime() + 100);
-    expect(resumed).toEqual({ kind: 'apply', mute: false, record: expect.objectContaining({ pauses: `${AT.toISOString()}/${later.toISOString()}` }) });
+    expect(resumed).toEqual({ kind: 'apply', mute: false, record: expect.objectContaining({ pauses: [span(AT, later)] }) });
     if (resumed.kind !== 'apply' || !resumed.record) throw new Error('expected a record');
     const again = new Date(later.getTime() + 5000);
-    expect(planPause(resumed.record, pauseReq({ at: again }), again.getTime() + 10)).toMatchObject({ record: { pauses: `${AT.toISOString()}/${later.toISOString()};${again.toISOString()}/` } });
+    expect(planPause(resumed.record, pauseReq({ at: again }), again.getTime() + 10)).toMatchObject({ record: { pauses: [span(AT, later), open(again)] } });
   });
 
   test('When consent was withdrawn, then nothing resumes the recording', () => {
-    expect(planPause(record({ withdrawnAt: AT.toISOString(), withdrawnBy: 'caller', withdrawalRecording: 'deleted', recordingPath: null }), pauseReq({ kind: 'resume' }), now)).toMatchObject({ kind: 'drop' });
+    expect(planPause(record({ withdrawal: { at: AT.toISOString(), by: 'caller', recording: 'deleted' }, recording: null }), pauseReq({ kind: 'resume' }), now)).toMatchObject({ kind: 'drop' });
   });
 
   test.each(['refused', 'no-input', 'error'] as const)('When the call is %s, then there is nothing to pause', (outcome) => {
-    expect(planPause(record({ outcome, recordingPath: null }), pauseReq(), now)).toMatchObject({ kind: 'drop' });
+    expect(planPause(record({ outcome, recording: null }), pauseReq(), now)).toMatchObject({ kind: 'drop' });
   });
 
   test('When a pause is found after the dialplan gave up waiting, then the recording is not touched (the dialplan stopped it) but the pause is kept', () => {
-    expect(planPause(record(), pauseReq(), AT.getTime() + LATE_MS + 1)).toEqual({ kind: 'record-only', record: expect.objectContaining({ pauses: `${AT.toISOString()}/` }) });
+    expect(planPause(record(), pauseReq(), AT.getTime() + LATE_MS + 1)).toEqual({ kind: 'record-only', record: expect.objectContaining({ pauses: [open(AT)] }) });
   });
 
   test('When a resume is found after the dialplan gave up waiting, then it is dropped (the agent was told it is still paused)', () => {
-    expect(planPause(record({ pauses: `${AT.toISOString()}/` }), pauseReq({ kind: 'resume' }), AT.getTime() + LATE_MS + 1)).toMatchObject({ kind: 'drop' });
+    expect(planPause(record({ pauses: [open(AT)] }), pauseReq({ kind: 'resume' }), AT.getTime() + LATE_MS + 1)).toMatchObject({ kind: 'drop' });
   });
 
   test('When the pause is already stored, then it is muted again (idempotent) and nothing new is stored', () => {
-    expect(planPause(record({ pauses: `${AT.toISOString()}/` }), pauseReq(), now)).toEqual({ kind: 'apply', mute: true, record: null });
+    expect(planPause(record({ pauses: [open(AT)] }), pauseReq(), now)).toEqual({ kind: 'apply', mute: true, record: null });
   });
 
   test('Records with pauses validate; a malformed span does not', () => {
-    expect(() => validateRecord(record({ pauses: `${AT.toISOString()}/${later.toISOString()};${later.toISOString()}/` }))).not.toThrow();
-    expect(() => validateRecord(record({ pauses: `${AT.toISOString()}/;${later.toISOString()}/` }))).toThrow(InvalidRecordError);
-    expect(() => validateRecord(record({ pauses: 'yesterday/' }))).toThrow(InvalidRecordError);
+    expect(() => validateRecord(record({ pauses: [span(AT, later), open(later)] }))).not.toThrow();
+    expect(() => validateRecord(record({ pauses: [open(AT), open(later)] }))).toThrow(InvalidRecordError);
+    expect(() => validateRecord(record({ pauses: [{ start: 'yesterday', end: null }] }))).toThrow(InvalidRecordError);
   });
 
   test('Each request has its own event id', () => {
@@ -198,7 +200,7 @@ describe('MidCallInbox', () => {
     const t = setup(record());
     expect(await t.inbox.drain()).toBe(1);
     expect(t.removedFiles).toEqual(['/rec/2026/11/30/1764496800.7.wav']);
-    expect(t.withdrawals).toEqual([{ eventId: 'withdrawal:1764496800.7', record: expect.objectContaining({ withdrawalRecording: 'deleted' }) }]);
+    expect(t.withdrawals).toEqual([{ eventId: 'withdrawal:1764496800.7', record: expect.objectContaining({ withdrawal: expect.objectContaining({ recording: 'deleted' }) }) }]);
     expect(t.entries.size).toBe(0);
     expect(t.observed).toEqual(['caller']);
     expect(await t.inbox.drain()).toBe(0);
@@ -220,7 +222,7 @@ describe('MidCallInbox', () => {
   });
 
   test('When the entry outlived its storing (stopped between the two), then it is removed without a second withdrawal', async () => {
-    const t = setup(record({ withdrawnAt: AT.toISOString(), withdrawnBy: 'caller', withdrawalRecording: 'deleted', recordingPath: null }));
+    const t = setup(record({ withdrawal: { at: AT.toISOString(), by: 'caller', recording: 'deleted' }, recording: null }));
     expect(await t.inbox.drain()).toBe(0);
     expect(t.withdrawals).toEqual([]);
     expect(t.entries.size).toBe(0);

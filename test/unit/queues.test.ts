@@ -168,7 +168,7 @@ describe('the workers go on past an entry they set apart', () => {
       ['/consent-ivr-withdrawn/app/1764496800.2', '1796032805.250|caller'],
       ['/consent-ivr-withdrawn/app/pbx1-1764496800.3', '1796032805.250|caller'],
     ]);
-    const records: Record<string, ConsentRecord> = { 'pbx1-1764496800.3': testRecord({ uniqueId: 'pbx1-1764496800.3', recordingPath: null }) };
+    const records: Record<string, ConsentRecord> = { 'pbx1-1764496800.3': testRecord({ uniqueId: 'pbx1-1764496800.3', recording: null }) };
     const stored: string[] = [];
     const ledger: Ledger = {
       recordDecision: async () => 'redis',

@@ -5,10 +5,10 @@
 import { groupKey, isoWeek, MAX_NUMBER_GROUPS, ReportAggregator } from '../../src/report/aggregate';
 import { reportCsv, reportHtml, reportJson, type Report } from '../../src/report/render';
 import type { StoredRecord } from '../../src/ledger/types';
-import { testRecord } from '../support/records';
+import { testRecord, testRecording } from '../support/records';
 
 function rec(i: number, over: Partial<StoredRecord> = {}): StoredRecord {
-  return { ...testRecord({ uniqueId: `r.${i}` }), erasedAt: null, fullNotice: false, ...over } as StoredRecord;
+  return { ...testRecord({ uniqueId: `r.${i}` }), erasedAt: null, fullNotice: false, ...over };
 }
 
 function report(agg: ReportAggregator, over: Partial<Report> = {}): Report {
@@ -19,9 +19,9 @@ function report(agg: ReportAggregator, over: Partial<Report> = {}): Report {
 describe('report aggregation', () => {
   test('When records are added, then each group counts its outcomes, languages, full notices, withdrawals, pauses and erasures', () => {
     const agg = new ReportAggregator('language');
-    agg.add(rec(1, { outcome: 'accepted', language: 'ar', fullNotice: true, withdrawnBy: 'caller', withdrawnAt: '2026-11-30T10:00:00Z' }));
+    agg.add(rec(1, { outcome: 'accepted', language: 'ar', fullNotice: true, withdrawal: { at: '2026-11-30T10:00:00Z', by: 'caller', recording: 'kept' } }));
     agg.add(rec(2, { outcome: 'refused', language: 'ar' }));
-    agg.add(rec(3, { outcome: 'no-input', language: 'fr', decidedAt: null, pauses: '2026-11-30T10:00:00Z/2026-11-30T10:00:05Z;2026-11-30T10:01:00Z/' }));
+    agg.add(rec(3, { outcome: 'no-input', language: 'fr', decidedAt: null, pauses: [{ start: '2026-11-30T10:00:00Z', end: '2026-11-30T10:00:05Z' }, { start: '2026-11-30T10:01:00Z', end: null }] }));
     agg.add(rec(4, { outcome: 'abandoned', language: null, decidedAt: null, erasedAt: '2026-11-30T11:00:00Z', callerPseudonym: '' }));
     const { groups, total } = agg.result();
     expect(groups.map((g) => [g.key, g.calls])).toEqual([
@@ -98,7 +98,7 @@ describe('report aggregation', () => {
 
 describe('report rendering', () => {
   const agg = new ReportAggregator('day');
-  agg.add(rec(1, { outcome: 'accepted', callerPseudonym: 'a'.repeat(64), recordingPath: '/rec/2026/11/30/r.1.wav' }));
+  agg.add(rec(1, { outcome: 'accepted', callerPseudonym: 'a'.repeat(64), recording: testRecording('/rec/2026/11/30/r.1.wav') }));
   agg.add(rec(2, { outcome: 'refused', callerPseudonym: 'b'.repeat(64) }));
 
   test('No format carries a pseudonym, a recording path or a uniqueid: aggregates only', () => {

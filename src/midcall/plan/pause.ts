@@ -6,7 +6,7 @@
  * found later than that was given up by the dialplan: a pause then stopped the recording there
  * (kept as a span with no end), and a resume did not happen (the caller was told it is still paused).
  */
-import type { ConsentRecord } from '../../ports/ledger';
+import type { ConsentRecord, Pause } from '../../ports/ledger';
 import type { QueuedPause } from '../../ports/midcall';
 
 /** How long the dialplan waits for the service (2 s) plus a margin for clocks and the queue read. */
@@ -22,22 +22,22 @@ export type PausePlan =
   /** The call's final state is not stored yet: try again later. */
   | { kind: 'wait' };
 
-const isOpen = (pauses: string | null) => pauses !== null && pauses.endsWith('/');
+const isOpen = (pauses: readonly Pause[]) => pauses.length > 0 && pauses[pauses.length - 1]?.end === null;
 
 export function planPause(record: ConsentRecord & { erasedAt?: string | null }, q: QueuedPause, nowMs: number): PausePlan {
   if (record.erasedAt) return { kind: 'drop', why: 'the caller was erased' };
   if (record.outcome === null) return { kind: 'wait' };
-  if (record.outcome !== 'accepted' || record.recordingPath === null) return { kind: 'drop', why: 'the call is not recorded' };
-  if (record.withdrawnAt !== null) return { kind: 'drop', why: 'consent was withdrawn: nothing resumes the recording' };
+  if (record.outcome !== 'accepted' || !record.recording?.file) return { kind: 'drop', why: 'the call is not recorded' };
+  if (record.withdrawal !== null) return { kind: 'drop', why: 'consent was withdrawn: nothing resumes the recording' };
   const late = nowMs - q.at.getTime() > LATE_MS;
   const at = q.at.toISOString();
   if (q.kind === 'pause') {
     // Already open: the pause was stored, and the queue entry outlived it (stopped in between).
-    const next = isOpen(record.pauses) ? null : { ...record, pauses: record.pauses ? `${record.pauses};${at}/` : `${at}/` };
+    const next = isOpen(record.pauses) ? null : { ...record, pauses: [...record.pauses, { start: at, end: null }] };
     return late ? { kind: 'record-only', record: next } : { kind: 'apply', mute: true, record: next };
   }
   if (late) return { kind: 'drop', why: 'the resume came too late: the dialplan told the agent it is still paused' };
-  const next = isOpen(record.pauses) ? { ...record, pauses: `${record.pauses}${at}` } : null;
+  const next = isOpen(record.pauses) ? { ...record, pauses: record.pauses.map((p) => (p.end === null ? { ...p, end: at } : p)) } : null;
   return { kind: 'apply', mute: false, record: next };
 }
 

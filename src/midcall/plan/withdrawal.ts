@@ -5,7 +5,7 @@
  * The dialplan has already stopped the recording when this runs (see dialplans/consent-ivr.conf):
  * this is the evidence, and the fate of the part recorded before.
  */
-import type { ConsentRecord, WithdrawalRecording } from '../../ports/ledger';
+import { withoutFile, type ConsentRecord, type WithdrawalRecording } from '../../ports/ledger';
 import type { QueuedWithdrawal } from '../../ports/midcall';
 
 export type PartialRecording = 'delete' | 'keep';
@@ -20,22 +20,20 @@ export type WithdrawalPlan =
 
 export function planWithdrawal(record: ConsentRecord & { erasedAt?: string | null }, w: QueuedWithdrawal, mode: PartialRecording): WithdrawalPlan {
   // Erased meanwhile (recording deleted, personal fields gone): nothing is left to withdraw.
-  if (record.withdrawnAt !== null || record.erasedAt) return { kind: 'already-stored' };
+  if (record.withdrawal !== null || record.erasedAt) return { kind: 'already-stored' };
   if (record.outcome === null) return { kind: 'wait' };
-  const recorded = record.outcome === 'accepted' && record.recordingPath !== null;
+  const file = record.recording?.file ?? null;
+  const recorded = record.outcome === 'accepted' && file !== null;
   let fate: WithdrawalRecording = 'none';
   if (recorded) fate = mode === 'delete' ? 'deleted' : 'kept';
   return {
     kind: 'store',
     record: {
       ...record,
-      withdrawnAt: w.at.toISOString(),
-      withdrawnBy: w.by,
-      withdrawalRecording: fate,
-      recordingPath: fate === 'deleted' ? null : record.recordingPath,
-      recordingServer: fate === 'deleted' ? null : record.recordingServer,
+      withdrawal: { at: w.at.toISOString(), by: w.by, recording: fate },
+      recording: fate === 'deleted' ? withoutFile(record.recording) : record.recording,
     },
-    removeFile: fate === 'deleted' ? record.recordingPath : null,
+    removeFile: fate === 'deleted' ? (file?.path ?? null) : null,
   };
 }
 
