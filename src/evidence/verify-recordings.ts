@@ -1,7 +1,7 @@
 /** This server's recording files against their seals (`ledger verify --recordings`). */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { parseStoredRecord, type AdminContext, type AdminStore, type StoredChainEntry } from '../ledger';
+import { parseStoredRecord, type AdminContext, type AdminStore, type StoredChainEntry, type StoredRecord } from '../ledger';
 import { inspectRecording, sealOf } from './seal';
 import type { RecordingsReport } from './verify-report';
 
@@ -27,7 +27,7 @@ export class SealSink {
       const finding = { uniqueId: seal.uniqueId, file: seal.file };
       if (f && f.sha256 === seal.sha256 && f.size === seal.size) {
         const rec = await store.getRecord(seal.uniqueId);
-        const erasedAt = rec ? parseStoredRecord(rec.json).erasedAt : null;
+        const erasedAt = rec ? readable(rec.json)?.erasedAt ?? null : null;
         if ((!rec || erasedAt) && this.waitingPaths.has(seal.file)) this.report.waiting += 1;
         else if (!rec || erasedAt) {
           this.report.unexpected.push({ ...finding, message: `still present although its record was ${erasedAt ? `erased at ${erasedAt}` : 'purged'} (deletion pending?)` });
@@ -36,7 +36,8 @@ export class SealSink {
         this.report.changed.push({ ...finding, message: `differs from its seal of ${seal.at} (${seal.size} bytes, SHA-256 ${seal.sha256.slice(0, 16)}…; now ${f.size} bytes, ${f.sha256.slice(0, 16)}…)` });
       } else {
         const row = await store.getRecord(seal.uniqueId);
-        const rec = row ? parseStoredRecord(row.json) : null;
+        // A record that no longer reads (edited: the record check reports it) is taken as neither erased nor withdrawn.
+        const rec = row ? (readable(row.json) ?? { erasedAt: null, withdrawal: null }) : null;
         if (!rec) this.report.expectedMissing.push({ ...finding, message: 'removed by a purge (its record is gone too): expected' });
         else if (rec.erasedAt) this.report.expectedMissing.push({ ...finding, message: `removed by the erasure of ${rec.erasedAt}: expected` });
         else if (rec.withdrawal?.recording === 'deleted') this.report.expectedMissing.push({ ...finding, message: `removed after the withdrawal of ${rec.withdrawal?.at ?? '?'}: expected` });
@@ -66,5 +67,14 @@ export class SealSink {
       }
     };
     await walk(this.ctx.recordingDir, '');
+  }
+}
+
+/** The stored record, or null when it does not read as one. */
+function readable(json: string): StoredRecord | null {
+  try {
+    return parseStoredRecord(json);
+  } catch {
+    return null;
   }
 }
