@@ -400,6 +400,13 @@ function shown(before: FlowState, { state, effects }: { state: FlowState; effect
 }
 
 const I = 'ignored';
+/** While the decision is stored or the recording starts, the caller's keys, the prompts' ends and a second start change nothing. */
+const DEAF = {
+  'start (answered)': I, 'start (ringing)': I, answered: I, 'answer-failed': I,
+  'playback 1 ok': I, 'playback 1 failed': I, 'playback 2 ok': I, 'playback 2 failed': I,
+  'key 1': I, 'key 2': I, 'key 0': I, 'key #': I,
+  'input timeout': I,
+} as const;
 /** The end of the flow, as the matrix shows it (after stopping the prompt `stopping`, if any). */
 const end = (outcome: string, reason: string, stopping?: number) => `done: ${stopping ? `stop ${stopping}, ` : ''}cancel input, cancel deadline, finish ${outcome} ${reason}`;
 
@@ -468,10 +475,7 @@ const MATRIX: Record<RowName, Record<EventName, string>> = {
     'decision-stored': I, 'decision-store-failed': I, 'recording-started': I, 'recording-failed': I,
   },
   'storing an accept': {
-    'start (answered)': I, 'start (ringing)': I, answered: I, 'answer-failed': I,
-    'playback 1 ok': I, 'playback 1 failed': I, 'playback 2 ok': I, 'playback 2 failed': I,
-    'key 1': I, 'key 2': I, 'key 0': I, 'key #': I,
-    'input timeout': I,
+    ...DEAF,
     deadline: end('error', 'deadline'),
     hangup: end('abandoned', 'hangup'),
     'decision-stored': 'recording: record',
@@ -479,10 +483,7 @@ const MATRIX: Record<RowName, Record<EventName, string>> = {
     'recording-started': I, 'recording-failed': I,
   },
   'storing a refusal': {
-    'start (answered)': I, 'start (ringing)': I, answered: I, 'answer-failed': I,
-    'playback 1 ok': I, 'playback 1 failed': I, 'playback 2 ok': I, 'playback 2 failed': I,
-    'key 1': I, 'key 2': I, 'key 0': I, 'key #': I,
-    'input timeout': I,
+    ...DEAF,
     deadline: end('refused', 'key-refuse'),
     hangup: end('abandoned', 'hangup'),
     'decision-stored': 'confirming: play 2 ar refused',
@@ -490,10 +491,7 @@ const MATRIX: Record<RowName, Record<EventName, string>> = {
     'recording-started': I, 'recording-failed': I,
   },
   'storing a silence': {
-    'start (answered)': I, 'start (ringing)': I, answered: I, 'answer-failed': I,
-    'playback 1 ok': I, 'playback 1 failed': I, 'playback 2 ok': I, 'playback 2 failed': I,
-    'key 1': I, 'key 2': I, 'key 0': I, 'key #': I,
-    'input timeout': I,
+    ...DEAF,
     deadline: end('no-input', 'attempts-exhausted'),
     hangup: end('abandoned', 'hangup'),
     'decision-stored': 'confirming: play 4 ar refused',
@@ -501,10 +499,7 @@ const MATRIX: Record<RowName, Record<EventName, string>> = {
     'recording-started': I, 'recording-failed': I,
   },
   recording: {
-    'start (answered)': I, 'start (ringing)': I, answered: I, 'answer-failed': I,
-    'playback 1 ok': I, 'playback 1 failed': I, 'playback 2 ok': I, 'playback 2 failed': I,
-    'key 1': I, 'key 2': I, 'key 0': I, 'key #': I,
-    'input timeout': I,
+    ...DEAF,
     deadline: end('error', 'deadline'),
     hangup: end('abandoned', 'hangup'),
     'decision-stored': I, 'decision-store-failed': I,
