@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pseudonymise } from '../../src/ledger/pseudonym';
-import { ledgerRecordWhen, placeCall, runCli, sandbox, ServiceProcess, startApp, TestAmi, waitChannelsGone } from '../support';
+import { ledgerRecordWhen, placeCall, promptSeconds, runCli, sandbox, ServiceProcess, startApp, TestAmi, waitChannelsGone } from '../support';
 
 /** Caller numbers of this test's calls (one caller, national and international format); none may appear raw. */
 const CALLER_NUMBERS = ['0612345678', '+212612345678'];
@@ -36,7 +36,10 @@ function secrets(): string[] {
 test('When calls from known numbers are served and the CLI reads their records, then no service log or CLI output holds a secret or a raw caller number', async () => {
   const app = await startApp({ CONSENT_IVR_FLOW_INPUT_TIMEOUT_MS: '1500', CONSENT_IVR_FLOW_MAX_ATTEMPTS: '2' }, `civr-log-scan-${randomUUID().slice(0, 8)}`);
   const outcomes = ['accepted', 'refused'];
-  const calls = await Promise.all(CALLER_NUMBERS.map((callerNum, i) => placeCall(ami, { app: app.name, w1: 1, k1: i === 0 ? '1' : '2', talk: 3, callerNum })));
+  // Each caller stays on past the confirmation prompt, so that the call is handed back to the dialplan.
+  const calls = await Promise.all(
+    CALLER_NUMBERS.map((callerNum, i) => placeCall(ami, { app: app.name, w1: 1, k1: i === 0 ? '1' : '2', talk: Math.ceil(promptSeconds('ar', i === 0 ? 'accepted' : 'refused') + 3), callerNum })),
+  );
   const uids = await Promise.all(calls.map((c) => c.uniqueId));
   expect(await Promise.all(calls.map(async (c) => (await c.result).result))).toEqual(outcomes);
   expect(await waitChannelsGone(uids, 30000)).toEqual([]);
