@@ -5,7 +5,7 @@
  * Cluster appending to their own logs without contending.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
@@ -114,6 +114,27 @@ describe('one instance: seals, checkpoints, verify and the evidence bundle', () 
       expect(r.stdout).toContain('ledger verification FAILED');
     } finally {
       writeFileSync(accepted.file, original);
+    }
+    expect((await cli(['ledger', 'verify', '--recordings'])).code).toBe(0);
+  }, 60000);
+
+  test('When a record is edited so that it no longer reads as one (half a withdrawal) and its recording removed, then verify --recordings reports both and goes on', async () => {
+    const raw = new Redis(sandbox().redis.url, { maxRetriesPerRequest: 1 });
+    const key = `${logBase(env.CONSENT_IVR_REDIS_KEY_PREFIX as string, app.name)}rec:${accepted.uid}`;
+    const original = String(await raw.hget(key, 'record'));
+    const audio = readFileSync(accepted.file);
+    await raw.hset(key, 'record', original.replace('"withdrawnAt":null', '"withdrawnAt":"2026-11-30T10:00:00.000Z"'));
+    unlinkSync(accepted.file);
+    try {
+      const r = await cli(['ledger', 'verify', '--recordings']);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain(`record ${accepted.uid}: its content differs from what chain entry`);
+      expect(r.stdout).toContain(`MISSING call ${accepted.uid}`);
+      expect(r.stdout).toContain('ledger verification FAILED');
+    } finally {
+      await raw.hset(key, 'record', original);
+      writeFileSync(accepted.file, audio);
+      await raw.quit();
     }
     expect((await cli(['ledger', 'verify', '--recordings'])).code).toBe(0);
   }, 60000);
