@@ -1,5 +1,5 @@
 /**
- * The control API's listener under abuse (src/api/server.ts): bodies past the limit are refused
+ * The control API's listener under abuse (src/midcall/control-api.ts): bodies past the limit are refused
  * unread with 413, every 4xx closes its socket, sockets past maxConnections are closed at once, and
  * sockets that never finish their headers are closed by the server. Over loopback, with a stand-in
  * for the agent's actions.
