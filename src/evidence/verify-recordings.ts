@@ -1,8 +1,9 @@
 /** This server's recording files against their seals (`ledger verify --recordings`). */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { parseStoredRecord, type AdminContext, type AdminStore, type StoredChainEntry, type StoredRecord } from '../ledger';
+import type { AdminContext, AdminStore, StoredChainEntry } from '../ledger';
 import { inspectRecording, sealOf } from './seal';
+import { readable } from './verify-records';
 import type { RecordingsReport } from './verify-report';
 
 /** Checks this server's sealed files as the walk meets their seals, and remembers which files are sealed. */
@@ -67,14 +68,5 @@ export class SealSink {
       }
     };
     await walk(this.ctx.recordingDir, '');
-  }
-}
-
-/** The stored record, or null when it does not read as one. */
-function readable(json: string): StoredRecord | null {
-  try {
-    return parseStoredRecord(json);
-  } catch {
-    return null;
   }
 }

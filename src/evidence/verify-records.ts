@@ -1,5 +1,5 @@
 /** The records of a log against the entries that wrote them, and the indexes against the records (`ledger verify`). */
-import { nextWriter, parseStoredRecord, RECORD_STAGES, sha256Hex, type AdminContext, type AdminStore, type RecordWriter, type StoredChainEntry, type VerifyResult } from '../ledger';
+import { nextWriter, parseStoredRecord, RECORD_STAGES, sha256Hex, type AdminContext, type AdminStore, type RecordWriter, type StoredChainEntry, type StoredRecord, type VerifyResult } from '../ledger';
 import type { LogReport, RecordProblem } from './verify-report';
 
 /** What the walk keeps of each call: the entry that must have written its record, and its last entry's time. */
@@ -96,21 +96,22 @@ export async function checkRecords(ctx: AdminContext, store: AdminStore, chain: 
   return { checked, unverifiable, problem, problems: count };
 }
 
-function parsePseudonym(json: string): string {
+/** The stored record, or null when it does not read as one (edited: the digest check reports it). */
+export function readable(json: string): StoredRecord | null {
   try {
-    return parseStoredRecord(json).callerPseudonym;
+    return parseStoredRecord(json);
   } catch {
-    return '';
+    return null;
   }
 }
 
+function parsePseudonym(json: string): string {
+  return readable(json)?.callerPseudonym ?? '';
+}
+
 function isErased(json: string): boolean {
-  try {
-    const r = parseStoredRecord(json);
-    return r.erasedAt !== null || r.callerPseudonym === '';
-  } catch {
-    return false;
-  }
+  const r = readable(json);
+  return r !== null && (r.erasedAt !== null || r.callerPseudonym === '');
 }
 
 /**
