@@ -32,11 +32,18 @@ export interface RunnerPorts {
   observer?: CallObserver;
 }
 
-export interface RunnerSettings {
+/** What a call takes from its campaign profile when it enters: it keeps it to the end (a reload does not change it). */
+export interface CallProfile {
+  name: string;
   flow: FlowSettings;
-  recording: { dir: string; format: string; options: string };
+  /** The profile's prompts, under each language's sounds folder. */
   promptFolder: string;
   noticeVersion: string;
+}
+
+export interface RunnerSettings {
+  profile: CallProfile;
+  recording: { dir: string; format: string; options: string };
   /** This server's id (server.id): recorded with each recording, whose deletion is this server's work. */
   serverId: string;
 }
@@ -75,7 +82,7 @@ interface CallFacts {
 type FlowResult = Pick<Summary, 'outcome' | 'digit' | 'lang' | 'attempts'>;
 
 /** The call's ledger record as it stands: the call, what the runner saw (`facts`) and what the flow says (`result`). */
-function recordOf(call: IncomingCall, callerPseudonym: string, noticeVersion: string, facts: CallFacts, result: FlowResult): ConsentRecord {
+function recordOf(call: IncomingCall, callerPseudonym: string, profile: CallProfile, facts: CallFacts, result: FlowResult): ConsentRecord {
   return {
     uniqueId: call.channelId,
     linkedId: call.linkedId,
@@ -90,10 +97,11 @@ function recordOf(call: IncomingCall, callerPseudonym: string, noticeVersion: st
     noticeStartedAt: facts.noticeStarted?.toISOString() ?? null,
     decidedAt: facts.decided?.toISOString() ?? null,
     recording: facts.recording ? { startedAt: facts.recording.started.toISOString(), file: { path: facts.recording.path, server: facts.recording.server } } : null,
-    noticeVersion,
+    noticeVersion: profile.noticeVersion,
     withdrawal: null,
     pauses: [],
     fullNotice: facts.fullNotice,
+    profile: profile.name,
   };
 }
 
@@ -120,7 +128,7 @@ export class CallRunner {
     readonly log: Logger,
     private readonly hooks: RunnerHooks = {},
   ) {
-    this.state = initialState(settings.flow);
+    this.state = initialState(settings.profile.flow);
     this.observer = ports.observer ?? {};
     this.facts = { entered: ports.clock.now(), noticeStarted: null, fullNotice: false, decided: null, recording: null };
     this.done = new Promise((r) => {
@@ -129,7 +137,7 @@ export class CallRunner {
   }
 
   private record(result: FlowResult): ConsentRecord {
-    return recordOf(this.call, this.callerPseudonym, this.settings.noticeVersion, this.facts, result);
+    return recordOf(this.call, this.callerPseudonym, this.settings.profile, this.facts, result);
   }
 
   /** Milliseconds since the call entered the flow, on the clock. */
@@ -219,7 +227,7 @@ export class CallRunner {
         if (effect.prompt === 'full-notice') this.facts = { ...this.facts, fullNotice: true };
         this.hooks.onPlaybackStarted?.(playbackId, this);
         this.log.debug('play', { prompt: effect.prompt, lang: effect.lang });
-        this.later(calls.play(this.channelId, playbackId, `${this.settings.promptFolder}/${effect.prompt}`, effect.lang), (e) => {
+        this.later(calls.play(this.channelId, playbackId, `${this.settings.profile.promptFolder}/${effect.prompt}`, effect.lang), (e) => {
           this.log.warn('prompt could not be played', { prompt: effect.prompt, lang: effect.lang, error: e.message });
           this.playbackFinished(playbackId, false);
         });
@@ -373,7 +381,8 @@ export class CallRunner {
    */
   private async handBack(summary: Summary): Promise<void> {
     await this.tellAgentChannel(summary);
-    const target = resultTarget(summary.outcome, summary.lang, summary.reason);
+    const { name, flow } = this.settings.profile;
+    const target = resultTarget(summary.outcome, summary.lang, summary.reason, { name, languages: flow.languages });
     for (let attempt = 1; ; attempt++) {
       try {
         await this.ports.calls.continueInDialplan(this.channelId, target);

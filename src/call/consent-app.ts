@@ -6,8 +6,19 @@
 import type { Outcome } from '../domain/vocabulary';
 import type { Logger } from '../observability/logger';
 import type { CallEvent, CallSource, IncomingCall } from '../ports/call-control';
-import { CallRunner, RunnerPorts, RunnerSettings } from './call-runner';
+import { CallRunner, type CallProfile, type RunnerPorts, type RunnerSettings } from './call-runner';
 import { resultTarget } from './hand-back';
+
+/** The campaign profiles calls may run in, and how a call's is chosen (config/profiles.ts). */
+export interface CallProfiles {
+  choose(argument: string | null, dialled: string): { profile: CallProfile; by: 'argument' | 'number' | 'default' } | { profile: null; unknown: string };
+}
+
+/** Settings of every call, whatever its profile. */
+export type ServiceSettings = Omit<RunnerSettings, 'profile'>;
+
+/** At most this much of an unknown profile name reaches the log (JSON-escaped). */
+const MAX_LOGGED_NAME = 64;
 
 /** How long a channel whose flow ended is remembered (it may still be listed in Stasis for a moment). */
 const ENDED_MEMORY_MS = 5000;
@@ -25,12 +36,18 @@ export class ConsentApp {
   constructor(
     source: CallSource,
     private readonly ports: RunnerPorts,
-    private readonly settings: RunnerSettings,
+    private readonly settings: ServiceSettings,
+    private profiles: CallProfiles,
     private readonly log: Logger,
     private readonly pseudonymise: (number: string) => string,
   ) {
     source.onCall((call) => this.onCall(call));
     source.onEvent((event) => this.onEvent(event));
+  }
+
+  /** New calls run in these profiles; calls in progress keep the profile they entered with. */
+  useProfiles(profiles: CallProfiles): void {
+    this.profiles = profiles;
   }
 
   get activeCalls(): number {
@@ -52,11 +69,20 @@ export class ConsentApp {
         .catch((e: Error) => log.error('could not continue the call', { error: e.message }));
       return;
     }
-    const runner = new CallRunner(call, pseudonym, this.ports, this.settings, log, {
+    const choice = this.profiles.choose(call.profile, call.direction === 'inbound' ? call.calledNumber : '');
+    if (choice.profile === null) {
+      // The name comes from the dialplan: it is logged JSON-escaped and cut, never as it is.
+      log.error('unknown campaign profile: the call goes on unrecorded', { profile: JSON.stringify(choice.unknown.slice(0, MAX_LOGGED_NAME)) });
+      void this.ports.calls
+        .continueInDialplan(call.channelId, resultTarget('error', null, 'unknown-profile'))
+        .catch((e: Error) => log.error('could not continue the call', { error: e.message }));
+      return;
+    }
+    const runner = new CallRunner(call, pseudonym, this.ports, { ...this.settings, profile: choice.profile }, log.child({ profile: choice.profile.name }), {
       onPlaybackStarted: (playbackId) => this.playbackOwner.set(playbackId, call.channelId),
     });
     this.runners.set(call.channelId, runner);
-    log.info('call entered the consent flow');
+    log.info('call entered the consent flow', { profile: choice.profile.name, by: choice.by });
     runner.start();
   }
 

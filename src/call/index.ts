@@ -1,3 +1,4 @@
 /** The call slice: what other parts of src/ may use of it. */
 export { ConsentApp } from './consent-app';
-export { wireCalls, type CallWiring } from './wire';
+export { callProfilesOf, wireCalls, type CallWiring } from './wire';
+export type { CallProfiles } from './consent-app';

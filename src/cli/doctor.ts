@@ -12,6 +12,7 @@ import { AmiProbe } from '../adapters/ami/probe';
 import { MAX_SOCKETS } from '../adapters/ari/ari-adapter';
 import { AriProbe } from '../adapters/ari/probe';
 import { closeClient, connectOnce, createRedisClient, describeTarget, persistence, RedisLedgerStore, redisTimeMs, type RedisClient } from '../adapters/redis';
+import { profileSetOf } from '../config/profiles';
 import { logIdOf, type Config } from '../config/schema';
 import { SERVER_ID, SYSTEM_NAME, systemNameOf } from '../domain/vocabulary';
 import { parseSigner, Checkpointer, readVerifierFiles } from '../evidence';
@@ -196,8 +197,10 @@ async function httpCheck(d: Doctor, probe: AmiProbe | null): Promise<void> {
 }
 
 function promptsCheck(d: Doctor, config: Config): void {
-  const { audioMissing } = noticeVersion(config);
-  for (const f of audioMissing) d.problem('prompts', `prompt missing or unreadable: ${f} (consent-ivr prompts build, or record it)`);
+  for (const profile of profileSetOf(config).all) {
+    const { audioMissing } = noticeVersion(profile);
+    for (const f of audioMissing) d.problem('prompts', `profile ${profile.name}: prompt missing or unreadable: ${f} (consent-ivr prompts build, or prompts import a studio recording)`);
+  }
 }
 
 /** recording.dir exists, this user can read and delete in it, and Asterisk can write in it. */

@@ -8,10 +8,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startService } from '../service/start';
 import { ConfigError, loadConfig, LoadResult } from '../config/load';
+import { profileSetOf, type Profile } from '../config/profiles';
 import type { Config, Secrets } from '../config/schema';
 import { createLogger } from '../observability/logger';
-import { buildPrompts, buildTone, noticeVersion, promptDurations } from '../prompts';
-import { checkConfig, checkDialplan, checkTimings, Finding } from './check-config';
+import { buildPrompts, buildTone, noticeVersion, promptDurations, promptFile } from '../prompts';
+import { checkConfig, checkDialplan, checkTimings, type AudioProbe, type Finding } from './check-config';
 import { crashHandler } from './crash';
 import { diagnose, printDoctor } from './doctor';
 import { registerKeyCommands } from './key-commands';
@@ -91,6 +92,21 @@ function registerStart(program: Command): void {
     });
 }
 
+/** The profiles a command works on: the one named (an unknown name is a usage error), or all. */
+function selectedProfiles(config: Config, name: string | undefined): readonly Profile[] {
+  const set = profileSetOf(config);
+  if (name === undefined) return set.all;
+  const one = set.get(name);
+  if (!one) fail(`--profile ${JSON.stringify(name)}: no such profile (profiles: ${set.all.map((p) => p.name).join(', ')})`, 2);
+  return [one];
+}
+
+/** Whether a prompt's file is there, in the sounds directory as this host sees it (null: the directory cannot be read). */
+function audioProbe(soundsDir: string): AudioProbe {
+  const readable = existsSync(soundsDir);
+  return (profile, lang, prompt) => (readable ? existsSync(promptFile(soundsDir, profile.prompts.folder, lang, prompt)) : null);
+}
+
 /** `consent-ivr prompts build`. */
 function registerPrompts(program: Command): void {
   const prompts = program.command('prompts').description('voice prompts');
@@ -98,15 +114,21 @@ function registerPrompts(program: Command): void {
     .command('build')
     .description('speak the configured texts with espeak-ng into Asterisk sounds (8 kHz WAV)')
     .option('--sounds-dir <dir>', 'Asterisk sounds directory (default: prompts.soundsDir)')
+    .option('--profile <name>', 'only this campaign profile (default: every profile)')
     .option('--force', 'regenerate prompts this command wrote even if their text is unchanged')
-    .action(async (o: { soundsDir?: string; force?: boolean }) => {
+    .action(async (o: { soundsDir?: string; force?: boolean; profile?: string }) => {
       const { config } = load(program, { secrets: [] });
       const dir = o.soundsDir ? resolve(o.soundsDir) : config.prompts.soundsDir;
+      const profiles = selectedProfiles(config, o.profile);
       try {
-        const results = await buildPrompts(config, dir, o.force ?? false);
-        for (const r of results) process.stdout.write(`${r.status.padEnd(15)} ${r.file}\n`);
+        for (const profile of profiles) {
+          const results = await buildPrompts(profile, dir, o.force ?? false);
+          for (const r of results) process.stdout.write(`${r.status.padEnd(15)} ${r.file}\n`);
+          const missing = results.filter((r) => r.status === 'no-text');
+          for (const r of missing) process.stdout.write(`needs a studio recording: profile ${profile.name}, language ${r.lang}, prompt ${r.prompt} (no text; consent-ivr prompts import --profile ${profile.name} --lang ${r.lang} DIR)\n`);
+          process.stdout.write(`notice version ${noticeVersion(profile, dir).version} (profile ${profile.name})\n`);
+        }
         process.stdout.write(`${'tone'.padEnd(15)} ${await buildTone(dir)}\n`);
-        process.stdout.write(`notice version ${noticeVersion(config, dir).version}\n`);
       } catch (e) {
         fail((e as Error).message, 1);
       }
@@ -125,8 +147,8 @@ function registerCheckConfig(program: Command): void {
       const { config, warnings } = load(program);
       const findings: Finding[] = [
         ...warnings.map((w): Finding => ({ level: 'warning', key: w.split(':')[0] ?? '', message: w })),
-        ...checkConfig(config),
-        ...checkTimings(config, promptDurations(config, o.soundsDir ? resolve(o.soundsDir) : config.prompts.soundsDir)),
+        ...checkConfig(config, audioProbe(o.soundsDir ? resolve(o.soundsDir) : config.prompts.soundsDir)),
+        ...profileSetOf(config).all.flatMap((p) => checkTimings(p, promptDurations(p, o.soundsDir ? resolve(o.soundsDir) : config.prompts.soundsDir))),
       ];
       for (const f of o.dialplan ?? []) {
         let text: string;

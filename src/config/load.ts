@@ -6,7 +6,9 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { Config, ConfigFile, configSchema, Secrets } from './schema';
+import { mergeMappings, resolveProfiles } from './profiles';
+import { BUILT_IN_LANGUAGES } from '../domain/vocabulary';
+import { Config, ConfigFile, configSchema, languageCode, Secrets } from './schema';
 
 export class ConfigError extends Error {
   constructor(
@@ -53,7 +55,7 @@ export function envNameFor(path: string): string {
 type LeafKind = 'string' | 'number' | 'boolean' | 'array';
 
 interface ZodInternals {
-  _zod: { def: { type: string; innerType?: unknown; shape?: Record<string, unknown>; in?: unknown } };
+  _zod: { def: { type: string; innerType?: unknown; shape?: Record<string, unknown>; in?: unknown; keyType?: unknown; valueType?: unknown } };
 }
 
 function unwrap(schema: unknown): ZodInternals {
@@ -74,6 +76,12 @@ function unwrap(schema: unknown): ZodInternals {
 export function schemaLeaves(schema: unknown = configSchema, prefix = ''): { path: string; kind: LeafKind }[] {
   const s = unwrap(schema);
   const def = s._zod.def;
+  // A map by language (texts, legal fields) has variables for the built-in languages; other maps
+  // (profiles) have no fixed keys to name variables after.
+  if (def.type === 'record') {
+    if (def.keyType !== languageCode) return [];
+    return BUILT_IN_LANGUAGES.flatMap((lang) => schemaLeaves(def.valueType, `${prefix}.${lang}`));
+  }
   if (def.type === 'object' && def.shape) {
     return Object.entries(def.shape).flatMap(([k, v]) => schemaLeaves(v, prefix ? `${prefix}.${k}` : k));
   }
@@ -136,6 +144,12 @@ export function validate(raw: unknown, source = '(inline)'): ConfigFile {
     const { key, message } = first ? describeIssue(first) : { key: '', message: 'invalid configuration' };
     const more = result.error.issues.length > 1 ? ` (and ${result.error.issues.length - 1} more problem(s))` : '';
     throw new ConfigError(`${source}: ${message}${more}`, key);
+  }
+  const { issues } = resolveProfiles(result.data);
+  const [problem] = issues;
+  if (problem) {
+    const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem(s))` : '';
+    throw new ConfigError(`${source}: ${problem.message}${more}`, problem.key);
   }
   return result.data;
 }
@@ -220,17 +234,6 @@ function resolveRawPaths(raw: Record<string, unknown>, baseDir: string): void {
   if (Array.isArray(trusted)) setPath(raw, 'ledger.trustedKeyFiles', trusted.map((f) => (typeof f === 'string' && !isAbsolute(f) ? resolve(baseDir, f) : f)));
 }
 
-function isMapping(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** `over` on top of `base`: mappings merge key by key; anything else (lists included) replaces. */
-function merge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(over)) out[k] = isMapping(v) && isMapping(out[k]) ? merge(out[k], v) : v;
-  return out;
-}
-
 /**
  * A configuration file with its `extends:` chain: the file it names (relative to its folder) is read
  * first and this one's keys go on top. Each file's relative paths are taken relative to its own folder.
@@ -244,7 +247,7 @@ function readLayered(source: string, seen: string[] = []): Record<string, unknow
   resolveRawPaths(raw, dirname(source));
   if (parent === undefined) return raw;
   if (typeof parent !== 'string' || parent === '') throw new ConfigError(`${source}: extends: must name a configuration file`, 'extends');
-  return merge(readLayered(resolve(dirname(source), parent), [...seen, source]), raw);
+  return mergeMappings(readLayered(resolve(dirname(source), parent), [...seen, source]), raw);
 }
 
 /**

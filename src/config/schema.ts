@@ -9,32 +9,107 @@
  */
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { LANGUAGES, SERVER_ID } from '../domain/vocabulary';
+import { LANGUAGE_CODE, MAX_LANGUAGES, PROFILE_NAME, SERVER_ID } from '../domain/vocabulary';
 
 /** Characters MixMonitor options may contain: letters and the option arguments used in practice. */
 const MIXMONITOR_OPTIONS = /^[A-Za-z0-9()]*$/;
 
+/** A language code of the notice (see LANGUAGE_CODE). */
+export const languageCode = z.string().regex(LANGUAGE_CODE, 'a language code: ISO 639 letters, optionally BCP 47 subtags (ar, fr, zgh, shi-Tfng, es-MA)');
+
 const promptTexts = z
   .strictObject({
-    notice: z.string().describe('Short notice: who records, why, and the keys 1 / 2 / 0'),
-    'full-notice': z.string().describe('Full notice of Law 09-08 art. 5, then the keys again'),
-    choice: z.string().describe('The keys again, after an invalid key or silence'),
-    invalid: z.string().describe('Said after an invalid key'),
-    accepted: z.string().describe('Confirmation: this call will be recorded'),
-    refused: z.string().describe('Confirmation: this call will not be recorded'),
-    withdrawn: z.string().describe('After the withdrawal key during the conversation: the recording has stopped, the call goes on'),
-    'not-recorded': z.string().describe('The withdrawal key on a call that is not recorded: this call is not recorded'),
-    'agent-recorded': z.string().describe('Whispered to the agent before the caller is connected: the caller accepted, the call is recorded'),
-    'agent-not-recorded': z.string().describe('Whispered to the agent before the caller is connected: the call is not recorded'),
+    notice: z.string().optional().describe('Short notice: who records, why, and the keys 1 / 2 / 0'),
+    'full-notice': z.string().optional().describe('Full notice of Law 09-08 art. 5, then the keys again'),
+    choice: z.string().optional().describe('The keys again, after an invalid key or silence'),
+    invalid: z.string().optional().describe('Said after an invalid key'),
+    accepted: z.string().optional().describe('Confirmation: this call will be recorded'),
+    refused: z.string().optional().describe('Confirmation: this call will not be recorded'),
+    withdrawn: z.string().optional().describe('After the withdrawal key during the conversation: the recording has stopped, the call goes on'),
+    'not-recorded': z.string().optional().describe('The withdrawal key on a call that is not recorded: this call is not recorded'),
+    'agent-recorded': z.string().optional().describe('Whispered to the agent before the caller is connected: the caller accepted, the call is recorded'),
+    'agent-not-recorded': z.string().optional().describe('Whispered to the agent before the caller is connected: the call is not recorded'),
   })
-  .describe('Texts of one language; {controller}, {cndpReference}, {purposes}, {recipients}, {retention} and {rights} are replaced from the legal section');
+  .describe('Texts of one language (a prompt without a text needs a studio recording); {controller}, {cndpReference}, {purposes}, {recipients}, {retention} and {rights} are replaced from the legal section');
 
-/** A text given in each language. */
-const localized = z.strictObject({ ar: z.string().default(''), fr: z.string().default('') }).prefault({});
+/** A text given in each language the notice may be spoken in. */
+const localized = z.record(languageCode, z.string()).default({});
 
 const secretFile = z.string().describe('File holding the secret (the environment variable wins)');
 
 const defaultServerId = () => (SERVER_ID.test(hostname()) ? hostname() : 'server');
+
+const withdrawalSection = z
+  .strictObject({
+    partialRecording: z
+      .enum(['delete', 'keep'])
+      .default('delete')
+      .describe('What becomes of the part recorded before a withdrawal: delete the file, or keep it (the ledger stores when it ends)'),
+    pollMs: z.number().int().min(100).max(60000).default(1000).describe('How often withdrawals queued by the dialplan (AstDB) are taken into the ledger'),
+  })
+  .prefault({});
+
+const flowSection = z
+  .strictObject({
+    languages: z
+      .array(languageCode)
+      .min(1)
+      .max(MAX_LANGUAGES)
+      .default(['ar', 'fr'])
+      .refine((l) => new Set(l).size === l.length, 'languages must not repeat')
+      .describe('Languages of the notice, in the order they are played'),
+    defaultLanguage: languageCode.default('ar').describe('Language used when a key is pressed after every part has played'),
+    inputTimeoutMs: z.number().int().min(500).default(4000).describe('Wait for a key after the prompt ends'),
+    maxAttempts: z.number().int().min(1).max(10).default(3).describe('Presentations of the choice before no-input'),
+    maxCallMs: z.number().int().min(5000).default(60000).describe('Every call leaves Stasis within this time'),
+    fullNoticeExtensionMs: z.number().int().min(0).default(60000).describe('Once per call, key 0 moves the deadline to this long after the key'),
+    shutdownGraceMs: z.number().int().min(0).default(15000).describe('On SIGTERM, time given to flows in progress before they continue unrecorded'),
+  })
+  .prefault({});
+
+const promptsSection = z
+  .strictObject({
+    soundsDir: z.string().default('/usr/share/asterisk/sounds').describe('Asterisk sounds directory (prompts go in <lang>/<folder>/)'),
+    folder: z.string().regex(/^[A-Za-z0-9_-]+$/).default('consent-ivr').describe('Sub-folder of each language for the prompts'),
+    voices: z
+      .record(languageCode, z.string().min(1))
+      .default({})
+      .describe('Synthetic voice per language for `prompts build` (espeak-ng voice, mb-<voice> for MBROLA, pico:<lang> for Pico); unset: the best one installed'),
+    wordsPerMinute: z.number().int().min(80).max(400).default(175).describe('espeak-ng speed'),
+    texts: z.record(languageCode, promptTexts).describe('All spoken texts, per language'),
+  });
+
+const legalSection = z
+  .strictObject({
+    controller: z.string().default('').describe('Identity of the controller (who records), as spoken in every language'),
+    cndpReference: z.string().default('').describe('CNDP declaration receipt or authorisation number'),
+    purposes: localized.describe('Purposes of the recording'),
+    recipients: localized.describe('Who receives the recordings'),
+    retention: localized.describe('Retention period, as said to the caller'),
+    rights: localized.describe('Rights of access, rectification and opposition, and how to use them (contact)'),
+  })
+  .prefault({});
+
+/** A section of a profile: keys of the top-level section, validated once merged onto it (profiles.ts). */
+const overrides = z.record(z.string(), z.unknown()).optional();
+
+/**
+ * A campaign profile: what differs from the top level (the default profile) for one controller or
+ * campaign. Its sections are merged onto the top level's and validated as the top level's are.
+ */
+export const profileSection = z.strictObject({
+  legal: overrides.describe('Keys of legal: this controller, its declaration, purposes, recipients, retention, rights'),
+  prompts: overrides.describe('Keys of prompts (texts, voices, wordsPerMinute); the folder is <prompts.folder>/<profile>'),
+  flow: overrides.describe('Keys of flow: languages (1 to 5, in the order played), defaultLanguage, timeouts'),
+  withdrawal: overrides.describe('Keys of withdrawal: partialRecording'),
+  ledger: z
+    .strictObject({ retentionDays: z.number().int().positive().optional().describe("This profile's records and recordings are purged after this many days") })
+    .optional(),
+  numbers: z
+    .array(z.string().min(1))
+    .default([])
+    .describe("Dialled numbers that select this profile when the routine names none: exact numbers or Asterisk patterns (_0522XXXXXX)"),
+});
 
 export const configSchema = z.strictObject({
   server: z
@@ -115,52 +190,15 @@ export const configSchema = z.strictObject({
       sealPollMs: z.number().int().min(200).max(60_000).default(2000).describe('How often the service looks for closed recordings to seal (SHA-256, size and duration into the ledger)'),
     })
     .prefault({}),
-  withdrawal: z
-    .strictObject({
-      partialRecording: z
-        .enum(['delete', 'keep'])
-        .default('delete')
-        .describe('What becomes of the part recorded before a withdrawal: delete the file, or keep it (the ledger stores when it ends)'),
-      pollMs: z.number().int().min(100).max(60000).default(1000).describe('How often withdrawals queued by the dialplan (AstDB) are taken into the ledger'),
-    })
-    .prefault({}),
-  flow: z
-    .strictObject({
-      languages: z
-        .array(z.enum(LANGUAGES))
-        .min(1)
-        .default(['ar', 'fr'])
-        .refine((l) => new Set(l).size === l.length, 'languages must not repeat')
-        .describe('Languages of the notice, in the order they are played'),
-      defaultLanguage: z.enum(LANGUAGES).default('ar').describe('Language used when a key is pressed after every part has played'),
-      inputTimeoutMs: z.number().int().min(500).default(4000).describe('Wait for a key after the prompt ends'),
-      maxAttempts: z.number().int().min(1).max(10).default(3).describe('Presentations of the choice before no-input'),
-      maxCallMs: z.number().int().min(5000).default(60000).describe('Every call leaves Stasis within this time'),
-      fullNoticeExtensionMs: z.number().int().min(0).default(60000).describe('Once per call, key 0 moves the deadline to this long after the key'),
-      shutdownGraceMs: z.number().int().min(0).default(15000).describe('On SIGTERM, time given to flows in progress before they continue unrecorded'),
-    })
-    .prefault({}),
-  prompts: z
-    .strictObject({
-      soundsDir: z.string().default('/usr/share/asterisk/sounds').describe('Asterisk sounds directory (prompts go in <lang>/<folder>/)'),
-      folder: z.string().regex(/^[A-Za-z0-9_-]+$/).default('consent-ivr').describe('Sub-folder of each language for the prompts'),
-      voices: z
-        .strictObject({ ar: z.string().default('ar'), fr: z.string().default('fr') })
-        .prefault({})
-        .describe('espeak-ng voice per language'),
-      wordsPerMinute: z.number().int().min(80).max(400).default(175).describe('espeak-ng speed'),
-      texts: z.strictObject({ ar: promptTexts, fr: promptTexts }).describe('All spoken texts'),
-    }),
-  legal: z
-    .strictObject({
-      controller: z.string().default('').describe('Identity of the controller (who records), as spoken in every language'),
-      cndpReference: z.string().default('').describe('CNDP declaration receipt or authorisation number'),
-      purposes: localized.describe('Purposes of the recording'),
-      recipients: localized.describe('Who receives the recordings'),
-      retention: localized.describe('Retention period, as said to the caller'),
-      rights: localized.describe('Rights of access, rectification and opposition, and how to use them (contact)'),
-    })
-    .prefault({}),
+  withdrawal: withdrawalSection,
+  flow: flowSection,
+  prompts: promptsSection,
+  legal: legalSection,
+  profiles: z
+    .record(z.string().regex(PROFILE_NAME, "letters, digits, '-' and '_' only (at most 64)"), profileSection)
+    .default({})
+    .refine((p) => !Object.hasOwn(p, 'default'), "'default' is the top level's profile: set its keys at the top level")
+    .describe('Campaign profiles: one controller or campaign each (Gosub(consent-ivr,s,1(<name>)) or profiles.<name>.numbers)'),
   logging: z
     .strictObject({
       level: z.enum(['error', 'warn', 'info', 'debug']).default('info').describe('Log level'),

@@ -4,9 +4,40 @@
  * named. Pure data and types only; this module imports nothing of the project.
  */
 
-/** Languages of the notice. */
-export const LANGUAGES = ['ar', 'fr'] as const;
-export type Language = (typeof LANGUAGES)[number];
+/**
+ * A language of the notice: an ISO 639 code, optionally with BCP 47 subtags (`ar`, `fr`, `zgh`,
+ * `shi-Tfng`, `es-MA`). Languages are data: a profile lists the ones its notice is spoken in.
+ * The code names the sounds folder (<soundsDir>/<lang>/...) and is part of the dialplan extension
+ * a call is handed back at, so it holds letters, digits and '-' only (never '_').
+ */
+export type Language = string;
+export const LANGUAGE_CODE = /^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,3}$/;
+/** The languages whose texts ship with consent-ivr (config/consent-ivr.yaml). */
+export const BUILT_IN_LANGUAGES = ['ar', 'fr'] as const;
+/** A notice has at least one part and at most this many (one per language). */
+export const MAX_LANGUAGES = 5;
+
+/**
+ * Writing direction of a language, from the Unicode CLDR data of the runtime (Intl.Locale's
+ * textInfo): Arabic, Hebrew, Persian, Urdu, Arabic-script Tachelhit (`shi-Arab`) are right to left;
+ * Tamazight in Tifinagh (`zgh`), French, Spanish are left to right.
+ */
+export function textDirection(lang: Language): 'rtl' | 'ltr' {
+  try {
+    const locale = new Intl.Locale(lang) as Intl.Locale & { textInfo?: { direction?: string }; getTextInfo?: () => { direction?: string } };
+    const info = locale.getTextInfo?.() ?? locale.textInfo;
+    return info?.direction === 'rtl' ? 'rtl' : 'ltr';
+  } catch {
+    return 'ltr';
+  }
+}
+
+/**
+ * A campaign profile's name: letters, digits, '-' and '_' (at most 64). The top level of the
+ * configuration is the profile named `default`.
+ */
+export const PROFILE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+export const DEFAULT_PROFILE = 'default';
 
 /** Every prompt the application plays (or the dialplan whispers), one audio file per language. */
 export const PROMPT_NAMES = [

@@ -86,10 +86,20 @@ export function splitCsv(text: string): string[][] {
   return rows;
 }
 
+/**
+ * The headers an export may have: today's, and those of exports made before the fields that records
+ * made earlier lack (omitNull: profile), whose cells read as empty.
+ */
+const CSV_HEADERS: readonly string[] = (() => {
+  const headers = [RECORD_FIELDS.join(',')];
+  for (let n = STORED_FIELDS.length; n > 0 && STORED_FIELDS[n - 1]?.omitNull === true; n -= 1) headers.push(RECORD_FIELDS.slice(0, n - 1).join(','));
+  return headers;
+})();
+
 /** Parses an export back into records. Throws on a header that is not the export's. */
 export function parseCsv(text: string): StoredRecord[] {
   const [header, ...rows] = splitCsv(text);
-  if (!header || header.join(',') !== RECORD_FIELDS.join(',')) throw new Error('not a consent-ivr ledger CSV export (header differs)');
+  if (!header || !CSV_HEADERS.includes(header.join(','))) throw new Error('not a consent-ivr ledger CSV export (header differs)');
   return rows.map((cells) => fromStored(Object.fromEntries(STORED_FIELDS.map((f, i) => [f.name, cellValue(cells[i] ?? '', f.kind, f.nullable)]))));
 }
 
@@ -110,7 +120,7 @@ export function printable(v: unknown): string {
   return String(v).replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-export const TEXT_HEADER = `${['ENTERED (UTC)', 'UNIQUEID', 'DIR', 'OUTCOME', 'KEY', 'LANG', 'TRIES', 'RECORDING', 'WITHDRAWN', 'ERASED'].join('\t')}\n`;
+export const TEXT_HEADER = `${['ENTERED (UTC)', 'UNIQUEID', 'DIR', 'OUTCOME', 'KEY', 'LANG', 'TRIES', 'RECORDING', 'WITHDRAWN', 'ERASED', 'PROFILE'].join('\t')}\n`;
 
 export function textRow(r: StoredRecord): string {
   return `${[
@@ -124,6 +134,7 @@ export function textRow(r: StoredRecord): string {
     r.recording?.file ? 'yes' : 'no',
     r.withdrawal ? `by ${r.withdrawal.by}` : 'no',
     r.erasedAt ? 'yes' : 'no',
+    r.profile ?? 'default',
   ]
     .map(printable)
     .join('\t')}\n`;

@@ -5,11 +5,14 @@
  * part below maps one key of the record to its stored fields and back; serialisation, parsing,
  * validation, the CSV, JSON Lines and text formats and the tests' record factory all read this list.
  *
- * To add a field: add one part (or a field to a part) with `later: true`, at the end so that the
- * stored order of older fields does not move. Records stored before it read it as null.
+ * To add a field: add one part (or a field to a part) with `later: true` and `omitNull: true`, at
+ * the end so that the stored order of older fields does not move. Records stored before it read it
+ * as null, and serialise without it: to the very bytes they were stored and signed as (a bundle's
+ * record digest is checked on its serialisation). Fields added before `omitNull` existed are
+ * serialised as null.
  */
 import { isAbsolute } from 'node:path';
-import { LANGUAGES, OUTCOMES, SERVER_ID } from '../domain/vocabulary';
+import { LANGUAGE_CODE, OUTCOMES, PROFILE_NAME, SERVER_ID } from '../domain/vocabulary';
 import type { Pause, Recording, Withdrawal } from '../ports/ledger';
 import { PSEUDONYM_PATTERN } from './pseudonym';
 import type { StoredRecord } from './types';
@@ -40,6 +43,8 @@ export interface StoredField {
   readonly nullable: boolean;
   /** Added after the first records were stored: absent in older records, where it reads as null. */
   readonly later: boolean;
+  /** Left out of the stored JSON when null: records stored before it keep their bytes. */
+  readonly omitNull: boolean;
   /** Throws InvalidRecordError when the value (absent: undefined) may not be stored. */
   readonly check: (value: unknown, opts: CheckOptions) => void;
   /** The value a stored one reads as (absent: undefined); by default itself, absent reading as null. */
@@ -74,6 +79,7 @@ function field(name: string, spec: Spec, check: (v: unknown, opts: CheckOptions)
     kind: spec.kind ?? 'text',
     nullable: spec.nullable ?? later,
     later,
+    omitNull: spec.omitNull ?? false,
     read: spec.read,
     check: (v, opts) => (v === undefined && later ? undefined : check(v, opts)),
   };
@@ -197,7 +203,11 @@ const PARTS: readonly Part[] = [
   plain(text('calledNumber', 64)),
   plain(word('outcome', OUTCOMES, {}, 'not a known outcome')),
   plain(text('digit', 8, { nullable: true })),
-  plain(word('language', LANGUAGES, {}, 'not a configured language')),
+  plain(
+    field('language', { nullable: true }, (v) => {
+      if (v !== null && v !== undefined && (typeof v !== 'string' || !LANGUAGE_CODE.test(v))) fail('language', 'must be a language code (ar, fr, zgh, es-MA, ...) or null');
+    }),
+  ),
   plain(
     field('attempts', { kind: 'integer', read: (v) => (typeof v === 'number' ? v : 0) }, (v) => {
       if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 1000) fail('attempts', 'must be an integer from 0 to 1000');
@@ -216,6 +226,12 @@ const PARTS: readonly Part[] = [
     }),
   ),
   plain(time('erasedAt', { later: true })),
+  // Records made before campaign profiles name none: they are the default profile's.
+  plain(
+    field('profile', { later: true, omitNull: true }, (v) => {
+      if (v !== null && (typeof v !== 'string' || !PROFILE_NAME.test(v))) fail('profile', "must be a profile name (letters, digits, '-' and '_') or null");
+    }),
+  ),
 ];
 
 /** Every stored field, in stored order. */
@@ -230,7 +246,8 @@ export function toStored(record: StoredRecord | Omit<StoredRecord, 'erasedAt'>):
   for (const p of PARTS) {
     const values = p.store(r);
     p.fields.forEach((f, i) => {
-      out[f.name] = values[i] ?? null;
+      const v = values[i] ?? null;
+      if (v !== null || !f.omitNull) out[f.name] = v;
     });
   }
   return out;

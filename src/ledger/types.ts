@@ -283,6 +283,11 @@ export interface CheckpointStore {
 /** One version of the notice: every text spoken and the SHA-256 of each audio file (null: not readable). */
 export interface NoticeCatalogue {
   version: string;
+  /** The campaign profile whose notice this is (catalogues stored before profiles: the default's). Not in the version's digest. */
+  profile?: string;
+  /** The controller its legal section names (not in the version's digest: the texts say it). */
+  controller?: string;
+  /** A prompt with no text (a studio recording only) has text ''. */
   prompts: { lang: string; prompt: string; text: string; audioSha256: string | null }[];
 }
 

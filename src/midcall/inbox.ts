@@ -20,6 +20,8 @@ import { QueueReports } from '../ledger';
 
 export interface MidCallSettings {
   partialRecording: PartialRecording;
+  /** What a withdrawal does to the part recorded, by the call's campaign profile (default: partialRecording). */
+  partialRecordingOf?: (profile: string | null) => PartialRecording;
   pollMs: number;
   /** A queued request whose call never reaches the ledger is dropped after this long. */
   giveUpAfterMs: number;
@@ -137,7 +139,7 @@ export class MidCallInbox {
   }
 
   private async withdrawal(w: QueuedWithdrawal, record: ConsentRecord, log: Logger): Promise<'stored' | 'nothing' | 'retry'> {
-    const plan = planWithdrawal(record, w, this.settings.partialRecording);
+    const plan = planWithdrawal(record, w, this.settings.partialRecordingOf?.(record.profile) ?? this.settings.partialRecording);
     if (plan.kind === 'wait') return 'retry';
     if (plan.kind === 'already-stored') return 'nothing';
     if (plan.removeFile) {

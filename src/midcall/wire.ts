@@ -4,6 +4,7 @@
  */
 import type { Server } from 'node:http';
 import type { AmiConnection } from '../adapters/ami/ami-connection';
+import type { ProfileSet } from '../config/profiles';
 import type { Config } from '../config/schema';
 import { DAY_MS } from '../ledger';
 import type { Logger } from '../observability/logger';
@@ -19,6 +20,8 @@ import { MidCallInbox } from './inbox';
 
 export interface MidCallWiring {
   config: Config;
+  /** The campaign profiles in force (they change on a reload). */
+  profiles: () => ProfileSet;
   ami: AmiConnection;
   channels: LiveChannels;
   variables: ChannelVariables;
@@ -45,7 +48,11 @@ export function wireMidCall(w: MidCallWiring): MidCallPart {
   const queue = new AstDbMidCallQueue(w.ami, config.ari.app);
   const inbox = new MidCallInbox(
     { queue, ledger: w.ledger, files: w.files, recorder: w.recorder, clock: systemClock },
-    { ...config.withdrawal, giveUpAfterMs: config.ledger.retentionDays * DAY_MS },
+    {
+      ...config.withdrawal,
+      partialRecordingOf: (profile) => w.profiles().of(profile)?.withdrawal.partialRecording ?? config.withdrawal.partialRecording,
+      giveUpAfterMs: config.ledger.retentionDays * DAY_MS,
+    },
     log.child({ component: 'midcall' }),
     { observer: w.observe, onRecordingClosed: w.onRecordingClosed },
   );

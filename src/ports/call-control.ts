@@ -46,6 +46,8 @@ export interface IncomingCall {
   /** Outbound: the calling (agent) channel that runs Dial, as Asterisk names it; null otherwise. */
   agentChannel: string | null;
   linkedId: string;
+  /** The campaign profile the routine's argument names, exactly as given (null: none given). Never trusted: looked up by name. */
+  profile: string | null;
   /** Stasis() arguments. */
   args: string[];
 }

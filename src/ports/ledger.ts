@@ -33,6 +33,8 @@ export interface ConsentRecord {
   pauses: Pause[];
   /** The caller asked for the full notice (key 0). Null in records made before it was kept. */
   fullNotice: boolean | null;
+  /** The campaign profile the call ran in; null in records made before profiles (the default's). */
+  profile: string | null;
 }
 
 export interface Recording {

@@ -9,10 +9,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Config } from '../config/schema';
+import type { Profile } from '../config/profiles';
 import type { Language, PromptName } from '../domain/vocabulary';
 import type { NoticeCatalogue } from '../ledger';
-import { renderAll } from './texts';
+import { renderAll, type NoticeSource } from './texts';
 import { wavSeconds } from './wav';
 
 const run = promisify(execFile);
@@ -27,8 +27,12 @@ export interface BuildResult {
   lang: Language;
   prompt: PromptName;
   file: string;
-  status: 'generated' | 'unchanged' | 'admin-supplied';
+  /** no-text: the prompt has no text in this language and no recording yet (a studio recording is needed). */
+  status: 'generated' | 'unchanged' | 'admin-supplied' | 'no-text';
 }
+
+/** A profile, as the prompt commands need it. */
+export type PromptProfile = Pick<Profile, 'name' | 'prompts' | 'legal' | 'flow'>;
 
 function sha256(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
@@ -46,7 +50,8 @@ function readManifest(dir: string): Manifest {
   }
 }
 
-export async function buildPrompts(config: Config, soundsDir = config.prompts.soundsDir, force = false): Promise<BuildResult[]> {
+/** Speaks the profile's texts into its prompts folder, in each of its languages. */
+export async function buildPrompts(config: PromptProfile, soundsDir = config.prompts.soundsDir, force = false): Promise<BuildResult[]> {
   const { folder, voices, wordsPerMinute } = config.prompts;
   const results: BuildResult[] = [];
   const manifests = new Map<string, Manifest>();
@@ -57,8 +62,13 @@ export async function buildPrompts(config: Config, soundsDir = config.prompts.so
     manifests.set(dir, manifest);
     const name = `${prompt}.wav`;
     const file = join(dir, name);
-    const source = sha256(JSON.stringify([voices[lang], wordsPerMinute, text]));
+    const voice = voices[lang] ?? lang;
+    const source = sha256(JSON.stringify([voice, wordsPerMinute, text]));
     const known = manifest.files[name];
+    if (text === null) {
+      results.push({ lang, prompt, file, status: existsSync(file) ? 'admin-supplied' : 'no-text' });
+      continue;
+    }
     if (existsSync(file)) {
       const audio = sha256(readFileSync(file));
       if (!known || known.audio !== audio) {
@@ -73,7 +83,7 @@ export async function buildPrompts(config: Config, soundsDir = config.prompts.so
     const raw = `${file}.espeak.wav`;
     const tmp = `${file}.tmp.wav`;
     try {
-      await run('espeak-ng', ['-v', voices[lang], '-s', String(wordsPerMinute), '-w', raw, text]);
+      await run('espeak-ng', ['-v', voice, '-s', String(wordsPerMinute), '-w', raw, text]);
       // 8 kHz mono 16-bit, a little silence after the words so prompts do not run into each other.
       await run('sox', [raw, '-r', '8000', '-c', '1', '-b', '16', '-e', 'signed-integer', tmp, 'pad', '0', '0.3']);
       renameSync(tmp, file);
@@ -119,7 +129,7 @@ export async function buildTone(soundsDir: string): Promise<string> {
  * prompt files can be read from here, of the audio the caller hears.
  */
 export function noticeVersion(
-  config: Pick<Config, 'prompts' | 'legal'>,
+  config: PromptProfile,
   soundsDir = config.prompts.soundsDir,
 ): { version: string; audioMissing: string[]; catalogue: NoticeCatalogue } {
   const audioMissing: string[] = [];
@@ -132,10 +142,11 @@ export function noticeVersion(
     } catch {
       audioMissing.push(file);
     }
-    prompts.push({ lang, prompt, text, audioSha256 });
+    // A prompt with no text (a studio recording) is '' in the catalogue: its audio hash is what it says.
+    prompts.push({ lang, prompt, text: text ?? '', audioSha256 });
   }
   const version = noticeVersionOf(prompts);
-  return { version, audioMissing, catalogue: { version, prompts } };
+  return { version, audioMissing, catalogue: { version, profile: config.name, controller: config.legal.controller, prompts } };
 }
 
 /**
@@ -149,7 +160,7 @@ export function noticeVersionOf(prompts: NoticeCatalogue['prompts']): string {
 }
 
 /** Seconds of each prompt file that can be read, keyed "<lang>/<prompt>". */
-export function promptDurations(config: Pick<Config, 'prompts' | 'legal'>, soundsDir = config.prompts.soundsDir): Map<string, number> {
+export function promptDurations(config: NoticeSource, soundsDir = config.prompts.soundsDir): Map<string, number> {
   const out = new Map<string, number>();
   for (const { lang, prompt } of renderAll(config)) {
     try {

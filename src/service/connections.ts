@@ -9,11 +9,13 @@ import { createLedger } from './ledger';
 
 const AMI_FIRST_CONNECT_MS = 5000;
 
-/** The ledger, storing the notice's texts whenever Redis is ready, and saying loudly when Redis would lose it. */
-export async function openLedger(config: Config, log: Logger, catalogue: NoticeCatalogue): ReturnType<typeof createLedger> {
+/** The ledger, storing the notices' texts (those in force: `catalogues`) whenever Redis is ready, and saying loudly when Redis would lose it. */
+export async function openLedger(config: Config, log: Logger, catalogues: () => readonly NoticeCatalogue[]): ReturnType<typeof createLedger> {
   const ledger = await createLedger(config, log.child({ component: 'ledger' }));
   ledger.onReady(() => {
-    ledger.evidence.saveNotice(catalogue).catch((e: Error) => log.warn('notice texts not stored yet; will try again', { error: e.message }));
+    for (const catalogue of catalogues()) {
+      ledger.evidence.saveNotice(catalogue).catch((e: Error) => log.warn('notice texts not stored yet; will try again', { profile: catalogue.profile, error: e.message }));
+    }
   });
   ledger.onReady(() => {
     ledger

@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../../src/config/load';
+import { profileSetOf } from '../../src/config/profiles';
 import { buildPrompts, noticeVersion } from '../../src/prompts/build';
 import { renderText } from '../../src/prompts/texts';
 import { REPO, wavSeconds } from '../support';
@@ -29,7 +30,7 @@ describe('prompts', () => {
     execFileSync('sox', ['-n', '-r', '8000', '-c', '1', '-b', '16', own, 'synth', '1', 'sine', '440']);
     const ownBytes = readFileSync(own);
 
-    const first = await buildPrompts(config, dir);
+    const first = await buildPrompts(profileSetOf(config).default, dir);
     expect(first).toHaveLength(20);
     expect(first.find((r) => r.lang === 'fr' && r.prompt === 'notice')?.status).toBe('admin-supplied');
     expect(first.filter((r) => r.status === 'generated')).toHaveLength(19);
@@ -42,14 +43,14 @@ describe('prompts', () => {
     expect(header.readUInt16LE(34)).toBe(16); // bits per sample
     expect(wavSeconds(ar)).toBeGreaterThan(3);
 
-    const v1 = noticeVersion(config, dir);
+    const v1 = noticeVersion(profileSetOf(config).default, dir);
     expect(v1.audioMissing).toEqual([]);
-    const second = await buildPrompts(config, dir);
+    const second = await buildPrompts(profileSetOf(config).default, dir);
     expect(second.filter((r) => r.status === 'unchanged')).toHaveLength(19);
-    expect(noticeVersion(config, dir).version).toBe(v1.version);
+    expect(noticeVersion(profileSetOf(config).default, dir).version).toBe(v1.version);
 
     // Replacing a prompt's audio changes the notice version.
     writeFileSync(own, Buffer.concat([ownBytes, Buffer.alloc(1600)]));
-    expect(noticeVersion(config, dir).version).not.toBe(v1.version);
+    expect(noticeVersion(profileSetOf(config).default, dir).version).not.toBe(v1.version);
   }, 60000);
 });

@@ -9,16 +9,35 @@ import type { CallControl, DialplanTarget, IncomingCall } from '../../src/ports/
 import type { ConsentRecord, Ledger, StoredIn } from '../../src/ports/ledger';
 import type { CallObserver } from '../../src/ports/observer';
 import type { Recorder, RecordingRequest } from '../../src/ports/recorder';
-import type { RunnerPorts, RunnerSettings } from '../../src/call/call-runner';
+import type { CallProfile, RunnerPorts, RunnerSettings } from '../../src/call/call-runner';
+import type { CallProfiles } from '../../src/call/consent-app';
 import { deferred, ManualClock } from './manual-clock';
 
-export const RUNNER_SETTINGS: RunnerSettings = {
+/** The default profile of the runner's tests: Arabic then French. */
+export const TEST_PROFILE: CallProfile = {
+  name: 'default',
   flow: { languages: ['ar', 'fr'], defaultLanguage: 'ar', inputTimeoutMs: 4000, maxAttempts: 3, maxCallMs: 60000, fullNoticeExtensionMs: 60000 },
-  recording: { dir: '/var/spool/rec', format: 'wav', options: 'b' },
   promptFolder: 'consent-ivr',
   noticeVersion: 'v1',
+};
+
+export const RUNNER_SETTINGS: RunnerSettings = {
+  profile: TEST_PROFILE,
+  recording: { dir: '/var/spool/rec', format: 'wav', options: 'b' },
   serverId: 'pbx-1',
 };
+
+/** Profiles for the app's tests: `profiles` by name (the default is TEST_PROFILE), chosen by name only. */
+export function testProfiles(profiles: CallProfile[] = []): CallProfiles {
+  const byName = new Map([TEST_PROFILE, ...profiles].map((p) => [p.name, p]));
+  return {
+    choose(argument) {
+      if (argument === null || argument === '') return { profile: TEST_PROFILE, by: 'default' };
+      const p = byName.get(argument);
+      return p ? { profile: p, by: 'argument' } : { profile: null, unknown: argument };
+    },
+  };
+}
 
 /** An inbound call, already answered; `over` changes its fields. */
 export function testCall(over: Partial<IncomingCall> = {}): IncomingCall {
@@ -31,6 +50,7 @@ export function testCall(over: Partial<IncomingCall> = {}): IncomingCall {
     calledNumber: '0522000000',
     agentChannel: null,
     linkedId: '1732800000.41',
+    profile: null,
     args: [],
     ...over,
   };

@@ -28,6 +28,7 @@ export function testRecord(over: Partial<ConsentRecord> = {}): ConsentRecord {
     withdrawal: null,
     pauses: [],
     fullNotice: null,
+    profile: null,
     ...over,
   };
 }

@@ -34,7 +34,7 @@ describe('call runner', () => {
     t.runner.playbackFinished('1732800000.42-p2', true);
     const summary = await t.runner.done;
     expect(summary.outcome).toBe('accepted');
-    expect(t.calls.continued).toEqual([{ context: 'consent-ivr-result', extension: 'accepted_ar_key-accept', priority: 1 }]);
+    expect(t.calls.continued).toEqual([{ context: 'consent-ivr-result', extension: 'accepted_ar_key-accept_ar.fr_default', priority: 1 }]);
     expect(t.clock.live).toBe(0);
     expect(t.ledger.outcomes[0]).toMatchObject({ outcome: 'accepted', digit: '1', language: 'ar', recording: { file: { path: expect.any(String) } }, noticeVersion: 'v1' });
   });
@@ -114,7 +114,7 @@ describe('call runner', () => {
     t.clock.advance(60000);
     const s = await t.runner.done;
     expect(s).toMatchObject({ outcome: 'error', reason: 'deadline' });
-    expect(t.calls.continued).toEqual([{ context: 'consent-ivr-result', extension: 'error__deadline', priority: 1 }]);
+    expect(t.calls.continued).toEqual([{ context: 'consent-ivr-result', extension: 'error__deadline_ar.fr_default', priority: 1 }]);
   });
 
   test('When handing the call back fails, then it is retried until it works, and the flow ends once', async () => {
@@ -132,7 +132,7 @@ describe('call runner', () => {
       t.clock.advance(1000);
     }
     expect((await t.runner.done).outcome).toBe('error');
-    expect(t.calls.continued).toEqual([{ context: 'consent-ivr-result', extension: 'error__deadline', priority: 1 }]);
+    expect(t.calls.continued).toEqual([{ context: 'consent-ivr-result', extension: 'error__deadline_ar.fr_default', priority: 1 }]);
   });
 
   test('When the channel is gone, then a failed hand-back is not retried', async () => {
@@ -192,7 +192,7 @@ describe('call runner: the agent channel of an outbound call', () => {
     for (const linked of cases) {
       const t = await refusedOutbound(linked);
       expect(t.set).toEqual([]);
-      expect(t.continued).toEqual([{ context: 'consent-ivr-result', extension: 'refused_ar_key-refuse', priority: 1 }]);
+      expect(t.continued).toEqual([{ context: 'consent-ivr-result', extension: 'refused_ar_key-refuse_ar.fr_default', priority: 1 }]);
       expect(t.log).toContain('that channel is not part of this call');
       // The name came from the routine's arguments: it is not logged.
       expect(t.log).not.toContain('consent-test-out-00000007');

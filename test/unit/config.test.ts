@@ -127,14 +127,20 @@ describe('configuration', () => {
   });
 
   test('When a required value is missing, then the error names it', () => {
-    const e = errorOf(() => loadConfig(withEdit((d) => delete d.prompts.texts.fr.notice), secretsEnv));
-    expect(e.key).toBe('prompts.texts.fr.notice');
-    expect(e.message).toContain('prompts.texts.fr.notice: required value is missing');
+    const e = errorOf(() => loadConfig(withEdit((d) => delete d.prompts.texts), secretsEnv));
+    expect(e.key).toBe('prompts.texts');
+    expect(e.message).toContain('prompts.texts: required value is missing');
+  });
+
+  test('When a language is not a language code, then the error names the key', () => {
+    const e = errorOf(() => loadConfig(withEdit((d) => (d.flow.languages = ['ar', 'EN_us'])), secretsEnv));
+    expect(e.key).toBe('flow.languages.1');
+    expect(e.message).toContain('a language code');
   });
 
   test('When an enum value is wrong, then the error names the key', () => {
-    const e = errorOf(() => loadConfig(withEdit((d) => (d.flow.languages = ['ar', 'en'])), secretsEnv));
-    expect(e.key).toBe('flow.languages.1');
+    const e = errorOf(() => loadConfig(withEdit((d) => (d.redis.mode = 'ring')), secretsEnv));
+    expect(e.key).toBe('redis.mode');
   });
 
   test('When MixMonitor options contain a comma, then they are refused', () => {

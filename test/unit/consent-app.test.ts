@@ -5,7 +5,7 @@
 import { ConsentApp } from '../../src/call/consent-app';
 import type { CallEvent, CallSource, IncomingCall } from '../../src/ports/call-control';
 import type { CallObserver, DecisionOutcome } from '../../src/ports/observer';
-import { capturedLog, fakeRunnerPorts, RUNNER_SETTINGS, testCall } from '../support/call-ports';
+import { capturedLog, fakeRunnerPorts, RUNNER_SETTINGS, testProfiles, testCall } from '../support/call-ports';
 import { flush } from '../support/manual-clock';
 
 /** Stands for ARI: the test emits StasisStart (a call) and the channel's events. */
@@ -38,7 +38,7 @@ function setup() {
   const fakes = fakeRunnerPorts(observer);
   const source = new FakeSource();
   const { logger, lines } = capturedLog();
-  const app = new ConsentApp(source, fakes.ports, RUNNER_SETTINGS, logger, () => 'c'.repeat(64));
+  const app = new ConsentApp(source, fakes.ports, { recording: RUNNER_SETTINGS.recording, serverId: RUNNER_SETTINGS.serverId }, testProfiles(), logger, () => 'c'.repeat(64));
   /** The id of the playback started last (the one the caller hears now). */
   const lastPlayback = () => fakes.calls.played[fakes.calls.played.length - 1]?.split(':')[0] ?? '';
   const extensions = () => fakes.calls.continued.map((t) => t?.extension);
@@ -121,7 +121,7 @@ describe('consent app', () => {
     t.source.emit({ type: 'playback-finished', playbackId: t.lastPlayback(), ok: true });
     await flush();
     expect(t.seen.ended).toEqual([['refused', 9500]]);
-    expect(t.extensions()).toEqual(['refused_ar_key-refuse']);
+    expect(t.extensions()).toEqual(['refused_ar_key-refuse_ar.fr_default']);
     expect(t.app.has(ID)).toBe(true); // until the channel leaves Stasis
     t.source.emit({ type: 'left-stasis', channelId: ID });
     expect(t.app.activeCalls).toBe(0);

@@ -30,15 +30,22 @@ describe('stored records from before', () => {
     expect(parseStoredRecord(raw.old as string)).toMatchObject({ direction: 'inbound', recording: { file: { server: null } }, withdrawal: null, pauses: [], fullNotice: null, erasedAt: null });
   });
 
-  test('The stored field order is the one of before', () => {
-    expect(RECORD_FIELDS).toEqual(Object.keys(JSON.parse(stored.accepted as string)));
+  test('The stored field order is the one of before, the campaign profile after it', () => {
+    expect(RECORD_FIELDS).toEqual([...Object.keys(JSON.parse(stored.accepted as string)), 'profile']);
   });
 
-  test('When the records are exported as CSV, JSON Lines and text, then the output is the one of before', () => {
-    expect(csvHeader() + records.map(csvRow).join('')).toBe(fixtures.csv);
+  test('When the records are exported as CSV, JSON Lines and text, then the output is the one of before, with an empty profile column (the default profile in the table)', () => {
+    const withColumn = (csv: string, cell: (i: number) => string) => csv.split('\r\n').map((line, i) => (line === '' ? line : `${line},${cell(i)}`)).join('\r\n');
+    expect(csvHeader() + records.map(csvRow).join('')).toBe(withColumn(fixtures.csv, (i) => (i === 0 ? 'profile' : '')));
     expect(records.map(jsonlRow).join('')).toBe(fixtures.jsonl);
-    expect(TEXT_HEADER + records.map(textRow).join('')).toBe(fixtures.text);
-    expect(records.map((r, i) => textRecord(r, { seq: i + 1 })).join('')).toBe(fixtures.show);
+    const table = fixtures.text.split('\n').map((line, i) => (line === '' ? line : `${line}\t${i === 0 ? 'PROFILE' : 'default'}`)).join('\n');
+    expect(TEXT_HEADER + records.map(textRow).join('')).toBe(table);
+    const width = Math.max(...RECORD_FIELDS.map((f) => f.length)) + 2;
+    expect(records.map((r, i) => textRecord(r, { seq: i + 1 })).join('')).toBe(fixtures.show.replace(/^chainSeq/gm, `${'profile'.padEnd(width)}-\nchainSeq`));
+  });
+
+  test('When a record of before is exported and read back through today\'s CSV, then it serialises to its stored bytes (no profile field)', () => {
+    expect(parseCsv(csvHeader() + records.map(csvRow).join('')).map(serialiseRecord)).toEqual(names.map((n) => stored[n]));
   });
 
   test('When the exports of before are read back, then they give the same records', () => {

@@ -10,7 +10,7 @@ const outbound = { caller: { number: '' }, dialplan: { context: 'consent-ivr-out
 
 describe('the routines\' Stasis arguments', () => {
   test('Inbound: the subject is the caller, the called number is the DID', () => {
-    expect(routineArguments(['0522000000'], inbound)).toEqual({ direction: 'inbound', subjectNumber: '+212611111111', calledNumber: '0522000000', agentChannel: null, extra: 0 });
+    expect(routineArguments(['0522000000'], inbound)).toEqual({ direction: 'inbound', subjectNumber: '+212611111111', calledNumber: '0522000000', agentChannel: null, profile: null, extra: 0 });
   });
 
   test('Outbound: the subject is the dialled customer, never stored as the called number; the agent channel is kept', () => {
@@ -19,6 +19,7 @@ describe('the routines\' Stasis arguments', () => {
       subjectNumber: '0612345678',
       calledNumber: '',
       agentChannel: 'PJSIP/agent-0000002a',
+      profile: null,
       extra: 0,
     });
     expect(routineArguments(['0612345678@consent-test-customer', 'outbound', 'Local/s@consent-test-out-00000001;2'], outbound)).toMatchObject({
@@ -29,7 +30,7 @@ describe('the routines\' Stasis arguments', () => {
 
   test('When a caller dials "0522…,outbound,<channel>" on a routine that does not filter, then the call is inbound, no agent channel is taken, and the called number is its first part', () => {
     const r = routineArguments(['0522123456', 'outbound', 'PJSIP/loopback-caller-0000000a'], inbound);
-    expect(r).toEqual({ direction: 'inbound', subjectNumber: '+212611111111', calledNumber: '0522123456', agentChannel: null, extra: 2 });
+    expect(r).toEqual({ direction: 'inbound', subjectNumber: '+212611111111', calledNumber: '0522123456', agentChannel: null, profile: null, extra: 2 });
   });
 
   test('Outbound only from the outbound routine\'s context with exactly its three arguments', () => {
@@ -38,6 +39,22 @@ describe('the routines\' Stasis arguments', () => {
     expect(routineArguments(['0612', 'outbound', 'PJSIP/a-1', 'x'], outbound).direction).toBe('inbound');
     expect(routineArguments(['0612', 'inbound', 'PJSIP/a-1'], outbound).direction).toBe('inbound');
     expect(routineArguments(['0612', 'outbound', 'PJSIP/a-1'], { dialplan: {} }).direction).toBe('inbound');
+  });
+
+  test('The campaign profile comes base64-encoded as profile:<…>, decoded exactly as the routine was given it; empty is none', () => {
+    const b64 = (s: string) => `profile:${Buffer.from(s, 'utf8').toString('base64')}`;
+    expect(routineArguments(['0522000000', b64('bank')], inbound)).toMatchObject({ direction: 'inbound', calledNumber: '0522000000', profile: 'bank', extra: 0 });
+    expect(routineArguments(['0522000000', 'profile:'], inbound)).toMatchObject({ profile: null, extra: 0 });
+    expect(routineArguments(['0612', 'outbound', 'PJSIP/a-1', b64('insurer')], outbound)).toMatchObject({ direction: 'outbound', agentChannel: 'PJSIP/a-1', profile: 'insurer' });
+    // Whatever the argument held (commas, CR/LF, quotes) it is one Stasis argument and reads back as given, to be looked up by name.
+    const odd = 'bank,outbound\r\nAction: Originate"';
+    expect(routineArguments(['0522000000', b64(odd)], inbound)).toMatchObject({ direction: 'inbound', profile: odd, extra: 0 });
+  });
+
+  test('An argument that only looks like a profile (not base64, or after a number with commas) is not one', () => {
+    expect(routineArguments(['0522000000', 'profile:bank!'], inbound)).toMatchObject({ profile: null, extra: 1 });
+    expect(routineArguments(['0522000000', 'bank'], inbound)).toMatchObject({ profile: null, extra: 1 });
+    expect(routineArguments(['0612', 'outbound', 'PJSIP/a-1', 'bank'], outbound).direction).toBe('inbound');
   });
 
   test('An agent channel name outside Asterisk\'s characters is not taken', () => {

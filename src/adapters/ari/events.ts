@@ -59,6 +59,7 @@ function onStasisStart(adapter: EventEmitter, log: Logger, event: { args?: unkno
     calledNumber: routine.calledNumber,
     agentChannel: routine.agentChannel,
     linkedId: channel.linkedid ?? channel.id,
+    profile: routine.profile,
     args,
   };
   adapter.emit('call', call);
@@ -72,13 +73,28 @@ const CHANNEL_NAME = /^[A-Za-z0-9_./@;:+-]{1,256}$/;
 /** What is kept of the dialled number (what the inbound routine's FILTER() lets through). */
 const NOT_IN_NUMBER = /[^-0-9A-Za-z+*#._]/g;
 const MAX_NUMBER = 64;
+/** The routines pass the campaign profile as `profile:<base64 of the routine's argument>`: no comma can be in it. */
+const PROFILE_ARG = /^profile:([A-Za-z0-9+/=]{0,344})$/;
+const MAX_PROFILE = 256;
+
+/** The profile an argument names (decoded as given, at most MAX_PROFILE characters), null when none. */
+function profileArgument(arg: string | undefined): string | null | undefined {
+  if (arg === undefined) return undefined;
+  const m = PROFILE_ARG.exec(arg);
+  if (!m) return undefined;
+  const name = Buffer.from(m[1] ?? '', 'base64').toString('utf8').slice(0, MAX_PROFILE);
+  return name === '' ? null : name;
+}
 
 /**
  * What the dialplan routines pass to Stasis():
  * - inbound (consent-ivr): the extension the caller dialled, cut at its first comma and filtered;
  * - outbound (consent-ivr-outbound, run by Dial's U() on the called channel): the dialled resource
  *   (DIALEDPEERNUMBER, e.g. "trunk/0612345678" or "0612345678@trunk"), "outbound", and the calling
- *   channel's name.
+ *   channel's name;
+ * - both then `profile:<base64>`, the campaign profile the routine was given (Gosub's argument,
+ *   encoded by BASE64_ENCODE so that whatever it holds is one argument and cannot be mistaken for
+ *   another; a filtered number never holds ':'). Routines older than profiles pass none.
  * Stasis() splits its data on commas after the dialplan expanded it, and a SIP user part may hold
  * commas: a caller who dials "0522…,outbound,<channel>" on a dialplan that does not filter adds
  * arguments. So a call is outbound only when it entered Stasis from the outbound routine's context
@@ -89,18 +105,22 @@ const MAX_NUMBER = 64;
 export function routineArguments(
   args: string[],
   channel: Pick<RawChannel, 'caller' | 'dialplan'>,
-): Pick<IncomingCall, 'direction' | 'subjectNumber' | 'calledNumber' | 'agentChannel'> & { extra: number } {
-  if (channel.dialplan?.context === OUTBOUND_ROUTINE && args.length === 3 && args[1] === 'outbound') {
+): Pick<IncomingCall, 'direction' | 'subjectNumber' | 'calledNumber' | 'agentChannel' | 'profile'> & { extra: number } {
+  const outboundProfile = profileArgument(args[3]);
+  if (channel.dialplan?.context === OUTBOUND_ROUTINE && (args.length === 3 || (args.length === 4 && outboundProfile !== undefined)) && args[1] === 'outbound') {
     const agent = args[2] as string;
-    return { direction: 'outbound', subjectNumber: dialledNumber(args[0] ?? ''), calledNumber: '', agentChannel: CHANNEL_NAME.test(agent) ? agent : null, extra: 0 };
+    return { direction: 'outbound', subjectNumber: dialledNumber(args[0] ?? ''), calledNumber: '', agentChannel: CHANNEL_NAME.test(agent) ? agent : null, profile: outboundProfile ?? null, extra: 0 };
   }
+  const inboundProfile = profileArgument(args[1]);
+  const passed = inboundProfile === undefined ? 1 : 2;
   return {
     direction: 'inbound',
     subjectNumber: channel.caller?.number ?? '',
     // The routine passes the number the caller dialled (its own extension is just "s").
     calledNumber: ((args[0] ?? channel.dialplan?.exten ?? '').split(',')[0] ?? '').replace(NOT_IN_NUMBER, '').slice(0, MAX_NUMBER),
     agentChannel: null,
-    extra: Math.max(0, args.length - 1),
+    profile: inboundProfile ?? null,
+    extra: Math.max(0, args.length - passed),
   };
 }
 
