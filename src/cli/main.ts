@@ -6,11 +6,11 @@
 import { Command, CommanderError } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { startService } from '../service/start';
+import { startService, type Service } from '../service/start';
 import { ConfigError, loadConfig, LoadResult } from '../config/load';
 import { profileSetOf, type Profile } from '../config/profiles';
 import type { Config, Secrets } from '../config/schema';
-import { createLogger } from '../observability/logger';
+import { createLogger, type Logger } from '../observability/logger';
 import { buildPrompts, buildTone, noticeVersion, promptDurations, promptFile } from '../prompts';
 import { checkConfig, checkDialplan, checkTimings, type AudioProbe, type Finding } from './check-config';
 import { crashHandler } from './crash';
@@ -50,6 +50,28 @@ function load(program: Command, opts: { secrets?: readonly (keyof Secrets)[]; op
   }
 }
 
+/**
+ * Reads the configuration file again and hands its profiles and prompts to the running service. A
+ * file that does not load or validate is refused with the error logged: the configuration in force
+ * stays, and no call notices.
+ */
+function reloadService(service: Service, program: Command, log: Logger): void {
+  const file = program.opts<{ config: string }>().config;
+  let next: Config;
+  try {
+    next = loadConfig(file, process.env).config;
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    log.error('reload refused: the new configuration is not valid; the one in force is kept', { error: message, key: e instanceof ConfigError ? e.key : undefined });
+    return;
+  }
+  try {
+    service.reload(next);
+  } catch (e) {
+    log.error('reload refused: the profiles or prompts could not be read; the ones in force are kept', { error: (e as Error).message });
+  }
+}
+
 /** `consent-ivr start`: the service, with its signals handled from the start. */
 function registerStart(program: Command): void {
   program
@@ -61,7 +83,7 @@ function registerStart(program: Command): void {
       process.on('unhandledRejection', (e) => log.error('unhandled rejection', { error: e instanceof Error ? e.message : String(e) }));
       process.on('uncaughtException', crashHandler(log));
       // Signals are handled from the start: one that arrives while the service starts stops it once started.
-      let service: Awaited<ReturnType<typeof startService>> | null = null;
+      let service: Service | null = null;
       let stopAsked = false;
       let signals = 0;
       const stop = () => void service?.stop().then(() => process.exit(0));
@@ -78,6 +100,11 @@ function registerStart(program: Command): void {
       };
       process.on('SIGTERM', () => onSignal('SIGTERM'));
       process.on('SIGINT', () => onSignal('SIGINT'));
+      // SIGHUP (systemctl reload): the configuration and the prompts again, for the calls that enter from now on.
+      process.on('SIGHUP', () => {
+        if (!service || stopAsked) return void log.warn('reload asked while starting or stopping; ignored');
+        reloadService(service, program, log);
+      });
       try {
         service = await startService(config, warnings, log);
         if (stopAsked) stop();
