@@ -40,6 +40,29 @@ function positive(name: string, v: string | undefined): number {
 
 // ------------------------------------------------------------------------------------ options
 
+/** --campaigns N: the service runs with N campaign profiles loaded besides the default. */
+function campaignCount(v: string | undefined): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 999) throw new Error(`--campaigns must be a whole number from 0 to 999, got ${v}`);
+  return n;
+}
+
+/**
+ * A configuration with `n` campaign profiles, each with its own controller and a number pattern no
+ * benchmark call dials: every call is chosen into the default profile after its number was tried
+ * against every profile's patterns (the longest choice), and plays the prompts the sandbox built.
+ */
+function campaignConfig(dir: string, runId: string, n: number): string {
+  const lines = [`extends: ${resolve(REPO, 'config/sandbox.yaml')}`, 'profiles:'];
+  for (let i = 1; i <= n; i += 1) {
+    const id = String(i).padStart(3, '0');
+    lines.push(`  campaign-${id}:`, `    numbers: ["_8${id}XXXXXX", "09${id}00000"]`, `    legal: { controller: "Client ${id} SARL", cndpReference: "D-${id}-2026" }`, `    ledger: { retentionDays: ${30 + i} }`);
+  }
+  const file = resolve(dir, `${runId}-campaigns.yaml`);
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return file;
+}
+
 function options() {
   const { values: a } = parseArgs({
     options: {
@@ -63,6 +86,7 @@ function options() {
       'no-heard': { type: 'boolean', default: false },
       hooks: { type: 'string' },
       instances: { type: 'string', default: '1' },
+      campaigns: { type: 'string', default: '0' },
     },
     strict: true,
   });
@@ -93,6 +117,7 @@ function options() {
     logLevel: a['log-level'] === 'debug' ? 'debug' : 'info',
     quietWaitMs: Number(a['quiet-wait']) * 1000,
     instances: Math.round(positive('instances', a.instances)),
+    campaigns: campaignCount(a.campaigns),
     cpuProf: a['cpu-prof'] === true,
     hooks: a.hooks,
     keep: a.keep === true,
@@ -164,8 +189,9 @@ async function prepare(o: Options): Promise<Run> {
   const profDir = o.cpuProf ? resolve(o.out, `${runId}-prof`) : undefined;
   if (profDir) mkdirSync(profDir, { recursive: true });
   const ami = await new TestAmi({ actionTimeoutMs: 60000, keep: false, eventMask: 'call,dtmf,user' }).start();
-  console.log(`run ${runId}: starting ${o.instances} consent-ivr instance(s) (app and ledger prefix ${runId})`);
+  console.log(`run ${runId}: starting ${o.instances} consent-ivr instance(s) (app and ledger prefix ${runId})${o.campaigns > 0 ? ` with ${o.campaigns} campaign profiles loaded` : ''}`);
   let start: StartOptions = {
+    ...(o.campaigns > 0 ? { config: campaignConfig(o.out, runId, o.campaigns) } : {}),
     nodeArgs: profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
     env: {
       CONSENT_IVR_LOGGING_LEVEL: o.logLevel,
