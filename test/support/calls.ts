@@ -45,6 +45,8 @@ export interface CallScript {
   callerLong?: boolean;
   /** Stasis application (ari.app) of the service instance the call goes to. */
   app?: string;
+  /** The campaign profile given to the routine (any bytes: sent URI-encoded). */
+  profile?: string;
 }
 
 /** Channel variable of each script field ("__": inherited by the channels Dial and Queue make). */
@@ -73,6 +75,7 @@ const VARS: Record<keyof CallScript, string> = {
   callerNameUri: '__TEST_CALLER_NAME',
   callerLong: '__TEST_CALLER_LONG',
   app: '__CONSENT_APP',
+  profile: 'TEST_PROFILE',
 };
 
 function scriptVars(script: CallScript, inherit: boolean): Record<string, string> {
@@ -80,7 +83,7 @@ function scriptVars(script: CallScript, inherit: boolean): Record<string, string
   for (const [k, v] of Object.entries(script) as [keyof CallScript, unknown][]) {
     if (v === undefined || v === false) continue;
     const name = inherit && !VARS[k].startsWith('__') ? `__${VARS[k]}` : VARS[k];
-    vars[name] = v === true ? '1' : k === 'callerNum' || k === 'callerName' ? encodeURIComponent(String(v)) : String(v);
+    vars[name] = v === true ? '1' : k === 'callerNum' || k === 'callerName' || k === 'profile' ? encodeURIComponent(String(v)) : String(v);
   }
   return vars;
 }
@@ -124,6 +127,15 @@ export async function placeCall(ami: TestAmi, script: CallScript, resultTimeoutM
   const uniqueId = ami.userEvent('ConsentTestEnter', testId, 30000).then((e) => e.unique as string);
   const result = ami.userEvent('ConsentTest', testId, resultTimeoutMs);
   await originateLocal(ami, 's', 'consent-test-in', 'consent-test-caller', { __TESTID: testId, ...scriptVars(script, false) });
+  return { testId, uniqueId, result };
+}
+
+/** An inbound test call to a dialled number (Local/<number>@consent-test-did), in the profile `script.profile` names or the number chooses. */
+export async function placeCallTo(ami: TestAmi, number: string, script: CallScript, resultTimeoutMs = 90000): Promise<PlacedCall> {
+  const testId = newTestId();
+  const uniqueId = ami.userEvent('ConsentTestEnter', testId, 30000).then((e) => e.unique as string);
+  const result = ami.userEvent('ConsentTest', testId, resultTimeoutMs);
+  await originateLocal(ami, number, 'consent-test-did', 'consent-test-caller', { __TESTID: testId, ...scriptVars(script, false) });
   return { testId, uniqueId, result };
 }
 

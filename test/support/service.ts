@@ -35,6 +35,8 @@ export interface StartOptions {
   nodeArgs?: string[];
   /** Keep only the last 200 output lines (long benchmark runs). */
   tailOnly?: boolean;
+  /** Configuration file (default: config/sandbox.yaml); one of a test's own extends it. */
+  config?: string;
 }
 
 /** Every instance started by this process and still running, so none outlives a failed test. */
@@ -71,7 +73,7 @@ export class ServiceProcess {
   static async start(opts: StartOptions = {}): Promise<ServiceProcess> {
     const name = opts.name ?? `civr-${randomUUID().slice(0, 8)}`;
     const journal = resolve(sandbox().stateDir, 'journal', name);
-    const proc = spawn(process.execPath, cliArgs(opts.nodeArgs ?? [], ['start', '--config', resolve(REPO, 'config/sandbox.yaml')]), {
+    const proc = spawn(process.execPath, cliArgs(opts.nodeArgs ?? [], ['start', '--config', opts.config ?? resolve(REPO, 'config/sandbox.yaml')]), {
       cwd: REPO,
       env: {
         ...process.env,
@@ -173,6 +175,11 @@ export class ServiceProcess {
   /** Keeps the output in the sandbox's logs folder, to read after the run. */
   saveLog(label = `${this.name}-${this.pid}`): void {
     writeFileSync(resolve(sandbox().stateDir, 'logs', `app-${label}.log`), `${this.raw.join('\n')}\n`);
+  }
+
+  /** Sends a signal without waiting (SIGHUP: reload the configuration). */
+  signal(signal: NodeJS.Signals): void {
+    this.proc.kill(signal);
   }
 
   /** Sends `signal` (SIGTERM: the service drains its calls first; SIGKILL after 30 s), waits for the exit. */
