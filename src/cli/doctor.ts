@@ -19,7 +19,7 @@ import { parseSigner, Checkpointer, readVerifierFiles } from '../evidence';
 import { parseStoredRecord } from '../ledger';
 import { systemClock } from '../ports/clock';
 import { createLogger } from '../observability/logger';
-import { noticeVersion } from '../prompts';
+import { noticeVersion, promptAudioProbe } from '../prompts';
 import { checkConfig } from './check-config';
 
 export interface DoctorFinding {
@@ -93,7 +93,7 @@ export async function diagnose(config: Config, loadWarnings: string[] = []): Pro
   const d = new Doctor();
   await d.check('config', async () => {
     for (const w of loadWarnings) d.problem('config', w, 'warning');
-    for (const f of checkConfig(config)) d.problem('config', `${f.key}: ${f.message}`, f.level);
+    for (const f of checkConfig(config, promptAudioProbe(config.prompts.soundsDir))) d.problem('config', `${f.key}: ${f.message}`, f.level);
   });
   await ariChecks(d, config);
   const systemName = await amiChecks(d, config);

@@ -11,8 +11,8 @@ import { ConfigError, loadConfig, LoadResult } from '../config/load';
 import { profileSetOf, type Profile } from '../config/profiles';
 import type { Config, Secrets } from '../config/schema';
 import { createLogger, type Logger } from '../observability/logger';
-import { buildPrompts, buildTone, noticeVersion, promptDurations, promptFile } from '../prompts';
-import { checkConfig, checkDialplan, checkTimings, type AudioProbe, type Finding } from './check-config';
+import { buildPrompts, buildTone, noticeVersion, promptAudioProbe, promptDurations } from '../prompts';
+import { checkConfig, checkDialplan, checkTimings, type Finding } from './check-config';
 import { crashHandler } from './crash';
 import { diagnose, printDoctor } from './doctor';
 import { registerKeyCommands } from './key-commands';
@@ -128,12 +128,6 @@ function selectedProfiles(config: Config, name: string | undefined): readonly Pr
   return [one];
 }
 
-/** Whether a prompt's file is there, in the sounds directory as this host sees it (null: the directory cannot be read). */
-function audioProbe(soundsDir: string): AudioProbe {
-  const readable = existsSync(soundsDir);
-  return (profile, lang, prompt) => (readable ? existsSync(promptFile(soundsDir, profile.prompts.folder, lang, prompt)) : null);
-}
-
 /** `consent-ivr prompts build`. */
 function registerPrompts(program: Command): void {
   const prompts = program.command('prompts').description('voice prompts');
@@ -174,7 +168,7 @@ function registerCheckConfig(program: Command): void {
       const { config, warnings } = load(program);
       const findings: Finding[] = [
         ...warnings.map((w): Finding => ({ level: 'warning', key: w.split(':')[0] ?? '', message: w })),
-        ...checkConfig(config, audioProbe(o.soundsDir ? resolve(o.soundsDir) : config.prompts.soundsDir)),
+        ...checkConfig(config, promptAudioProbe(o.soundsDir ? resolve(o.soundsDir) : config.prompts.soundsDir)),
         ...profileSetOf(config).all.flatMap((p) => checkTimings(p, promptDurations(p, o.soundsDir ? resolve(o.soundsDir) : config.prompts.soundsDir))),
       ];
       for (const f of o.dialplan ?? []) {

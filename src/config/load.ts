@@ -137,6 +137,9 @@ function describeIssue(issue: z.core.$ZodIssue): { key: string; message: string 
   return { key, message: `${key || '(top level)'}: ${issue.message}` };
 }
 
+/** Problems of the profiles named in one error, at most. */
+const MAX_PROFILE_ISSUES = 20;
+
 export function validate(raw: unknown, source = '(inline)'): ConfigFile {
   const result = configSchema.safeParse(raw ?? {});
   if (!result.success) {
@@ -145,11 +148,13 @@ export function validate(raw: unknown, source = '(inline)'): ConfigFile {
     const more = result.error.issues.length > 1 ? ` (and ${result.error.issues.length - 1} more problem(s))` : '';
     throw new ConfigError(`${source}: ${message}${more}`, key);
   }
+  // Every problem of the profiles at once: each names its profile, and fixing one at a time is slow.
   const { issues } = resolveProfiles(result.data);
   const [problem] = issues;
   if (problem) {
-    const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem(s))` : '';
-    throw new ConfigError(`${source}: ${problem.message}${more}`, problem.key);
+    const shown = issues.slice(0, MAX_PROFILE_ISSUES).map((i) => i.message);
+    const more = issues.length > MAX_PROFILE_ISSUES ? `; and ${issues.length - MAX_PROFILE_ISSUES} more problem(s)` : '';
+    throw new ConfigError(`${source}: ${shown.join('; ')}${more}`, problem.key);
   }
   return result.data;
 }

@@ -60,7 +60,7 @@ function issuesOf(error: z.ZodError, prefix: string): ProfileIssue[] {
   });
 }
 
-function resolveOne(cfg: ConfigFile, name: string, raw: ConfigFile['profiles'][string], issues: ProfileIssue[]): Profile | null {
+function resolveOne(cfg: ConfigFile, name: string, raw: ConfigFile['profiles'][string], numbers: NumberPattern[], issues: ProfileIssue[]): Profile | null {
   const prefix = `profiles.${name}`;
   const merged: Record<string, unknown> = {};
   let ok = true;
@@ -80,16 +80,6 @@ function resolveOne(cfg: ConfigFile, name: string, raw: ConfigFile['profiles'][s
       merged[section] = result.data;
     }
   }
-  const numbers: NumberPattern[] = [];
-  raw.numbers.forEach((text, i) => {
-    try {
-      numbers.push(parseNumberPattern(text));
-    } catch (e) {
-      if (!(e instanceof NumberPatternError)) throw e;
-      issues.push({ key: `${prefix}.numbers.${i}`, message: `${prefix}.numbers.${i}: ${e.message}` });
-      ok = false;
-    }
-  });
   if (!ok) return null;
   const prompts = merged.prompts as ConfigFile['prompts'];
   return {
@@ -103,10 +93,29 @@ function resolveOne(cfg: ConfigFile, name: string, raw: ConfigFile['profiles'][s
   };
 }
 
+/** A profile's numbers that parse; each one that does not is an issue. */
+function numbersOf(name: string, raw: ConfigFile['profiles'][string], issues: ProfileIssue[]): NumberPattern[] {
+  const numbers: NumberPattern[] = [];
+  raw.numbers.forEach((text, i) => {
+    try {
+      numbers.push(parseNumberPattern(text));
+    } catch (e) {
+      if (!(e instanceof NumberPatternError)) throw e;
+      issues.push({ key: `profiles.${name}.numbers.${i}`, message: `profiles.${name}.numbers.${i}: ${e.message}` });
+    }
+  });
+  return numbers;
+}
+
+interface Claim {
+  profile: string;
+  pattern: NumberPattern;
+  index: number;
+}
+
 /** Two profiles claiming one number: each pair once, with a number both match. */
-function overlaps(profiles: readonly Profile[]): ProfileIssue[] {
+function overlaps(claims: readonly Claim[]): ProfileIssue[] {
   const out: ProfileIssue[] = [];
-  const claims = profiles.flatMap((p) => p.numbers.map((n, i) => ({ profile: p.name, pattern: n, index: i })));
   for (let i = 0; i < claims.length; i += 1) {
     for (let j = i + 1; j < claims.length; j += 1) {
       const a = claims[i];
@@ -128,9 +137,16 @@ function overlaps(profiles: readonly Profile[]): ProfileIssue[] {
 export function resolveProfiles(cfg: ConfigFile): { profiles: Profile[]; issues: ProfileIssue[] } {
   const issues: ProfileIssue[] = [];
   const profiles: Profile[] = [defaultProfile(cfg)];
+  const claims: Claim[] = [];
   for (const [name, raw] of Object.entries(cfg.profiles)) {
-    const p = resolveOne(cfg, name, raw, issues);
-    if (p) profiles.push(p);
+    const numbers = numbersOf(name, raw, issues);
+    raw.numbers.forEach((text, index) => {
+      const pattern = numbers.find((n) => n.source === text);
+      if (pattern) claims.push({ profile: name, pattern, index });
+    });
+    const parsed = numbers.length === raw.numbers.length;
+    const p = resolveOne(cfg, name, raw, numbers, issues);
+    if (p && parsed) profiles.push(p);
   }
   for (const p of profiles) {
     if (!p.flow.languages.includes(p.flow.defaultLanguage)) {
@@ -138,7 +154,7 @@ export function resolveProfiles(cfg: ConfigFile): { profiles: Profile[]; issues:
       issues.push({ key, message: `${key}: ${p.flow.defaultLanguage} is not one of the profile's languages (${p.flow.languages.join(', ')})` });
     }
   }
-  issues.push(...overlaps(profiles));
+  issues.push(...overlaps(claims));
   return { profiles, issues };
 }
 

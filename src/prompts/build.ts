@@ -42,6 +42,15 @@ export function promptFile(soundsDir: string, folder: string, lang: Language, pr
   return join(soundsDir, lang, folder, `${prompt}.wav`);
 }
 
+/**
+ * Whether each prompt's file is there, in the sounds directory as this host sees it: true or false,
+ * or null for every prompt when the directory itself cannot be read (Asterisk on another host).
+ */
+export function promptAudioProbe(soundsDir: string): (profile: Pick<PromptProfile, 'prompts'>, lang: Language, prompt: PromptName) => boolean | null {
+  const readable = existsSync(soundsDir);
+  return (profile, lang, prompt) => (readable ? existsSync(promptFile(soundsDir, profile.prompts.folder, lang, prompt)) : null);
+}
+
 function readManifest(dir: string): Manifest {
   try {
     return JSON.parse(readFileSync(join(dir, MANIFEST), 'utf8')) as Manifest;

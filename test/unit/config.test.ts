@@ -279,6 +279,54 @@ describe('check-config', () => {
     expect(checkConfig(config).filter((f) => f.key.startsWith('legal.'))).toEqual([]);
   });
 
+  test('When a profile speaks a language with no text for some prompts, then each is named with the profile, the language and the prompt; a studio recording satisfies it', () => {
+    const { config } = loadConfig(
+      withEdit((d) => {
+        d.profiles = {
+          north: {
+            flow: { languages: ['es', 'fr'], defaultLanguage: 'es' },
+            legal: { purposes: { es: 'la calidad' }, recipients: { es: 'calidad' }, retention: { es: 'seis meses' }, rights: { es: 'dpo@x.es' } },
+            prompts: { texts: { es: { notice: 'Esta llamada puede ser grabada por {controller}.' } } },
+          },
+        };
+      }),
+      secretsEnv,
+    );
+    const noAudio = () => false;
+    const missing = checkConfig(config, noAudio).filter((f) => f.key.startsWith('profiles.north.prompts.texts.es.'));
+    expect(missing.map((f) => f.key.split('.').pop())).toEqual(['full-notice', 'choice', 'invalid', 'accepted', 'refused', 'withdrawn', 'not-recorded', 'agent-recorded', 'agent-not-recorded']);
+    expect(missing[0]).toMatchObject({ level: 'error', message: expect.stringContaining('profile north, language es, prompt full-notice: no text and no recording') });
+    // The French prompts of the profile come from the top level's texts; recordings stand for the Spanish ones.
+    const recorded = checkConfig(config, (p, lang) => p.name === 'north' && lang === 'es');
+    expect(recorded.filter((f) => f.key.startsWith('profiles.north.prompts'))).toEqual([]);
+    // When the sounds cannot be looked at from here, a missing text is a warning, not an error.
+    expect(checkConfig(config, () => null).filter((f) => f.key.startsWith('profiles.north.prompts.texts.es.')).every((f) => f.level === 'warning')).toBe(true);
+  });
+
+  test('When a profile leaves a legal field of one of its spoken languages empty, or keeps the sample values, then the finding names the profile', () => {
+    const { config } = loadConfig(
+      withEdit((d) => {
+        d.profiles = { bank: { legal: { controller: 'Société Exemple SARL', purposes: { fr: '' } } } };
+      }),
+      secretsEnv,
+    );
+    const keys = checkConfig(config, () => true).filter((f) => f.level === 'error').map((f) => `${f.key}: ${f.message}`);
+    expect(keys).toEqual(expect.arrayContaining([expect.stringMatching(/^profiles\.bank\.legal\.controller: still the sample value.*\(profile bank\)/), expect.stringMatching(/^profiles\.bank\.legal\.purposes\.fr: .*not set \(profile bank\)/)]));
+  });
+
+  test('When two profiles claim one number, or a pattern does not parse, then loading refuses the configuration naming every problem', () => {
+    const e = errorOf(() =>
+      loadConfig(
+        withEdit((d) => {
+          d.profiles = { bank: { numbers: ['_0522XXXXXX'] }, insurer: { numbers: ['0522123456', '_05[9-'] } };
+        }),
+        secretsEnv,
+      ),
+    );
+    expect(e.message).toContain('profiles.insurer.numbers.0: 0522123456 and _0522XXXXXX both match 0522123456');
+    expect(e.message).toContain("profiles.insurer.numbers.1: _05[9-: '[' without ']'");
+  });
+
   test('When the control API listens beyond loopback, then check-config warns (a bearer token over plain HTTP); on loopback or disabled, it does not', () => {
     const apiFindings = (api: Record<string, unknown>) =>
       checkConfig(loadConfig(withEdit((d) => (d.api = { ...(d.api as object), ...api })), secretsEnv).config).filter((f) => f.key === 'api.host');
