@@ -13,7 +13,7 @@ import { loadConfig } from '../../src/config/load';
 import { profileSetOf } from '../../src/config/profiles';
 import { PROMPT_NAMES, type PromptName } from '../../src/domain/vocabulary';
 import { noticeVersion, promptFile } from '../../src/prompts';
-import { placeCallTo, REPO, runCli, sandbox, ServiceProcess, TestAmi, wavSeconds, type CallScript } from '../support';
+import { placeCallTo, placeOutboundCall, REPO, runCli, sandbox, ServiceProcess, TestAmi, wavSeconds, type CallScript } from '../support';
 
 const dir = mkdtempSync(join(tmpdir(), 'civr-profiles-'));
 const configFile = join(dir, 'consent-ivr.yaml');
@@ -127,6 +127,16 @@ describe('campaign profiles', () => {
     expect(await shown(uid)).toMatchObject({ profile: 'insurer', noticeVersion: noticeVersion(profile('insurer')).version });
   });
 
+  test('When an outbound call names the insurer as the routine\'s second argument, then the customer hears French only and the record is the insurer\'s', async () => {
+    const c = await placeOutboundCall(ami, { app: app.name, profile: 'insurer', w1: 1.5, k1: '1', talk: seconds('insurer', 'fr', 'accepted') + 3 });
+    const r = await c.result;
+    expect(r).toMatchObject({ result: 'accepted', lang: 'fr', profile: 'insurer' });
+    const uid = String(r.id);
+    await app.callEnded(uid);
+    expect(plays(uid).every((p) => p.startsWith('fr:'))).toBe(true);
+    expect(await shown(uid)).toMatchObject({ direction: 'outbound', profile: 'insurer', noticeVersion: noticeVersion(profile('insurer')).version });
+  });
+
   test('When the caller of the public service presses 1 during the third part, then the parts played Tamazight, Arabic, French and the language is French; its bundle names that controller', async () => {
     const third = seconds('public', 'zgh', 'notice') + seconds('public', 'ar', 'notice') + 1.5;
     const c = await call('0537000000', { profile: 'public', w1: third, k1: '1', talk: seconds('public', 'fr', 'accepted') + 3, agentSecs: 4 });
@@ -200,7 +210,7 @@ describe('campaign profiles', () => {
     const report = JSON.parse(r.stdout) as { groups: { key: string; calls: number; outcomes: Record<string, number> }[] };
     const of = (key: string) => report.groups.find((g) => g.key === key);
     expect(of('bank')).toMatchObject({ calls: 1, outcomes: { accepted: 1 } });
-    expect(of('insurer')).toMatchObject({ calls: 4, outcomes: { refused: 4 } });
+    expect(of('insurer')).toMatchObject({ calls: 5, outcomes: { refused: 4, accepted: 1 } });
     expect(of('public')).toMatchObject({ calls: 1, outcomes: { accepted: 1 } });
   });
 
