@@ -370,6 +370,7 @@ export class CallRunner {
       CONSENT_LANG: summary.lang ?? '',
       CONSENT_ID: this.call.channelId,
       CONSENT_RECORDING: summary.recordingPath ?? '',
+      CONSENT_PROFILE: this.settings.profile.name,
     };
     await this.ports.agentChannel.set(agent, vars).catch((e: Error) => this.log.warn('result not set on the agent channel', { error: e.message }));
   }
