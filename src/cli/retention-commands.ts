@@ -1,12 +1,12 @@
 /**
- * `consent-ivr ledger erase|purge|pending`: a caller's erasure on request, the purge after the retention
- * period, and the recording deletions still waiting for the server that holds them. A caller number
- * given to `erase` is never printed or logged.
+ * `consent-ivr ledger erase|purge|pending`: a caller's erasure on request, the purge after each campaign
+ * profile's retention period (counted per profile), and the recording deletions still waiting for the
+ * server that holds them. A caller number given to `erase` is never printed or logged.
  */
 import type { Command } from 'commander';
 import type { Config } from '../config/schema';
 import { printable, type MalformedEntry } from '../ledger';
-import { eraseCaller, pendingByServer, purgeLedger, waitingTotal } from '../retention';
+import { eraseCaller, pendingByServer, purgeLedger, waitingTotal, type ProfilePurge, type PurgeReport } from '../retention';
 import { withLedgerStore } from '../service/ledger';
 import { context, done, EXIT, out, processIO, progress, run, subcommand, UsageError, type CliDeps } from './toolkit';
 
@@ -95,29 +95,50 @@ export function runPending(config: Config, opts: { json?: boolean }, deps: CliDe
   );
 }
 
-export function runPurge(config: Config, deps: CliDeps = {}): Promise<number> {
+/** One profile's line of the purge: its retention, and what went of its records. */
+function profileLine(p: ProfilePurge): string {
+  const name = p.configured ? `profile ${printable(p.profile)}` : `profile ${printable(p.profile)} (not in the configuration: the default's retention)`;
+  return (
+    `  ${name}: ${p.retentionDays} day(s), records entered before ${p.cutoff}: ${p.records} deleted, ${p.recordingsDeleted} recording file(s) deleted` +
+    `${p.recordingsMissing ? `, ${p.recordingsMissing} found already missing` : ''}${p.kept ? `, ${p.kept} kept for now` : ''}\n`
+  );
+}
+
+function purgeText(r: PurgeReport): string {
+  const late = r.lateErasures;
+  // One cutoff for all (every profile kept as long): said as before; otherwise each profile's below.
+  const which = r.profiles.every((p) => p.cutoff === r.cutoff) ? `entered before ${r.cutoff}` : "past their profile's retention";
+  return (
+    `purge: ${r.records} record(s) ${which} deleted, ${r.recordingsDeleted} recording file(s) deleted` +
+    `${r.recordingsMissing ? `, ${r.recordingsMissing} found already missing` : ''}` +
+    `${r.trimmed.map((t) => `, log ${printable(t.log)} trimmed up to seq ${t.seq}`).join('')}\n` +
+    r.profiles.map(profileLine).join('') +
+    waitingLine(r.waiting, 'kept') +
+    waitingLine(late.waiting, 'not erased yet') +
+    (late.records + late.failures.length > 0
+      ? `purge: ${late.records} record(s) of erased callers that arrived after their erasure erased, ${late.recordingsDeleted} recording file(s) deleted\n`
+      : '')
+  );
+}
+
+export function runPurge(config: Config, deps: CliDeps = {}, opts: { json?: boolean } = {}): Promise<number> {
   const io = deps.io ?? processIO;
   return run(io, 'purge', () =>
     withLedgerStore(config, async (store) => {
       const p = progress(io, 'records purged');
       const r = await purgeLedger(context(config, store, deps, p.tick));
       p.end();
+      const late = r.lateErasures;
+      const exit = r.failures.length + late.failures.length + r.malformed.length > 0 ? EXIT.failure : EXIT.ok;
+      if (opts.json) {
+        await out(io.stdout, `${JSON.stringify(r)}\n`);
+        return r.skipped ? EXIT.ok : exit;
+      }
       if (r.skipped) {
         await out(io.stdout, `purge: nothing done: ${r.skipped}\n`);
         return EXIT.ok;
       }
-      const late = r.lateErasures;
-      await out(
-        io.stdout,
-        `purge: ${r.records} record(s) entered before ${r.cutoff} deleted, ${r.recordingsDeleted} recording file(s) deleted` +
-          `${r.recordingsMissing ? `, ${r.recordingsMissing} found already missing` : ''}` +
-          `${r.trimmed.map((t) => `, log ${printable(t.log)} trimmed up to seq ${t.seq}`).join('')}\n` +
-          waitingLine(r.waiting, 'kept') +
-          waitingLine(late.waiting, 'not erased yet') +
-          (late.records + late.failures.length > 0
-            ? `purge: ${late.records} record(s) of erased callers that arrived after their erasure erased, ${late.recordingsDeleted} recording file(s) deleted\n`
-            : ''),
-      );
+      await out(io.stdout, purgeText(r));
       for (const f of r.failures) {
         io.stderr.write(`kept: record ${printable(f.uniqueId)}: cannot delete ${printable(f.path)}: ${printable(f.error)}\n`);
       }
@@ -125,7 +146,7 @@ export function runPurge(config: Config, deps: CliDeps = {}): Promise<number> {
         io.stderr.write(`not erased: record ${printable(f.uniqueId)}: cannot delete ${printable(f.path)}: ${printable(f.error)}\n`);
       }
       for (const m of r.malformed) io.stderr.write(malformedLine(m));
-      return r.failures.length + late.failures.length + r.malformed.length > 0 ? EXIT.failure : EXIT.ok;
+      return exit;
     }),
   );
 }
@@ -138,8 +159,11 @@ export function registerRetentionCommands(ledger: Command, getConfig: () => Conf
     .action(async (o: { caller: string }) => done(await runErase(getConfig(), o, deps)));
 
   subcommand(ledger, 'purge', io)
-    .description('delete records and recordings older than ledger.retentionDays (for a daily timer)')
-    .action(async () => done(await runPurge(getConfig(), deps)));
+    .description(
+      "delete records and recordings older than their campaign profile's ledger.retentionDays (records of no profile, or of one no longer configured: the default's), for a daily timer",
+    )
+    .option('--json', 'print the report as JSON (totals, and per profile)')
+    .action(async (o: { json?: boolean }) => done(await runPurge(getConfig(), deps, o)));
 
   subcommand(ledger, 'pending', io)
     .description('recording deletions (erase, purge) still waiting for the server that holds the recordings, per server')

@@ -8,6 +8,7 @@
 import { once } from 'node:events';
 import { type Command } from 'commander';
 import { RedisConfigError } from '../adapters/redis';
+import { profileSetOf } from '../config/profiles';
 import type { Config } from '../config/schema';
 import { EvidenceError, KeyFileError, parseSigner, readVerifierFiles, verifierOf, type SignerKey, type VerifierKey } from '../evidence';
 import { adminContextDefaults, AdminUsageError, printable, type AdminContext, type AdminStore } from '../ledger';
@@ -104,6 +105,7 @@ export function context(config: Config, store: AdminStore, deps: CliDeps, onProg
     serverId: config.server.id,
     recordingDir: config.recording.dir,
     retentionDays: config.ledger.retentionDays,
+    profileRetention: Object.fromEntries(profileSetOf(config).all.map((p) => [p.name, p.retentionDays])),
     pseudonymKey: config.secrets.pseudonymKey,
     progress: onProgress,
   };

@@ -142,7 +142,10 @@ function lossOfProblems(problems: CheckpointProblem[], headSeq: number): LogLoss
 /** Checks one log: its chain, its checkpoints and its records. */
 async function verifyLog(ctx: AdminContext, store: AdminStore, all: OpenedCheckpoint[], problems: CheckpointProblem[], seals: SealSink | null, opts: VerifyOptions): Promise<LogReport> {
   const { accepted, acceptedAt, checkpoints } = sinceAcceptedLoss(all, opts);
-  const graceMs = ctx.now().getTime() - ctx.retentionDays * DAY_MS + DAY_MS;
+  // A record missing from before the shortest retention (plus a day) may have gone by a purge: entries
+  // do not say a record's profile, so a profile kept for less than the default sets the bound.
+  const shortestDays = Math.min(ctx.retentionDays, ...Object.values(ctx.profileRetention ?? {}));
+  const graceMs = ctx.now().getTime() - shortestDays * DAY_MS + DAY_MS;
   const log = store.log;
   const trees = new TreeCheck(log, checkpoints, problems);
   const writers = new CallWriters();

@@ -3,7 +3,7 @@
  * the context they share, and records listed by time over every log, in chunks, so memory stays
  * bounded however large the ledger is.
  */
-import type { Outcome } from '../domain/vocabulary';
+import { DEFAULT_PROFILE, type Outcome } from '../domain/vocabulary';
 import { parseStoredRecord } from './record';
 import type { AdminStore, RecordRow, StoredRecord } from './types';
 
@@ -14,7 +14,14 @@ export interface AdminContext {
   serverId: string;
   /** Recording files are deleted only under this directory (recording.dir). */
   recordingDir: string;
+  /**
+   * Days the default profile's records are kept (ledger.retentionDays); they are also the retention of
+   * records that name no profile (made before profiles) and of those whose profile is not in
+   * `profileRetention` (a profile since removed from the configuration).
+   */
   retentionDays: number;
+  /** Days each campaign profile's records are kept (profiles.<name>.ledger.retentionDays), by profile name. */
+  profileRetention?: Readonly<Record<string, number>>;
   pseudonymKey: string;
   /** Items per Redis round trip. */
   chunk: number;
@@ -39,6 +46,14 @@ export interface RecordFilter {
   fromMs: number;
   toMs: number;
   outcome?: Outcome | undefined;
+  /** Only this campaign profile's records; `default` includes the records that name none (made before profiles). */
+  profile?: string | undefined;
+}
+
+/** Whether a record is kept by the filter's outcome and profile (its time was the store's to select). */
+function kept(filter: RecordFilter, r: StoredRecord): boolean {
+  if (filter.outcome && r.outcome !== filter.outcome) return false;
+  return filter.profile === undefined || (r.profile ?? DEFAULT_PROFILE) === filter.profile;
 }
 
 /** One log's records in order of entry, one at a time, read a chunk ahead. */
@@ -66,7 +81,10 @@ function entryOrder(a: StoredRecord, b: StoredRecord): number {
   return Date.parse(a.enteredAt) - Date.parse(b.enteredAt) || (a.uniqueId < b.uniqueId ? -1 : a.uniqueId > b.uniqueId ? 1 : 0);
 }
 
-/** Records entered in [fromMs, toMs) in every log, oldest first, in chunks (one chunk per log in memory). */
+/**
+ * Records entered in [fromMs, toMs) in every log, oldest first, in chunks (one chunk per log in memory),
+ * with the filter's outcome and profile only. Progress counts the records read, kept or not.
+ */
 export async function* listRecords(ctx: AdminContext, filter: RecordFilter): AsyncGenerator<StoredRecord[]> {
   const cursors = (await ctx.store.logs()).map((log) => new LogCursor(ctx.store.forLog(log), filter.fromMs, filter.toMs, ctx.chunk));
   let done = 0;
@@ -80,7 +98,7 @@ export async function* listRecords(ctx: AdminContext, filter: RecordFilter): Asy
     if (!best) break;
     best.c.take();
     done += 1;
-    if (!filter.outcome || best.r.outcome === filter.outcome) out.push(best.r);
+    if (kept(filter, best.r)) out.push(best.r);
     if (done % ctx.chunk === 0) {
       ctx.progress?.(done);
       if (out.length > 0) yield out;

@@ -1,10 +1,11 @@
 /**
- * Erasure on request and purge after the retention period (behind `consent-ivr ledger erase|purge|pending`).
- * They work on any AdminStore, in chunks, so memory stays bounded however large the ledger is. Recording
+ * Erasure on request (behind `consent-ivr ledger erase|pending`), and what the purge (purge.ts) shares
+ * with it: the fate of a record's recording, its tally, the erasure of a caller's indexed records. They
+ * work on any AdminStore, in chunks, so memory stays bounded however large the ledger is. Recording
  * files are deleted only inside `recordingDir` (recording-files.ts), or queued for the server holding them.
  */
 import { randomUUID } from 'node:crypto';
-import { ChainAppender, entryLeaf, AdminUsageError, DAY_MS, type AdminContext, Frontier, isAnonymous, pseudonymise, eraseRecord, parseStoredRecord, serialiseRecord, sha256Hex, STAGE, type AdminStore, type AppendItem, type ChainHead, type DeletionReason, type EventBody, type PendingDeletion, type RecordingFateNote, type StoredRecord, type TrimRequest } from '../ledger';
+import { ChainAppender, AdminUsageError, type AdminContext, isAnonymous, pseudonymise, eraseRecord, parseStoredRecord, serialiseRecord, sha256Hex, STAGE, type AdminStore, type AppendItem, type DeletionReason, type EventBody, type PendingDeletion, type RecordingFateNote, type StoredRecord } from '../ledger';
 import type { MalformedEntry } from '../ledger';
 import { removeRecording } from './recording-files';
 
@@ -26,12 +27,12 @@ export interface EraseReport {
   waiting: Record<string, number>;
 }
 
-const emptyErase = (): EraseReport => ({ records: 0, recordingsDeleted: 0, recordingsMissing: 0, failures: [], waiting: {} });
+export const emptyErase = (): EraseReport => ({ records: 0, recordingsDeleted: 0, recordingsMissing: 0, failures: [], waiting: {} });
 
 export const waitingTotal = (w: Record<string, number>): number => Object.values(w).reduce((a, b) => a + b, 0);
 
 /** What becomes of a record's recording when the record is erased or purged. */
-type RecordingFate =
+export type RecordingFate =
   | { kind: 'gone'; note: RecordingFateNote; confirmedBy: string | null }
   | { kind: 'waiting'; server: string }
   | { kind: 'failed'; error: string };
@@ -41,7 +42,7 @@ type RecordingFate =
  * held by another server is that server's work: its deletion is queued for it, and the recording
  * counts as gone only once that server confirmed it.
  */
-async function recordingFate(ctx: AdminContext, rec: StoredRecord, reason: DeletionReason): Promise<RecordingFate> {
+export async function recordingFate(ctx: AdminContext, rec: StoredRecord, reason: DeletionReason): Promise<RecordingFate> {
   const file = rec.recording?.file;
   if (!file) return { kind: 'gone', note: 'none', confirmedBy: null };
   const server = file.server;
@@ -56,8 +57,11 @@ async function recordingFate(ctx: AdminContext, rec: StoredRecord, reason: Delet
   return { kind: 'waiting', server };
 }
 
+/** What an erase or a purge counts of the recordings it came to. */
+export type RecordingTally = Pick<EraseReport, 'recordingsDeleted' | 'recordingsMissing' | 'failures' | 'waiting'>;
+
 /** Counts a recording's fate in a report; true when its record may be finalised. */
-function tally(report: EraseReport | PurgeReport, rec: StoredRecord, fate: RecordingFate): boolean {
+export function tally(report: RecordingTally, rec: StoredRecord, fate: RecordingFate): boolean {
   if (fate.kind === 'failed') {
     report.failures.push({ uniqueId: rec.uniqueId, path: rec.recording?.file?.path ?? '', error: fate.error });
     return false;
@@ -94,7 +98,7 @@ function recordEvent(
  * stores it with the personal fields removed and logs an erasure entry in the chain. A record whose
  * recording cannot be deleted is left untouched and reported.
  */
-async function eraseIndexed(
+export async function eraseIndexed(
   ctx: AdminContext,
   logs: LogWriters,
   pseudonym: string,
@@ -108,7 +112,7 @@ async function eraseIndexed(
  * Appenders per log, made on first use: an erasure is logged in the log that holds the record (the
  * record and its entry are written together).
  */
-class LogWriters {
+export class LogWriters {
   private readonly map = new Map<string, { store: AdminStore; appender: ChainAppender }>();
   constructor(private readonly ctx: AdminContext) {}
   of(log: string): { store: AdminStore; appender: ChainAppender } {
@@ -182,34 +186,6 @@ export async function eraseCaller(ctx: AdminContext, number: string): Promise<Er
   return report;
 }
 
-/** When a record was decided (or, never decided, entered): what an erasure request is compared with. */
-function decisionMs(rec: StoredRecord): number {
-  return Date.parse(rec.decidedAt ?? rec.enteredAt);
-}
-
-/**
- * Erases the records that reached the ledger after their caller's erasure although decided before it
- * (kept in a service's journal while Redis was away). A later consent of the same caller is a new
- * one and stays. Requests older than the retention period are forgotten: no record they could
- * concern can still arrive (the journal drops such entries) or remain (the purge deleted them).
- */
-async function completeErasures(ctx: AdminContext, logs: LogWriters, cutoffMs: number, malformed: MalformedEntry[]): Promise<EraseReport> {
-  const report = emptyErase();
-  const quiet = { ...ctx, progress: undefined }; // the purge's progress counts purged records
-  const expired: string[] = [];
-  const marks = await ctx.store.readErasureMarks();
-  malformed.push(...marks.malformed);
-  for (const [pseudonym, atMs] of marks.items) {
-    if (atMs < cutoffMs) {
-      expired.push(pseudonym);
-      continue;
-    }
-    await eraseIndexed(quiet, logs, pseudonym, (rec) => decisionMs(rec) <= atMs, report);
-  }
-  await ctx.store.forgetErasures(expired);
-  return report;
-}
-
 // ---------------------------------------------------------------------------------------- pending
 
 export interface PendingServer {
@@ -231,141 +207,4 @@ export async function pendingByServer(ctx: AdminContext): Promise<PendingServer[
     out.push({ server, count: deletions.length, oldestAgeMs: deletions[0] ? now - deletions[0].requestedAt : null, deletions, malformed });
   }
   return out;
-}
-
-// ------------------------------------------------------------------------------------------- purge
-
-export interface PurgeReport {
-  /** Set when another purge holds the lock (nothing was done). */
-  skipped: string | null;
-  cutoff: string;
-  records: number;
-  recordingsDeleted: number;
-  recordingsMissing: number;
-  failures: Failure[];
-  /** Records kept until the server holding their recording confirms its deletion: server → count. */
-  waiting: Record<string, number>;
-  /** Logs whose start was trimmed, and up to which entry. */
-  trimmed: { log: string; seq: number }[];
-  /** Records of erased callers that arrived after the erasure (from a journal), erased now. */
-  lateErasures: EraseReport;
-  /** Entries of the erasure requests that are not requests (set apart, left in place). */
-  malformed: MalformedEntry[];
-}
-
-/**
- * Entries at the start of a log that are all older than the cutoff and covered by its last checkpoint:
- * the last one of them, with the log's Merkle compact range up to it (null when the log has no tree).
- */
-async function trimTarget(store: AdminStore, cutoffMs: number, chunk: number): Promise<TrimRequest | null> {
-  // Never past the last checkpoint: what a checkpointer continues from must stay checkable against the log.
-  const signed = (await store.latestCheckpoint())?.size ?? 0;
-  let target: ChainHead | null = null;
-  let tree: Frontier | null | undefined;
-  const result = () => (target ? { ...target, tree: tree ? tree.toString() : null } : null);
-  for await (const { anchor, anchorTree, entries } of store.chain(chunk)) {
-    // The tree of the trimmed part continues from the anchor's (none: the log has no tree past a trim).
-    if (tree === undefined) tree = anchorTree !== null ? Frontier.parse(anchorTree) : anchor ? null : new Frontier();
-    for (const e of entries) {
-      let at: number;
-      try {
-        at = Date.parse(String((JSON.parse(e.body) as { at?: unknown }).at));
-      } catch {
-        at = NaN; // unparsable body: stop trimming here
-      }
-      if (!(at < cutoffMs) || e.seq > signed) return result();
-      target = { seq: e.seq, hash: e.hash };
-      tree?.append(entryLeaf(e));
-    }
-  }
-  return result();
-}
-
-/**
- * Deletes records entered before now − retentionDays and their recordings, trims the start of each log
- * that is older than that, and logs the purge in each log. Idempotent; safe to run from several hosts
- * (one runs at a time, the others return at once).
- */
-export async function purgeLedger(ctx: AdminContext): Promise<PurgeReport> {
-  const cutoffMs = ctx.now().getTime() - ctx.retentionDays * DAY_MS;
-  const report: PurgeReport = {
-    skipped: null,
-    cutoff: new Date(cutoffMs).toISOString(),
-    records: 0,
-    recordingsDeleted: 0,
-    recordingsMissing: 0,
-    failures: [],
-    waiting: {},
-    trimmed: [],
-    lateErasures: emptyErase(),
-    malformed: [],
-  };
-  const release = await ctx.store.lock('purge', 15 * 60_000);
-  if (!release) {
-    report.skipped = 'another purge is running';
-    return report;
-  }
-  try {
-    const logs = await ctx.store.logs();
-    for (const name of logs) await purgeRecords(ctx, ctx.store.forLog(name), cutoffMs, report);
-    const writers = new LogWriters(ctx);
-    report.lateErasures = await completeErasures(ctx, writers, cutoffMs, report.malformed);
-    for (const name of logs) {
-      const { store, appender } = writers.of(name);
-      const target = await trimTarget(store, cutoffMs, ctx.chunk);
-      const anchor = await currentAnchor(store);
-      const trim = target && (!anchor || target.seq > anchor.seq) ? target : undefined;
-      if (trim) report.trimmed.push({ log: name, seq: trim.seq });
-      const body: EventBody = {
-        type: 'purge',
-        at: ctx.now().toISOString(),
-        cutoff: report.cutoff,
-        records: report.records,
-        recordingsDeleted: report.recordingsDeleted,
-        failures: report.failures.length,
-        waiting: waitingTotal(report.waiting),
-        trimmedTo: trim ? { seq: trim.seq, hash: trim.hash } : null,
-      };
-      await appender.submit({ eventId: (ctx.newId ?? randomUUID)(), body: JSON.stringify(body), record: null }, trim).done;
-    }
-    return report;
-  } finally {
-    await release();
-  }
-}
-
-/** Deletes one log's records entered before the cutoff, with their recordings. */
-async function purgeRecords(ctx: AdminContext, store: AdminStore, cutoffMs: number, report: PurgeReport): Promise<void> {
-  let kept = 0;
-  for (;;) {
-    const batch = await store.recordsBefore(cutoffMs, kept, ctx.chunk);
-    if (batch.length === 0) break;
-    const remove: { uniqueId: string; callerPseudonym: string }[] = [];
-    const confirmed: string[] = [];
-    let records = 0;
-    for (const { uniqueId, row } of batch) {
-      if (!row) {
-        remove.push({ uniqueId, callerPseudonym: '' }); // index entry without its record
-        continue;
-      }
-      const rec = parseStoredRecord(row.json);
-      const fate = await recordingFate(ctx, rec, 'purge');
-      if (!tally(report, rec, fate)) {
-        kept += 1; // stays, to be tried again next time
-        continue;
-      }
-      if (fate.kind === 'gone' && fate.confirmedBy) confirmed.push(uniqueId);
-      remove.push({ uniqueId, callerPseudonym: rec.callerPseudonym });
-      records += 1;
-    }
-    await store.deleteRecords(remove);
-    await ctx.store.forgetConfirmations(confirmed);
-    report.records += records;
-    ctx.progress?.(report.records);
-  }
-}
-
-async function currentAnchor(store: AdminStore): Promise<ChainHead | null> {
-  for await (const { anchor } of store.chain(1)) return anchor;
-  return null;
 }

@@ -136,6 +136,23 @@ export function ledgerStoreContract(name: string, makeStore: () => AdminStore | 
       ]);
     });
 
+    test('When a walk by time deletes, as it goes, records older than the last one it read, then it still reads every record once, in order (what the purge relies on)', async () => {
+      const at = { a: 1000, b: 1000, c: 1000, d: 1000, e: 2000, f: 2000, g: 3000, h: 4000 } as const;
+      await add(store, Object.entries(at).map(([id, ms]) => item(`e-${id}`, write(id, STAGE.outcome, { enteredMs: ms }))));
+      const read: string[] = [];
+      let behind: string[] = [];
+      for await (const rows of store.recordsByTime(0, Infinity, 3)) {
+        read.push(...rows.map((r) => r.uniqueId));
+        const lastMs = at[rows[rows.length - 1]?.uniqueId as keyof typeof at];
+        behind.push(...rows.map((r) => r.uniqueId));
+        const gone = behind.filter((id) => at[id as keyof typeof at] < lastMs);
+        await store.deleteRecords(gone.map((uniqueId) => ({ uniqueId, callerPseudonym: '' })));
+        behind = behind.filter((id) => !gone.includes(id));
+      }
+      expect(read).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']);
+      expect((await collect(store.recordsByTime(0, Infinity, 10))).flat().map((r) => r.uniqueId)).toEqual(behind);
+    });
+
     test('When records name a caller, then the caller index lists them until removed, and deleted records leave every index', async () => {
       const p = 'c'.repeat(64);
       await add(store, [item('e1', write('u1', STAGE.outcome, { callerPseudonym: p })), item('e2', write('u2', STAGE.outcome, { callerPseudonym: p }))]);

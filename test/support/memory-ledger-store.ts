@@ -267,9 +267,29 @@ export class MemoryLedgerStore implements AdminStore {
       .map(([id]) => id);
   }
 
+  /**
+   * As the Redis store pages its time index: each chunk is read from the index as it is then, from the
+   * last time seen, skipping the records already read at that time. Deleting a record older than that
+   * time changes nothing; deleting one read at that time makes the walk skip a record not read yet.
+   */
   async *recordsByTime(fromMs: number, toMs: number, chunk: number): AsyncIterable<RecordRow[]> {
-    for (const ids of slices(this.indexed(fromMs, toMs), chunk)) {
+    let min = fromMs;
+    let skip = 0;
+    let lastMs: number | null = null;
+    for (;;) {
+      const ids = this.indexed(min, toMs).slice(skip, skip + chunk);
+      if (ids.length === 0) return;
+      for (const id of ids) {
+        const ms = this.state.records.get(id)?.enteredMs ?? 0;
+        if (ms === lastMs) skip += 1;
+        else {
+          lastMs = ms;
+          skip = 1;
+        }
+      }
+      min = lastMs ?? min;
       yield (await this.getRecords(ids)).filter((r): r is RecordRow => r !== null);
+      if (ids.length < chunk) return;
     }
   }
 
