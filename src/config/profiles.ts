@@ -214,3 +214,8 @@ export function profileSetOf(cfg: ConfigFile): ProfileSet {
   }
   return set;
 }
+
+/** The longest retention of any profile (days): what nothing may be dropped before (a journal's old entries, a queued request). */
+export function longestRetentionDays(cfg: ConfigFile): number {
+  return Math.max(cfg.ledger.retentionDays, ...Object.values(cfg.profiles).map((p) => p.ledger?.retentionDays ?? 0));
+}

@@ -4,7 +4,7 @@
  */
 import type { Server } from 'node:http';
 import type { AmiConnection } from '../adapters/ami/ami-connection';
-import type { ProfileSet } from '../config/profiles';
+import { longestRetentionDays, type ProfileSet } from '../config/profiles';
 import type { Config } from '../config/schema';
 import { DAY_MS } from '../ledger';
 import type { Logger } from '../observability/logger';
@@ -51,7 +51,7 @@ export function wireMidCall(w: MidCallWiring): MidCallPart {
     {
       ...config.withdrawal,
       partialRecordingOf: (profile) => w.profiles().of(profile)?.withdrawal.partialRecording ?? config.withdrawal.partialRecording,
-      giveUpAfterMs: config.ledger.retentionDays * DAY_MS,
+      giveUpAfterMs: longestRetentionDays(config) * DAY_MS,
     },
     log.child({ component: 'midcall' }),
     { observer: w.observe, onRecordingClosed: w.onRecordingClosed },

@@ -6,6 +6,7 @@
  */
 import { closeClient, connectOnce, createRedisClient, describeTarget, persistence, RedisLedgerStore, type Persistence, type RedisClient } from '../adapters/redis';
 import { ConfigError } from '../config/load';
+import { longestRetentionDays } from '../config/profiles';
 import { logIdOf, type Config } from '../config/schema';
 import { DurableLedger, Journal, MIN_KEY_LENGTH } from '../ledger';
 import type { AdminStore, CheckpointStore, DeletionQueue, EvidenceStore } from '../ledger';
@@ -75,7 +76,8 @@ export async function createLedger(config: Config, logger: Logger, opts: CreateL
   if (store.isReady()) register();
   const durable = new DurableLedger(store, journal, {
     writeTimeoutMs: config.redis.writeTimeoutMs,
-    retentionDays: config.ledger.retentionDays,
+    // A journal entry is dropped only past the longest retention of any profile: its record may be one of that profile.
+    retentionDays: longestRetentionDays(config),
     replayIntervalMs: config.ledger.replayIntervalMs,
     clock: opts.clock ?? systemClock,
     logger,
