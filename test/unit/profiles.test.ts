@@ -7,12 +7,15 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse } from 'yaml';
-import { ConfigError, validate } from '../../src/config/load';
+import { checkConfig } from '../../src/cli/check-config';
+import { ConfigError, loadConfig, validate } from '../../src/config/load';
 import { ProfileSet, profileSetOf, resolveProfiles, type Profile } from '../../src/config/profiles';
 import { configSchema, type ConfigFile } from '../../src/config/schema';
 import { matchesNumber, NumberPatternError, overlapOf, parseNumberPattern } from '../../src/domain/number-patterns';
 
 const SHIPPED = resolve(__dirname, '../../config/consent-ivr.yaml');
+const CAMPAIGNS = resolve(__dirname, '../../config/examples/campaigns.yaml');
+const ADMIN = resolve(__dirname, '../../docs/admin.md');
 type Doc = Record<string, unknown>;
 const shipped = (): Doc => parse(readFileSync(SHIPPED, 'utf8')) as Doc;
 
@@ -341,5 +344,58 @@ describe('choosing a call\'s profile', () => {
     expect(set.of(null)?.name).toBe('default');
     expect(set.of(undefined)?.name).toBe('default');
     expect(set.of('gone')).toBeUndefined();
+  });
+});
+
+describe('the worked examples: config/examples/campaigns.yaml and docs/admin.md', () => {
+  const { config } = loadConfig(CAMPAIGNS, {}, { secrets: [] });
+  const set = profileSetOf(config);
+
+  test('The file extends the production configuration, found relative to its own folder: its top level is the default profile', () => {
+    const production = loadConfig(SHIPPED, {}, { secrets: [] }).config;
+    expect(config.source).toBe(CAMPAIGNS);
+    expect(set.default.legal).toEqual(production.legal);
+    expect(set.default.flow).toEqual(production.flow);
+    expect(config.recording).toEqual(production.recording);
+  });
+
+  test('Its three profiles resolve with their languages, retention, prompt folders and numbers', () => {
+    expect(set.all.map((p) => p.name)).toEqual(['default', 'bank', 'insurer', 'public-service']);
+    const summary = Object.fromEntries(
+      set.all.map((p) => [p.name, { languages: p.flow.languages, defaultLanguage: p.flow.defaultLanguage, retentionDays: p.retentionDays, folder: p.prompts.folder, numbers: p.numbers.map((n) => n.source) }]),
+    );
+    expect(summary).toEqual({
+      default: { languages: ['ar', 'fr'], defaultLanguage: 'ar', retentionDays: 180, folder: 'consent-ivr', numbers: [] },
+      bank: { languages: ['ar', 'fr'], defaultLanguage: 'ar', retentionDays: 180, folder: 'consent-ivr/bank', numbers: ['_05220001XX', '0800001234'] },
+      insurer: { languages: ['fr'], defaultLanguage: 'fr', retentionDays: 180, folder: 'consent-ivr/insurer', numbers: [] },
+      'public-service': { languages: ['zgh', 'ar', 'fr'], defaultLanguage: 'ar', retentionDays: 90, folder: 'consent-ivr/public-service', numbers: ['0537000000'] },
+    });
+    // Six months at most for the insurer (CNIL): 180 days is under the shortest six months (181 days).
+    expect(profile(config, 'insurer').retentionDays).toBeLessThanOrEqual(181);
+    // Each names its own controller; the Tamazight prompts are recordings: no zgh text is configured.
+    expect(new Set(set.all.map((p) => p.legal.controller)).size).toBe(4);
+    expect(profile(config, 'public-service').prompts.texts.zgh).toBeUndefined();
+    expect(profile(config, 'public-service').flow.maxCallMs).toBe(90000);
+  });
+
+  test('The bank and the public service are chosen by their numbers, the insurer by the routine\'s argument', () => {
+    expect(set.choose(null, '0522000150')).toMatchObject({ profile: { name: 'bank' }, by: 'number' });
+    expect(set.choose(null, '0800001234')).toMatchObject({ profile: { name: 'bank' }, by: 'number' });
+    expect(set.choose(null, '0537000000')).toMatchObject({ profile: { name: 'public-service' }, by: 'number' });
+    expect(set.choose('insurer', '')).toMatchObject({ profile: { name: 'insurer' }, by: 'argument' });
+    expect(set.choose('insurer', '0522000150')).toMatchObject({ profile: { name: 'insurer' }, by: 'argument' });
+    expect(set.choose(null, '0522000200')).toMatchObject({ profile: { name: 'default' }, by: 'default' });
+  });
+
+  test('check-config finds nothing to fix in the three profiles once the Tamazight recordings are there; without them, it names each missing one by profile, language and prompt', () => {
+    const full = { ...config, secrets: { ariPassword: '', amiSecret: '', pseudonymKey: '', apiToken: '', signingKey: '' } };
+    expect(checkConfig(full, () => true).filter((f) => f.key.startsWith('profiles.'))).toEqual([]);
+    const missing = checkConfig(full, (_p, lang) => lang !== 'zgh').filter((f) => f.key.startsWith('profiles.'));
+    expect(missing.length).toBe(10);
+    for (const f of missing) {
+      expect(f.level).toBe('error');
+      expect(f.key).toMatch(/^profiles\.public-service\.prompts\.texts\.zgh\./);
+      expect(f.message).toMatch(/^profile public-service, language zgh, prompt [a-z-]+: no text and no recording/);
+    }
   });
 });
