@@ -398,4 +398,25 @@ describe('the worked examples: config/examples/campaigns.yaml and docs/admin.md'
       expect(f.message).toMatch(/^profile public-service, language zgh, prompt [a-z-]+: no text and no recording/);
     }
   });
+
+  test('The YAML snippets of admin.md\'s "Several controllers and campaigns" each validate, and together are the file\'s profiles', () => {
+    const text = readFileSync(ADMIN, 'utf8');
+    const start = text.indexOf('\n## Several controllers and campaigns\n');
+    expect(start).toBeGreaterThan(0);
+    const end = text.indexOf('\n## ', start + 1);
+    const section = text.slice(start, end < 0 ? undefined : end);
+    const snippets = [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => parse(m[1] as string) as Doc);
+    expect(snippets.length).toBe(3);
+    const fromDocs: Doc = {};
+    for (const snippet of snippets) {
+      expect(Object.keys(snippet)).toEqual(['profiles']);
+      const profiles = snippet.profiles as Doc;
+      expect(Object.keys(profiles)).toHaveLength(1);
+      validate({ ...shipped(), profiles });
+      Object.assign(fromDocs, profiles);
+    }
+    const file = parse(readFileSync(CAMPAIGNS, 'utf8')) as Doc;
+    expect(file.extends).toBe('../consent-ivr.yaml');
+    expect(fromDocs).toEqual(file.profiles);
+  });
 });
