@@ -2,7 +2,9 @@
  * Dialled-number patterns in Asterisk's extension syntax, for choosing a campaign profile by the
  * number called: an exact number (`0522123456`), or `_` then a pattern where `X` is a digit 0-9, `Z`
  * 1-9, `N` 2-9, `[15-7]` one of the characters listed (ranges allowed), `.` one or more characters
- * and `!` zero or more (both only at the end), and `-` is ignored (for readability), as Asterisk does.
+ * and `!` zero or more (both only at the end). `-` is ignored (for readability) in exact numbers and
+ * patterns alike, and in the number dialled, as Asterisk does: `0522-12-34-56` is `0522123456`, and
+ * `_0522XXXXXX` matches a dialled `0522-123-456` as the same line of extensions.conf would.
  * Pure: no I/O.
  */
 
@@ -59,7 +61,9 @@ export function parseNumberPattern(source: string): NumberPattern {
   if (source.length === 0 || source.length > MAX_PATTERN) throw new NumberPatternError(`${JSON.stringify(source)}: a number or pattern of 1 to ${MAX_PATTERN} characters`);
   if (!source.startsWith('_')) {
     for (const c of source) if (!NUMBER_CHAR.test(c) || c === '_') throw new NumberPatternError(`${JSON.stringify(source)}: ${JSON.stringify(c)} cannot be part of a number (a pattern starts with _)`);
-    return { source, positions: [...source].map((c) => new Set([c])), tail: 'none' };
+    const chars = [...source].filter((c) => c !== '-');
+    if (chars.length === 0) throw new NumberPatternError(`${JSON.stringify(source)}: no number in it`);
+    return { source, positions: chars.map((c) => new Set([c])), tail: 'none' };
   }
   const positions: Position[] = [];
   let tail: NumberPattern['tail'] = 'none';
@@ -86,9 +90,9 @@ export function parseNumberPattern(source: string): NumberPattern {
   return { source, positions, tail };
 }
 
-/** Whether the pattern matches the whole of `number`. */
+/** Whether the pattern matches the whole of `number` (its '-' ignored). */
 export function matchesNumber(pattern: NumberPattern, number: string): boolean {
-  const chars = [...number];
+  const chars = [...number].filter((c) => c !== '-');
   const n = pattern.positions.length;
   if (chars.length < n) return false;
   for (let i = 0; i < n; i += 1) {

@@ -8,15 +8,66 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { buildProgram } from '../../src/cli/main';
-import { envNameFor, loadConfig, schemaLeaves } from '../../src/config/load';
-import { configSchema } from '../../src/config/schema';
+import { envNameFor, loadConfig, schemaLeaves, validate } from '../../src/config/load';
+import { configSchema, profileSection, type ConfigFile } from '../../src/config/schema';
+import { DEFAULT_PROFILE, LANGUAGE_CODE, PROFILE_NAME } from '../../src/domain/vocabulary';
+import { parse } from 'yaml';
 import { REASONS } from '../../src/call/flow/types';
 import { HAND_BACK_REASONS } from '../../src/call/hand-back';
 
 const REPO = resolve(__dirname, '../..');
 const DOCS = [join(REPO, 'README.md'), ...readdirSync(join(REPO, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join(REPO, 'docs', f))];
-const SECTIONS = Object.keys(configSchema.shape);
+/** Top-level sections; keys under `profiles.<name>.` are judged by profileKeyProblem. */
+const SECTIONS = Object.keys(configSchema.shape).filter((s) => s !== 'profiles');
 const LEAVES = schemaLeaves().map((l) => l.path);
+
+type Doc = Record<string, unknown>;
+const SHIPPED_RAW = parse(readFileSync(join(REPO, 'config/consent-ivr.yaml'), 'utf8')) as Doc;
+const SHIPPED_CONFIG: ConfigFile = validate(SHIPPED_RAW);
+
+function getPath(obj: unknown, path: string): unknown {
+  return path.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Doc)[k] : undefined), obj);
+}
+
+/** Whether a key names a leaf of `leaves`, or a section above some; a language code may stand where the leaves have a built-in language (`prompts.texts.zgh.notice`). */
+function isKeyOf(token: string, leaves: readonly string[]): boolean {
+  const asBuiltIn = token
+    .split('.')
+    .map((s, i) => (i > 0 && LANGUAGE_CODE.test(s) ? 'ar' : s))
+    .join('.');
+  return [token, asBuiltIn].some((t) => leaves.some((l) => l === t || l.startsWith(`${t}.`)));
+}
+
+/**
+ * The keys a profile may set, from the code rather than a list kept here: every leaf of the top-level
+ * sections a profile has, and the profile's own (numbers), that a profile setting it (to the top
+ * level's own value) passes validation with. The service-wide ones (prompts.soundsDir, …) and the
+ * keys a profile's section does not have (ledger.journalPath, …) are refused, so they are not here.
+ */
+const PROFILE_LEAVES: readonly string[] = (() => {
+  const sections = Object.keys(profileSection.shape);
+  const candidates = [...LEAVES.filter((l) => sections.includes(l.split('.')[0] as string)), ...schemaLeaves(profileSection).map((l) => l.path)];
+  const profileDefaults = profileSection.parse({});
+  const accepted = (key: string): boolean => {
+    const [section, sub] = key.split('.') as [string, string | undefined];
+    const value = getPath(SHIPPED_CONFIG, key) ?? getPath(profileDefaults, key);
+    const setting = sub === undefined ? { [section]: value } : { [section]: { [sub]: value } };
+    try {
+      validate({ ...SHIPPED_RAW, profiles: { probe: setting } });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  return [...new Set(candidates)].filter((leaf) => accepted(leaf.split('.').slice(0, 2).join('.')));
+})();
+
+/** Why `profiles.<name>.<rest>` is not a key a profile may set, or null when it is one. */
+function profileKeyProblem(name: string, rest: string): string | null {
+  if (name !== '<name>' && (!PROFILE_NAME.test(name) || name === DEFAULT_PROFILE)) return `"${name}" is not a profile name`;
+  if (rest === '' || isKeyOf(rest, PROFILE_LEAVES)) return null;
+  return `${rest} is not a key a profile may set`;
+}
 
 /** Environment variables read outside the schema's keys: secrets, the config path, the sandbox's. */
 const OTHER_ENV = new Set([
@@ -34,12 +85,62 @@ function mentions(pattern: RegExp): { doc: string; token: string }[] {
 }
 
 test('Every configuration key the docs mention exists in the schema', () => {
-  const keys = mentions(new RegExp(`\`((?:${SECTIONS.join('|')})\\.[A-Za-z0-9.]+)`, 'g'))
+  const keys = mentions(new RegExp(`\`((?:${SECTIONS.join('|')})\\.[A-Za-z0-9.-]+)`, 'g'))
     .map(({ doc, token }) => ({ doc, token: token.replace(/\.$/, '') }))
     .filter(({ token }) => !/\.(conf|md|yaml|ts|js|json|service|timer)$/.test(token));
   expect(keys.length).toBeGreaterThan(20);
-  const unknown = keys.filter(({ token }) => !LEAVES.some((l) => l === token || l.startsWith(`${token}.`)));
+  const unknown = keys.filter(({ token }) => !isKeyOf(token, LEAVES));
   expect(unknown).toEqual([]);
+});
+
+test('Every key the docs mention under profiles.<name>. is a key a profile may set', () => {
+  const keys = mentions(/`(profiles\.(?:<name>|[A-Za-z0-9_-]+)(?:\.[A-Za-z0-9-]+)*)/g);
+  expect(keys.length).toBeGreaterThan(3);
+  const problems = keys.flatMap(({ doc, token }) => {
+    const [, name, rest] = /^profiles\.(<name>|[^.]+)\.?(.*)$/.exec(token) ?? [];
+    const problem = profileKeyProblem(name ?? '', rest ?? '');
+    return problem ? [`${doc}: ${token}: ${problem}`] : [];
+  });
+  expect(problems).toEqual([]);
+});
+
+test('The rule for profiles.<name>. keys takes what a profile may set and nothing else', () => {
+  const ok = (token: string) => {
+    const [, name, rest] = /^profiles\.(<name>|[^.]+)\.?(.*)$/.exec(token) ?? [];
+    return profileKeyProblem(name ?? '', rest ?? '') === null;
+  };
+  for (const t of [
+    'profiles.bank',
+    'profiles.<name>',
+    'profiles.bank.flow.languages',
+    'profiles.public-service.flow.maxCallMs',
+    'profiles.bank.legal.controller',
+    'profiles.bank.legal.purposes.fr',
+    'profiles.bank.prompts.texts',
+    'profiles.bank.prompts.texts.zgh.full-notice',
+    'profiles.bank.prompts.voices',
+    'profiles.bank.withdrawal.partialRecording',
+    'profiles.bank.ledger.retentionDays',
+    'profiles.bank.numbers',
+  ]) {
+    expect([t, ok(t)]).toEqual([t, true]);
+  }
+  for (const t of [
+    'profiles.bank.prompts.soundsDir',
+    'profiles.bank.prompts.folder',
+    'profiles.bank.flow.shutdownGraceMs',
+    'profiles.bank.withdrawal.pollMs',
+    'profiles.bank.ledger.journalPath',
+    'profiles.bank.recording.dir',
+    'profiles.bank.ari',
+    'profiles.bank.flow.languagez',
+    'profiles.bank.prompts.texts.fr.notise',
+    'profiles.bank.numbers.pattern',
+    'profiles.default.flow.languages',
+    'profiles.b@nk.flow',
+  ]) {
+    expect([t, ok(t)]).toEqual([t, false]);
+  }
 });
 
 test('Every CONSENT_IVR_ variable the docs mention is one the program reads', () => {
@@ -71,6 +172,38 @@ function commandLines(): { doc: string; line: string }[] {
   return out;
 }
 
+/**
+ * Commands and options of campaign profiles (issue 24) that the docs already describe while they are
+ * written on other branches. A line using one is not checked while the program lacks it; once the
+ * program has it, the entry must go (the test below says so), and the line is checked as any other.
+ */
+const PENDING: readonly { command: string; option?: string }[] = [
+  { command: 'prompts import' },
+  { command: 'prompts script' },
+  { command: 'ledger list', option: '--profile' },
+  { command: 'ledger export', option: '--profile' },
+  { command: 'report', option: '--tz' },
+];
+
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/** The command a path of words names in the program, or null. */
+function findCommand(program: Command, path: string): Command | null {
+  let cmd: Command | undefined = program;
+  for (const w of path.split(' ')) cmd = cmd?.commands.find((c) => c.name() === w);
+  return cmd ?? null;
+}
+
+function optionsOf(cmd: Command, program: Command): Set<string> {
+  const known = new Set<string>(['--help']);
+  for (const opt of [...cmd.options, ...program.options, ...(cmd.parent?.options ?? [])]) for (const f of [opt.long, opt.short]) if (f) known.add(f);
+  return known;
+}
+
 test('Every consent-ivr command line in the docs names a real command, and every option it uses is one that command takes', () => {
   const program = buildProgram();
   const lines = commandLines();
@@ -90,15 +223,30 @@ test('Every consent-ivr command line in the docs names a real command, and every
       if (/^[a-z]/.test(words[0] ?? '')) problems.push(`${doc}: "${line}": no command "${words[0]}"`);
       continue;
     }
-    const known = new Set(cmd.options.flatMap((o) => [o.long, o.short].filter((x): x is string => Boolean(x))));
-    for (const opt of [...program.options, ...(cmd.parent?.options ?? [])]) for (const f of [opt.long, opt.short]) if (f) known.add(f);
-    known.add('--help');
+    // Under a group of commands (prompts, ledger, keys), the next word names one of them.
+    if (cmd.commands.length > 0 && /^[a-z]/.test(words[i] ?? '')) {
+      const missing = `${commandPath(cmd)} ${words[i] as string}`;
+      if (!PENDING.some((p) => p.command === missing && p.option === undefined)) problems.push(`${doc}: "${line}": no command "${missing}"`);
+      continue;
+    }
+    const known = optionsOf(cmd, program);
     for (const w of words.slice(i)) {
       const flag = /^(--?[A-Za-z][A-Za-z0-9-]*)/.exec(w)?.[1];
-      if (flag && !known.has(flag)) problems.push(`${doc}: "${line}": ${cmd.name()} has no option ${flag}`);
+      if (!flag || known.has(flag)) continue;
+      if (PENDING.some((p) => p.command === commandPath(cmd) && p.option === flag)) continue;
+      problems.push(`${doc}: "${line}": ${cmd.name()} has no option ${flag}`);
     }
   }
   expect(problems).toEqual([]);
+});
+
+test('Every command or option the docs describe ahead of its code is still missing from the program (once it is there, remove it from PENDING)', () => {
+  const program = buildProgram();
+  const landed = PENDING.filter((p) => {
+    const cmd = findCommand(program, p.command);
+    return cmd !== null && (p.option === undefined || optionsOf(cmd, program).has(p.option));
+  });
+  expect(landed).toEqual([]);
 });
 
 test('The CONSENT_REASON values admin.md lists are exactly those the dialplan can receive', () => {
