@@ -131,6 +131,11 @@ function describeIssue(issue: z.core.$ZodIssue): { key: string; message: string 
     const keys = issue.keys.map((k) => (key ? `${key}.${k}` : k));
     return { key: keys[0] ?? key, message: `${keys.join(', ')}: unknown key` };
   }
+  // A key of a map (a profile's name, a language code) that its rule refuses: say the rule.
+  if (issue.code === 'invalid_key') {
+    const inner = issue.issues[0]?.message ?? issue.message;
+    return { key, message: `${key}: not a valid name here (${inner})` };
+  }
   if (issue.code === 'invalid_type' && issue.message.includes('received undefined')) {
     return { key, message: `${key}: required value is missing` };
   }

@@ -5,7 +5,7 @@
  * same key names, merged onto the top level's sections and validated as they are.
  */
 import { z } from 'zod';
-import { DEFAULT_PROFILE } from '../domain/vocabulary';
+import { DEFAULT_PROFILE, longestHandBack, MAX_EXTENSION } from '../domain/vocabulary';
 import { matchesNumber, NumberPatternError, overlapOf, parseNumberPattern, type NumberPattern } from '../domain/number-patterns';
 import { configSchema, type ConfigFile } from './schema';
 
@@ -139,16 +139,23 @@ export function resolveProfiles(cfg: ConfigFile): { profiles: Profile[]; issues:
   const profiles: Profile[] = [defaultProfile(cfg)];
   const claims: Claim[] = [];
   for (const [name, raw] of Object.entries(cfg.profiles)) {
-    const numbers = numbersOf(name, raw, issues);
+    const numberIssues: ProfileIssue[] = [];
+    const numbers = numbersOf(name, raw, numberIssues);
     raw.numbers.forEach((text, index) => {
       const pattern = numbers.find((n) => n.source === text);
       if (pattern) claims.push({ profile: name, pattern, index });
     });
     const parsed = numbers.length === raw.numbers.length;
     const p = resolveOne(cfg, name, raw, numbers, issues);
+    issues.push(...numberIssues);
     if (p && parsed) profiles.push(p);
   }
   for (const p of profiles) {
+    const length = longestHandBack(p.name, p.flow.languages);
+    if (length > MAX_EXTENSION) {
+      const key = p.name === DEFAULT_PROFILE ? 'flow.languages' : `profiles.${p.name}`;
+      issues.push({ key, message: `${key}: the profile's name and languages make the dialplan extension its calls go back at ${length} characters long, over Asterisk's ${MAX_EXTENSION}: shorten the name (or the language codes)` });
+    }
     if (!p.flow.languages.includes(p.flow.defaultLanguage)) {
       const key = p.name === DEFAULT_PROFILE ? 'flow.defaultLanguage' : `profiles.${p.name}.flow.defaultLanguage`;
       issues.push({ key, message: `${key}: ${p.flow.defaultLanguage} is not one of the profile's languages (${p.flow.languages.join(', ')})` });

@@ -195,7 +195,7 @@ export const configSchema = z.strictObject({
   prompts: promptsSection,
   legal: legalSection,
   profiles: z
-    .record(z.string().regex(PROFILE_NAME, "letters, digits, '-' and '_' only (at most 64)"), profileSection)
+    .record(z.string().regex(PROFILE_NAME, "letters, digits, '-' and '_' only (at most 32)"), profileSection)
     .default({})
     .refine((p) => !Object.hasOwn(p, 'default'), "'default' is the top level's profile: set its keys at the top level")
     .describe('Campaign profiles: one controller or campaign each (Gosub(consent-ivr,s,1(<name>)) or profiles.<name>.numbers)'),

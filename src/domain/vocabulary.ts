@@ -33,11 +33,28 @@ export function textDirection(lang: Language): 'rtl' | 'ltr' {
 }
 
 /**
- * A campaign profile's name: letters, digits, '-' and '_' (at most 64). The top level of the
+ * A campaign profile's name: letters, digits, '-' and '_' (at most 32: it ends the dialplan extension
+ * a call is handed back at, see MAX_EXTENSION). The top level of the
  * configuration is the profile named `default`.
  */
-export const PROFILE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+export const PROFILE_NAME = /^[A-Za-z0-9_-]{1,32}$/;
 export const DEFAULT_PROFILE = 'default';
+
+/**
+ * A call goes back to the dialplan at the extension <outcome>_<lang>_<reason>_<languages>_<profile>
+ * (call/hand-back.ts), and Asterisk keeps at most this many characters of an extension: a profile
+ * whose name and languages would not fit is refused when the configuration is read.
+ */
+export const MAX_EXTENSION = 79;
+/** The longest reason a call is handed back with (call/flow and call/hand-back; a unit test holds them to it). */
+export const MAX_REASON_LENGTH = 20;
+
+/** The longest extension a profile's calls can be handed back at. */
+export function longestHandBack(profile: string, languages: readonly Language[]): number {
+  const outcome = Math.max(...OUTCOMES.map((o) => o.length));
+  const lang = Math.max(...languages.map((l) => l.length));
+  return outcome + 1 + lang + 1 + MAX_REASON_LENGTH + 1 + languages.join('.').length + 1 + profile.length;
+}
 
 /** Every prompt the application plays (or the dialplan whispers), one audio file per language. */
 export const PROMPT_NAMES = [

@@ -180,8 +180,6 @@ function commandLines(): { doc: string; line: string }[] {
 const PENDING: readonly { command: string; option?: string }[] = [
   { command: 'prompts import' },
   { command: 'prompts script' },
-  { command: 'ledger list', option: '--profile' },
-  { command: 'ledger export', option: '--profile' },
   { command: 'report', option: '--tz' },
 ];
 

@@ -11,6 +11,9 @@ import { checkConfig } from '../../src/cli/check-config';
 import { ConfigError, loadConfig, validate } from '../../src/config/load';
 import { ProfileSet, profileSetOf, resolveProfiles, type Profile } from '../../src/config/profiles';
 import { configSchema, type ConfigFile } from '../../src/config/schema';
+import { REASONS } from '../../src/call/flow/types';
+import { HAND_BACK_REASONS, resultTarget } from '../../src/call/hand-back';
+import { longestHandBack, MAX_EXTENSION, MAX_REASON_LENGTH, OUTCOMES } from '../../src/domain/vocabulary';
 import { matchesNumber, NumberPatternError, overlapOf, parseNumberPattern } from '../../src/domain/number-patterns';
 
 const SHIPPED = resolve(__dirname, '../../config/consent-ivr.yaml');
@@ -153,13 +156,13 @@ describe('campaign profiles: what is refused, and the key named', () => {
     expect(e.message).toContain("'default' is the top level's profile");
   });
 
-  test.each(['bank name', 'bänk', 'bank.fr', 'bank/fr', '', 'b'.repeat(65), 'bank:1'])('When a profile is named %j, then it is refused, naming it', (name) => {
+  test.each(['bank name', 'bänk', 'bank.fr', 'bank/fr', '', 'b'.repeat(33), 'bank:1'])('When a profile is named %j, then it is refused, naming it', (name) => {
     const e = refusal(() => withProfiles({ [name]: {} }));
     expect(e.key).toBe(`profiles.${name}`);
   });
 
-  test('Names of letters, digits, \'-\' and \'_\', up to 64, are profile names', () => {
-    const names = ['bank', 'Bank-2', 'public_service', 'x', '0', 'b'.repeat(64)];
+  test('Names of letters, digits, \'-\' and \'_\', up to 32, are profile names', () => {
+    const names = ['bank', 'Bank-2', 'public_service', 'x', '0', 'b'.repeat(32)];
     const cfg = withProfiles(Object.fromEntries(names.map((n) => [n, {}])));
     expect(profileSetOf(cfg).all.map((p) => p.name).sort()).toEqual(['default', ...names].sort());
   });
@@ -170,10 +173,36 @@ describe('campaign profiles: what is refused, and the key named', () => {
     expect(e.message).toContain("'[' without ']'");
   });
 
-  test('When several things are wrong, then every one is found (the load names the first and counts the others)', () => {
+  test('When several things are wrong, then every one is found and the load names each', () => {
     const issues = issuesOf({ a: { flow: { shutdownGraceMs: 1 } }, b: { prompts: { soundsDir: '/x' }, numbers: ['_['] } });
     expect(issues.map((i) => i.key)).toEqual(['profiles.a.flow.shutdownGraceMs', 'profiles.b.prompts.soundsDir', 'profiles.b.numbers.0']);
-    expect(refusal(() => withProfiles({ a: { flow: { shutdownGraceMs: 1 } }, b: { prompts: { soundsDir: '/x' } } })).message).toContain('(and 1 more problem(s))');
+    const message = refusal(() => withProfiles({ a: { flow: { shutdownGraceMs: 1 } }, b: { prompts: { soundsDir: '/x' } } })).message;
+    expect(message).toContain('profiles.a.flow.shutdownGraceMs: one setting of the whole service');
+    expect(message).toContain('; profiles.b.prompts.soundsDir: one setting of the whole service');
+  });
+});
+
+describe('the extension a profile\'s calls go back at', () => {
+  test('Every reason a call is handed back with is within the length the configuration counts on', () => {
+    for (const r of [...REASONS, ...HAND_BACK_REASONS]) expect(r.length).toBeLessThanOrEqual(MAX_REASON_LENGTH);
+  });
+
+  test('The longest extension is counted from the longest outcome, language and reason', () => {
+    const languages = ['zgh', 'ar', 'fr'];
+    const worst = OUTCOMES.flatMap((o) => [...REASONS, ...HAND_BACK_REASONS].flatMap((r) => languages.map((l) => resultTarget(o, l, r, { name: 'public', languages }).extension.length)));
+    expect(Math.max(...worst)).toBeLessThanOrEqual(longestHandBack('public', languages));
+  });
+
+  test('When a profile\'s name and languages would not fit in an Asterisk extension, then it is refused, saying so', () => {
+    const long = 'x'.repeat(32);
+    const e = refusal(() => validate({ ...shipped(), profiles: { [long]: { flow: { languages: ['zgh', 'shi', 'ar', 'fr', 'es'], defaultLanguage: 'ar' } } } }));
+    expect(e.message).toContain(`profiles.${long}: the profile's name and languages make the dialplan extension`);
+    expect(e.message).toContain(`over Asterisk's ${MAX_EXTENSION}`);
+    expect(() => validate({ ...shipped(), profiles: { [long]: { flow: { languages: ['zgh', 'ar', 'fr'], defaultLanguage: 'ar' } } } })).not.toThrow();
+  });
+
+  test('When a profile\'s name breaks the rule, then the error says the rule', () => {
+    expect(refusal(() => validate({ ...shipped(), profiles: { 'bad name': {} } })).message).toContain("letters, digits, '-' and '_' only");
   });
 });
 
