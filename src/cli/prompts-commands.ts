@@ -117,10 +117,10 @@ function importText(report: ImportReport, profile: string, lang: Language): stri
   for (const r of report.rejected) lines.push(`REJECTED        ${r.from}: ${r.reason}`);
   for (const r of report.ignored) lines.push(`ignored         ${r.from}: ${r.reason}`);
   if (report.missing.length === 0) lines.push(`every prompt of profile ${profile} in ${languageName(lang)} has its file`);
-  for (const m of report.missing) {
-    const hint = m.hasText ? 'it has a text: consent-ivr prompts build speaks it, if a voice speaks the language' : 'no text: it needs a recording';
-    lines.push(`still missing:  ${m.prompt} (${hint})`);
-  }
+  const spoken = report.missing.filter((m) => m.hasText).map((m) => m.prompt);
+  const unspoken = report.missing.filter((m) => !m.hasText).map((m) => m.prompt);
+  if (unspoken.length > 0) lines.push(`still missing, with no text (record them): ${unspoken.join(', ')}`);
+  if (spoken.length > 0) lines.push(`still missing, with a text (prompts build speaks them, if a voice speaks ${lang}): ${spoken.join(', ')}`);
   return `${lines.join('\n')}\n`;
 }
 

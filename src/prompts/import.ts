@@ -212,7 +212,10 @@ export async function importPrompts(profile: PromptProfile, lang: Language, sour
       report.rejected.push({ from, prompt, reason: `${file} is there and consent-ivr did not write it: kept (--force replaces it)` });
       continue;
     }
-    const result = await importTake(join(sourceDir, from), file);
+    const result = await importTake(join(sourceDir, from), file).catch((e: Error & { stderr?: string }) => ({
+      ok: false as const,
+      message: `sox could not read or convert it: ${(e.stderr?.trim() || e.message).split('\n')[0] ?? ''}`,
+    }));
     if (!result.ok) {
       report.rejected.push({ from, prompt, reason: result.message });
       continue;
