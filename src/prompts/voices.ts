@@ -9,7 +9,8 @@
  * The tools are looked for in `prompts.toolPath`, then PATH. Each folder found is taken as a bin/
  * folder: the voice data is in its ../share/mbrola/<voice> and ../share/pico/lang/ (as /usr/bin,
  * /usr/share/mbrola and /usr/share/pico/lang are on Debian). The probe reads that once; the choice
- * from what it found is pure; the voice chosen automatically is tried on a word before it is used.
+ * from what it found is pure; a voice chosen automatically is tried before it is used (a digit, and
+ * for an MBROLA voice the texts themselves: one lacking some of their sounds would leave silences).
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
