@@ -35,7 +35,7 @@ const FOLDERS = {
   evidence: { slice: true, imports: ['config', 'ledger', 'observability', 'ports', 'prompts'] },
   retention: { slice: true, imports: ['config', 'domain', 'ledger', 'observability', 'ports'] },
   report: { slice: true, imports: ['domain', 'evidence', 'ledger'] },
-  prompts: { slice: true, imports: ['config', 'domain', 'ledger'] },
+  prompts: { slice: true, imports: ['config', 'domain', 'files', 'ledger'] },
   // Roots
   service: {
     imports: ['adapters/ami', 'adapters/ari', 'adapters/redis', 'call', 'config', 'domain', 'evidence', 'ledger', 'midcall', 'observability', 'ports', 'prompts', 'retention'],

@@ -12,7 +12,8 @@
 #   sandbox.sh down           stop what `up` started
 #   sandbox.sh status [--json]
 #   sandbox.sh cli "CMD"      run an Asterisk CLI command
-#   sandbox.sh build          only install host packages and build the chroot
+#   sandbox.sh build          only install host packages, build the chroot and
+#                             write the voice tools' wrappers ($STATE/bin)
 #
 # Environment:
 #   CONSENT_IVR_SANDBOX_CACHE   where the chroot is kept   (/var/cache/consent-ivr)
@@ -44,8 +45,16 @@ READY_MARKER=$CHROOT/.consent-ivr-ready
 CHROOT_SUITE=sid
 # Debian packages of the chroot. Adding one here installs it into existing
 # chroots on the next `up`. The hold music (1.7 MB) is there because Debian's
-# musiconhold.conf points at it and Asterisk logs an error without it.
-CHROOT_PACKAGES=asterisk,asterisk-core-sounds-fr,asterisk-core-sounds-en,asterisk-moh-opsound-gsm
+# musiconhold.conf points at it and Asterisk logs an error without it. The
+# voices (espeak-ng with the MBROLA Arabic and French diphone voices, and Pico
+# for French) are what `prompts build` speaks with: the host's apt has only
+# main, and its espeak-ng no MBROLA, so the build runs them in the chroot
+# through the wrappers that write_tool_wrappers puts in $STATE/bin.
+CHROOT_PACKAGES=asterisk,asterisk-core-sounds-fr,asterisk-core-sounds-en,asterisk-moh-opsound-gsm,espeak-ng,mbrola,mbrola-ar1,mbrola-ar2,mbrola-fr1,mbrola-fr4,libttspico-utils
+# Archive components of the chroot's apt: the MBROLA voices and Pico are not in main.
+CHROOT_COMPONENTS="main contrib non-free"
+# The chroot's tools that $STATE/bin runs from the host.
+CHROOT_TOOLS=(espeak-ng mbrola pico2wave)
 # Free space needed on the cache's filesystem to build the chroot (~500 MB used).
 BUILD_MIN_FREE_MB=1536
 ASTERISK_PIDFILE=$CHROOT/run/asterisk/asterisk.pid
@@ -199,7 +208,7 @@ build_chroot() {
     mirror=$(host_debian_mirror)
     log "building the Asterisk chroot (Debian $CHROOT_SUITE, $CHROOT_PACKAGES) in $CHROOT; this takes a minute or two, log in $build_log"
     # shellcheck disable=SC2086  # $mirror is empty (no argument) or one URL
-    if ! debootstrap --variant=minbase --include="$CHROOT_PACKAGES" "$CHROOT_SUITE" "$tmp" $mirror >"$build_log" 2>&1; then
+    if ! debootstrap --variant=minbase --components="${CHROOT_COMPONENTS// /,}" --include="$CHROOT_PACKAGES" "$CHROOT_SUITE" "$tmp" $mirror >"$build_log" 2>&1; then
         tail -n 20 "$build_log" >&2
         # debootstrap may leave /proc or /sys mounted when it fails.
         umount_if_mounted "$tmp/proc"
@@ -224,6 +233,30 @@ chroot_apt_update() {
     local apt_log=$1
     shift
     in_chroot apt-get "$@" update >"$apt_log" 2>&1 && ! grep -qE "$APT_FAILED" "$apt_log"
+}
+
+# The chroot's apt sources carry CHROOT_COMPONENTS (a chroot built before
+# they were needed has main only): each one-line `deb` entry of sources.list
+# for our suite gets the components it lacks; nothing else there changes.
+ensure_chroot_sources() {
+    local list=$CHROOT/etc/apt/sources.list line comp changed=0 tmp
+    [[ -f $list ]] || return 0
+    local -a lines=() words
+    while IFS= read -r line || [[ -n $line ]]; do
+        read -r -a words <<<"$line"
+        if [[ ${words[0]:-} == deb && ${words[2]:-} == "$CHROOT_SUITE" ]]; then
+            for comp in $CHROOT_COMPONENTS; do
+                [[ " ${words[*]:3} " == *" $comp "* ]] || { line="$line $comp"; changed=1; }
+            done
+        fi
+        lines+=("$line")
+    done <"$list"
+    ((changed)) || return 0
+    log "adding the archive components $CHROOT_COMPONENTS to the chroot's apt sources"
+    tmp=$(mktemp "$list.XXXXXX")
+    printf '%s\n' "${lines[@]}" >"$tmp"
+    chmod 0644 "$tmp"
+    mv -f "$tmp" "$list"
 }
 
 # Install the packages of CHROOT_PACKAGES that an existing chroot lacks (it
@@ -267,6 +300,57 @@ make_sound_links_relative() {
         [[ -n $resolved && -e $CHROOT$resolved ]] || continue
         ln -sfn "$(realpath -m --relative-to="$CHROOT$sounds" "$CHROOT$resolved")" "$link"
     done
+}
+
+# The text of the wrapper that runs the chroot's tool $1 from the host.
+# espeak-ng and mbrola are given the chroot's paths: consent-ivr uses their
+# standard input and output. pico2wave writes the file its -w names, so its
+# wrapper has it write into the chroot's /tmp and copies that to the host
+# path the caller gave.
+tool_wrapper() {
+    printf '#!/bin/bash\n# consent-ivr sandbox: %s of the chroot (written by scripts/sandbox.sh).\n' "$1"
+    printf 'CHROOT=%q\nTOOL=%q\n' "$CHROOT" "$1"
+    if [[ $1 != pico2wave ]]; then
+        # shellcheck disable=SC2016  # the wrapper's own expansions, written as they are
+        printf '%s\n' 'exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 chroot "$CHROOT" "$TOOL" "$@"'
+        return 0
+    fi
+    cat <<'WRAPPER'
+set -euo pipefail
+in_chroot() { env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 chroot "$CHROOT" "$@"; }
+out="" args=()
+while (($# > 0)); do
+    case $1 in
+        -w | --wave) out=${2:-}; shift 2 || shift ;;
+        --wave=*) out=${1#--wave=}; shift ;;
+        *) args+=("$1"); shift ;;
+    esac
+done
+[[ -n $out ]] || { echo "pico2wave (sandbox): -w FILE.wav is needed" >&2; exit 2; }
+tmp=$(in_chroot mktemp --suffix=.wav /tmp/consent-ivr-pico.XXXXXX)
+trap 'rm -f -- "$CHROOT$tmp"' EXIT
+in_chroot "$TOOL" -w "$tmp" "${args[@]}"
+cat -- "$CHROOT$tmp" >"$out"
+WRAPPER
+}
+
+# $STATE/bin: the chroot's voice tools, run from the host (config/sandbox.yaml
+# names it in prompts.toolPath), and $STATE/share: links to the chroot's voice
+# data, where consent-ivr looks for the voices a tool of that folder has.
+# Files are rewritten only when they differ.
+write_tool_wrappers() {
+    local bin=$STATE/bin share=$STATE/share tool body tmp
+    mkdir -p "$bin" "$share"
+    for tool in "${CHROOT_TOOLS[@]}"; do
+        body=$(tool_wrapper "$tool")
+        [[ -f $bin/$tool && $(cat "$bin/$tool") == "$body" ]] && continue
+        tmp=$(mktemp "$bin/.$tool.XXXXXX")
+        printf '%s\n' "$body" >"$tmp"
+        chmod 0755 "$tmp"
+        mv -f "$tmp" "$bin/$tool"
+    done
+    [[ $(readlink "$share/mbrola" 2>/dev/null) == "$CHROOT/usr/share/mbrola" ]] || ln -sfn "$CHROOT/usr/share/mbrola" "$share/mbrola"
+    [[ $(readlink "$share/pico" 2>/dev/null) == "$CHROOT/usr/share/pico" ]] || ln -sfn "$CHROOT/usr/share/pico" "$share/pico"
 }
 
 # --------------------------------------------------------------------------
@@ -460,9 +544,12 @@ stop_redis() {
 
 cmd_build() {
     require_root build
+    mkdir -p "$LOG_DIR"
     install_host_packages
     if chroot_ready; then log "the Asterisk chroot is ready in $CHROOT"; else build_chroot; fi
+    ensure_chroot_sources
     ensure_chroot_packages
+    write_tool_wrappers
 }
 
 cmd_up() {
@@ -471,7 +558,9 @@ cmd_up() {
     mkdir -p "$LOG_DIR" "$STATE/journal" "$REDIS_DIR"
     install_host_packages
     chroot_ready || build_chroot
+    ensure_chroot_sources
     ensure_chroot_packages
+    write_tool_wrappers
     make_sound_links_relative
     toolkit secrets
     ln -sfn "$CHROOT/var/log/asterisk" "$LOG_DIR/asterisk"

@@ -14,11 +14,14 @@ export interface Finding {
 export const SAMPLE_LEGAL = {
   controller: 'Société Exemple SARL',
   cndpReference: 'D-000-2026',
-  purposes: { fr: 'la qualité du service', ar: 'جودة الخدمة' },
-  recipients: { fr: 'le service qualité de Société Exemple', ar: 'مصلحة الجودة لدى الشركة' },
-  retention: { fr: 'six mois', ar: 'ستة أشهر' },
-  rights: { fr: 'écrivez à dpo@exemple.ma', ar: 'راسلونا على العنوان dpo@exemple.ma' },
+  purposes: { fr: 'la qualité du service', ar: 'جَوْدَةُ الْخِدْمَةِ' },
+  recipients: { fr: 'le service qualité de Société Exemple', ar: 'مَصْلَحَةُ الْجَوْدَةِ لَدَى الشَّرِكَةِ' },
+  retention: { fr: 'six mois', ar: 'سِتَّةُ أَشْهُرٍ' },
+  rights: { fr: 'écrivez à dpo@exemple.ma', ar: 'رَاسِلُونَا عَلَى الْعُنْوَانِ dpo@exemple.ma' },
 } as const;
+
+/** Arabic text without its vowel marks: the sample values, vocalised or not (as shipped before), are one. */
+const withoutHarakat = (s: string): string => s.replace(/[\u064B-\u065F\u0670]/g, '');
 
 /** Legal fields that the full notice of Law 09-08 art. 5 needs. */
 const LEGAL_TEXT_KEYS = ['purposes', 'recipients', 'retention', 'rights'] as const;
@@ -53,7 +56,7 @@ function checkProfile(p: Profile, audio: AudioProbe | undefined, findings: Findi
       for (const k of LEGAL_TEXT_KEYS) {
         const v = legal[k][lang] ?? '';
         if (!v.trim()) unset(`legal.${k}.${lang}`, `the ${k} in ${lang}`);
-        else if (v === (sample[k] as Record<string, string>)[lang]) sampleLeft(`legal.${k}.${lang}`);
+        else if (withoutHarakat(v) === withoutHarakat((sample[k] as Record<string, string>)[lang] ?? '')) sampleLeft(`legal.${k}.${lang}`);
       }
     }
     for (const prompt of PROMPT_NAMES) {

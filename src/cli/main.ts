@@ -8,14 +8,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startService, type Service } from '../service/start';
 import { ConfigError, loadConfig, LoadResult } from '../config/load';
-import { profileSetOf, type Profile } from '../config/profiles';
+import { profileSetOf } from '../config/profiles';
 import type { Config, Secrets } from '../config/schema';
 import { createLogger, type Logger } from '../observability/logger';
-import { buildPrompts, buildTone, noticeVersion, promptAudioProbe, promptDurations } from '../prompts';
+import { promptAudioProbe, promptDurations } from '../prompts';
 import { checkConfig, checkDialplan, checkTimings, type Finding } from './check-config';
 import { crashHandler } from './crash';
 import { diagnose, printDoctor } from './doctor';
 import { registerKeyCommands } from './key-commands';
+import { registerPromptsCommands } from './prompts-commands';
 import { registerLedgerCommands } from './ledger-commands';
 import { registerAcceptLoss } from './loss-command';
 import { registerReportCommand } from './report-command';
@@ -119,43 +120,6 @@ function registerStart(program: Command): void {
     });
 }
 
-/** The profiles a command works on: the one named (an unknown name is a usage error), or all. */
-function selectedProfiles(config: Config, name: string | undefined): readonly Profile[] {
-  const set = profileSetOf(config);
-  if (name === undefined) return set.all;
-  const one = set.get(name);
-  if (!one) fail(`--profile ${JSON.stringify(name)}: no such profile (profiles: ${set.all.map((p) => p.name).join(', ')})`, 2);
-  return [one];
-}
-
-/** `consent-ivr prompts build`. */
-function registerPrompts(program: Command): void {
-  const prompts = program.command('prompts').description('voice prompts');
-  prompts
-    .command('build')
-    .description('speak the configured texts with espeak-ng into Asterisk sounds (8 kHz WAV)')
-    .option('--sounds-dir <dir>', 'Asterisk sounds directory (default: prompts.soundsDir)')
-    .option('--profile <name>', 'only this campaign profile (default: every profile)')
-    .option('--force', 'regenerate prompts this command wrote even if their text is unchanged')
-    .action(async (o: { soundsDir?: string; force?: boolean; profile?: string }) => {
-      const { config } = load(program, { secrets: [] });
-      const dir = o.soundsDir ? resolve(o.soundsDir) : config.prompts.soundsDir;
-      const profiles = selectedProfiles(config, o.profile);
-      try {
-        for (const profile of profiles) {
-          const results = await buildPrompts(profile, dir, o.force ?? false);
-          for (const r of results) process.stdout.write(`${r.status.padEnd(15)} ${r.file}\n`);
-          const missing = results.filter((r) => r.status === 'no-text');
-          for (const r of missing) process.stdout.write(`needs a studio recording: profile ${profile.name}, language ${r.lang}, prompt ${r.prompt} (no text; consent-ivr prompts import --profile ${profile.name} --lang ${r.lang} DIR)\n`);
-          process.stdout.write(`notice version ${noticeVersion(profile, dir).version} (profile ${profile.name})\n`);
-        }
-        process.stdout.write(`${'tone'.padEnd(15)} ${await buildTone(dir)}\n`);
-      } catch (e) {
-        fail((e as Error).message, 1);
-      }
-    });
-}
-
 /** `consent-ivr check-config`. */
 function registerCheckConfig(program: Command): void {
   program
@@ -206,7 +170,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
 
   registerStart(program);
-  registerPrompts(program);
+  registerPromptsCommands(program, () => load(program, { secrets: [] }).config);
   registerCheckConfig(program);
   registerDoctor(program);
 

@@ -34,6 +34,8 @@ const PATH_KEYS = [
   'ledger.signingKeyFile',
   'ledger.checkpointFile',
 ] as const;
+/** Keys holding a list of paths, each resolved as PATH_KEYS are. */
+const PATH_LIST_KEYS = ['ledger.trustedKeyFiles', 'prompts.toolPath'] as const;
 
 /**
  * Where each secret comes from, first found wins: the environment variable; the systemd credential
@@ -170,6 +172,7 @@ function resolvePaths(cfg: ConfigFile, baseDir: string): void {
     if (typeof v === 'string' && v !== '' && !isAbsolute(v)) setPath(cfg as unknown as Record<string, unknown>, key, resolve(baseDir, v));
   }
   cfg.ledger.trustedKeyFiles = cfg.ledger.trustedKeyFiles.map((f) => (isAbsolute(f) ? f : resolve(baseDir, f)));
+  cfg.prompts.toolPath = cfg.prompts.toolPath.map((f) => (isAbsolute(f) ? f : resolve(baseDir, f)));
 }
 
 export interface LoadResult {
@@ -240,8 +243,10 @@ function resolveRawPaths(raw: Record<string, unknown>, baseDir: string): void {
     const v = getPath(raw, key);
     if (typeof v === 'string' && v !== '' && !isAbsolute(v)) setPath(raw, key, resolve(baseDir, v));
   }
-  const trusted = getPath(raw, 'ledger.trustedKeyFiles');
-  if (Array.isArray(trusted)) setPath(raw, 'ledger.trustedKeyFiles', trusted.map((f) => (typeof f === 'string' && !isAbsolute(f) ? resolve(baseDir, f) : f)));
+  for (const key of PATH_LIST_KEYS) {
+    const list = getPath(raw, key);
+    if (Array.isArray(list)) setPath(raw, key, list.map((f) => (typeof f === 'string' && f !== '' && !isAbsolute(f) ? resolve(baseDir, f) : f)));
+  }
 }
 
 /**

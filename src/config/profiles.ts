@@ -24,7 +24,7 @@ export interface Profile {
 
 /** Keys that are one setting of the service, not of a call: a profile may not set them. */
 const SERVICE_WIDE: Record<string, readonly string[]> = {
-  prompts: ['soundsDir', 'folder'],
+  prompts: ['soundsDir', 'folder', 'toolPath'],
   flow: ['shutdownGraceMs'],
   withdrawal: ['pollMs'],
 };

@@ -17,7 +17,7 @@ const MIXMONITOR_OPTIONS = /^[A-Za-z0-9()]*$/;
 /** A language code of the notice (see LANGUAGE_CODE). */
 export const languageCode = z.string().regex(LANGUAGE_CODE, 'a language code: ISO 639 letters, optionally BCP 47 subtags (ar, fr, zgh, shi-Tfng, es-MA)');
 
-const promptTexts = z
+export const promptTexts = z
   .strictObject({
     notice: z.string().optional().describe('Short notice: who records, why, and the keys 1 / 2 / 0'),
     'full-notice': z.string().optional().describe('Full notice of Law 09-08 art. 5, then the keys again'),
@@ -74,8 +74,12 @@ const promptsSection = z
     voices: z
       .record(languageCode, z.string().min(1))
       .default({})
-      .describe('Synthetic voice per language for `prompts build` (espeak-ng voice, mb-<voice> for MBROLA, pico:<lang> for Pico); unset: the best one installed'),
-    wordsPerMinute: z.number().int().min(80).max(400).default(175).describe('espeak-ng speed'),
+      .describe('Synthetic voice per language for `prompts build`, forced: an espeak-ng voice (fr), mb-<voice> for MBROLA through espeak-ng (mb-fr4), pico:<language> for Pico (pico:fr-FR); unset: the best one installed'),
+    wordsPerMinute: z.number().int().min(80).max(400).default(175).describe('espeak-ng speed (its own and the MBROLA voices; Pico has one speed)'),
+    toolPath: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('Folders searched before PATH for espeak-ng, mbrola and pico2wave; each is a bin/ folder whose voices are in ../share/mbrola and ../share/pico/lang (one setting of the service)'),
     texts: z.record(languageCode, promptTexts).describe('All spoken texts, per language'),
   });
 

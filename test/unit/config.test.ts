@@ -256,6 +256,19 @@ describe('check-config', () => {
     expect(keys).toEqual(expect.arrayContaining(['legal.controller', 'legal.cndpReference', 'legal.retention.fr', 'legal.purposes.ar']));
   });
 
+  test('When an Arabic sample legal value is left as shipped before it was vocalised, then it is still reported as the sample', () => {
+    const { config } = loadConfig(
+      withEdit((d) => {
+        const legal = d.legal as { purposes: Record<string, string>; retention: Record<string, string> };
+        legal.purposes.ar = 'جودة الخدمة';
+        legal.retention.ar = 'ستة أشهر';
+      }),
+      secretsEnv,
+    );
+    const keys = checkConfig(config).filter((f) => f.message.startsWith('still the sample')).map((f) => f.key);
+    expect(keys).toEqual(expect.arrayContaining(['legal.purposes.ar', 'legal.retention.ar']));
+  });
+
   test('When legal fields are empty, then they are reported as not set', () => {
     const { config } = loadConfig(withEdit((d) => (d.legal = {})), secretsEnv);
     const messages = checkConfig(config).map((f) => `${f.key}: ${f.message}`);

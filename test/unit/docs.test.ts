@@ -178,8 +178,6 @@ function commandLines(): { doc: string; line: string }[] {
  * program has it, the entry must go (the test below says so), and the line is checked as any other.
  */
 const PENDING: readonly { command: string; option?: string }[] = [
-  { command: 'prompts import' },
-  { command: 'prompts script' },
   { command: 'report', option: '--tz' },
 ];
 

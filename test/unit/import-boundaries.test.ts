@@ -81,7 +81,7 @@ const WRONG: [string, string, string][] = [
   ['src/retention/x.ts', "export { listCalls } from '../ledger//query';", "'../ledger//query' is inside the slice ledger/"],
   ['src/report/x.ts', "export { verifyLog } from '../evidence/verify';", "'../evidence/verify' is inside the slice evidence/"],
   ['src/report/x.ts', "export { createLogger } from '../observability/logger';", "src/report/ may import only domain, evidence, ledger of src/; '../observability/logger' is src/observability/"],
-  ['src/prompts/x.ts', "export { sealEvent } from '../evidence';", "src/prompts/ may import only config, domain, ledger of src/; '../evidence' is src/evidence/"],
+  ['src/prompts/x.ts', "export { sealEvent } from '../evidence';", "src/prompts/ may import only config, domain, files, ledger of src/; '../evidence' is src/evidence/"],
   ['src/prompts/x.ts', "export { renderPrompt } from './../prompts/../prompts/../call/flow/machine';", "is inside the slice call/"],
   // Roots.
   ['src/service/x.ts', "export { buildProgram } from '../cli/main';", "src/service/ may import only adapters/ami, adapters/ari, adapters/redis, call, config, domain, evidence, ledger, midcall, observability, ports, prompts, retention of src/; '../cli/main' is src/cli/"],
