@@ -4,8 +4,9 @@
  *
  * It holds the call's record, every ledger entry about the call with a Merkle inclusion proof in a
  * signed checkpoint, the checkpoint and the fingerprint of the key that signed it, the texts of the
- * notice version the caller heard with the SHA-256 of each audio file, the recording's seal, and a
- * summary in French and Arabic. `verifyBundle` recomputes every link: entry hashes, proofs against the
+ * notice version the caller heard with the SHA-256 of each audio file (and, in catalogues stored
+ * since campaign profiles, the profile and the controller, which the version does not cover), the
+ * recording's seal, and a summary in French and Arabic. `verifyBundle` recomputes every link: entry hashes, proofs against the
  * signed root, the record's digest in the entry that wrote it, the notice version from its texts and
  * audio hashes, the seal against its entry, and the summary from the checked data. Any field changed
  * makes one of these fail.

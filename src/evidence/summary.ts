@@ -1,5 +1,10 @@
-/** The summary of an evidence bundle, in French and Arabic: what the checked data says, in words. */
-import type { StoredRecord } from '../ledger';
+/**
+ * The summary of an evidence bundle, in French and Arabic: what the checked data says, in words.
+ * It is recomputed when a bundle is checked, on whatever runtime checks it, so it depends on the
+ * data alone: language names come from the table below (not from the runtime's CLDR data), and
+ * what a bundle made before campaign profiles holds gives the very text it was made with.
+ */
+import type { NoticeCatalogue, StoredRecord } from '../ledger';
 import type { EvidenceBundle } from './bundle';
 
 const OUTCOME_FR: Record<string, string> = {
@@ -18,8 +23,77 @@ const OUTCOME_AR: Record<string, string> = {
   unavailable: 'لم يُسأل (الخدمة غير متاحة): لم تُسجَّل المكالمة',
   error: 'لم يُسأل (خطأ): لم تُسجَّل المكالمة',
 };
-const LANG_FR: Record<string, string> = { ar: 'arabe', fr: 'français' };
-const LANG_AR: Record<string, string> = { ar: 'العربية', fr: 'الفرنسية' };
+/**
+ * Names of the languages a notice is often spoken in here, in French and Arabic. The two built-in
+ * languages are named alone (as in every summary before other languages existed); any other code is
+ * given after its name, or alone when the table has no name for its language.
+ */
+const LANGUAGE_NAMES: Record<string, { fr: string; ar: string }> = {
+  ar: { fr: 'arabe', ar: 'العربية' },
+  fr: { fr: 'français', ar: 'الفرنسية' },
+  zgh: { fr: 'amazighe standard marocain', ar: 'التمازيغية المغربية القياسية' },
+  shi: { fr: 'chleuh', ar: 'تشلحيت' },
+  tzm: { fr: 'amazighe de l’Atlas central', ar: 'الأمازيغية وسط الأطلس' },
+  rif: { fr: 'rifain', ar: 'الريفية' },
+  es: { fr: 'espagnol', ar: 'الإسبانية' },
+  en: { fr: 'anglais', ar: 'الإنجليزية' },
+};
+const NAMED_ALONE = new Set(['ar', 'fr']);
+
+/**
+ * Unicode isolates: text kept apart from the sentence around it for the bidirectional algorithm, as
+ * <bdi> does in HTML. Codes and profile names are Latin (left to right, LRI); a controller's name
+ * may be in any script, so its own first letter sets its direction (FSI).
+ */
+const LRI = '\u2066';
+const FSI = '\u2068';
+const PDI = '\u2069';
+const latin = (s: string) => `${LRI}${s}${PDI}`;
+const isolated = (s: string) => `${FSI}${s}${PDI}`;
+
+/** The language the caller answered in, as each summary names it. */
+function languageNames(code: string): { fr: string; ar: string } {
+  const known = LANGUAGE_NAMES[code] ?? LANGUAGE_NAMES[code.split('-')[0] as string];
+  if (known && NAMED_ALONE.has(code)) return known;
+  if (!known) return { fr: code, ar: latin(code) };
+  return { fr: `${known.fr} (${code})`, ar: `${known.ar} (${latin(code)})` };
+}
+
+/**
+ * The campaign profile: the call's, from its record (records made before profiles have none), and
+ * the one the notice's catalogue was stored for when it says another (profiles with the same texts
+ * and audio share a notice version, and its catalogue is stored once).
+ */
+function profileSentences(record: StoredRecord, notice: NoticeCatalogue | null): { fr: string[]; ar: string[] } {
+  const fr: string[] = [];
+  const ar: string[] = [];
+  if (record.profile !== null) {
+    fr.push(`Profil de campagne de l'appel : ${record.profile}.`);
+    ar.push(`ملف الحملة الخاص بالمكالمة: ${latin(record.profile)}.`);
+  }
+  const stored = notice?.profile;
+  if (typeof stored === 'string' && stored !== record.profile) {
+    fr.push(record.profile === null ? `Profil de campagne de l'avis : ${stored}.` : `Le catalogue de cette version de l'avis a été enregistré pour le profil ${stored} (mêmes textes et mêmes fichiers audio).`);
+    ar.push(record.profile === null ? `ملف الحملة الخاص بالإشعار: ${latin(stored)}.` : `سُجّل فهرس هذه النسخة من الإشعار لملف الحملة ${latin(stored)} (النصوص نفسها والملفات الصوتية نفسها).`);
+  }
+  return { fr, ar };
+}
+
+/**
+ * The controller the notice's catalogue names. The catalogue's field is not part of the notice
+ * version; its texts are: the summary says whether the name is in them.
+ */
+function controllerSentences(notice: NoticeCatalogue | null): { fr: string[]; ar: string[] } {
+  const c = typeof notice?.controller === 'string' ? notice.controller.trim() : '';
+  if (!notice || c === '') return { fr: [], ar: [] };
+  if (Array.isArray(notice.prompts) && notice.prompts.some((p) => typeof p?.text === 'string' && p.text.includes(c))) {
+    return { fr: [`Responsable du traitement nommé par l'avis : ${isolated(c)}.`], ar: [`المسؤول عن المعالجة كما يسميه الإشعار: ${isolated(c)}.`] };
+  }
+  return {
+    fr: [`Le catalogue de l'avis nomme ${isolated(c)} responsable du traitement ; ce nom ne figure dans aucun de ses textes.`],
+    ar: [`يسمي فهرس الإشعار ${isolated(c)} مسؤولًا عن المعالجة؛ ولا يرد هذا الاسم في أي من نصوصه.`],
+  };
+}
 
 /** "2026-11-30 14:02:03 UTC" */
 function when(iso: string | null): string {
@@ -35,15 +109,22 @@ export function summarise(b: Pick<EvidenceBundle, 'uniqueId' | 'log' | 'entries'
   const dirAr = r.direction === 'outbound' ? 'صادرة' : 'واردة';
   fr.push(`Appel ${b.uniqueId} (${dirFr}), reçu le ${when(r.enteredAt)}.`);
   ar.push(`المكالمة ${b.uniqueId} (${dirAr})، بتاريخ ${when(r.enteredAt)}.`);
+  const profile = profileSentences(r, b.notice);
+  fr.push(...profile.fr);
+  ar.push(...profile.ar);
   if (r.noticeStartedAt) {
     fr.push(`L'avis d'enregistrement (version ${r.noticeVersion}) a commencé le ${when(r.noticeStartedAt)}${b.notice ? `; ses ${b.notice.prompts.length} textes sont joints` : ''}.`);
     ar.push(`بدأ إشعار التسجيل (النسخة ${r.noticeVersion}) في ${when(r.noticeStartedAt)}${b.notice ? `، ونصوصه الـ${b.notice.prompts.length} مرفقة` : ''}.`);
   }
+  const controller = controllerSentences(b.notice);
+  fr.push(...controller.fr);
+  ar.push(...controller.ar);
   const outcome = r.outcome ?? 'unknown';
   const keyFr = r.digit ? ` (touche ${r.digit})` : '';
   const keyAr = r.digit ? ` (الزر ${r.digit})` : '';
-  fr.push(`La personne ${OUTCOME_FR[outcome] ?? outcome}${keyFr}${r.decidedAt ? ` le ${when(r.decidedAt)}` : ''}${r.language ? `, en ${LANG_FR[r.language] ?? r.language}` : ''}.`);
-  ar.push(`الشخص ${OUTCOME_AR[outcome] ?? outcome}${keyAr}${r.decidedAt ? ` في ${when(r.decidedAt)}` : ''}${r.language ? `، باللغة ${LANG_AR[r.language] ?? r.language}` : ''}.`);
+  const lang = r.language ? languageNames(r.language) : null;
+  fr.push(`La personne ${OUTCOME_FR[outcome] ?? outcome}${keyFr}${r.decidedAt ? ` le ${when(r.decidedAt)}` : ''}${lang ? `, en ${lang.fr}` : ''}.`);
+  ar.push(`الشخص ${OUTCOME_AR[outcome] ?? outcome}${keyAr}${r.decidedAt ? ` في ${when(r.decidedAt)}` : ''}${lang ? `، باللغة ${lang.ar}` : ''}.`);
   if (r.recording?.startedAt) {
     fr.push(`L'enregistrement a commencé le ${when(r.recording.startedAt)}, après l'acceptation.`);
     ar.push(`بدأ التسجيل في ${when(r.recording.startedAt)}، بعد الموافقة.`);

@@ -1,13 +1,15 @@
 /**
  * The consent report's figures: records in, aggregates out. Pure and streaming: each record is added
  * once and dropped; a group keeps counters and a fixed-size histogram of decision times, so memory
- * depends on the number of groups (periods, called numbers, languages, directions), never on the
- * number of records. No pseudonym and no recording path is kept: aggregates only.
+ * depends on the number of groups (periods, called numbers, languages, directions, profiles) and of
+ * languages, never on the number of records. No pseudonym and no recording path is kept: aggregates
+ * only. Days, weeks and months are those of the report's time zone.
  */
-import { OUTCOMES, type Outcome } from '../domain/vocabulary';
+import { DEFAULT_PROFILE, OUTCOMES, type Outcome } from '../domain/vocabulary';
 import type { StoredRecord } from '../ledger';
+import { UTC, ZoneCalendar } from './zone';
 
-export const GROUP_BY = ['day', 'week', 'month', 'number', 'language', 'direction'] as const;
+export const GROUP_BY = ['day', 'week', 'month', 'number', 'language', 'direction', 'profile'] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
 
 /** Decision times are counted in 100 ms steps up to 2 minutes (longer ones in the last bucket). */
@@ -17,12 +19,18 @@ const BUCKETS = 1200;
 /** Called numbers beyond this many each get no group of their own (they are counted in "other"). */
 export const MAX_NUMBER_GROUPS = 500;
 export const OTHER = 'other';
+/** The key of calls with no language (no key pressed before the choice): no language code is 4 letters. */
+export const NO_LANGUAGE = 'none';
 
 export interface GroupFigures {
   key: string;
   calls: number;
   outcomes: Record<Outcome, number>;
-  languages: { ar: number; fr: number; none: number };
+  /**
+   * Calls per language the caller answered in, by code (any ISO 639 / BCP 47 code), and `none`; every
+   * group of a report lists the same keys (every language of the report, codes in order, then `none`).
+   */
+  languages: Record<string, number>;
   directions: { inbound: number; outbound: number };
   /** Calls whose caller asked for the full notice (key 0); null when no record says (made before it was kept). */
   fullNotice: number;
@@ -41,7 +49,8 @@ export interface GroupFigures {
 class Group {
   calls = 0;
   readonly outcomes = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
-  readonly languages = { ar: 0, fr: 0, none: 0 };
+  readonly languages = new Map<string, number>();
+  noLanguage = 0;
   readonly directions = { inbound: 0, outbound: 0 };
   fullNotice = 0;
   fullNoticeKnown = 0;
@@ -57,8 +66,8 @@ class Group {
   add(r: StoredRecord): void {
     this.calls += 1;
     if (r.outcome) this.outcomes[r.outcome] = (this.outcomes[r.outcome] ?? 0) + 1;
-    if (r.language === 'ar' || r.language === 'fr') this.languages[r.language] += 1;
-    else this.languages.none += 1;
+    if (r.language) this.languages.set(r.language, (this.languages.get(r.language) ?? 0) + 1);
+    else this.noLanguage += 1;
     this.directions[r.direction === 'outbound' ? 'outbound' : 'inbound'] += 1;
     if (typeof r.fullNotice === 'boolean') {
       this.fullNoticeKnown += 1;
@@ -83,9 +92,8 @@ class Group {
   merge(o: Group): void {
     this.calls += o.calls;
     for (const k of OUTCOMES) this.outcomes[k] += o.outcomes[k];
-    this.languages.ar += o.languages.ar;
-    this.languages.fr += o.languages.fr;
-    this.languages.none += o.languages.none;
+    for (const [lang, n] of o.languages) this.languages.set(lang, (this.languages.get(lang) ?? 0) + n);
+    this.noLanguage += o.noLanguage;
     this.directions.inbound += o.directions.inbound;
     this.directions.outbound += o.directions.outbound;
     this.fullNotice += o.fullNotice;
@@ -111,12 +119,13 @@ class Group {
     return (BUCKETS - 1) * STEP_MS;
   }
 
-  figures(): GroupFigures {
+  /** Its figures, with a count (0 if need be) for each of `languages` (codes in order). */
+  figures(languages: readonly string[]): GroupFigures {
     return {
       key: this.key,
       calls: this.calls,
       outcomes: { ...this.outcomes },
-      languages: { ...this.languages },
+      languages: Object.fromEntries([...languages.map((l) => [l, this.languages.get(l) ?? 0]), [NO_LANGUAGE, this.noLanguage]]) as Record<string, number>,
       directions: { ...this.directions },
       fullNotice: this.fullNotice,
       fullNoticeKnown: this.fullNoticeKnown,
@@ -129,7 +138,7 @@ class Group {
   }
 }
 
-/** ISO 8601 week of a UTC date: "2026-W49". */
+/** ISO 8601 week of a date (its UTC calendar day): "2026-W49". */
 export function isoWeek(d: Date): string {
   const t = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
   const day = t.getUTCDay() || 7;
@@ -139,34 +148,57 @@ export function isoWeek(d: Date): string {
   return `${year}-W${String(week).padStart(2, '0')}`;
 }
 
-/** The group a record falls in. */
-export function groupKey(r: StoredRecord, by: GroupBy): string {
+const UTC_CALENDAR = new ZoneCalendar(UTC);
+
+/** The group a record falls in; days, weeks and months are those of `cal`'s zone. */
+export function groupKey(r: StoredRecord, by: GroupBy, cal: ZoneCalendar = UTC_CALENDAR): string {
   switch (by) {
     case 'day':
-      return r.enteredAt.slice(0, 10);
-    case 'month':
-      return r.enteredAt.slice(0, 7);
     case 'week':
-      return isoWeek(new Date(r.enteredAt));
+    case 'month': {
+      const ms = Date.parse(r.enteredAt);
+      if (!Number.isFinite(ms)) return r.enteredAt.slice(0, by === 'month' ? 7 : 10);
+      const day = cal.dayOf(ms);
+      return by === 'day' ? day : by === 'month' ? day.slice(0, 7) : isoWeek(new Date(`${day}T00:00:00Z`));
+    }
     case 'language':
-      return r.language ?? 'none';
+      return r.language ?? NO_LANGUAGE;
     case 'direction':
       return r.direction;
     case 'number':
       return r.direction === 'outbound' ? 'outbound' : r.calledNumber || 'unknown';
+    case 'profile':
+      return r.profile ?? DEFAULT_PROFILE;
   }
 }
 
 const PERIODS: readonly GroupBy[] = ['day', 'week', 'month'];
 
+/** Language codes in code-point order (the same in every locale). */
+function inOrder(codes: Iterable<string>): string[] {
+  return [...codes].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
 export class ReportAggregator {
   private readonly groups = new Map<string, Group>();
   private readonly total = new Group('total');
+  private readonly calendar: ZoneCalendar;
 
-  constructor(readonly by: GroupBy) {}
+  /** `zone`: the IANA time zone whose days, weeks and months the periods are (UTC by default). */
+  constructor(
+    readonly by: GroupBy,
+    zone: string = UTC,
+  ) {
+    this.calendar = zone === UTC ? UTC_CALENDAR : new ZoneCalendar(zone);
+  }
+
+  /** The zone's name as the runtime gives it. */
+  get zone(): string {
+    return this.calendar.zone;
+  }
 
   add(r: StoredRecord): void {
-    let key = groupKey(r, this.by);
+    let key = groupKey(r, this.by, this.calendar);
     if (this.by === 'number' && !this.groups.has(key) && this.groups.size >= MAX_NUMBER_GROUPS) key = OTHER;
     let g = this.groups.get(key);
     if (!g) {
@@ -177,17 +209,21 @@ export class ReportAggregator {
     this.total.add(r);
   }
 
-  /** Groups in order (periods in time order; the others by calls, most first), and the total. */
+  /**
+   * Groups in order (periods in time order; the others by calls, most first), and the total; each
+   * lists every language of the report.
+   */
   result(): { groups: GroupFigures[]; total: GroupFigures } {
-    const groups = [...this.groups.values()].map((g) => g.figures());
+    const languages = inOrder(this.total.languages.keys());
+    const groups = [...this.groups.values()].map((g) => g.figures(languages));
     if (PERIODS.includes(this.by)) groups.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     else groups.sort((a, b) => b.calls - a.calls || (a.key < b.key ? -1 : 1));
-    return { groups, total: this.total.figures() };
+    return { groups, total: this.total.figures(languages) };
   }
 
-  /** Aggregators of parts of the data put together (e.g. one per log). */
-  static merged(by: GroupBy, parts: ReportAggregator[]): ReportAggregator {
-    const out = new ReportAggregator(by);
+  /** Aggregators of parts of the data put together (e.g. one per log); they share `by` and the zone. */
+  static merged(by: GroupBy, parts: ReportAggregator[], zone: string = UTC): ReportAggregator {
+    const out = new ReportAggregator(by, zone);
     for (const p of parts) {
       for (const [k, g] of p.groups) {
         const mine = out.groups.get(k) ?? new Group(k);

@@ -1,8 +1,9 @@
 /**
- * Builds the consent report from the ledger: streams the records of the period through the
- * aggregator, sums the records purged in the period (from the logs' purge entries), and verifies the
- * ledger so that the report names the heads it was computed from.
+ * Builds the consent report from the ledger: streams the records of the period (of one campaign
+ * profile, if asked) through the aggregator, sums the records purged in the period (from the logs'
+ * purge entries), and verifies the ledger so that the report names the heads it was computed from.
  */
+import { DEFAULT_PROFILE } from '../domain/vocabulary';
 import type { VerifierKey } from '../evidence';
 import { listRecords, type AdminContext } from '../ledger';
 import { verifyLedger } from '../evidence';
@@ -15,6 +16,10 @@ export interface ReportRequest {
   toMs: number;
   since: string | null;
   until: string | null;
+  /** The IANA time zone of the periods (days, weeks, months). */
+  zone: string;
+  /** Only the records of this campaign profile (records made before profiles are the default's); null: all. */
+  profile: string | null;
   keys: VerifierKey[];
   recordingFormat: string;
   /** The host's checkpoint file (ledger.checkpointFile), the ground truth of what was signed. */
@@ -43,11 +48,14 @@ async function purgedIn(ctx: AdminContext, fromMs: number, toMs: number): Promis
 }
 
 export async function buildReport(ctx: AdminContext, req: ReportRequest): Promise<Report> {
-  const agg = new ReportAggregator(req.by);
-  for await (const recs of listRecords(ctx, { fromMs: req.fromMs, toMs: req.toMs })) for (const r of recs) agg.add(r);
+  const agg = new ReportAggregator(req.by, req.zone);
+  for await (const recs of listRecords(ctx, { fromMs: req.fromMs, toMs: req.toMs })) {
+    for (const r of recs) if (req.profile === null || (r.profile ?? DEFAULT_PROFILE) === req.profile) agg.add(r);
+  }
   const { groups, total } = agg.result();
   const quiet = { ...ctx, progress: undefined };
-  const purged = await purgedIn(quiet, req.fromMs, req.toMs);
+  // A purge entry counts the records it deleted, not their profiles: no figure for one profile.
+  const purged = req.profile === null ? await purgedIn(quiet, req.fromMs, req.toMs) : null;
   const v = await verifyLedger(quiet, {
     keys: req.keys,
     checkpointFiles: [],
@@ -66,5 +74,5 @@ export async function buildReport(ctx: AdminContext, req: ReportRequest): Promis
       checkpoint: l.checkpoints.latest,
     })),
   };
-  return { by: req.by, since: req.since, until: req.until, generatedAt: ctx.now().toISOString(), groups, total, purged, ledger };
+  return { by: req.by, since: req.since, until: req.until, zone: agg.zone, profile: req.profile, generatedAt: ctx.now().toISOString(), groups, total, purged, ledger };
 }

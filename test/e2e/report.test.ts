@@ -2,7 +2,8 @@
  * `consent-ivr report` against the sandbox, after calls with known outcomes: the JSON and CSV figures
  * are the ledger's; the HTML, opened in a real headless browser (Debian's chromium), shows its chart
  * and totals, in French and in Arabic (right to left), with screenshots kept in the sandbox's logs;
- * an empty period gives a "no calls" page; bad dates are a usage error.
+ * days are those of the --tz zone; an empty period gives a "no calls" page; bad dates and zones are
+ * usage errors.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
@@ -82,18 +83,27 @@ test('When the report is asked as JSON and CSV, then its figures are the ledger\
   expect(records).toHaveLength(5);
   const count = (f: (r: (typeof records)[number]) => boolean) => records.filter(f).length;
 
-  const json = await cli(['report', '--since', since, '--format', 'json', '--by', 'day']);
+  const json = await cli(['report', '--since', since, '--format', 'json', '--by', 'day', '--tz', 'UTC']);
   expect(json.code).toBe(0);
-  const report = JSON.parse(json.stdout) as { total: Figures; groups: Figures[]; ledger: { ok: boolean } };
+  const report = JSON.parse(json.stdout) as { total: Figures; groups: Figures[]; ledger: { ok: boolean }; zone: string };
   expect(report.total).toMatchObject({
     calls: 5,
     outcomes: { accepted: count((r) => r.outcome === 'accepted'), refused: count((r) => r.outcome === 'refused'), 'no-input': count((r) => r.outcome === 'no-input') },
-    languages: { ar: count((r) => r.language === 'ar'), fr: count((r) => r.language === 'fr') },
     fullNotice: count((r) => r.fullNotice === true),
   });
+  // Every language the callers answered in, by code in order, then those with none.
+  const codes = [...new Set(records.map((r) => r.language).filter((l): l is string => l !== null))].sort();
+  expect(report.total.languages).toEqual(Object.fromEntries([...codes.map((c) => [c, count((r) => r.language === c)]), ['none', count((r) => r.language === null)]]));
   expect(report.total.fullNotice).toBe(1);
+  expect(report.zone).toBe('UTC');
   expect(report.groups.map((g) => [g.key, g.calls])).toEqual([...new Set(records.map((r) => r.enteredAt.slice(0, 10)))].map((d) => [d, count((r) => r.enteredAt.startsWith(d))]));
   expect(report.ledger.ok).toBe(true);
+  // In another zone, the days are that zone's.
+  const tokyo = await cli(['report', '--since', since, '--format', 'json', '--by', 'day', '--tz', 'Asia/Tokyo']);
+  expect(tokyo.code).toBe(0);
+  const dayIn = (iso: string) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Tokyo' }).format(new Date(iso));
+  const tokyoDays = [...new Set(records.map((r) => dayIn(r.enteredAt)))].sort();
+  expect((JSON.parse(tokyo.stdout) as { groups: Figures[] }).groups.map((g) => [g.key, g.calls])).toEqual(tokyoDays.map((d) => [d, count((r) => dayIn(r.enteredAt) === d)]));
   // Aggregates only: no pseudonym, call id or recording of any of these calls.
   const personal = records.flatMap((r) => [r.uniqueId, r.callerPseudonym, r.recordingPath]).filter((v): v is string => !!v);
   expect(personal.length).toBeGreaterThanOrEqual(13);
@@ -113,7 +123,7 @@ test('When the HTML report is opened in a headless browser, then it shows the ch
   const logs = join(sandbox().stateDir, 'logs');
   for (const lang of ['fr', 'ar'] as const) {
     const file = join(work, `report-${lang}.html`);
-    const r = await cli(['report', '--since', since, '--lang', lang, '--out', file]);
+    const r = await cli(['report', '--since', since, '--lang', lang, '--tz', 'Africa/Casablanca', '--out', file]);
     expect(r.code).toBe(0);
     const shot = join(logs, `report-${lang}.png`);
     const dom = browse(file, shot);
@@ -123,6 +133,7 @@ test('When the HTML report is opened in a headless browser, then it shows the ch
     expect(dom).toContain(lang === 'fr' ? 'Rapport de consentement' : 'تقرير الموافقة');
     expect(dom).toContain(lang === 'fr' ? 'Acceptés<b>3 · 60,0 %</b>' : 'موافقة<b>3 · 60,0 %</b>');
     expect(dom).toContain(lang === 'fr' ? 'vérifié' : 'تم التحقق منه');
+    expect(dom).toContain('<span id="zone"><bdi dir="ltr">Africa/Casablanca</bdi></span>');
     expect(readFileSync(file, 'utf8')).not.toMatch(/<script|src=|<link/);
   }
 }, 180_000);
@@ -137,5 +148,8 @@ test('When a period has no calls, then the report is a clear "no calls" page; ba
   expect(bad.stderr).toMatch(/consent-ivr report: --since: "yesterday" is not a date/);
   const by = await cli(['report', '--by', 'hour']);
   expect(by.code).toBe(2);
-  expect(by.stderr).toContain('--by: "hour" is not one of day, week, month, number, language, direction');
+  expect(by.stderr).toContain('--by: "hour" is not one of day, week, month, number, language, direction, profile');
+  const tz = await cli(['report', '--tz', 'Mars/Olympus']);
+  expect(tz.code).toBe(2);
+  expect(tz.stderr).toContain('--tz: "Mars/Olympus" is not a time zone');
 }, 60_000);

@@ -172,26 +172,10 @@ function commandLines(): { doc: string; line: string }[] {
   return out;
 }
 
-/**
- * Commands and options of campaign profiles (issue 24) that the docs already describe while they are
- * written on other branches. A line using one is not checked while the program lacks it; once the
- * program has it, the entry must go (the test below says so), and the line is checked as any other.
- */
-const PENDING: readonly { command: string; option?: string }[] = [
-  { command: 'report', option: '--tz' },
-];
-
 function commandPath(cmd: Command): string {
   const names: string[] = [];
   for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
   return names.join(' ');
-}
-
-/** The command a path of words names in the program, or null. */
-function findCommand(program: Command, path: string): Command | null {
-  let cmd: Command | undefined = program;
-  for (const w of path.split(' ')) cmd = cmd?.commands.find((c) => c.name() === w);
-  return cmd ?? null;
 }
 
 function optionsOf(cmd: Command, program: Command): Set<string> {
@@ -222,27 +206,17 @@ test('Every consent-ivr command line in the docs names a real command, and every
     // Under a group of commands (prompts, ledger, keys), the next word names one of them.
     if (cmd.commands.length > 0 && /^[a-z]/.test(words[i] ?? '')) {
       const missing = `${commandPath(cmd)} ${words[i] as string}`;
-      if (!PENDING.some((p) => p.command === missing && p.option === undefined)) problems.push(`${doc}: "${line}": no command "${missing}"`);
+      problems.push(`${doc}: "${line}": no command "${missing}"`);
       continue;
     }
     const known = optionsOf(cmd, program);
     for (const w of words.slice(i)) {
       const flag = /^(--?[A-Za-z][A-Za-z0-9-]*)/.exec(w)?.[1];
       if (!flag || known.has(flag)) continue;
-      if (PENDING.some((p) => p.command === commandPath(cmd) && p.option === flag)) continue;
       problems.push(`${doc}: "${line}": ${cmd.name()} has no option ${flag}`);
     }
   }
   expect(problems).toEqual([]);
-});
-
-test('Every command or option the docs describe ahead of its code is still missing from the program (once it is there, remove it from PENDING)', () => {
-  const program = buildProgram();
-  const landed = PENDING.filter((p) => {
-    const cmd = findCommand(program, p.command);
-    return cmd !== null && (p.option === undefined || optionsOf(cmd, program).has(p.option));
-  });
-  expect(landed).toEqual([]);
 });
 
 test('The CONSENT_REASON values admin.md lists are exactly those the dialplan can receive', () => {
