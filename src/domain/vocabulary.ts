@@ -17,14 +17,20 @@ export const BUILT_IN_LANGUAGES = ['ar', 'fr'] as const;
 /** A notice has at least one part and at most this many (one per language). */
 export const MAX_LANGUAGES = 5;
 
+/** Scripts written right to left (ISO 15924 codes), whichever language uses them. */
+const RIGHT_TO_LEFT_SCRIPTS = new Set(['Arab', 'Hebr', 'Syrc', 'Thaa', 'Nkoo', 'Adlm', 'Rohg', 'Mand', 'Samr', 'Yezi']);
+
 /**
- * Writing direction of a language, from the Unicode CLDR data of the runtime (Intl.Locale's
- * textInfo): Arabic, Hebrew, Persian, Urdu, Arabic-script Tachelhit (`shi-Arab`) are right to left;
- * Tamazight in Tifinagh (`zgh`), French, Spanish are left to right.
+ * Writing direction of a language, from its script: the one its code names (`shi-Arab`), else the
+ * likely one the runtime's Unicode CLDR data gives (Intl.Locale maximize: Arabic, Persian, Urdu in
+ * Arabic script; Tamazight `zgh` and Tachelhit `shi` in Tifinagh; French in Latin), else the
+ * runtime's own direction of the language (textInfo). Unknown: left to right.
  */
 export function textDirection(lang: Language): 'rtl' | 'ltr' {
   try {
     const locale = new Intl.Locale(lang) as Intl.Locale & { textInfo?: { direction?: string }; getTextInfo?: () => { direction?: string } };
+    const script = locale.maximize().script;
+    if (script !== undefined) return RIGHT_TO_LEFT_SCRIPTS.has(script) ? 'rtl' : 'ltr';
     const info = locale.getTextInfo?.() ?? locale.textInfo;
     return info?.direction === 'rtl' ? 'rtl' : 'ltr';
   } catch {

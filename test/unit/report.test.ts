@@ -284,14 +284,17 @@ describe('report HTML: direction, language names, zone and profile', () => {
   agg.add(rec(4, { language: 'rif' }));
   agg.add(rec(5, { language: null, outcome: 'no-input' }));
 
-  test('The direction of the page and of the chart comes from the language: right to left for ar and fa, left to right for fr, zgh and Tifinagh Tachelhit', () => {
-    expect(['ar', 'fa', 'fr', 'zgh', 'shi-Tfng', 'es'].map((l) => [l, textDirection(l)])).toEqual([
+  test('The direction of the page and of the chart comes from the language\'s script: right to left for ar, fa and Arabic-script Tachelhit, left to right for fr, zgh and Tifinagh Tachelhit', () => {
+    expect(['ar', 'fa', 'shi-Arab', 'fr', 'zgh', 'shi', 'shi-Tfng', 'es', 'xx-invalid!'].map((l) => [l, textDirection(l)])).toEqual([
       ['ar', 'rtl'],
       ['fa', 'rtl'],
+      ['shi-Arab', 'rtl'],
       ['fr', 'ltr'],
       ['zgh', 'ltr'],
+      ['shi', 'ltr'],
       ['shi-Tfng', 'ltr'],
       ['es', 'ltr'],
+      ['xx-invalid!', 'ltr'],
     ]);
     const ar = reportHtml(report(agg), 'ar');
     expect(ar).toContain('<html lang="ar" dir="rtl">');
