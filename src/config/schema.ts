@@ -61,7 +61,7 @@ const flowSection = z
     defaultLanguage: languageCode.default('ar').describe('Language used when a key is pressed after every part has played'),
     inputTimeoutMs: z.number().int().min(500).default(4000).describe('Wait for a key after the prompt ends'),
     maxAttempts: z.number().int().min(1).max(10).default(3).describe('Presentations of the choice before no-input'),
-    maxCallMs: z.number().int().min(5000).default(60000).describe('Every call leaves Stasis within this time'),
+    maxCallMs: z.number().int().min(5000).default(90000).describe('Every call leaves Stasis within this time'),
     fullNoticeExtensionMs: z.number().int().min(0).default(60000).describe('Once per call, key 0 moves the deadline to this long after the key'),
     shutdownGraceMs: z.number().int().min(0).default(15000).describe('On SIGTERM, time given to flows in progress before they continue unrecorded'),
   })

@@ -360,10 +360,10 @@ describe('check-config', () => {
     const { config } = loadConfig(SHIPPED, secretsEnv);
     const d = (notice: number) =>
       new Map(['ar', 'fr'].flatMap((l) => [[`${l}/notice`, notice], [`${l}/choice`, 4], [`${l}/refused`, 2]] as [string, number][]));
-    // 2×10 + 4 + 2×(8 + 4) + 4 = 52 s < 57 s
-    expect(checkTimings(config, d(10))).toEqual([]);
-    // 2×15 + 4 + 24 + 4 = 62 s
-    expect(checkTimings(config, d(15))).toEqual([expect.objectContaining({ key: 'flow.maxCallMs' })]);
+    // 2×20 + 4 + 2×(8 + 4) + 4 = 72 s < 88 s (maxCallMs 90 s, less 2 s)
+    expect(checkTimings(config, d(20))).toEqual([]);
+    // 2×30 + 4 + 24 + 4 = 92 s
+    expect(checkTimings(config, d(30))).toEqual([expect.objectContaining({ key: 'flow.maxCallMs' })]);
     expect(checkTimings(config, new Map())).toEqual([expect.objectContaining({ key: 'prompts.soundsDir' })]);
   });
 

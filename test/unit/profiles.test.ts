@@ -404,7 +404,7 @@ describe('the worked examples: config/examples/campaigns.yaml and docs/admin.md'
     // Each names its own controller; the Tamazight prompts are recordings: no zgh text is configured.
     expect(new Set(set.all.map((p) => p.legal.controller)).size).toBe(4);
     expect(profile(config, 'public-service').prompts.texts.zgh).toBeUndefined();
-    expect(profile(config, 'public-service').flow.maxCallMs).toBe(90000);
+    expect(profile(config, 'public-service').flow.maxCallMs).toBe(120000);
   });
 
   test('The bank and the public service are chosen by their numbers, the insurer by the routine\'s argument', () => {
