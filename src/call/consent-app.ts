@@ -4,7 +4,7 @@
  * clock.
  */
 import type { Outcome } from '../domain/vocabulary';
-import type { Logger } from '../observability/logger';
+import { safe, type Logger } from '../observability/logger';
 import type { CallEvent, CallSource, IncomingCall } from '../ports/call-control';
 import { CallRunner, type CallProfile, type RunnerPorts, type RunnerSettings } from './call-runner';
 import { resultTarget } from './hand-back';
@@ -17,7 +17,7 @@ export interface CallProfiles {
 /** Settings of every call, whatever its profile. */
 export type ServiceSettings = Omit<RunnerSettings, 'profile'>;
 
-/** At most this much of an unknown profile name reaches the log (JSON-escaped). */
+/** At most this much of an unknown profile name reaches the log (control characters escaped). */
 const MAX_LOGGED_NAME = 64;
 
 /** How long a channel whose flow ended is remembered (it may still be listed in Stasis for a moment). */
@@ -71,8 +71,8 @@ export class ConsentApp {
     }
     const choice = this.profiles.choose(call.profile, call.direction === 'inbound' ? call.calledNumber : '');
     if (choice.profile === null) {
-      // The name comes from the dialplan: it is logged JSON-escaped and cut, never as it is.
-      log.error('unknown campaign profile: the call goes on unrecorded', { profile: JSON.stringify(choice.unknown.slice(0, MAX_LOGGED_NAME)) });
+      // The name comes from the dialplan: it is logged cut, its control characters escaped, never as it is.
+      log.error('unknown campaign profile: the call goes on unrecorded', { profile: safe(choice.unknown.slice(0, MAX_LOGGED_NAME)) });
       void this.ports.calls
         .continueInDialplan(call.channelId, resultTarget('error', null, 'unknown-profile'))
         .catch((e: Error) => log.error('could not continue the call', { error: e.message }));
