@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { fingerprint, formatVerifier, parseSigner, verifierOf, verifyBundle, verifyConsistencyFile, generateKeyFiles, KeyFileError, readVerifierFiles } from '../evidence';
 import { printable } from '../ledger';
+import { done } from './toolkit';
 
 export interface Out {
   stdout: (s: string) => void;
@@ -95,9 +96,6 @@ export function runConsistencyVerify(file: string, keyFile: string, io: Out = pr
 }
 
 export function registerKeyCommands(program: Command): void {
-  const done = (code: number) => {
-    process.exitCode = code;
-  };
   const keys = program.command('keys').description('the Ed25519 key that signs the ledger checkpoints');
   keys
     .command('generate')

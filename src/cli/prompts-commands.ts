@@ -23,7 +23,7 @@ import {
   voicesOf,
   type ImportReport,
 } from '../prompts';
-import { EXIT, out, processIO, run, UsageError, type CliDeps, type CliIO } from './toolkit';
+import { done, EXIT, out, processIO, run, UsageError, type CliDeps, type CliIO } from './toolkit';
 
 /** The profiles a command works on: the one named (an unknown name is a usage error), or all. */
 export function selectedProfiles(config: Config, name: string | undefined): readonly Profile[] {
@@ -141,9 +141,6 @@ export function runImport(config: Config, dir: string, o: ImportOptions, io: Cli
 /** Registers `consent-ivr prompts build | script | import`; `getConfig` reads the configuration (no secret is needed). */
 export function registerPromptsCommands(program: Command, getConfig: () => Config, deps: CliDeps = {}): void {
   const io = deps.io ?? processIO;
-  const done = (code: number) => {
-    process.exitCode = code;
-  };
   const prompts = program.command('prompts').description('voice prompts: synthesised, or recorded in a studio');
   prompts
     .command('build')

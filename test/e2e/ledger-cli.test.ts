@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { eventually, freePort, RedisServer, waitForRedis } from '../support';
@@ -20,14 +20,12 @@ import { registerLedgerCommands } from '../../src/cli/ledger-commands';
 import { runExport, runList, runShow } from '../../src/cli/records-commands';
 import { runCheckpoint, runVerify } from '../../src/cli/evidence-commands';
 import { runErase, runPurge } from '../../src/cli/retention-commands';
-import type { CliIO } from '../../src/cli/toolkit';
 import { formatSigner, formatVerifier, generateSigner, verifierOf } from '../../src/evidence/checkpoint';
-import { createLogger } from '../../src/observability/logger';
 import type { ConsentRecord } from '../../src/ports/ledger';
 import type { Outcome } from '../../src/call/flow/types';
-import type { Clock } from '../../src/ports/clock';
 import type { StoredRecord } from '../../src/ledger/types';
 import { testRecord, testRecording, TEST_PROMPT_TEXTS, TEST_PSEUDONYM_KEY as KEY, testConfig } from '../support/records';
+import { captureIo, quietLogger, settableClock } from '../support/cli-io';
 
 const REPO = resolve(__dirname, '../..');
 
@@ -85,34 +83,6 @@ function env(retentionDays = 180): Env {
   return { config, prefix, dir, recordings };
 }
 
-function capture(tty = false): { io: CliIO; out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    io: {
-      stdout: { write: (s: string) => ((out += s), true), once: () => undefined, isTTY: tty },
-      stderr: { write: (s: string) => ((err += s), true), once: () => undefined, isTTY: tty },
-    },
-    out: () => out,
-    err: () => err,
-  };
-}
-
-function clockAt(ms: number): Clock & { set(ms: number): void } {
-  let now = ms;
-  return {
-    now: () => new Date(now),
-    setTimeout(fn, t) {
-      const h = setTimeout(fn, t);
-      return { cancel: () => clearTimeout(h) };
-    },
-    set: (v) => {
-      now = v;
-    },
-  };
-}
-
-const quiet = createLogger({ level: 'error', format: 'json' }, new Writable({ write: (_c, _e, cb) => cb() }));
 
 function rec(i: number, enteredMs: number, outcome: Outcome, number: string, over: Partial<ConsentRecord> = {}): ConsentRecord {
   const iso = (ms: number) => new Date(ms).toISOString();
@@ -141,8 +111,8 @@ function fakeRecording(e: Env, name: string): string {
 
 /** Writes records through the real ledger, with its clock at each record's time. */
 async function seed(e: Env, records: ConsentRecord[]): Promise<void> {
-  const clock = clockAt(NOW);
-  const h = await createLedger(e.config, quiet, { clock });
+  const clock = settableClock(NOW);
+  const h = await createLedger(e.config, quietLogger, { clock });
   await eventually(() => h.state() === 'up', 5000, 'the ledger to connect', 20);
   for (const r of records) {
     clock.set(Date.parse(r.enteredAt) + 5000);
@@ -151,7 +121,7 @@ async function seed(e: Env, records: ConsentRecord[]): Promise<void> {
   }
   await h.close();
   // The service signs its log while it adds entries.
-  expect(await runCheckpoint(e.config, { sign: true }, { io: capture().io })).toBe(0);
+  expect(await runCheckpoint(e.config, { sign: true }, { io: captureIo().io })).toBe(0);
 }
 
 async function storedRecords(e: Env): Promise<StoredRecord[]> {
@@ -194,7 +164,7 @@ describe('ledger verify', () => {
   test('When the chain and the records are intact, then verify passes with exit 0', async () => {
     const e = env();
     await seed(e, sixCalls(NOW - DAY));
-    const c = capture();
+    const c = captureIo();
     expect(await runVerify(e.config, {}, { io: c.io })).toBe(0);
     expect(c.out()).toMatch(/chain: OK, 6 entries/);
     expect(c.out()).toMatch(/records: OK, 4 checked/);
@@ -210,7 +180,7 @@ describe('ledger verify', () => {
     const body = JSON.parse(String(fields[fields.indexOf('body') + 1])) as Record<string, unknown>;
     entries[2] = [id, setField(fields, 'body', JSON.stringify({ ...body, outcome: 'accepted' }))];
     await rewriteChain(e, entries);
-    const c = capture();
+    const c = captureIo();
     expect(await runVerify(e.config, {}, { io: c.io })).toBe(1);
     expect(c.out()).toMatch(/chain: BROKEN \(edited\): entry seq 3 \(id 3-0, position 3\): its content does not match its hash/);
     expect(c.out()).toMatch(/verification FAILED/);
@@ -226,7 +196,7 @@ describe('ledger verify', () => {
     const f2 = setField(setField(fields, 'body', body), 'hash', entryHash(3, String(fields[fields.indexOf('prev') + 1]), body));
     entries[2] = [id, f2];
     await rewriteChain(e, entries);
-    const c = capture();
+    const c = captureIo();
     expect(await runVerify(e.config, { json: true }, { io: c.io })).toBe(1);
     const report = JSON.parse(c.out()) as { logs: { chain: { break: { kind: string; seq: number; id: string } } }[] };
     expect(report.logs[0]?.chain.break).toMatchObject({ kind: 'edited', seq: 4, id: '4-0' });
@@ -239,7 +209,7 @@ describe('ledger verify', () => {
     const e = env();
     await seed(e, sixCalls(NOW - DAY));
     await raw.xdel(`${e.prefix}{ledger:main}:chain`, id);
-    const c = capture();
+    const c = captureIo();
     expect(await runVerify(e.config, {}, { io: c.io })).toBe(1);
     expect(c.out()).toMatch(report);
   });
@@ -254,7 +224,7 @@ describe('ledger verify', () => {
       swapped,
       entries.map(([id]) => id),
     );
-    const c = capture();
+    const c = captureIo();
     expect(await runVerify(e.config, {}, { io: c.io })).toBe(1);
     expect(c.out()).toMatch(/BROKEN \(reordered\): entry seq 4 \(id 3-0, position 3\) comes right after seq 2, but seq 3 turns up later \(id 4-0, position 4\)/);
   });
@@ -266,7 +236,7 @@ describe('ledger verify', () => {
     const key = `${e.prefix}{ledger:main}:rec:${calls[1]?.uniqueId}`;
     const json = JSON.parse(String(await raw.hget(key, 'record'))) as Record<string, unknown>;
     await raw.hset(key, 'record', JSON.stringify({ ...json, outcome: 'accepted', digit: '1' }));
-    const c = capture();
+    const c = captureIo();
     expect(await runVerify(e.config, {}, { io: c.io })).toBe(1);
     expect(c.out()).toContain('chain: OK');
     expect(c.out()).toMatch(new RegExp(`records: BROKEN: record ${calls[1]?.uniqueId.replace('.', '\\.')}: its content differs from what chain entry seq \\d+ recorded`));
@@ -277,7 +247,7 @@ describe('ledger verify', () => {
     const calls = sixCalls(NOW - DAY);
     await seed(e, calls);
     await raw.del(`${e.prefix}{ledger:main}:rec:${calls[2]?.uniqueId}`);
-    const c = capture();
+    const c = captureIo();
     expect(await runVerify(e.config, {}, { io: c.io })).toBe(1);
     expect(c.out()).toContain(`record ${calls[2]?.uniqueId} (named by chain entry seq 5) is missing`);
   });
@@ -295,7 +265,7 @@ describe('ledger export, list and show', () => {
   test('When the ledger is exported as CSV, then parsing the export gives back exactly the stored records', async () => {
     const e = env();
     await seed(e, tricky(NOW - DAY));
-    const c = capture();
+    const c = captureIo();
     expect(await runExport(e.config, { format: 'csv' }, { io: c.io })).toBe(0);
     expect(c.out()).toContain("'=HYPERLINK"); // formula neutralised for spreadsheets
     expect(parseCsv(c.out())).toEqual(await storedRecords(e));
@@ -305,7 +275,7 @@ describe('ledger export, list and show', () => {
   test('When the ledger is exported as JSON Lines, then parsing the export gives back exactly the stored records', async () => {
     const e = env();
     await seed(e, tricky(NOW - DAY));
-    const c = capture();
+    const c = captureIo();
     expect(await runExport(e.config, { format: 'jsonl' }, { io: c.io })).toBe(0);
     expect(parseJsonl(c.out())).toEqual(await storedRecords(e));
   });
@@ -314,7 +284,7 @@ describe('ledger export, list and show', () => {
     const e = env();
     const t0 = NOW - DAY;
     await seed(e, tricky(t0));
-    const c = capture();
+    const c = captureIo();
     const since = new Date(t0 + 1000).toISOString();
     const until = new Date(t0 + 3000).toISOString();
     expect(await runExport(e.config, { format: 'jsonl', since, until }, { io: c.io })).toBe(0);
@@ -326,7 +296,7 @@ describe('ledger export, list and show', () => {
     const t0 = NOW - DAY;
     const many = Array.from({ length: 1203 }, (_, i) => rec(i, t0 + Math.floor(i / 3) * 1000, 'refused', `06110${String(i).padStart(5, '0')}`));
     await seed(e, many);
-    const c = capture(true);
+    const c = captureIo(true);
     expect(await runExport(e.config, { format: 'csv' }, { io: c.io })).toBe(0);
     const got = parseCsv(c.out());
     expect(c.err()).toMatch(/^\rrecords exported: \d+/); // progress, because stderr is a terminal here
@@ -338,12 +308,12 @@ describe('ledger export, list and show', () => {
   test('When list is filtered by outcome, then only those records are listed, as text or JSON', async () => {
     const e = env();
     await seed(e, tricky(NOW - DAY));
-    const c = capture();
+    const c = captureIo();
     expect(await runList(e.config, { outcome: 'refused' }, { io: c.io })).toBe(0);
     const lines = c.out().trim().split('\n');
     expect(lines).toHaveLength(2);
     expect(lines[1]).toContain('\trefused\t2\t');
-    const j = capture();
+    const j = captureIo();
     expect(await runList(e.config, { json: true }, { io: j.io })).toBe(0);
     expect((JSON.parse(j.out()) as unknown[]).length).toBe(5);
   });
@@ -352,13 +322,13 @@ describe('ledger export, list and show', () => {
     const e = env();
     const calls = tricky(NOW - DAY);
     await seed(e, calls);
-    const c = capture();
+    const c = captureIo();
     expect(await runShow(e.config, String(calls[0]?.uniqueId), { json: true }, { io: c.io })).toBe(0);
     expect(parseStoredRecord(c.out())).toEqual({ ...calls[0], erasedAt: null });
-    const t = capture();
+    const t = captureIo();
     expect(await runShow(e.config, String(calls[1]?.uniqueId), {}, { io: t.io })).toBe(0);
     expect(t.out()).toMatch(/outcome\s+refused/);
-    const missing = capture();
+    const missing = captureIo();
     expect(await runShow(e.config, 'nope.1', {}, { io: missing.io })).toBe(1);
     expect(missing.err()).toContain('no record for uniqueid nope.1');
   });
@@ -370,13 +340,13 @@ describe('ledger export, list and show', () => {
     [{ outcome: 'maybe' }, /--outcome: "maybe" is not one of accepted, refused/],
   ])('When list gets a bad option %p, then it says so plainly and exits 2', async (opts, message) => {
     const e = env();
-    const c = capture();
+    const c = captureIo();
     expect(await runList(e.config, opts, { io: c.io })).toBe(2);
     expect(c.err()).toMatch(message);
   });
 
   test('When export gets an unknown format, then it exits 2', async () => {
-    const c = capture();
+    const c = captureIo();
     expect(await runExport(env().config, { format: 'xml' }, { io: c.io })).toBe(2);
     expect(c.err()).toMatch(/--format: "xml" is not csv or jsonl/);
   });
@@ -384,7 +354,7 @@ describe('ledger export, list and show', () => {
   test('When Redis cannot be reached, then the command fails with exit 1 and says where it tried', async () => {
     const e = env();
     const cfg = { ...e.config, redis: { ...e.config.redis, url: 'redis://:secretpw@127.0.0.1:1/0' } };
-    const c = capture();
+    const c = captureIo();
     expect(await runVerify(cfg, {}, { io: c.io })).toBe(1);
     expect(c.err()).toMatch(/cannot reach Redis \(redis:\/\/:\*\*\*@127\.0\.0\.1:1\/0\)/);
     expect(c.err()).not.toContain('secretpw');
@@ -407,7 +377,7 @@ describe('ledger erase', () => {
     const bRecs = [rec(5, t0 + 4000, 'accepted', b, { recording: testRecording(file('b1.wav')) }), rec(6, t0 + 5000, 'refused', b)];
     await seed(e, [...aRecs, ...bRecs]);
 
-    const c = capture();
+    const c = captureIo();
     expect(await runErase(e.config, { caller: '+212 (0)6-61.23.45.67'.replace('(0)', '') }, { io: c.io })).toBe(0);
     expect(c.out()).toContain('erased 4 record(s) of this caller; 2 recording file(s) confirmed deleted, 1 found already missing');
     expect(c.out() + c.err()).not.toMatch(/6123|661234567/);
@@ -428,9 +398,9 @@ describe('ledger erase', () => {
     expect(bodies.filter((x) => x.type === 'erasure')).toHaveLength(4);
     expect(bodies[bodies.length - 1]).toMatchObject({ type: 'erasure-request', records: 4, recordingsDeleted: 2, failures: 0 });
 
-    const v = capture();
+    const v = captureIo();
     expect(await runVerify(e.config, {}, { io: v.io })).toBe(0);
-    const again = capture();
+    const again = captureIo();
     expect(await runErase(e.config, { caller: a }, { io: again.io })).toBe(0);
     expect(again.out()).toContain('erased 0 record(s)');
   });
@@ -445,7 +415,7 @@ describe('ledger erase', () => {
     writeFileSync(outside, 'x');
     const recs = [rec(1, t0, 'accepted', a, { recording: testRecording(dirAsFile) }), rec(2, t0 + 1000, 'accepted', a, { recording: testRecording(outside) })];
     await seed(e, recs);
-    const c = capture();
+    const c = captureIo();
     expect(await runErase(e.config, { caller: a }, { io: c.io })).toBe(1);
     expect(c.err()).toContain(`not erased: record ${recs[0]?.uniqueId}: cannot delete ${dirAsFile}`);
     expect(c.err()).toMatch(/outside recording\.dir/);
@@ -458,7 +428,7 @@ describe('ledger erase', () => {
     const e = env();
     const number = '0665000000';
     await seed(e, [rec(1, NOW - DAY, 'refused', number)]);
-    const c = capture();
+    const c = captureIo();
     const io = { ...c.io, stdin: Readable.from([`${number}\n`]) };
     expect(await runErase(e.config, { caller: '-' }, { io })).toBe(0);
     expect(c.out()).toContain('erased 1 record(s)');
@@ -479,27 +449,27 @@ describe('ledger erase', () => {
     const erasedAtMs = NOW;
     const again = rec(3, NOW + 60_000, 'accepted', a, { recording: testRecording(file('again.wav'), null, new Date(NOW + 64_500).toISOString()) });
     const cutOff = { ...e.config, redis: { ...e.config.redis, url: `redis://127.0.0.1:${await freePort()}/0` } };
-    const clock = clockAt(NOW);
-    const offline = await createLedger(cutOff, quiet, { clock });
+    const clock = settableClock(NOW);
+    const offline = await createLedger(cutOff, quietLogger, { clock });
     for (const r of [late, again]) await expect(offline.ledger.recordOutcome(r)).resolves.toBe('journal');
     await offline.close();
 
     // The erasure: only the record already in Redis is reached, and the operator is told what follows.
-    const erase = capture();
+    const erase = captureIo();
     expect(await runErase(e.config, { caller: a }, { io: erase.io, now: () => new Date(erasedAtMs) })).toBe(0);
     expect(erase.out()).toContain('erased 1 record(s) of this caller');
     expect(erase.out()).toContain('will be erased by the next purge');
     expect(existsSync(join(e.recordings, 'before.wav'))).toBe(false);
 
     // The service is back: its journal is replayed into Redis, un-erased.
-    const back = await createLedger(e.config, quiet, { clock });
+    const back = await createLedger(e.config, quietLogger, { clock });
     await eventually(() => back.journalBacklog() === 0, 15000, 'the journal to be replayed', 50);
     await back.close();
     const byId = async () => new Map((await storedRecords(e)).map((r) => [r.uniqueId, r]));
     expect((await byId()).get(late.uniqueId)).toEqual({ ...late, erasedAt: null });
 
     // The daily purge completes the erasure.
-    const c = capture();
+    const c = captureIo();
     expect(await runPurge(e.config, { io: c.io, now: () => new Date(NOW + DAY) })).toBe(0);
     expect(c.out()).toContain('purge: 1 record(s) of erased callers that arrived after their erasure erased, 1 recording file(s) deleted');
     expect(existsSync(join(e.recordings, 'late.wav'))).toBe(false);
@@ -509,21 +479,21 @@ describe('ledger erase', () => {
     expect(stored.get(late.uniqueId)?.recording?.file ?? null).toBeNull();
     expect(stored.get(again.uniqueId)).toEqual({ ...again, erasedAt: null });
     expect(await raw.smembers(`${e.prefix}{ledger:main}:idx:caller:${pseudonymise(a, KEY)}`)).toEqual([again.uniqueId]);
-    expect(await runCheckpoint(e.config, { sign: true }, { io: capture().io })).toBe(0);
-    expect(await runVerify(e.config, {}, { io: capture().io, now: () => new Date(NOW + DAY) })).toBe(0);
+    expect(await runCheckpoint(e.config, { sign: true }, { io: captureIo().io })).toBe(0);
+    expect(await runVerify(e.config, {}, { io: captureIo().io, now: () => new Date(NOW + DAY) })).toBe(0);
 
     // A second purge finds nothing more to erase; once the request is older than the retention
     // period, the purge forgets it.
-    const second = capture();
+    const second = captureIo();
     expect(await runPurge(e.config, { io: second.io, now: () => new Date(NOW + DAY) })).toBe(0);
     expect(second.out()).not.toContain('erased callers');
     expect(await raw.hexists(`${e.prefix}{ledger}:erasures`, pseudonymise(a, KEY))).toBe(1);
-    expect(await runPurge(e.config, { io: capture().io, now: () => new Date(NOW + 31 * DAY) })).toBe(0);
+    expect(await runPurge(e.config, { io: captureIo().io, now: () => new Date(NOW + 31 * DAY) })).toBe(0);
     expect(await raw.hexists(`${e.prefix}{ledger}:erasures`, pseudonymise(a, KEY))).toBe(0);
   }, 60000);
 
   test('When erase is asked for an anonymous caller, then it refuses with exit 2', async () => {
-    const c = capture();
+    const c = captureIo();
     expect(await runErase(env().config, { caller: 'anonymous' }, { io: c.io })).toBe(2);
     expect(c.err()).toMatch(/anonymous or empty number/);
   });
@@ -540,7 +510,7 @@ describe('ledger purge', () => {
     expect(await chainOf(e)).toHaveLength(10);
 
     const now = () => new Date(NOW);
-    const c = capture();
+    const c = captureIo();
     expect(await runPurge(e.config, { io: c.io, now })).toBe(0);
     expect(c.out()).toMatch(/purge: 3 record\(s\) entered before .* deleted, 2 recording file\(s\) deleted, log main trimmed up to seq 6/);
     expect(existsSync(join(e.recordings, 'old1.wav'))).toBe(false);
@@ -551,25 +521,25 @@ describe('ledger purge', () => {
     expect(await raw.get(`${e.prefix}{ledger:main}:anchor`)).toMatch(/^6:[0-9a-f]{64}$/);
     expect((await chainOf(e)).map(([id]) => id)).toEqual(['7-0', '8-0', '9-0', '10-0', '11-0']);
 
-    const v = capture();
+    const v = captureIo();
     expect(await runVerify(e.config, {}, { io: v.io, now })).toBe(0);
     expect(v.out()).toMatch(/trimmed before seq 7/);
 
-    const again = capture();
+    const again = captureIo();
     expect(await runPurge(e.config, { io: again.io, now })).toBe(0);
     expect(again.out()).toMatch(/purge: 0 record\(s\)/);
     expect((await storedRecords(e)).length).toBe(2);
-    const v2 = capture();
+    const v2 = captureIo();
     expect(await runVerify(e.config, {}, { io: v2.io, now })).toBe(0);
 
     // Thirty days later the rest goes too.
     const later = () => new Date(NOW + 30 * DAY);
-    expect(await runPurge(e.config, { io: capture().io, now: later })).toBe(0);
+    expect(await runPurge(e.config, { io: captureIo().io, now: later })).toBe(0);
     expect(await storedRecords(e)).toEqual([]);
     expect(existsSync(join(e.recordings, 'new4.wav'))).toBe(false);
     // A day and more without a checkpoint: the service would have signed the purges' entries.
-    expect(await runCheckpoint(e.config, { sign: true }, { io: capture().io })).toBe(0);
-    expect(await runVerify(e.config, {}, { io: capture().io, now: later })).toBe(0);
+    expect(await runCheckpoint(e.config, { sign: true }, { io: captureIo().io })).toBe(0);
+    expect(await runVerify(e.config, {}, { io: captureIo().io, now: later })).toBe(0);
   });
 
   test('When the anchor is moved forward by hand to hide deleted entries, then verify reports it', async () => {
@@ -579,7 +549,7 @@ describe('ledger purge', () => {
     const [, f] = entries[2] as Entry;
     await raw.xtrim(`${e.prefix}{ledger:main}:chain`, 'MINID', '4-0');
     await raw.set(`${e.prefix}{ledger:main}:anchor`, `3:${String(f[f.indexOf('hash') + 1])}`);
-    const c = capture();
+    const c = captureIo();
     expect(await runVerify(e.config, {}, { io: c.io })).toBe(1);
     expect(c.out()).toMatch(/BROKEN \(anchor\): the chain starts after seq 3 but no purge entry declares that trim/);
   });
@@ -587,7 +557,7 @@ describe('ledger purge', () => {
   test('When another purge holds the lock, then purge does nothing and exits 0', async () => {
     const e = env();
     await raw.set(`${e.prefix}{ledger}:lock:purge`, 'someone', 'PX', 60000);
-    const c = capture();
+    const c = captureIo();
     expect(await runPurge(e.config, { io: c.io })).toBe(0);
     expect(c.out()).toContain('nothing done: another purge is running');
   });
@@ -597,7 +567,7 @@ describe('ledger commands through commander and the real entry point', () => {
   test('When commander parses "ledger export" and "ledger list --since bad", then the commands run with exit codes 0 and 2', async () => {
     const e = env();
     await seed(e, sixCalls(NOW - DAY));
-    const c = capture();
+    const c = captureIo();
     const program = new Command('consent-ivr').exitOverride();
     registerLedgerCommands(program, () => e.config, { io: c.io });
     process.exitCode = undefined;
@@ -683,18 +653,18 @@ describe('ledger on Redis Cluster', () => {
       writeFileSync(join(e.recordings, 'c.wav'), 'x');
       await seed(c, calls);
 
-      const v = capture();
+      const v = captureIo();
       expect(await runVerify(config, {}, { io: v.io })).toBe(0);
       expect(v.out()).toMatch(/chain: OK, 10 entries/);
-      const x = capture();
+      const x = captureIo();
       expect(await runExport(config, { format: 'jsonl' }, { io: x.io })).toBe(0);
       expect(parseJsonl(x.out()).map((r) => r.uniqueId)).toEqual(calls.map((r) => r.uniqueId));
-      expect(await runErase(config, { caller: number }, { io: capture().io })).toBe(0);
+      expect(await runErase(config, { caller: number }, { io: captureIo().io })).toBe(0);
       expect(existsSync(join(e.recordings, 'c.wav'))).toBe(false);
-      const p = capture();
+      const p = captureIo();
       expect(await runPurge(config, { io: p.io, now: () => new Date(NOW) })).toBe(0);
       expect(p.out()).toMatch(/purge: 1 record\(s\)/);
-      expect(await runVerify(config, {}, { io: capture().io, now: () => new Date(NOW) })).toBe(0);
+      expect(await runVerify(config, {}, { io: captureIo().io, now: () => new Date(NOW) })).toBe(0);
     } finally {
       admin.disconnect();
       const exited = once(node, 'exit');

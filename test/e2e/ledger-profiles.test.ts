@@ -9,7 +9,6 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { eventually, RedisServer, runCli, type CliResult } from '../support';
 import type { Config } from '../../src/config/schema';
@@ -20,13 +19,11 @@ import type { StoredRecord } from '../../src/ledger/types';
 import { runCheckpoint, runVerify } from '../../src/cli/evidence-commands';
 import { runExport, runList } from '../../src/cli/records-commands';
 import { runErase } from '../../src/cli/retention-commands';
-import type { CliIO } from '../../src/cli/toolkit';
-import { createLogger } from '../../src/observability/logger';
-import type { Clock } from '../../src/ports/clock';
 import type { ConsentRecord } from '../../src/ports/ledger';
 import type { ProfilePurge, PurgeReport } from '../../src/retention';
 import { createLedger } from '../../src/service/ledger';
 import { testConfig, testRecord, testRecording, TEST_PROMPT_TEXTS, TEST_PSEUDONYM_KEY as KEY } from '../support/records';
+import { captureIo, quietLogger, settableClock } from '../support/cli-io';
 
 const DAY = 86_400_000;
 const NOW = Math.floor(Date.now() / 1000) * 1000;
@@ -100,34 +97,6 @@ function cli(e: Env, args: string[]): Promise<CliResult> {
   );
 }
 
-function capture(): { io: CliIO; out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    io: {
-      stdout: { write: (s: string) => ((out += s), true), once: () => undefined, isTTY: false },
-      stderr: { write: (s: string) => ((err += s), true), once: () => undefined, isTTY: false },
-    },
-    out: () => out,
-    err: () => err,
-  };
-}
-
-function clockAt(ms: number): Clock & { set(ms: number): void } {
-  let now = ms;
-  return {
-    now: () => new Date(now),
-    setTimeout(fn, t) {
-      const h = setTimeout(fn, t);
-      return { cancel: () => clearTimeout(h) };
-    },
-    set: (v) => {
-      now = v;
-    },
-  };
-}
-
-const quiet = createLogger({ level: 'error', format: 'json' }, new Writable({ write: (_c, _e, cb) => cb() }));
 
 /** A refused call of `profile` (null: made before profiles) entered `days` ago; `file`: accepted and recorded in that file. */
 function call(e: Env, i: number, profile: string | null, days: number, opts: { file?: string; number?: string } = {}): ConsentRecord {
@@ -155,8 +124,8 @@ function call(e: Env, i: number, profile: string | null, days: number, opts: { f
 
 /** Writes records through the real ledger, with its clock at each record's time, and signs the log as the service would. */
 async function seed(e: Env, records: ConsentRecord[]): Promise<void> {
-  const clock = clockAt(NOW);
-  const h = await createLedger(e.config, quiet, { clock });
+  const clock = settableClock(NOW);
+  const h = await createLedger(e.config, quietLogger, { clock });
   await eventually(() => h.state() === 'up', 5000, 'the ledger to connect', 20);
   for (const r of [...records].sort((a, b) => Date.parse(a.enteredAt) - Date.parse(b.enteredAt))) {
     clock.set(Date.parse(r.enteredAt) + 5000);
@@ -164,7 +133,7 @@ async function seed(e: Env, records: ConsentRecord[]): Promise<void> {
     await expect(h.ledger.recordOutcome(r)).resolves.toBe('redis');
   }
   await h.close();
-  expect(await runCheckpoint(e.config, { sign: true }, { io: capture().io })).toBe(0);
+  expect(await runCheckpoint(e.config, { sign: true }, { io: captureIo().io })).toBe(0);
 }
 
 async function storedRecords(e: Env): Promise<StoredRecord[]> {
@@ -218,7 +187,7 @@ describe('ledger purge by campaign profile', () => {
     const body = JSON.parse(String(fields[fields.indexOf('body') + 1])) as { cutoff: string };
     expect(body).toMatchObject({ type: 'purge', records: 5, recordingsDeleted: 2, failures: 0, trimmedTo: { seq: 6 } });
     expect(Math.abs(Date.parse(body.cutoff) - (Date.now() - 180 * DAY))).toBeLessThan(5 * 60_000); // the longest retention's
-    const v = capture();
+    const v = captureIo();
     expect(await runVerify(e.config, {}, { io: v.io })).toBe(0);
     expect(v.out()).toMatch(/records: OK, 4 checked/);
 
@@ -262,19 +231,19 @@ describe('ledger list, export and erase by campaign profile', () => {
     const all = [...gone, ...kept];
     const of = (p: string) => ids(all.filter((r) => (r.profile ?? 'default') === p));
 
-    const bank = capture();
+    const bank = captureIo();
     expect(await runExport(e.config, { format: 'jsonl', profile: 'bank' }, { io: bank.io })).toBe(0);
     expect(ids(parseJsonl(bank.out()))).toEqual(of('bank'));
     expect(bank.err()).toBe('');
-    const def = capture();
+    const def = captureIo();
     expect(await runExport(e.config, { format: 'csv', profile: 'default', since: new Date(NOW - 100 * DAY).toISOString() }, { io: def.io })).toBe(0);
     expect(def.out().trim().split('\n')).toHaveLength(3); // the header, and the two default records of 40 days (one of them of no profile)
     // A profile removed from the configuration: its records are still listed, with a note.
-    const removed = capture();
+    const removed = captureIo();
     expect(await runList(e.config, { profile: 'spring-sale', json: true }, { io: removed.io })).toBe(0);
     expect(ids(JSON.parse(removed.out()) as StoredRecord[])).toEqual(of('spring-sale'));
     expect(removed.err()).toContain('profile spring-sale is not in the configuration');
-    const accepted = capture();
+    const accepted = captureIo();
     expect(await runList(e.config, { profile: 'bank', outcome: 'accepted', json: true }, { io: accepted.io })).toBe(0);
     expect((JSON.parse(accepted.out()) as StoredRecord[]).map((r) => r.uniqueId)).toEqual([gone[3]?.uniqueId]);
 
@@ -292,7 +261,7 @@ describe('ledger list, export and erase by campaign profile', () => {
     const theirs = [call(e, 1, 'bank', 3, { file: 'bank.wav', number }), call(e, 2, 'default', 2, { file: 'default.wav', number }), call(e, 3, null, 1, { number })];
     const other = call(e, 4, 'bank', 2, { file: 'other.wav' });
     await seed(e, [...theirs, other]);
-    const c = capture();
+    const c = captureIo();
     expect(await runErase(e.config, { caller: number }, { io: c.io })).toBe(0);
     expect(c.out()).toContain('erased 3 record(s) of this caller; 2 recording file(s) confirmed deleted');
     const stored = new Map((await storedRecords(e)).map((r) => [r.uniqueId, r]));
@@ -301,6 +270,6 @@ describe('ledger list, export and erase by campaign profile', () => {
     expect(existsSync(join(e.recordings, 'bank.wav'))).toBe(false);
     expect(existsSync(join(e.recordings, 'default.wav'))).toBe(false);
     expect(existsSync(join(e.recordings, 'other.wav'))).toBe(true);
-    expect(await runVerify(e.config, {}, { io: capture().io })).toBe(0);
+    expect(await runVerify(e.config, {}, { io: captureIo().io })).toBe(0);
   }, 120000);
 });

@@ -1,6 +1,6 @@
 /** Consent records and ledger configurations for tests and benchmarks. */
 import { join } from 'node:path';
-import { validate } from '../../src/config/load';
+import { ConfigError, validate } from '../../src/config/load';
 import type { Config } from '../../src/config/schema';
 import type { ConsentRecord } from '../../src/ports/ledger';
 
@@ -56,4 +56,15 @@ export const TEST_PSEUDONYM_KEY = 'test-pseudonym-key-0123456789abcdef';
 export function testConfig(settings: Record<string, unknown>, dir: string, secrets: Partial<Config['secrets']> = {}): Config {
   const base = validate({ prompts: { texts: { ar: TEST_PROMPT_TEXTS, fr: TEST_PROMPT_TEXTS } }, ...settings });
   return { ...base, source: join(dir, 'consent-ivr.yaml'), secrets: { ariPassword: 'x', amiSecret: 'x', pseudonymKey: TEST_PSEUDONYM_KEY, apiToken: '', signingKey: '', ...secrets } };
+}
+
+/** The ConfigError `fn` throws; any other outcome (no error, another error) throws. */
+export function configErrorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof ConfigError) return e;
+    throw new Error(`expected a ConfigError, got ${String(e)}`, { cause: e });
+  }
+  throw new Error('expected a ConfigError');
 }

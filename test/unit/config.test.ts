@@ -2,9 +2,10 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
-import { ConfigError, envNameFor, loadConfig, schemaLeaves } from '../../src/config/load';
+import { envNameFor, loadConfig, schemaLeaves } from '../../src/config/load';
 import { defaultConfig, SYSTEM_CONFIG } from '../../src/cli/main';
 import { checkConfig, checkDialplan, checkTimings, SAMPLE_LEGAL } from '../../src/cli/check-config';
+import { configErrorOf } from '../support/records';
 
 const SHIPPED = resolve(__dirname, '../../config/consent-ivr.yaml');
 const SANDBOX = resolve(__dirname, '../../config/sandbox.yaml');
@@ -27,15 +28,7 @@ function withEdit(edit: (doc: Doc) => void): string {
   return file;
 }
 
-function errorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return e as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
-}
+const errorOf = configErrorOf;
 
 describe('configuration', () => {
   test('When the shipped production file is loaded, then it is valid and every path is where an administrator expects (FHS)', () => {

@@ -8,13 +8,14 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse } from 'yaml';
 import { checkConfig } from '../../src/cli/check-config';
-import { ConfigError, loadConfig, validate } from '../../src/config/load';
+import { loadConfig, validate } from '../../src/config/load';
 import { ProfileSet, profileSetOf, resolveProfiles, type Profile } from '../../src/config/profiles';
 import { configSchema, type ConfigFile } from '../../src/config/schema';
 import { REASONS } from '../../src/call/flow/types';
 import { HAND_BACK_REASONS, resultTarget } from '../../src/call/hand-back';
 import { longestHandBack, MAX_EXTENSION, MAX_REASON_LENGTH, OUTCOMES } from '../../src/domain/vocabulary';
 import { matchesNumber, NumberPatternError, overlapOf, parseNumberPattern } from '../../src/domain/number-patterns';
+import { configErrorOf } from '../support/records';
 
 const SHIPPED = resolve(__dirname, '../../config/consent-ivr.yaml');
 const CAMPAIGNS = resolve(__dirname, '../../config/examples/campaigns.yaml');
@@ -32,15 +33,7 @@ function issuesOf(profiles: Doc, top: Doc = {}): { key: string; message: string 
   return resolveProfiles(configSchema.parse({ ...shipped(), ...top, profiles })).issues;
 }
 
-function refusal(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return e as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
-}
+const refusal = configErrorOf;
 
 function profile(cfg: ConfigFile, name: string): Profile {
   const p = profileSetOf(cfg).get(name);
