@@ -45,7 +45,7 @@ test('When a prompt is missing, then doctor fails naming the file', async () => 
     const gone = join(sounds, 'fr', 'consent-ivr', 'refused.wav');
     unlinkSync(gone);
     const r = await doctor({ CONSENT_IVR_PROMPTS_SOUNDS_DIR: sounds });
-    expect(r.out).toContain(`PROBLEM prompts: prompt missing or unreadable: ${gone}`);
+    expect(r.out).toContain(`PROBLEM prompts: profile default: prompt missing or unreadable: ${gone}`);
     expect(r.out.match(/^PROBLEM prompts/gm)).toHaveLength(1);
     expect(r.code).toBe(1);
   } finally {
