@@ -131,7 +131,8 @@ describe('ledger writes to Redis', () => {
     const { logger } = captureLogs();
     const h = await createLedger(cfg, logger);
     await eventually(() => h.state() === 'up', 5000, 'ledger up');
-    const r = record(7, outcome);
+    // As the service writes it: in a profile (a record without one, made before profiles, stores no profile field).
+    const r = record(7, outcome, { profile: 'default' });
     const decided = outcome === 'accepted' || outcome === 'refused' || outcome === 'no-input';
     if (decided) await expect(h.ledger.recordDecision({ ...r, recording: null })).resolves.toBe('redis');
     await expect(h.ledger.recordOutcome(r)).resolves.toBe('redis');
