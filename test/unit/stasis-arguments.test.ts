@@ -51,8 +51,9 @@ describe('the routines\' Stasis arguments', () => {
     expect(routineArguments(['0522000000', b64(odd)], inbound)).toMatchObject({ direction: 'inbound', profile: odd, extra: 0 });
   });
 
-  test('An argument that only looks like a profile (not base64, or after a number with commas) is not one', () => {
-    expect(routineArguments(['0522000000', 'profile:bank!'], inbound)).toMatchObject({ profile: null, extra: 1 });
+  test('A profile argument that is not base64 of a short name names no configured profile (never the default); an argument without profile: is not one', () => {
+    expect(routineArguments(['0522000000', 'profile:bank!'], inbound)).toMatchObject({ profile: 'profile:bank!', extra: 0 });
+    expect(routineArguments(['0522000000', `profile:${'QUFB'.repeat(100)}`], inbound).profile).toMatch(/^profile:/);
     expect(routineArguments(['0522000000', 'bank'], inbound)).toMatchObject({ profile: null, extra: 1 });
     expect(routineArguments(['0612', 'outbound', 'PJSIP/a-1', 'bank'], outbound).direction).toBe('inbound');
   });

@@ -77,11 +77,16 @@ const MAX_NUMBER = 64;
 const PROFILE_ARG = /^profile:([A-Za-z0-9+/=]{0,344})$/;
 const MAX_PROFILE = 256;
 
-/** The profile an argument names (decoded as given, at most MAX_PROFILE characters), null when none. */
+/**
+ * The profile an argument names (decoded as given, at most MAX_PROFILE characters), null when none,
+ * undefined when the argument is not the routine's profile. One that says `profile:` but is not
+ * base64 of a short name (too long, other characters) still names a profile, one that no
+ * configuration has: the call goes on unrecorded rather than in the default's name.
+ */
 function profileArgument(arg: string | undefined): string | null | undefined {
-  if (arg === undefined) return undefined;
+  if (arg === undefined || !arg.startsWith('profile:')) return undefined;
   const m = PROFILE_ARG.exec(arg);
-  if (!m) return undefined;
+  if (!m) return arg.slice(0, MAX_PROFILE);
   const name = Buffer.from(m[1] ?? '', 'base64').toString('utf8').slice(0, MAX_PROFILE);
   return name === '' ? null : name;
 }
