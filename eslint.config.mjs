@@ -26,6 +26,7 @@ const FOLDERS = {
   'adapters/ari': { imports: ['domain', 'observability', 'ports'] },
   'adapters/ami': { imports: ['observability', 'ports'] },
   'adapters/redis': { imports: ['config', 'ledger', 'observability'] },
+  'adapters/age': { imports: ['ports'] },
   // Slices
   call: { slice: true, imports: ['call/flow', 'config', 'domain', 'observability', 'ports'] },
   'call/flow': { pure: true, imports: ['domain'] },
@@ -36,14 +37,15 @@ const FOLDERS = {
   retention: { slice: true, imports: ['config', 'domain', 'ledger', 'observability', 'ports'] },
   report: { slice: true, imports: ['domain', 'evidence', 'ledger'] },
   prompts: { slice: true, imports: ['config', 'domain', 'files', 'ledger'] },
+  recordings: { slice: true, imports: ['config', 'evidence', 'files', 'ledger', 'observability', 'ports'] },
   // Roots
   service: {
-    imports: ['adapters/ami', 'adapters/ari', 'adapters/redis', 'call', 'config', 'domain', 'evidence', 'ledger', 'midcall', 'observability', 'ports', 'prompts', 'retention'],
+    imports: ['adapters/age', 'adapters/ami', 'adapters/ari', 'adapters/redis', 'call', 'config', 'domain', 'evidence', 'ledger', 'midcall', 'observability', 'ports', 'prompts', 'recordings', 'retention'],
   },
   cli: {
     imports: [
-      'adapters/ami', 'adapters/ari', 'adapters/redis', 'call', 'config', 'domain', 'evidence', 'files', 'ledger', 'midcall',
-      'observability', 'ports', 'prompts', 'report', 'retention', 'service',
+      'adapters/age', 'adapters/ami', 'adapters/ari', 'adapters/redis', 'call', 'config', 'domain', 'evidence', 'files', 'ledger', 'midcall',
+      'observability', 'ports', 'prompts', 'recordings', 'report', 'retention', 'service',
     ],
   },
 };

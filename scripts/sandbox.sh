@@ -60,7 +60,7 @@ BUILD_MIN_FREE_MB=1536
 ASTERISK_PIDFILE=$CHROOT/run/asterisk/asterisk.pid
 ASTERISK_LOG=$CHROOT/var/log/asterisk/messages.log
 # Host command:Debian package providing it.
-HOST_PACKAGES=(debootstrap:debootstrap redis-server:redis-server redis-cli:redis-tools espeak-ng:espeak-ng sox:sox sipp:sip-tester chromium:chromium)
+HOST_PACKAGES=(debootstrap:debootstrap age:age age-keygen:age redis-server:redis-server redis-cli:redis-tools espeak-ng:espeak-ng sox:sox sipp:sip-tester chromium:chromium)
 APT_FAILED='^(E:|W: Failed to fetch|Err:)'
 
 log() { printf 'sandbox: %s\n' "$*" >&2; }

@@ -33,7 +33,22 @@ const PATH_KEYS = [
   'api.tokenFile',
   'ledger.signingKeyFile',
   'ledger.checkpointFile',
+  'recording.encryption.recipientsFile',
 ] as const;
+/** Path keys of each campaign profile (profiles.<name>.…), resolved as PATH_KEYS are. */
+const PROFILE_PATH_KEYS = ['recording.encryption.recipientsFile'] as const;
+
+/** Makes a profile's relative paths absolute, relative to `baseDir`. */
+function resolveProfilePaths(profiles: unknown, baseDir: string): void {
+  if (typeof profiles !== 'object' || profiles === null) return;
+  for (const p of Object.values(profiles as Record<string, unknown>)) {
+    if (typeof p !== 'object' || p === null) continue;
+    for (const key of PROFILE_PATH_KEYS) {
+      const v = getPath(p, key);
+      if (typeof v === 'string' && v !== '' && !isAbsolute(v)) setPath(p as Record<string, unknown>, key, resolve(baseDir, v));
+    }
+  }
+}
 /** Keys holding a list of paths, each resolved as PATH_KEYS are. */
 const PATH_LIST_KEYS = ['ledger.trustedKeyFiles', 'prompts.toolPath'] as const;
 
@@ -173,6 +188,7 @@ function resolvePaths(cfg: ConfigFile, baseDir: string): void {
   }
   cfg.ledger.trustedKeyFiles = cfg.ledger.trustedKeyFiles.map((f) => (isAbsolute(f) ? f : resolve(baseDir, f)));
   cfg.prompts.toolPath = cfg.prompts.toolPath.map((f) => (isAbsolute(f) ? f : resolve(baseDir, f)));
+  resolveProfilePaths(cfg.profiles, baseDir);
 }
 
 export interface LoadResult {
@@ -247,6 +263,7 @@ function resolveRawPaths(raw: Record<string, unknown>, baseDir: string): void {
     const list = getPath(raw, key);
     if (Array.isArray(list)) setPath(raw, key, list.map((f) => (typeof f === 'string' && f !== '' && !isAbsolute(f) ? resolve(baseDir, f) : f)));
   }
+  resolveProfilePaths(raw.profiles, baseDir);
 }
 
 /**

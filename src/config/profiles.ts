@@ -18,6 +18,8 @@ export interface Profile {
   readonly flow: ConfigFile['flow'];
   readonly withdrawal: ConfigFile['withdrawal'];
   readonly retentionDays: number;
+  /** The age recipients file its recordings are encrypted to (recording.encryption.recipientsFile); null: not encrypted. */
+  readonly recipientsFile: string | null;
   /** Dialled numbers that select it (none for the default: it takes what no other profile claims). */
   readonly numbers: readonly NumberPattern[];
 }
@@ -49,7 +51,7 @@ export function mergeMappings(base: Record<string, unknown>, over: Record<string
 }
 
 function defaultProfile(cfg: ConfigFile): Profile {
-  return { name: DEFAULT_PROFILE, legal: cfg.legal, prompts: cfg.prompts, flow: cfg.flow, withdrawal: cfg.withdrawal, retentionDays: cfg.ledger.retentionDays, numbers: [] };
+  return { name: DEFAULT_PROFILE, legal: cfg.legal, prompts: cfg.prompts, flow: cfg.flow, withdrawal: cfg.withdrawal, retentionDays: cfg.ledger.retentionDays, recipientsFile: cfg.recording.encryption.recipientsFile ?? null, numbers: [] };
 }
 
 function issuesOf(error: z.ZodError, prefix: string): ProfileIssue[] {
@@ -89,6 +91,7 @@ function resolveOne(cfg: ConfigFile, name: string, raw: ConfigFile['profiles'][s
     flow: merged.flow as ConfigFile['flow'],
     withdrawal: merged.withdrawal as ConfigFile['withdrawal'],
     retentionDays: raw.ledger?.retentionDays ?? cfg.ledger.retentionDays,
+    recipientsFile: raw.recording?.encryption?.recipientsFile ?? cfg.recording.encryption.recipientsFile ?? null,
     numbers,
   };
 }

@@ -109,6 +109,13 @@ export const profileSection = z.strictObject({
   ledger: z
     .strictObject({ retentionDays: z.number().int().positive().optional().describe("This profile's records and recordings are purged after this many days") })
     .optional(),
+  recording: z
+    .strictObject({
+      encryption: z
+        .strictObject({ recipientsFile: z.string().min(1).describe("This controller's age recipients file: its recordings are encrypted to its keys") })
+        .optional(),
+    })
+    .optional(),
   numbers: z
     .array(z.string().min(1))
     .default([])
@@ -192,6 +199,16 @@ export const configSchema = z.strictObject({
         .default('b')
         .describe('MixMonitor options; b records only the bridged conversation'),
       sealPollMs: z.number().int().min(200).max(60_000).default(2000).describe('How often the service looks for closed recordings to seal (SHA-256, size and duration into the ledger)'),
+      encryption: z
+        .strictObject({
+          recipientsFile: z
+            .string()
+            .min(1)
+            .optional()
+            .describe("age recipients file (one age1… public key per line): closed recordings are encrypted to these keys and the plaintext removed; unset: not encrypted"),
+          age: z.string().min(1).default('age').describe('The age program (its folder also holds age-keygen)'),
+        })
+        .prefault({}),
     })
     .prefault({}),
   withdrawal: withdrawalSection,

@@ -62,6 +62,7 @@ const WRONG: [string, string, string][] = [
   ['src/adapters/redis/x.ts', "export { parseRecord } from '../redis/../../ledger/record';", "'../redis/../../ledger/record' is inside the slice ledger/"],
   ['src/adapters/redis/x.ts', "export { AmiRecorder } from '../ami/recorder';", "src/adapters/redis/ may import only config, ledger, observability of src/; '../ami/recorder' is src/adapters/ami/"],
   ['src/ledger/x.ts', "import Manager = require('asterisk-manager'); export const M = Manager;", 'asterisk-manager is used through src/adapters/ami/ only'],
+  ['src/adapters/age/x.ts', "export { keyringOf } from '../../recordings';", "src/adapters/age/ may import only ports of src/; '../../recordings' is src/recordings/"],
   // Slices, and the pure folders inside call/ and midcall/.
   ['src/call/x.ts', "export { DurableLedger } from '../ledger';", "src/call/ may import only call/flow, config, domain, observability, ports of src/; '../ledger' is src/ledger/"],
   ['src/call/x.ts', "export { startService } from '../service/start';", "src/call/ may import only call/flow, config, domain, observability, ports of src/; '../service/start' is src/service/"],
@@ -81,10 +82,12 @@ const WRONG: [string, string, string][] = [
   ['src/retention/x.ts', "export { listCalls } from '../ledger//query';", "'../ledger//query' is inside the slice ledger/"],
   ['src/report/x.ts', "export { verifyLog } from '../evidence/verify';", "'../evidence/verify' is inside the slice evidence/"],
   ['src/report/x.ts', "export { createLogger } from '../observability/logger';", "src/report/ may import only domain, evidence, ledger of src/; '../observability/logger' is src/observability/"],
+  ['src/recordings/x.ts', "export { eraseCaller } from '../retention';", "src/recordings/ may import only config, evidence, files, ledger, observability, ports of src/; '../retention' is src/retention/"],
+  ['src/recordings/x.ts', "export { AgeCli } from '../adapters/age/age-cli';", "src/recordings/ may import only config, evidence, files, ledger, observability, ports of src/; '../adapters/age/age-cli' is src/adapters/age/"],
   ['src/prompts/x.ts', "export { sealEvent } from '../evidence';", "src/prompts/ may import only config, domain, files, ledger of src/; '../evidence' is src/evidence/"],
   ['src/prompts/x.ts', "export { renderPrompt } from './../prompts/../prompts/../call/flow/machine';", "is inside the slice call/"],
   // Roots.
-  ['src/service/x.ts', "export { buildProgram } from '../cli/main';", "src/service/ may import only adapters/ami, adapters/ari, adapters/redis, call, config, domain, evidence, ledger, midcall, observability, ports, prompts, retention of src/; '../cli/main' is src/cli/"],
+  ['src/service/x.ts', "export { buildProgram } from '../cli/main';", "src/service/ may import only adapters/age, adapters/ami, adapters/ari, adapters/redis, call, config, domain, evidence, ledger, midcall, observability, ports, prompts, recordings, retention of src/; '../cli/main' is src/cli/"],
   ['src/service/x.ts', "export { ConsentApp } from '../call/consent-app';", "'../call/consent-app' is inside the slice call/"],
   ['src/cli/x.ts', "export { planPause } from '../midcall/plan/pause';", "'../midcall/plan/pause' is inside the slice midcall/"],
   ['src/cli/x.ts', "export const record = require('../service/../ledger/record');", "'../service/../ledger/record' is inside the slice ledger/"],
@@ -101,7 +104,7 @@ const WRONG: [string, string, string][] = [
 ];
 
 /** Nothing imports the command line, and only the command line imports service/ (static and dynamic). */
-const NOT_CLI_OR_SERVICE = ['domain', 'ports', 'config', 'observability', 'files', 'adapters/ari', 'adapters/ami', 'adapters/redis', 'call', 'call/flow', 'midcall', 'midcall/plan', 'ledger', 'evidence', 'retention', 'report', 'prompts'];
+const NOT_CLI_OR_SERVICE = ['domain', 'ports', 'config', 'observability', 'files', 'adapters/ari', 'adapters/ami', 'adapters/redis', 'adapters/age', 'call', 'call/flow', 'midcall', 'midcall/plan', 'ledger', 'evidence', 'retention', 'report', 'prompts', 'recordings'];
 for (const folder of NOT_CLI_OR_SERVICE) {
   const up = '../'.repeat(folder.split('/').length);
   WRONG.push([`src/${folder}/y.ts`, `export { buildProgram } from '${up}cli/main';`, `'${up}cli/main' is src/cli/`]);
@@ -119,6 +122,8 @@ const PERMITTED: [string, string][] = [
   ['src/adapters/ari/x.ts', "export { default as Ari } from 'ari-client'; export type { CallControl } from '../../ports/call-control'; export { createLogger } from '../../observability/logger';"],
   ['src/adapters/ami/x.ts', "export { default as Manager } from 'asterisk-manager'; export type { Recorder } from '../../ports/recorder'; export { AmiConnection } from './ami-connection';"],
   ['src/adapters/redis/x.ts', "export { Redis } from 'ioredis'; export { formatRecord } from '../../ledger'; export type { Config } from '../../config/schema'; export { logKeys } from './keys';"],
+  ['src/adapters/age/x.ts', "export type { RecordingCipher } from '../../ports/cipher'; export { spawn } from 'node:child_process';"],
+  ['src/recordings/x.ts', "export { sealOf } from '../evidence'; export type { RecordingKey } from '../ledger'; export { writeOutputFile } from '../files/output-file'; export { spawn } from 'node:child_process';"],
   ['src/call/x.ts', "export { decide } from './flow/machine'; export type { Clock } from '../ports/clock'; export { handBack } from './hand-back';"],
   ['src/call/flow/x.ts', "export type { Language } from '../../domain/vocabulary'; export type { Summary } from './types';"],
   ['src/midcall/x.ts', "export { AmiConnection } from '../adapters/ami/ami-connection'; export { formatRecord } from '../ledger'; export { planPause } from './plan/pause';"],

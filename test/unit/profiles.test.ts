@@ -104,7 +104,8 @@ describe('campaign profiles: what is refused, and the key named', () => {
 
   test('When a profile sets a ledger key other than retentionDays, or a section profiles do not have, then it is refused, naming it', () => {
     expect(refusal(() => withProfiles({ bank: { ledger: { journalPath: '/tmp/j' } } })).key).toBe('profiles.bank.ledger.journalPath');
-    expect(refusal(() => withProfiles({ bank: { recording: { dir: '/tmp' } } })).key).toBe('profiles.bank.recording');
+    expect(refusal(() => withProfiles({ bank: { recording: { dir: '/tmp' } } })).key).toBe('profiles.bank.recording.dir');
+    expect(refusal(() => withProfiles({ bank: { recording: { encryption: { recipientsFile: '/etc/bank.age', age: '/bin/age' } } } })).key).toBe('profiles.bank.recording.encryption.age');
     expect(refusal(() => withProfiles({ bank: { ari: {} } })).key).toBe('profiles.bank.ari');
   });
 
