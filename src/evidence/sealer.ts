@@ -5,15 +5,43 @@
  * loses none. Only the server holding a file seals it (the same rule as its deletion). That list is
  * read entry by entry: one that is not what the service writes is reported once and left, and a call
  * whose record cannot be read is sealed all the same (the seal does not need the record).
+ *
+ * Where the call's profile encrypts its recordings, the sealer has the file encrypted first
+ * (recordings/protect.ts), seals the encrypted file, and only then has the plaintext removed; at start-up
+ * (`recover`) it does this for every plaintext whose header says Asterisk closed it, before anything else.
  */
 import type { FileState } from './seal';
 import { relativeToDir, sealEvent } from './seal';
-import type { AppendItem, EvidenceStore, SealReason, UnsealedRecording } from '../ledger';
+import type { AppendItem, EvidenceStore, RecordingSeal, SealEncryption, SealReason, UnsealedRecording } from '../ledger';
 import { safe, type Logger } from '../observability/logger';
 import { Periodic, type Clock } from '../ports/clock';
 import type { ConsentRecord } from '../ports/ledger';
 import type { ServiceObserver } from '../ports/observer';
 import { QueueReports } from '../ledger';
+
+/** An encrypted file as its seal states it. */
+export interface ProtectedSeal {
+  path: string;
+  sha256: string;
+  size: number;
+  /** The plaintext's duration. */
+  durationMs: number;
+  encryption: SealEncryption;
+}
+
+/** Encryption of closed recordings (recordings/protect.ts): absent when no profile encrypts. */
+export interface SealProtector {
+  encrypts(profile: string | null | undefined): boolean;
+  protect(job: {
+    uniqueId: string;
+    path: string;
+    profile: string | null;
+    plaintext: { sha256: string; size: number; durationMs: number };
+    relativePath(path: string): string | null;
+  }): Promise<ProtectedSeal | 'erased'>;
+  resume(uniqueId: string, path: string): Promise<ProtectedSeal | null>;
+  removePlaintext(path: string): Promise<void>;
+}
 
 export interface SealerPorts {
   evidence: Pick<EvidenceStore, 'markUnsealed' | 'readUnsealed' | 'clearUnsealed'>;
@@ -22,6 +50,7 @@ export interface SealerPorts {
   channels: { liveChannelIds(): Promise<Set<string>> };
   files: { inspect(path: string): Promise<FileState | null> };
   clock: Clock;
+  protector?: SealProtector | null;
 }
 
 export interface SealerSettings {
@@ -90,6 +119,7 @@ export class Sealer {
       sinceMs: Date.parse(record.recording?.startedAt ?? record.enteredAt),
       persisted: false,
     };
+    if (record.profile) w.profile = record.profile;
     this.waiting.set(w.uniqueId, w);
     void this.persist(w);
   }
@@ -116,6 +146,7 @@ export class Sealer {
   private async persist(w: Waiting): Promise<void> {
     const u: UnsealedRecording = { uniqueId: w.uniqueId, log: w.log, path: w.path, sinceMs: w.sinceMs };
     if (w.stopped) u.stopped = w.stopped;
+    if (w.profile) u.profile = w.profile;
     try {
       await this.ports.evidence.markUnsealed(this.settings.serverId, u);
       w.persisted = true;
@@ -124,15 +155,36 @@ export class Sealer {
     }
   }
 
-  private async sealClosed(): Promise<number> {
-    if (!this.loaded) {
-      const { items, malformed } = await this.ports.evidence.readUnsealed(this.settings.serverId);
-      for (const m of malformed) this.reports.report({ queue: m.queue, key: m.key, field: m.field, problem: m.problem });
-      for (const u of items) {
-        if (u.log === this.settings.log && !this.waiting.has(u.uniqueId)) this.waiting.set(u.uniqueId, { ...u, persisted: true });
-      }
-      this.loaded = true;
+  private async load(): Promise<void> {
+    if (this.loaded) return;
+    const { items, malformed } = await this.ports.evidence.readUnsealed(this.settings.serverId);
+    for (const m of malformed) this.reports.report({ queue: m.queue, key: m.key, field: m.field, problem: m.problem });
+    for (const u of items) {
+      if (u.log === this.settings.log && !this.waiting.has(u.uniqueId)) this.waiting.set(u.uniqueId, { ...u, persisted: true });
     }
+    this.loaded = true;
+  }
+
+  /**
+   * At start-up, before the service takes calls: seals (encrypting first, where the profile says so)
+   * every recording waiting whose file Asterisk has closed by its header, without asking Asterisk which
+   * calls are live. Resolves with the number sealed; a recording that cannot be done now waits for the passes.
+   */
+  async recover(): Promise<number> {
+    await this.load();
+    const now = this.ports.clock.now().getTime();
+    let sealed = 0;
+    for (const w of [...this.waiting.values()]) {
+      const file = await this.ports.files.inspect(w.path).catch(() => null);
+      if (file?.closed !== true && !(file === null && this.ports.protector)) continue;
+      w.endedAt ??= now;
+      if (await this.sealOne(w, now, file === null)) sealed += 1;
+    }
+    return sealed;
+  }
+
+  private async sealClosed(): Promise<number> {
+    await this.load();
     if (this.waiting.size === 0) return 0;
     for (const w of this.waiting.values()) if (!w.persisted) await this.persist(w);
     const live = await this.ports.channels.liveChannelIds();
@@ -148,10 +200,13 @@ export class Sealer {
   }
 
   /** Seals one recording if its file is closed; true when sealed. Drops it when there is nothing to seal. */
-  private async sealOne(w: Waiting, now: number): Promise<boolean> {
+  private async sealOne(w: Waiting, now: number, onlyResume = false): Promise<boolean> {
     const log = this.log.child({ call: w.uniqueId });
     const file = await this.ports.files.inspect(w.path);
     if (!file) {
+      const resumed = await this.ports.protector?.resume(w.uniqueId, w.path);
+      if (resumed) return this.sealProtected(w, resumed, log);
+      if (onlyResume) return false;
       const rec = await this.record(w);
       if (rec && (rec.erasedAt || rec.withdrawal?.recording === 'deleted' || rec.recording?.file?.path !== w.path)) {
         await this.forget(w); // deleted on purpose: nothing to seal
@@ -177,15 +232,54 @@ export class Sealer {
       return false;
     }
     const rec = await this.record(w);
-    const enteredMs = rec ? Date.parse(rec.enteredAt) : w.sinceMs;
-    const reason: SealReason = w.stopped ?? 'call-end';
-    await this.ports.ledger.appendEvent(
-      sealEvent(w.uniqueId, enteredMs, { server: this.settings.serverId, file: rel, sha256: file.sha256, size: file.size, durationMs: file.durationMs, reason }, this.ports.clock.now()),
-    );
+    const profile = w.profile ?? rec?.profile ?? null;
+    const protector = this.ports.protector;
+    if (protector?.encrypts(profile)) {
+      let p: ProtectedSeal | 'erased';
+      try {
+        p = await protector.protect({
+          uniqueId: w.uniqueId,
+          path: w.path,
+          profile,
+          plaintext: { sha256: file.sha256, size: file.size, durationMs: file.durationMs },
+          relativePath: (path) => relativeToDir(path, this.settings.recordingDir),
+        });
+      } catch (e) {
+        log.error('recording not encrypted yet; the plaintext stays until it is (next pass)', { error: safe((e as Error).message) });
+        return false;
+      }
+      if (p === 'erased') {
+        await protector.removePlaintext(w.path);
+        await this.forget(w);
+        log.info('recording of an erased call removed unsealed');
+        return false;
+      }
+      return this.sealProtected(w, p, log, rec);
+    }
+    await this.appendSeal(w, rec, { server: this.settings.serverId, file: rel, sha256: file.sha256, size: file.size, durationMs: file.durationMs, reason: w.stopped ?? 'call-end' });
     await this.forget(w);
-    log.info('recording sealed', { bytes: file.size, durationMs: file.durationMs, reason });
+    log.info('recording sealed', { bytes: file.size, durationMs: file.durationMs, reason: w.stopped ?? 'call-end' });
+    this.observer.sealed?.(w.stopped ?? 'call-end');
+    return true;
+  }
+
+  /** Seals the encrypted file, then removes the plaintext: it never outlives its seal. */
+  private async sealProtected(w: Waiting, p: ProtectedSeal, log: Logger, known?: ConsentRecord | null): Promise<boolean> {
+    const rel = relativeToDir(p.path, this.settings.recordingDir);
+    if (rel === null) return false;
+    const rec = known === undefined ? await this.record(w) : known;
+    const reason: SealReason = w.stopped ?? 'call-end';
+    await this.appendSeal(w, rec, { server: this.settings.serverId, file: rel, sha256: p.sha256, size: p.size, durationMs: p.durationMs, reason, encryption: p.encryption });
+    await this.ports.protector?.removePlaintext(w.path);
+    await this.forget(w);
+    log.info('recording encrypted and sealed', { bytes: p.size, durationMs: p.durationMs, reason, keyId: p.encryption.keyId });
     this.observer.sealed?.(reason);
     return true;
+  }
+
+  private async appendSeal(w: Waiting, rec: ConsentRecord | null, seal: RecordingSeal): Promise<void> {
+    const enteredMs = rec ? Date.parse(rec.enteredAt) : w.sinceMs;
+    await this.ports.ledger.appendEvent(sealEvent(w.uniqueId, enteredMs, seal, this.ports.clock.now()));
   }
 
   /** The call's record; null when there is none or it cannot be read (reported once: the seal goes on without it). */

@@ -11,7 +11,7 @@ import type { ServiceObserver } from '../ports/observer';
 import type { SignerKey, VerifierKey } from './checkpoint';
 import { Checkpointer } from './checkpointer';
 import { inspectRecording } from './seal';
-import { Sealer, type SealerPorts } from './sealer';
+import { Sealer, type SealerPorts, type SealProtector } from './sealer';
 
 export interface EvidenceWiring {
   config: Config;
@@ -21,6 +21,8 @@ export interface EvidenceWiring {
   trusted: VerifierKey[];
   log: Logger;
   observe: ServiceObserver;
+  /** Encrypts closed recordings before their seal (recordings/protect.ts). */
+  protector?: SealProtector | null;
 }
 
 export interface EvidencePart {
@@ -30,15 +32,17 @@ export interface EvidencePart {
   closed(uniqueId: string, reason: 'withdrawal' | 'stop'): void;
   sealBacklog(): number;
   checkpointRefused(): boolean;
+  /** At start-up, before calls: seals (and encrypts) what Asterisk closed while the service was down. */
+  recover(): Promise<number>;
   start(): void;
   /** Seals what has closed, then signs a last checkpoint. */
   stop(): Promise<void>;
 }
 
-export function wireEvidence({ config, stores, channels, signer, trusted, log, observe }: EvidenceWiring): EvidencePart {
+export function wireEvidence({ config, stores, channels, signer, trusted, log, observe, protector }: EvidenceWiring): EvidencePart {
   const { durable } = stores;
   const sealer = new Sealer(
-    { evidence: stores.evidence, ledger: durable, channels, files: { inspect: (path) => inspectRecording(path, config.recording.format) }, clock: systemClock },
+    { evidence: stores.evidence, ledger: durable, channels, files: { inspect: (path) => inspectRecording(path, config.recording.format) }, clock: systemClock, protector },
     { serverId: config.server.id, log: logIdOf(config), recordingDir: config.recording.dir, pollMs: config.recording.sealPollMs },
     log.child({ component: 'seal' }),
     observe,
@@ -67,6 +71,7 @@ export function wireEvidence({ config, stores, channels, signer, trusted, log, o
     closed: (uniqueId, reason) => sealer.closed(uniqueId, reason),
     sealBacklog: () => sealer.backlog,
     checkpointRefused: () => checkpointer.health().state === 'refused',
+    recover: () => sealer.recover(),
     start: () => {
       sealer.start();
       checkpointer.start();

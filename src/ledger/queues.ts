@@ -5,8 +5,8 @@
  * entry that is not one the service writes is set apart — never returned as work, never in the way of
  * the entries behind it — for its reader to report (logs, metrics, `ledger pending`). Pure.
  */
-import { SERVER_ID } from '../domain/vocabulary';
-import type { DeletionConfirmation, PendingDeletion, SealReason, UnsealedRecording } from './types';
+import { PROFILE_NAME, SERVER_ID } from '../domain/vocabulary';
+import type { DeletionConfirmation, DestroyedKey, PendingDeletion, RecordingKey, SealReason, UnsealedRecording } from './types';
 
 /** The queues of the ledger's store that are read as work. */
 export type LedgerQueueName = 'deletions' | 'unsealed' | 'erasures';
@@ -79,10 +79,12 @@ export const checkUnsealed: Check<UnsealedRecording> = (field, value) => {
     (typeof v.log !== 'string' || (v.log !== '' && !SERVER_ID.test(v.log)) ? 'log is not a log id' : null) ??
     (!isText(v.path, MAX_PATH) || !v.path.startsWith('/') ? 'path is not an absolute path' : null) ??
     (!isTime(v.sinceMs) ? 'sinceMs is not a time' : null) ??
-    (v.stopped !== undefined && !SEAL_REASONS.includes(v.stopped as SealReason) ? 'stopped is not a reason a recording closes for' : null);
+    (v.stopped !== undefined && !SEAL_REASONS.includes(v.stopped as SealReason) ? 'stopped is not a reason a recording closes for' : null) ??
+    (v.profile !== undefined && (typeof v.profile !== 'string' || !PROFILE_NAME.test(v.profile)) ? 'profile is not a profile name' : null);
   if (problem) return { problem };
   const u: UnsealedRecording = { uniqueId: field, log: v.log as string, path: v.path as string, sinceMs: v.sinceMs as number };
   if (v.stopped !== undefined) u.stopped = v.stopped as SealReason;
+  if (v.profile !== undefined) u.profile = v.profile as string;
   return { ok: u };
 };
 
@@ -117,4 +119,39 @@ export function parseConfirmation(value: unknown): DeletionConfirmation | null {
   const v = object(value);
   if (typeof v === 'string' || typeof v.server !== 'string' || !SERVER_ID.test(v.server) || (v.result !== 'deleted' && v.result !== 'missing') || !isTime(v.atMs)) return null;
   return { server: v.server, result: v.result, atMs: v.atMs };
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const KEY_ID = /^age-[0-9a-f]{16}$/;
+const RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
+const ARMOR = /^-----BEGIN AGE ENCRYPTED FILE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END AGE ENCRYPTED FILE-----\r?\n?$/;
+const isSize = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/**
+ * A recording's key as the store holds it (field: the uniqueId): the key `putRecordingKey` wrote, or
+ * the tombstone of its destruction. A value of neither shape is a problem: the caller treats the key
+ * as unusable, never as absent.
+ */
+export function checkRecordingKey(field: string, value: unknown): { ok: RecordingKey | DestroyedKey } | { problem: string } {
+  const v = object(value);
+  if (typeof v === 'string') return { problem: v };
+  const id = keyedId(field, v);
+  if (id) return { problem: id };
+  if (v.destroyedAtMs !== undefined) return isTime(v.destroyedAtMs) ? { ok: { uniqueId: field, destroyedAtMs: v.destroyedAtMs } } : { problem: 'destroyedAtMs is not a time' };
+  const w = v.written as Record<string, unknown> | undefined;
+  const problem =
+    (typeof v.keyId !== 'string' || !KEY_ID.test(v.keyId) ? 'keyId is not a key id' : null) ??
+    (typeof v.recipient !== 'string' || !RECIPIENT.test(v.recipient) ? 'recipient is not an age public key' : null) ??
+    (typeof v.wrapped !== 'string' || v.wrapped.length > 4096 || !ARMOR.test(v.wrapped) ? 'wrapped is not an armored age file' : null) ??
+    (typeof v.server !== 'string' || !SERVER_ID.test(v.server) ? 'server is not a server id' : null) ??
+    (!isText(v.file, MAX_PATH) || v.file.startsWith('/') || v.file.split('/').includes('..') ? 'file is not a path inside recording.dir' : null) ??
+    (!isTime(v.atMs) ? 'atMs is not a time' : null) ??
+    (w !== undefined &&
+    (typeof w !== 'object' || w === null || typeof w.sha256 !== 'string' || !HEX64.test(w.sha256) || typeof w.plaintextSha256 !== 'string' || !HEX64.test(w.plaintextSha256) || !isSize(w.size) || !isSize(w.plaintextSize) || !isSize(w.durationMs))
+      ? 'written is not what an encryption wrote'
+      : null);
+  if (problem) return { problem };
+  const k: RecordingKey = { uniqueId: field, keyId: v.keyId as string, recipient: v.recipient as string, wrapped: v.wrapped as string, server: v.server as string, file: v.file as string, atMs: v.atMs as number };
+  if (w) k.written = { sha256: w.sha256 as string, size: w.size as number, plaintextSha256: w.plaintextSha256 as string, plaintextSize: w.plaintextSize as number, durationMs: w.durationMs as number };
+  return { ok: k };
 }

@@ -9,6 +9,9 @@
  */
 import type { ConsentRecord } from '../ports/ledger';
 import type { QueueRead } from './queues';
+import type { DestroyedKey, RecordingKey, SealEncryption } from './recording-keys';
+
+export type { DestroyedKey, RecordingKey, SealEncryption } from './recording-keys';
 
 /** A record as stored: the port's record plus the time its personal fields were erased. */
 export interface StoredRecord extends ConsentRecord {
@@ -66,6 +69,8 @@ export interface RecordingSeal {
   size: number;
   durationMs: number;
   reason: SealReason;
+  /** Set when the file is encrypted: then `sha256` and `size` are the encrypted file's. */
+  encryption?: SealEncryption;
 }
 
 /** What a chain entry says (serialised to JSON as the entry's `body`). */
@@ -79,6 +84,8 @@ export type EventBody =
       /** Erasure: what became of the recording, and which server confirmed it when another one held it. */
       recording?: RecordingFateNote;
       confirmedBy?: string;
+      /** Erasure: the key of the call's encrypted recording was destroyed (crypto-erasure). */
+      recordingKey?: 'destroyed';
     }
   | { type: 'erasure-request'; at: string; records: number; recordingsDeleted: number; failures: number; waiting?: number }
   /**
@@ -301,6 +308,8 @@ export interface UnsealedRecording {
   sinceMs: number;
   /** Set once the recording was stopped during the call (withdrawal, late pause): seal without waiting for the hangup. */
   stopped?: SealReason;
+  /** The call's campaign profile: whose key the recording is encrypted to. */
+  profile?: string;
 }
 
 /** What the service keeps of the ledger beyond its calls' records: notices, and recordings to seal. */
@@ -313,6 +322,15 @@ export interface EvidenceStore {
   /** The server's recordings waiting for their seal, entry by entry: the valid ones, oldest first, and the malformed ones. */
   readUnsealed(server: string): Promise<QueueRead<UnsealedRecording>>;
   clearUnsealed(server: string, uniqueId: string): Promise<void>;
+  /** Stores a recording's key (replacing one not written yet); false, storing nothing, when an erasure destroyed it already. */
+  putRecordingKey(k: RecordingKey): Promise<boolean>;
+  /** A recording's key; its tombstone when an erasure destroyed it; null when it has none (not encrypted, or purged). */
+  recordingKey(uniqueId: string): Promise<RecordingKey | DestroyedKey | null>;
+  /**
+   * Destroys a recording's key; true when there was one (or an erasure destroyed it before). `tombstone`
+   * (an erasure) leaves a mark so that no key can be stored for that call again; a purge leaves none.
+   */
+  destroyRecordingKey(uniqueId: string, atMs: number, tombstone: boolean): Promise<boolean>;
   /** Registers a log (instance) of this ledger. */
   registerLog(log: string): Promise<void>;
 }

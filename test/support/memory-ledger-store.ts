@@ -26,6 +26,8 @@ import type {
   StoredCheckpoint,
   TrimRequest,
   UnsealedRecording,
+  RecordingKey,
+  DestroyedKey,
 } from '../../src/ledger/types';
 
 /** A new log's compact range: the empty tree. */
@@ -71,6 +73,7 @@ class SharedState {
   readonly deletions = new Map<string, Map<string, PendingDeletion>>();
   readonly deletionsDone = new Map<string, DeletionConfirmation>();
   readonly erasures = new Map<string, number>();
+  readonly recordingKeys = new Map<string, RecordingKey | DestroyedKey>();
   readonly locks = new Map<string, { token: number; untilMs: number }>();
   nextToken = 1;
 
@@ -375,6 +378,26 @@ export class MemoryLedgerStore implements AdminStore {
 
   async clearUnsealed(server: string, uniqueId: string): Promise<void> {
     this.shared.unsealed.get(server)?.delete(uniqueId);
+  }
+
+  async putRecordingKey(k: RecordingKey): Promise<boolean> {
+    const v = this.shared.recordingKeys.get(k.uniqueId);
+    if (v && 'destroyedAtMs' in v) return false;
+    this.shared.recordingKeys.set(k.uniqueId, k);
+    return true;
+  }
+
+  async recordingKey(uniqueId: string): Promise<RecordingKey | DestroyedKey | null> {
+    return this.shared.recordingKeys.get(uniqueId) ?? null;
+  }
+
+  async destroyRecordingKey(uniqueId: string, atMs: number, tombstone: boolean): Promise<boolean> {
+    const v = this.shared.recordingKeys.get(uniqueId);
+    const had = v !== undefined;
+    if (tombstone) {
+      if (!v || !('destroyedAtMs' in v)) this.shared.recordingKeys.set(uniqueId, { uniqueId, destroyedAtMs: atMs });
+    } else this.shared.recordingKeys.delete(uniqueId);
+    return had;
   }
 
   async markErased(pseudonym: string, atMs: number): Promise<void> {

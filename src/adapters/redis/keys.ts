@@ -24,6 +24,8 @@
  *   deletions:<server>    hash     uniqueid → recording deletion queued for that server (JSON)
  *   deletion-servers      set      servers that have had deletions queued
  *   deletions-done        hash     uniqueid → confirmation of a deletion (JSON)
+ *   recording-keys        hash     uniqueid → what opens its encrypted recording: its own key wrapped to the
+ *                                  controller's (JSON), or the tombstone an erasure left ({"destroyedAtMs"})
  */
 export interface LogKeys {
   log: string;
@@ -48,6 +50,7 @@ export interface SharedKeys {
   deletions(server: string): string;
   deletionServers: string;
   deletionsDone: string;
+  recordingKeys: string;
 }
 
 /** The hash-tagged base of a log's keys ('' is the log of versions before per-instance logs). */
@@ -83,5 +86,6 @@ export function sharedKeys(prefix: string): SharedKeys {
     deletions: (server) => `${base}deletions:${server}`,
     deletionServers: `${base}deletion-servers`,
     deletionsDone: `${base}deletions-done`,
+    recordingKeys: `${base}recording-keys`,
   };
 }

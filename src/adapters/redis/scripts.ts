@@ -98,6 +98,17 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `;
 
+/**
+ * KEYS: recording-keys. ARGV: uniqueid, the key (JSON). Stores it unless an erasure left its tombstone
+ * there; returns 1 when stored, 0 when not.
+ */
+const PUT_KEY_LUA = `
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if v and string.find(v, '"destroyedAtMs"', 1, true) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+`;
+
 class Script {
   readonly sha: string;
   constructor(readonly lua: string) {
@@ -116,3 +127,4 @@ class Script {
 
 export const appendScript = new Script(APPEND_LUA);
 export const unlockScript = new Script(UNLOCK_LUA);
+export const putKeyScript = new Script(PUT_KEY_LUA);

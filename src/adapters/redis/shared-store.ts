@@ -3,11 +3,11 @@
  * one log, and what is kept under the keys all logs share: the registered logs, the notices, the
  * recordings not sealed yet, the erasure marks, the deletion queues and the locks.
  */
-import { checkErasureMark, checkPendingDeletion, checkUnsealed, parseConfirmation, readEntries, type QueueRead } from '../../ledger';
-import type { DeletionConfirmation, DeletionQueue, EvidenceStore, NoticeCatalogue, PendingDeletion, UnsealedRecording } from '../../ledger';
+import { checkErasureMark, checkPendingDeletion, checkRecordingKey, checkUnsealed, parseConfirmation, readEntries, type QueueRead } from '../../ledger';
+import type { DeletionConfirmation, DeletionQueue, DestroyedKey, EvidenceStore, NoticeCatalogue, PendingDeletion, RecordingKey, UnsealedRecording } from '../../ledger';
 import type { RedisClient } from './client';
 import { logKeys, sharedKeys, type LogKeys, type SharedKeys } from './keys';
-import { unlockScript } from './scripts';
+import { putKeyScript, unlockScript } from './scripts';
 
 export abstract class RedisSharedStore implements DeletionQueue, EvidenceStore {
   readonly keys: LogKeys;
@@ -52,6 +52,31 @@ export abstract class RedisSharedStore implements DeletionQueue, EvidenceStore {
 
   async clearUnsealed(server: string, uniqueId: string): Promise<void> {
     await this.client.call('HDEL', this.shared.unsealed(server), uniqueId);
+  }
+
+  async putRecordingKey(k: RecordingKey): Promise<boolean> {
+    return (await putKeyScript.run(this.client, [this.shared.recordingKeys], [k.uniqueId, JSON.stringify(k)])) === 1;
+  }
+
+  async recordingKey(uniqueId: string): Promise<RecordingKey | DestroyedKey | null> {
+    const v = (await this.client.call('HGET', this.shared.recordingKeys, uniqueId)) as string | null;
+    if (v === null) return null;
+    const r = checkRecordingKey(uniqueId, v);
+    if ('problem' in r) throw new Error(`the key of recording ${uniqueId} in Redis is not one the service wrote: ${r.problem}`);
+    return r.ok;
+  }
+
+  async destroyRecordingKey(uniqueId: string, atMs: number, tombstone: boolean): Promise<boolean> {
+    const key = this.shared.recordingKeys;
+    const before = (await this.client.call('HGET', key, uniqueId)) as string | null;
+    const had = before !== null;
+    if (tombstone) {
+      const mark: DestroyedKey = { uniqueId, destroyedAtMs: atMs };
+      if (!before?.includes('"destroyedAtMs"')) await this.client.call('HSET', key, uniqueId, JSON.stringify(mark));
+    } else if (before !== null) {
+      await this.client.call('HDEL', key, uniqueId);
+    }
+    return had;
   }
 
   async markErased(pseudonym: string, atMs: number): Promise<void> {
