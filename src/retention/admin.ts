@@ -33,26 +33,29 @@ export const waitingTotal = (w: Record<string, number>): number => Object.values
 
 /** What becomes of a record's recording when the record is erased or purged. */
 export type RecordingFate =
-  | { kind: 'gone'; note: RecordingFateNote; confirmedBy: string | null }
+  | { kind: 'gone'; note: RecordingFateNote; confirmedBy: string | null; keyDestroyed?: boolean }
   | { kind: 'waiting'; server: string }
   | { kind: 'failed'; error: string };
 
 /**
- * Deletes a record's recording when this server holds it (or the record predates server ids). One
+ * Destroys the key of a record's encrypted recording (ledger, Redis) and deletes the recording when
+ * this server holds it (or the record predates server ids). One
  * held by another server is that server's work: its deletion is queued for it, and the recording
  * counts as gone only once that server confirmed it.
  */
 export async function recordingFate(ctx: AdminContext, rec: StoredRecord, reason: DeletionReason): Promise<RecordingFate> {
+  // Crypto-erasure first, whoever holds the file: without its key no copy of it opens, anywhere.
+  const keyDestroyed = await ctx.store.destroyRecordingKey(rec.uniqueId, ctx.now().getTime(), reason === 'erase');
   const file = rec.recording?.file;
-  if (!file) return { kind: 'gone', note: 'none', confirmedBy: null };
+  if (!file) return { kind: 'gone', note: 'none', confirmedBy: null, keyDestroyed };
   const server = file.server;
   if (server === null || server === ctx.serverId) {
     const r = await removeRecording(file.path, ctx.recordingDir);
     if (!r.ok) return { kind: 'failed', error: r.error };
-    return { kind: 'gone', note: r.deleted ? 'deleted' : 'already-missing', confirmedBy: null };
+    return { kind: 'gone', note: r.deleted ? 'deleted' : 'already-missing', confirmedBy: null, keyDestroyed };
   }
   const [confirmed] = await ctx.store.deletionConfirmations([rec.uniqueId]);
-  if (confirmed) return { kind: 'gone', note: confirmed.result === 'deleted' ? 'deleted' : 'already-missing', confirmedBy: confirmed.server };
+  if (confirmed) return { kind: 'gone', note: confirmed.result === 'deleted' ? 'deleted' : 'already-missing', confirmedBy: confirmed.server, keyDestroyed };
   await ctx.store.queueDeletion(server, { uniqueId: rec.uniqueId, path: file.path, reason, requestedAt: ctx.now().getTime() });
   return { kind: 'waiting', server };
 }
@@ -82,10 +85,12 @@ function recordEvent(
   at: string,
   eventId: string,
   pseudonym: string,
-  fate: { note: RecordingFateNote; confirmedBy: string | null },
+  fate: { note: RecordingFateNote; confirmedBy: string | null; keyDestroyed?: boolean },
 ): AppendItem {
   const body: EventBody = { type, at, uniqueId: r.uniqueId, outcome: r.outcome, recordDigest: sha256Hex(json), recording: fate.note };
   if (fate.confirmedBy) body.confirmedBy = fate.confirmedBy;
+  // The key of its encrypted recording was destroyed: no copy of the file opens any more.
+  if (fate.keyDestroyed) body.recordingKey = 'destroyed';
   return {
     eventId,
     body: JSON.stringify(body),

@@ -15,10 +15,22 @@ function within(path: string, root: string): boolean {
 }
 
 /**
- * Deletes a recording file. A missing file is fine; a path outside the recording directory (after
- * resolving symbolic links of its folder) is refused, so a tampered record cannot delete other files.
+ * Deletes a recording: its file as Asterisk wrote it and its encrypted copy (`<file>.age`), whichever
+ * exist; deleted when either was there. The same rules for both (see removeFile).
  */
 export async function removeRecording(path: string, recordingDir: string): Promise<RemoveResult> {
+  const plain = await removeFile(path, recordingDir);
+  if (!plain.ok) return plain;
+  const encrypted = await removeFile(`${path}.age`, recordingDir);
+  if (!encrypted.ok) return encrypted;
+  return { ok: true, deleted: plain.deleted || encrypted.deleted };
+}
+
+/**
+ * Deletes a file. A missing file is fine; a path outside the recording directory (after
+ * resolving symbolic links of its folder) is refused, so a tampered record cannot delete other files.
+ */
+async function removeFile(path: string, recordingDir: string): Promise<RemoveResult> {
   const root = await fsp.realpath(resolve(recordingDir)).catch(() => resolve(recordingDir));
   const target = resolve(path);
   let folder: string;
