@@ -20,6 +20,7 @@ import { parseStoredRecord } from '../ledger';
 import { systemClock } from '../ports/clock';
 import { createLogger } from '../observability/logger';
 import { noticeVersion, promptAudioProbe } from '../prompts';
+import { encryptionFindings } from './doctor-encryption';
 import { checkConfig } from './check-config';
 
 export interface DoctorFinding {
@@ -99,6 +100,9 @@ export async function diagnose(config: Config, loadWarnings: string[] = []): Pro
   const systemName = await amiChecks(d, config);
   await d.check('prompts', async () => promptsCheck(d, config));
   await d.check('recordings', () => recordingsCheck(d, config));
+  await d.check('encryption', async () => {
+    for (const f of await encryptionFindings(config)) d.problem('encryption', f.message, f.level);
+  });
   await redisChecks(d, config, systemName);
   return d.report;
 }

@@ -19,6 +19,7 @@ import { registerKeyCommands } from './key-commands';
 import { registerPromptsCommands } from './prompts-commands';
 import { registerLedgerCommands } from './ledger-commands';
 import { registerAcceptLoss } from './loss-command';
+import { registerRecordingCommands } from './recording-commands';
 import { registerReportCommand } from './report-command';
 
 /** Where the configuration is when a server is set up as docs/admin.md says. */
@@ -182,6 +183,7 @@ export function buildProgram(): Command {
   const ledger = program.commands.find((c) => c.name() === 'ledger');
   if (ledger) registerAcceptLoss(ledger, ledgerConfig, {}, (code) => (process.exitCode = code));
   registerReportCommand(program, ledgerConfig);
+  registerRecordingCommands(program, ledgerConfig);
   registerKeyCommands(program);
   return program;
 }

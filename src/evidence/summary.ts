@@ -140,6 +140,15 @@ export function summarise(b: Pick<EvidenceBundle, 'uniqueId' | 'log' | 'entries'
     const s = (b.seal.durationMs / 1000).toFixed(1);
     fr.push(`Fichier d'enregistrement scellé le ${when(b.seal.at)} : ${b.seal.size} octets, ${s} s, SHA-256 ${b.seal.sha256}.`);
     ar.push(`خُتم ملف التسجيل في ${when(b.seal.at)}: ${b.seal.size} بايت، ${s} ثانية، SHA-256 ${b.seal.sha256}.`);
+    const enc = b.seal.encryption;
+    if (enc) {
+      fr.push(
+        `Ce fichier est chiffré (age) : seule la clé du responsable du traitement ${enc.keyId} l'ouvre, tant que la clé propre à cet enregistrement est gardée au registre. Enregistrement en clair : ${enc.plaintext.size} octets, SHA-256 ${enc.plaintext.sha256}.`,
+      );
+      ar.push(
+        `هذا الملف مُشفَّر (age): لا يفتحه إلا مفتاح المسؤول عن المعالجة ${enc.keyId}، ما دام المفتاح الخاص بهذا التسجيل محفوظاً في السجل. التسجيل غير المشفَّر: ${enc.plaintext.size} بايت، SHA-256 ${enc.plaintext.sha256}.`,
+      );
+    }
   }
   if (r.erasedAt) {
     fr.push(`Les données personnelles de cet appel ont été effacées le ${when(r.erasedAt)} (enregistrement supprimé).`);
