@@ -101,7 +101,7 @@ function* slices<T>(all: T[], chunk: number): Iterable<T[]> {
 
 export class MemoryLedgerStore implements AdminStore {
   readonly state: MemoryLogState;
-  private readonly shared: SharedState;
+  readonly shared: SharedState;
 
   /** `nowMs` is the time the locks expire by. */
   constructor(readonly log = 'pbx-1', opts: { nowMs?: () => number; shared?: SharedState } = {}) {
