@@ -59,7 +59,20 @@ const PROFILE_LEAVES: readonly string[] = (() => {
       return false;
     }
   };
-  return [...new Set(candidates)].filter((leaf) => accepted(leaf.split('.').slice(0, 2).join('.')));
+  /** A leaf whose section has required keys (recording.encryption.recipientsFile): set it alone, to a path. */
+  const acceptedAlone = (leaf: string): boolean => {
+    const setting = leaf
+      .split('.')
+      .reverse()
+      .reduce<unknown>((inner, k) => ({ [k]: inner }), getPath(SHIPPED_CONFIG, leaf) ?? '/etc/consent-ivr/probe');
+    try {
+      validate({ ...SHIPPED_RAW, profiles: { probe: setting } });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  return [...new Set(candidates)].filter((leaf) => accepted(leaf.split('.').slice(0, 2).join('.')) || acceptedAlone(leaf));
 })();
 
 /** Why `profiles.<name>.<rest>` is not a key a profile may set, or null when it is one. */
@@ -121,6 +134,7 @@ test('The rule for profiles.<name>. keys takes what a profile may set and nothin
     'profiles.bank.prompts.voices',
     'profiles.bank.withdrawal.partialRecording',
     'profiles.bank.ledger.retentionDays',
+    'profiles.bank.recording.encryption.recipientsFile',
     'profiles.bank.numbers',
   ]) {
     expect([t, ok(t)]).toEqual([t, true]);
@@ -132,6 +146,7 @@ test('The rule for profiles.<name>. keys takes what a profile may set and nothin
     'profiles.bank.withdrawal.pollMs',
     'profiles.bank.ledger.journalPath',
     'profiles.bank.recording.dir',
+    'profiles.bank.recording.encryption.age',
     'profiles.bank.ari',
     'profiles.bank.flow.languagez',
     'profiles.bank.prompts.texts.fr.notise',
