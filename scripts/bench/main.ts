@@ -63,6 +63,15 @@ function campaignConfig(dir: string, runId: string, n: number): string {
   return file;
 }
 
+/** --encrypt: the service encrypts its recordings to a key made for this run (recording.encryption). */
+function benchRecipients(dir: string, runId: string): string {
+  const identity = resolve(dir, `${runId}-dpo.key`);
+  execFileSync('age-keygen', ['-o', identity], { stdio: 'ignore' });
+  const file = resolve(dir, `${runId}-recipients.txt`);
+  writeFileSync(file, execFileSync('age-keygen', ['-y', identity], { encoding: 'utf8' }));
+  return file;
+}
+
 function options() {
   const { values: a } = parseArgs({
     options: {
@@ -87,6 +96,7 @@ function options() {
       hooks: { type: 'string' },
       instances: { type: 'string', default: '1' },
       campaigns: { type: 'string', default: '0' },
+      encrypt: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -118,6 +128,7 @@ function options() {
     quietWaitMs: Number(a['quiet-wait']) * 1000,
     instances: Math.round(positive('instances', a.instances)),
     campaigns: campaignCount(a.campaigns),
+    encrypt: a.encrypt === true,
     cpuProf: a['cpu-prof'] === true,
     hooks: a.hooks,
     keep: a.keep === true,
@@ -189,7 +200,7 @@ async function prepare(o: Options): Promise<Run> {
   const profDir = o.cpuProf ? resolve(o.out, `${runId}-prof`) : undefined;
   if (profDir) mkdirSync(profDir, { recursive: true });
   const ami = await new TestAmi({ actionTimeoutMs: 60000, keep: false, eventMask: 'call,dtmf,user' }).start();
-  console.log(`run ${runId}: starting ${o.instances} consent-ivr instance(s) (app and ledger prefix ${runId})${o.campaigns > 0 ? ` with ${o.campaigns} campaign profiles loaded` : ''}`);
+  console.log(`run ${runId}: starting ${o.instances} consent-ivr instance(s) (app and ledger prefix ${runId})${o.campaigns > 0 ? ` with ${o.campaigns} campaign profiles loaded` : ''}${o.encrypt ? ', recordings encrypted (age)' : ''}`);
   let start: StartOptions = {
     ...(o.campaigns > 0 ? { config: campaignConfig(o.out, runId, o.campaigns) } : {}),
     nodeArgs: profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
@@ -198,6 +209,7 @@ async function prepare(o: Options): Promise<Run> {
       CONSENT_IVR_LOGGING_FORMAT: 'json',
       CONSENT_IVR_REDIS_KEY_PREFIX: `${runId}:`,
       CONSENT_IVR_RECORDING_DIR: resolve(recDir, 'app'),
+      ...(o.encrypt ? { CONSENT_IVR_RECORDING_ENCRYPTION_RECIPIENTS_FILE: benchRecipients(o.out, runId) } : {}),
     },
   };
   start = hooks.startOptions?.(start) ?? start;
