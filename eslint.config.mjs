@@ -36,13 +36,14 @@ const FOLDERS = {
   retention: { slice: true, imports: ['config', 'domain', 'ledger', 'observability', 'ports'] },
   report: { slice: true, imports: ['domain', 'evidence', 'ledger'] },
   prompts: { slice: true, imports: ['config', 'domain', 'files', 'ledger'] },
+  access: { slice: true, imports: ['config', 'domain', 'evidence', 'files', 'ledger'] },
   // Roots
   service: {
     imports: ['adapters/ami', 'adapters/ari', 'adapters/redis', 'call', 'config', 'domain', 'evidence', 'ledger', 'midcall', 'observability', 'ports', 'prompts', 'retention'],
   },
   cli: {
     imports: [
-      'adapters/ami', 'adapters/ari', 'adapters/redis', 'call', 'config', 'domain', 'evidence', 'files', 'ledger', 'midcall',
+      'access', 'adapters/ami', 'adapters/ari', 'adapters/redis', 'call', 'config', 'domain', 'evidence', 'files', 'ledger', 'midcall',
       'observability', 'ports', 'prompts', 'report', 'retention', 'service',
     ],
   },
