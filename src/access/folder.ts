@@ -17,7 +17,8 @@ export const FILE_MODE = 0o600;
 export function folderProblem(dir: string): string | null {
   let st;
   try {
-    st = lstatSync(dir);
+    // resolve() drops a trailing '/', which would make lstat follow a symbolic link.
+    st = lstatSync(resolve(dir));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return `${dir}: ${(e as Error).message}`;
     const parent = dirname(resolve(dir));

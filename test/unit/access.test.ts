@@ -320,6 +320,7 @@ describe('ledger access', () => {
     mkdirSync(empty, { mode: 0o755 });
     symlinkSync(empty, join(dir, 'link'));
     await expect(access(store, join(dir, 'link'))).rejects.toThrow('is a symbolic link');
+    await expect(access(store, `${join(dir, 'link')}/`)).rejects.toThrow('is a symbolic link');
     await expect(access(store, join(dir, 'no', 'such', 'parent'))).rejects.toThrow('does not exist');
     expect(store.state.entries).toHaveLength(entries); // nothing logged
     // An empty folder is taken, and becomes 0700.
