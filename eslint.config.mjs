@@ -38,13 +38,14 @@ const FOLDERS = {
   report: { slice: true, imports: ['domain', 'evidence', 'ledger'] },
   prompts: { slice: true, imports: ['config', 'domain', 'files', 'ledger'] },
   recordings: { slice: true, imports: ['config', 'evidence', 'files', 'ledger', 'observability', 'ports'] },
+  access: { slice: true, imports: ['config', 'domain', 'evidence', 'files', 'ledger'] },
   // Roots
   service: {
     imports: ['adapters/age', 'adapters/ami', 'adapters/ari', 'adapters/redis', 'call', 'config', 'domain', 'evidence', 'ledger', 'midcall', 'observability', 'ports', 'prompts', 'recordings', 'retention'],
   },
   cli: {
     imports: [
-      'adapters/age', 'adapters/ami', 'adapters/ari', 'adapters/redis', 'call', 'config', 'domain', 'evidence', 'files', 'ledger', 'midcall',
+      'access', 'adapters/age', 'adapters/ami', 'adapters/ari', 'adapters/redis', 'call', 'config', 'domain', 'evidence', 'files', 'ledger', 'midcall',
       'observability', 'ports', 'prompts', 'recordings', 'report', 'retention', 'service',
     ],
   },

@@ -8,23 +8,12 @@ import type { Config } from '../config/schema';
 import { printable, type MalformedEntry } from '../ledger';
 import { eraseCaller, pendingByServer, purgeLedger, waitingTotal, type ProfilePurge, type PurgeReport } from '../retention';
 import { withLedgerStore } from '../service/ledger';
-import { context, done, EXIT, out, processIO, progress, run, subcommand, UsageError, type CliDeps } from './toolkit';
-
-async function readLine(stream: NodeJS.ReadableStream | undefined): Promise<string> {
-  if (!stream) throw new UsageError('--caller -: no standard input');
-  let text = '';
-  for await (const chunk of stream) {
-    text += String(chunk);
-    if (text.includes('\n') || text.length > 256) break;
-  }
-  return text.split('\n')[0] ?? '';
-}
+import { callerNumber, context, done, EXIT, out, processIO, progress, run, subcommand, type CliDeps } from './toolkit';
 
 export function runErase(config: Config, opts: { caller: string }, deps: CliDeps = {}): Promise<number> {
   const io = deps.io ?? processIO;
   return run(io, 'erase', async () => {
-    const number = opts.caller === '-' ? await readLine(io.stdin) : opts.caller;
-    if (number.trim() === '') throw new UsageError('--caller: empty number');
+    const number = await callerNumber(io, opts.caller);
     return withLedgerStore(config, async (store) => {
       const p = progress(io, 'records erased');
       const r = await eraseCaller(context(config, store, deps, p.tick), number);

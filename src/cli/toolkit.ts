@@ -88,6 +88,26 @@ export function parseTimeOption(name: string, value: string): number {
   return ms;
 }
 
+async function firstLine(stream: NodeJS.ReadableStream | undefined): Promise<string> {
+  if (!stream) throw new UsageError('--caller -: no standard input');
+  let text = '';
+  for await (const chunk of stream) {
+    text += String(chunk);
+    if (text.includes('\n') || text.length > 256) break;
+  }
+  return text.split('\n')[0] ?? '';
+}
+
+/**
+ * The number of `--caller`: as given, or read from stdin when it is "-" (kept out of the shell's
+ * history and the process list). Never printed: messages say "this caller".
+ */
+export async function callerNumber(io: CliIO, caller: string): Promise<string> {
+  const number = caller === '-' ? await firstLine(io.stdin) : caller;
+  if (number.trim() === '') throw new UsageError('--caller: empty number');
+  return number;
+}
+
 export function timeRange(o: { since?: string; until?: string }): { fromMs: number; toMs: number } {
   const fromMs = o.since === undefined ? -Infinity : parseTimeOption('--since', o.since);
   const toMs = o.until === undefined ? Infinity : parseTimeOption('--until', o.until);

@@ -135,16 +135,26 @@ export async function collectEvidence(store: AdminStore, uniqueId: string, keys:
 /**
  * The entries about a call: those its record indexes, the one that wrote the record, and every entry
  * they link back to (`callPrev`), so that an index entry removed in Redis does not leave one out.
+ * An entry no longer in the log fails (a bundle must hold them all), unless `lenient`: then the seqs
+ * of those missing are returned with the entries found, and the links of the missing are not followed.
  */
-async function callEntries(log: AdminStore, uniqueId: string, recordSeq: number): Promise<{ seqs: number[]; entries: StoredChainEntry[] }> {
+export async function callEntries(
+  log: AdminStore,
+  uniqueId: string,
+  recordSeq: number,
+  opts: { lenient?: boolean } = {},
+): Promise<{ seqs: number[]; entries: StoredChainEntry[]; missing: number[] }> {
   const want = new Set([...(await log.eventSeqs(uniqueId)), recordSeq]);
   const got = new Map<number, StoredChainEntry>();
-  while (want.size > got.size) {
-    const ask = [...want].filter((q) => !got.has(q));
+  const missing = new Set<number>();
+  while (want.size > got.size + missing.size) {
+    const ask = [...want].filter((q) => !got.has(q) && !missing.has(q));
     const found = await log.chainEntries(ask);
-    const missing = ask.filter((_, i) => found[i] === null);
-    if (missing.length > 0) throw new EvidenceError(`entries ${missing.join(', ')} of this call are no longer in the log (purged or deleted); run consent-ivr ledger verify`);
-    for (const e of found as StoredChainEntry[]) {
+    const gone = ask.filter((_, i) => found[i] === null);
+    if (gone.length > 0 && !opts.lenient) throw new EvidenceError(`entries ${gone.join(', ')} of this call are no longer in the log (purged or deleted); run consent-ivr ledger verify`);
+    for (const q of gone) missing.add(q);
+    for (const e of found) {
+      if (e === null) continue;
       got.set(e.seq, e);
       try {
         const p = (JSON.parse(e.body) as { callPrev?: { seq?: unknown } | null }).callPrev;
@@ -154,8 +164,8 @@ async function callEntries(log: AdminStore, uniqueId: string, recordSeq: number)
       }
     }
   }
-  const seqs = [...want].sort((a, b) => a - b);
-  return { seqs, entries: seqs.map((q) => got.get(q) as StoredChainEntry) };
+  const seqs = [...got.keys()].sort((a, b) => a - b);
+  return { seqs, entries: seqs.map((q) => got.get(q) as StoredChainEntry), missing: [...missing].sort((a, b) => a - b) };
 }
 
 /**

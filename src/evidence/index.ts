@@ -1,5 +1,6 @@
 /** The evidence slice: what other parts of src/ may use of it. */
-export { EvidenceError, collectEvidence } from './bundle';
+export { EvidenceError, callEntries, collectEvidence, sealFields } from './bundle';
+export { describeCall } from './summary';
 export { proveConsistency } from './consistency';
 export { parseSigner, verifierOf, type SignerKey, type VerifierKey } from './checkpoint';
 export { Checkpointer, type SignResult } from './checkpointer';

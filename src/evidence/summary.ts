@@ -100,8 +100,11 @@ function when(iso: string | null): string {
   return iso ? `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC` : '?';
 }
 
-/** The summary of checked data, in French and Arabic (the same text every time for the same data). */
-export function summarise(b: Pick<EvidenceBundle, 'uniqueId' | 'log' | 'entries' | 'notice' | 'seal'> & { record: StoredRecord; size: number; keyName: string }): { fr: string; ar: string } {
+/**
+ * What a call's record, notice and seal say, sentence by sentence, in French and Arabic: the
+ * summary without its proof (the bundle's summary adds it; `ledger access` tells a caller this).
+ */
+export function describeCall(b: Pick<EvidenceBundle, 'uniqueId' | 'notice' | 'seal'> & { record: StoredRecord }): { fr: string[]; ar: string[] } {
   const r = b.record;
   const fr: string[] = [];
   const ar: string[] = [];
@@ -154,6 +157,12 @@ export function summarise(b: Pick<EvidenceBundle, 'uniqueId' | 'log' | 'entries'
     fr.push(`Les données personnelles de cet appel ont été effacées le ${when(r.erasedAt)} (enregistrement supprimé).`);
     ar.push(`مُحيت المعطيات الشخصية لهذه المكالمة في ${when(r.erasedAt)} (حُذف التسجيل).`);
   }
+  return { fr, ar };
+}
+
+/** The summary of checked data, in French and Arabic (the same text every time for the same data). */
+export function summarise(b: Pick<EvidenceBundle, 'uniqueId' | 'log' | 'entries' | 'notice' | 'seal'> & { record: StoredRecord; size: number; keyName: string }): { fr: string; ar: string } {
+  const { fr, ar } = describeCall(b);
   fr.push(`Preuve : ${b.entries.length} entrée(s) du journal « ${b.log} », incluses dans un point de contrôle de ${b.size} entrées signé par la clé « ${b.keyName} ».`);
   ar.push(`الإثبات: ${b.entries.length} قيد من السجل «${b.log}»، مدرجة في نقطة تحقق من ${b.size} قيدًا موقعة بالمفتاح «${b.keyName}».`);
   return { fr: fr.join(' '), ar: ar.join(' ') };

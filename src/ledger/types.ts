@@ -3,7 +3,7 @@
  *
  * Two kinds of data live in a store:
  * - records: one per call (key: the channel's UNIQUEID), the latest known state of the consent decision;
- * - the chain: an append-only log of events (decision, outcome, erasure, purge), each entry carrying the
+ * - the chain: an append-only log of events (decision, outcome, erasure, access, purge), each entry carrying the
  *   hash of the previous one. Chain entries hold no personal data: a record is referenced by its
  *   uniqueId and by the SHA-256 digest of its stored JSON.
  */
@@ -54,7 +54,7 @@ export function nextWriter(cur: RecordWriter | null, seq: number, type: string):
 export const INDEX_ONLY = -1;
 export type Stage = (typeof STAGE)[keyof typeof STAGE] | typeof INDEX_ONLY;
 
-export type EventType = 'decision' | 'outcome' | 'withdrawal' | 'pause' | 'resume' | 'erasure' | 'erasure-request' | 'purge' | 'seal' | 'loss';
+export type EventType = 'decision' | 'outcome' | 'withdrawal' | 'pause' | 'resume' | 'erasure' | 'erasure-request' | 'access' | 'purge' | 'seal' | 'loss';
 
 /** Why a recording was closed (and sealed). */
 export type SealReason = 'call-end' | 'withdrawal' | 'stop';
@@ -88,6 +88,11 @@ export type EventBody =
       recordingKey?: 'destroyed';
     }
   | { type: 'erasure-request'; at: string; records: number; recordingsDeleted: number; failures: number; waiting?: number }
+  /**
+   * A person's right of access was served (`ledger access`): how many of their records, and how many
+   * decrypted recordings, were handed over. Neither their number nor their pseudonym.
+   */
+  | { type: 'access'; at: string; records: number; recordings: number }
   /**
    * An administrator recorded that the log lost entries that had been signed (`signed`), and that
    * signing goes on from the log as it is (`held` entries before this one). No personal data.

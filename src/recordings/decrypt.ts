@@ -156,3 +156,38 @@ async function writePlaintext(cipher: RecordingCipher, identity: string, path: s
   }
   return { uniqueId: seal.uniqueId, out, bytes, durationMs: seal.durationMs, keyId: seal.encryption.keyId, sealedAt: seal.at };
 }
+
+/**
+ * A copy of a call's recording that is not encrypted (a profile without recipients), checked against
+ * its seal, written 0600 as a decryption is: for the right of access.
+ */
+export async function copyPlainRecording(ctx: Omit<DecryptContext, 'cipher'>, uniqueId: string, out: string): Promise<Decrypted> {
+  const found = await findRecord(ctx.store, uniqueId);
+  if (!found) throw new DecryptRefused(`call ${uniqueId} is not in the ledger`, 'unknown');
+  if (found.record.erasedAt) throw new DecryptRefused(`call ${uniqueId} was erased at ${found.record.erasedAt}`, 'erased');
+  const seal = await findSeal(ctx.store.forLog(found.log), uniqueId);
+  if (!seal) throw new DecryptRefused(`call ${uniqueId} has no sealed recording`, 'not-sealed');
+  if (seal.encryption) throw new DecryptRefused(`call ${uniqueId}: its recording is encrypted; decrypt it with the controller's identity`, 'not-encrypted');
+  if (seal.server !== ctx.serverId) throw new DecryptRefused(`call ${uniqueId}: its recording is on server ${seal.server}; run this command there`, 'elsewhere');
+  const path = join(ctx.recordingDir, seal.file);
+  const tmp = temporaryNameFor(out);
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const counting = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  try {
+    await pipeline(createReadStream(path), counting, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }));
+    if (hash.digest('hex') !== seal.sha256 || bytes !== seal.size) throw new DecryptRefused(`call ${uniqueId}: ${seal.file} differs from its seal of ${seal.at}; not copied`, 'changed');
+    await fsp.rename(tmp, out);
+  } catch (e) {
+    await fsp.rm(tmp, { force: true });
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new DecryptRefused(`call ${uniqueId}: ${seal.file} is missing from ${ctx.recordingDir}`, 'changed');
+    throw e;
+  }
+  return { uniqueId, out, bytes, durationMs: seal.durationMs, keyId: '', sealedAt: seal.at };
+}

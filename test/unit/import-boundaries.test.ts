@@ -86,6 +86,8 @@ const WRONG: [string, string, string][] = [
   ['src/recordings/x.ts', "export { AgeCli } from '../adapters/age/age-cli';", "src/recordings/ may import only config, evidence, files, ledger, observability, ports of src/; '../adapters/age/age-cli' is src/adapters/age/"],
   ['src/prompts/x.ts', "export { sealEvent } from '../evidence';", "src/prompts/ may import only config, domain, files, ledger of src/; '../evidence' is src/evidence/"],
   ['src/prompts/x.ts', "export { renderPrompt } from './../prompts/../prompts/../call/flow/machine';", "is inside the slice call/"],
+  ['src/access/x.ts', "export { eraseCaller } from '../retention';", "src/access/ may import only config, domain, evidence, files, ledger of src/; '../retention' is src/retention/"],
+  ['src/access/x.ts', "export { describeCall } from '../evidence/summary';", "'../evidence/summary' is inside the slice evidence/"],
   // Roots.
   ['src/service/x.ts', "export { buildProgram } from '../cli/main';", "src/service/ may import only adapters/age, adapters/ami, adapters/ari, adapters/redis, call, config, domain, evidence, ledger, midcall, observability, ports, prompts, recordings, retention of src/; '../cli/main' is src/cli/"],
   ['src/service/x.ts', "export { ConsentApp } from '../call/consent-app';", "'../call/consent-app' is inside the slice call/"],
@@ -104,7 +106,7 @@ const WRONG: [string, string, string][] = [
 ];
 
 /** Nothing imports the command line, and only the command line imports service/ (static and dynamic). */
-const NOT_CLI_OR_SERVICE = ['domain', 'ports', 'config', 'observability', 'files', 'adapters/ari', 'adapters/ami', 'adapters/redis', 'adapters/age', 'call', 'call/flow', 'midcall', 'midcall/plan', 'ledger', 'evidence', 'retention', 'report', 'prompts', 'recordings'];
+const NOT_CLI_OR_SERVICE = ['domain', 'ports', 'config', 'observability', 'files', 'adapters/ari', 'adapters/ami', 'adapters/redis', 'adapters/age', 'call', 'call/flow', 'midcall', 'midcall/plan', 'ledger', 'evidence', 'retention', 'report', 'prompts', 'recordings', 'access'];
 for (const folder of NOT_CLI_OR_SERVICE) {
   const up = '../'.repeat(folder.split('/').length);
   WRONG.push([`src/${folder}/y.ts`, `export { buildProgram } from '${up}cli/main';`, `'${up}cli/main' is src/cli/`]);
@@ -133,8 +135,9 @@ const PERMITTED: [string, string][] = [
   ['src/retention/x.ts', "export const ledger = () => import('../ledger'); export type { Clock } from '../ports/clock'; export { eraseCall } from './admin';"],
   ['src/report/x.ts', "export { verifyLog } from '../evidence/'; export { formatRecord } from '../ledger'; export { renderReport } from './render';"],
   ['src/prompts/x.ts', "export type { Config } from '../config/schema'; export { formatRecord } from '../ledger'; export { execFile } from 'node:child_process';"],
+  ['src/access/x.ts', "export { describeCall } from '../evidence'; export { writeOutputFile } from '../files/output-file'; export type { ProfileSet } from '../config/profiles'; export { collectAccess } from './collect';"],
   ['src/service/x.ts', "export { ConsentApp } from '../call'; export { AriAdapter } from '../adapters/ari/ari-adapter'; export { createLedger } from './ledger';"],
-  ['src/cli/x.ts', "export { startService } from '../service/start'; export { collectReport } from '../report/index.ts'; export const doctor = require('./doctor'); export { Command } from 'commander';"],
+  ['src/cli/x.ts', "export { giveAccess } from '../access'; export { startService } from '../service/start'; export { collectReport } from '../report/index.ts'; export const doctor = require('./doctor'); export { Command } from 'commander';"],
 ];
 
 describe('import boundaries', () => {
