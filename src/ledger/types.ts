@@ -3,11 +3,12 @@
  *
  * Two kinds of data live in a store:
  * - records: one per call (key: the channel's UNIQUEID), the latest known state of the consent decision;
- * - the chain: an append-only log of events (decision, outcome, erasure, purge), each entry carrying the
+ * - the chain: an append-only log of events (decision, outcome, erasure, purge, legal holds), each entry carrying the
  *   hash of the previous one. Chain entries hold no personal data: a record is referenced by its
  *   uniqueId and by the SHA-256 digest of its stored JSON.
  */
 import type { ConsentRecord } from '../ports/ledger';
+import type { HoldEntryBody, HoldOverrideBody, HoldStore } from './holds';
 import type { QueueRead } from './queues';
 
 /** A record as stored: the port's record plus the time its personal fields were erased. */
@@ -51,7 +52,7 @@ export function nextWriter(cur: RecordWriter | null, seq: number, type: string):
 export const INDEX_ONLY = -1;
 export type Stage = (typeof STAGE)[keyof typeof STAGE] | typeof INDEX_ONLY;
 
-export type EventType = 'decision' | 'outcome' | 'withdrawal' | 'pause' | 'resume' | 'erasure' | 'erasure-request' | 'purge' | 'seal' | 'loss';
+export type EventType = 'decision' | 'outcome' | 'withdrawal' | 'pause' | 'resume' | 'erasure' | 'erasure-request' | 'purge' | 'seal' | 'loss' | 'hold' | 'release' | 'hold-override';
 
 /** Why a recording was closed (and sealed). */
 export type SealReason = 'call-end' | 'withdrawal' | 'stop';
@@ -95,10 +96,15 @@ export type EventBody =
       /** Records kept until the server holding their recording confirms its deletion. */
       waiting?: number;
       failures: number;
+      /** Records past their retention kept under a legal hold (absent: none). */
+      held?: number;
       /** The chain was trimmed up to and including this entry (its seq and hash become the anchor). */
       trimmedTo: { seq: number; hash: string } | null;
     }
-  | ({ type: 'seal'; at: string; uniqueId: string } & RecordingSeal);
+  | ({ type: 'seal'; at: string; uniqueId: string } & RecordingSeal)
+  /** Legal holds (holds.ts): placed, released, overridden by an erasure. */
+  | HoldEntryBody
+  | HoldOverrideBody;
 
 /** One entry of the chain as stored. `hash` = SHA-256 over seq, prev and body (see chain.ts). */
 export interface ChainEntry {
@@ -255,6 +261,8 @@ export interface DeletionQueue {
   deletionConfirmations(uniqueIds: string[]): Promise<(DeletionConfirmation | null)[]>;
   /** Forgets confirmations once their records are finalised. */
   forgetConfirmations(uniqueIds: string[]): Promise<void>;
+  /** Takes deletions off a server's queue without doing them (a legal hold now keeps their recordings). */
+  cancelDeletions(server: string, uniqueIds: string[]): Promise<void>;
 }
 
 /** A signed checkpoint as kept with its log: the note, and the compact range of the tree it signs. */
@@ -318,7 +326,7 @@ export interface EvidenceStore {
 }
 
 /** The read and maintenance side of a store, used by the CLI (admin.ts). */
-export interface AdminStore extends ChainStore, DeletionQueue, CheckpointStore, EvidenceStore {
+export interface AdminStore extends ChainStore, DeletionQueue, CheckpointStore, EvidenceStore, HoldStore {
   /** Every log of the ledger (the one of versions before per-instance logs, '', when it has data). */
   logs(): Promise<string[]>;
   /** Logs found by their keys, whether the list of logs names them or not (verify). */

@@ -24,6 +24,7 @@
  *   deletions:<server>    hash     uniqueid → recording deletion queued for that server (JSON)
  *   deletion-servers      set      servers that have had deletions queued
  *   deletions-done        hash     uniqueid → confirmation of a deletion (JSON)
+ *   holds                 hash     hold id → legal hold in force (JSON: scope, call or caller pseudonym, reason, entry)
  */
 export interface LogKeys {
   log: string;
@@ -48,6 +49,7 @@ export interface SharedKeys {
   deletions(server: string): string;
   deletionServers: string;
   deletionsDone: string;
+  holds: string;
 }
 
 /** The hash-tagged base of a log's keys ('' is the log of versions before per-instance logs). */
@@ -83,5 +85,6 @@ export function sharedKeys(prefix: string): SharedKeys {
     deletions: (server) => `${base}deletions:${server}`,
     deletionServers: `${base}deletion-servers`,
     deletionsDone: `${base}deletions-done`,
+    holds: `${base}holds`,
   };
 }
