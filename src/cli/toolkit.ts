@@ -95,6 +95,24 @@ export function timeRange(o: { since?: string; until?: string }): { fromMs: numb
   return { fromMs, toMs };
 }
 
+/** The first line of standard input (`--caller -`: a number kept out of the shell's history). */
+export async function readLine(stream: NodeJS.ReadableStream | undefined): Promise<string> {
+  if (!stream) throw new UsageError('--caller -: no standard input');
+  let text = '';
+  for await (const chunk of stream) {
+    text += String(chunk);
+    if (text.includes('\n') || text.length > 256) break;
+  }
+  return text.split('\n')[0] ?? '';
+}
+
+/** A caller number from `--caller`: as given, or the first line of stdin for "-". Never printed. */
+export async function callerNumber(io: CliIO, value: string): Promise<string> {
+  const number = value === '-' ? await readLine(io.stdin) : value;
+  if (number.trim() === '') throw new UsageError('--caller: empty number');
+  return number;
+}
+
 // ----------------------------------------------------------------------------------------- plumbing
 
 export function context(config: Config, store: AdminStore, deps: CliDeps, onProgress?: (n: number) => void): AdminContext {
