@@ -201,6 +201,7 @@ export async function purgeLedger(ctx: AdminContext): Promise<PurgeReport> {
     const writers = new LogWriters(ctx);
     report.lateErasures = await completeErasures(ctx, writers, cutoffMs, report.malformed, guard);
     report.held = guard.report();
+    await guard.refresh(); // the trim spares a hold placed while the purge ran, too
     for (const name of logs) {
       const { store, appender } = writers.of(name);
       const target = await trimTarget(store, cutoffMs, ctx.chunk, await trimFloor(store, guard, ctx.chunk));
