@@ -248,7 +248,8 @@ export class HeldRefusal extends Error {
   constructor(readonly holds: Hold[]) {
     super(
       `refused: legal hold${holds.length > 1 ? 's' : ''} ${holds.map((h) => `${h.id} (${h.scope === 'call' ? `call ${h.uniqueId}` : 'this caller'}; reason: ${h.reason})`).join(', ')} ` +
-        'cover this erasure; nothing was erased. To erase all the same, give --override-hold --reason TEXT (kept in the ledger), or release the hold first',
+        `${holds.length > 1 ? 'cover' : 'covers'} this erasure; nothing was erased.` +
+        ' To erase all the same, give --override-hold --reason TEXT (kept in the ledger), or release the hold first',
     );
     this.name = 'HeldRefusal';
   }
