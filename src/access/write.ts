@@ -111,7 +111,7 @@ function parsedBody(body: string): unknown {
 }
 
 function callJson(c: AccessCall, r: RecordingEntry): string {
-  const s = describeCall({ uniqueId: c.record.uniqueId, record: c.record, notice: c.notice, seal: c.seal });
+  const s = describeCall({ uniqueId: c.record.uniqueId, record: c.record, entries: c.entries, notice: c.notice, seal: c.seal });
   const recording = r.state === 'none' ? null : { state: r.state, startedAt: c.record.recording?.startedAt ?? null, server: r.server, file: r.file || null, copy: r.copy, seal: c.seal };
   return `${JSON.stringify(
     {

@@ -75,6 +75,11 @@ function verifyText(report: VerifyReport): string {
     list('UNEXPECTED', r.unexpected);
     list('expected missing:', r.expectedMissing);
   }
+  const h = report.holds;
+  if (h.active > 0 || h.problems.length > 0) {
+    lines.push(h.problems.length === 0 ? `legal holds: OK, ${h.active} in force, each as its entry in the log says` : `legal holds: ${h.problems.length} problem(s), ${h.active} in force`);
+    for (const p of h.problems) lines.push(`  ${p.kind.toUpperCase()} ${printable(p.hold)}: ${printable(p.message)}`);
+  }
   lines.push(report.ok ? 'ledger verified' : 'ledger verification FAILED');
   return `${lines.join('\n')}\n`;
 }

@@ -1,34 +1,56 @@
 /**
  * `consent-ivr ledger erase|purge|pending`: a caller's erasure on request, the purge after each campaign
  * profile's retention period (counted per profile), and the recording deletions still waiting for the
- * server that holds them. A caller number given to `erase` is never printed or logged.
+ * server that holds them. A caller number given to `erase` is never printed or logged. Both spare what
+ * a legal hold covers (hold-commands.ts): the purge says what each hold kept; an erase that would reach
+ * held records is refused (exit 1) unless given --override-hold --reason, which is logged.
  */
 import type { Command } from 'commander';
 import type { Config } from '../config/schema';
 import { printable, type MalformedEntry } from '../ledger';
-import { eraseCaller, pendingByServer, purgeLedger, waitingTotal, type ProfilePurge, type PurgeReport } from '../retention';
+import { eraseCaller, pendingByServer, purgeLedger, waitingTotal, type EraseReport, type HeldReport, type ProfilePurge, type PurgeReport } from '../retention';
 import { withLedgerStore } from '../service/ledger';
-import { callerNumber, context, done, EXIT, out, processIO, progress, run, subcommand, type CliDeps } from './toolkit';
+import { callerNumber, context, done, EXIT, out, processIO, progress, run, subcommand, UsageError, type CliDeps } from './toolkit';
 
-export function runErase(config: Config, opts: { caller: string }, deps: CliDeps = {}): Promise<number> {
+export interface EraseOptions {
+  caller: string;
+  /** Erase even what legal holds cover (with `reason`, logged in the chain). */
+  overrideHold?: boolean;
+  reason?: string;
+}
+
+/** What an erase says of the holds it overrode, and of those that kept records (placed while it ran). */
+function holdLines(r: EraseReport): string {
+  let text = '';
+  for (const o of r.overridden) {
+    text += `legal hold ${o.hold} (reason: ${printable(o.reason)}) overridden, as logged in the chain; ${o.released ? 'released: everything it covered is erased' : 'kept: it still covers records not erased yet; erase again once their recordings are gone'}\n`;
+  }
+  for (const h of r.held) text += `not erased: ${h.erasures} record(s) under legal hold ${h.hold}: ${printable(h.reason)}\n`;
+  return text;
+}
+
+export function runErase(config: Config, opts: EraseOptions, deps: CliDeps = {}): Promise<number> {
   const io = deps.io ?? processIO;
   return run(io, 'erase', async () => {
+    if (opts.reason !== undefined && !opts.overrideHold) throw new UsageError('--reason: goes with --override-hold (why the legal holds are overridden)');
+    if (opts.overrideHold && opts.reason === undefined) throw new UsageError('--override-hold: needs --reason TEXT (why; kept in the ledger)');
     const number = await callerNumber(io, opts.caller);
     return withLedgerStore(config, async (store) => {
       const p = progress(io, 'records erased');
-      const r = await eraseCaller(context(config, store, deps, p.tick), number);
+      const r = await eraseCaller(context(config, store, deps, p.tick), number, opts.overrideHold ? opts.reason : undefined);
       p.end();
       await out(
         io.stdout,
         `erased ${r.records} record(s) of this caller; ${r.recordingsDeleted} recording file(s) confirmed deleted` +
           `${r.recordingsMissing ? `, ${r.recordingsMissing} found already missing` : ''}; the erasure is logged in the chain\n` +
           waitingLine(r.waiting, 'not erased yet') +
-          `records of this caller decided before now that reach the ledger later (from a service's journal) will be erased by the next purge\n`,
+          `records of this caller decided before now that reach the ledger later (from a service's journal) will be erased by the next purge\n` +
+          holdLines(r),
       );
       for (const f of r.failures) {
         io.stderr.write(`not erased: record ${printable(f.uniqueId)}: cannot delete ${printable(f.path)}: ${printable(f.error)}\n`);
       }
-      return r.failures.length > 0 ? EXIT.failure : EXIT.ok;
+      return r.failures.length > 0 || r.held.length > 0 ? EXIT.failure : EXIT.ok;
     });
   });
 }
@@ -93,6 +115,15 @@ function profileLine(p: ProfilePurge): string {
   );
 }
 
+/** What each legal hold kept from the purge. */
+function heldLine(h: HeldReport): string {
+  const what = h.scope === 'call' ? `on call ${printable(h.uniqueId)}` : 'on a caller';
+  return (
+    (h.records > 0 ? `kept ${h.records} record(s) under hold ${h.hold} (${what}): ${printable(h.reason)}\n` : '') +
+    (h.erasures > 0 ? `not erased: ${h.erasures} record(s) of erased callers under hold ${h.hold} (${what}): ${printable(h.reason)}\n` : '')
+  );
+}
+
 function purgeText(r: PurgeReport): string {
   const late = r.lateErasures;
   // One cutoff for all (every profile kept as long): said as before; otherwise each profile's below.
@@ -106,7 +137,8 @@ function purgeText(r: PurgeReport): string {
     waitingLine(late.waiting, 'not erased yet') +
     (late.records + late.failures.length > 0
       ? `purge: ${late.records} record(s) of erased callers that arrived after their erasure erased, ${late.recordingsDeleted} recording file(s) deleted\n`
-      : '')
+      : '') +
+    r.held.map(heldLine).join('')
   );
 }
 
@@ -145,7 +177,9 @@ export function registerRetentionCommands(ledger: Command, getConfig: () => Conf
   subcommand(ledger, 'erase', io)
     .description("erase a caller's recordings and personal fields on request (keeps a record of the erasure)")
     .requiredOption('--caller <number>', 'the caller number as they give it; "-" reads it from stdin (keeps it out of shell history)')
-    .action(async (o: { caller: string }) => done(await runErase(getConfig(), o, deps)));
+    .option('--override-hold', 'erase even the records legal holds cover (refused otherwise); needs --reason, kept in the ledger')
+    .option('--reason <text>', 'with --override-hold: why the holds give way (1 to 200 characters, no personal data)')
+    .action(async (o: EraseOptions) => done(await runErase(getConfig(), o, deps)));
 
   subcommand(ledger, 'purge', io)
     .description(

@@ -88,7 +88,15 @@ export function parseTimeOption(name: string, value: string): number {
   return ms;
 }
 
-async function firstLine(stream: NodeJS.ReadableStream | undefined): Promise<string> {
+export function timeRange(o: { since?: string; until?: string }): { fromMs: number; toMs: number } {
+  const fromMs = o.since === undefined ? -Infinity : parseTimeOption('--since', o.since);
+  const toMs = o.until === undefined ? Infinity : parseTimeOption('--until', o.until);
+  if (fromMs >= toMs) throw new UsageError('--since must be before --until');
+  return { fromMs, toMs };
+}
+
+/** The first line of standard input (`--caller -`: a number kept out of the shell's history). */
+export async function readLine(stream: NodeJS.ReadableStream | undefined): Promise<string> {
   if (!stream) throw new UsageError('--caller -: no standard input');
   let text = '';
   for await (const chunk of stream) {
@@ -98,21 +106,11 @@ async function firstLine(stream: NodeJS.ReadableStream | undefined): Promise<str
   return text.split('\n')[0] ?? '';
 }
 
-/**
- * The number of `--caller`: as given, or read from stdin when it is "-" (kept out of the shell's
- * history and the process list). Never printed: messages say "this caller".
- */
-export async function callerNumber(io: CliIO, caller: string): Promise<string> {
-  const number = caller === '-' ? await firstLine(io.stdin) : caller;
+/** A caller number from `--caller`: as given, or the first line of stdin for "-". Never printed. */
+export async function callerNumber(io: CliIO, value: string): Promise<string> {
+  const number = value === '-' ? await readLine(io.stdin) : value;
   if (number.trim() === '') throw new UsageError('--caller: empty number');
   return number;
-}
-
-export function timeRange(o: { since?: string; until?: string }): { fromMs: number; toMs: number } {
-  const fromMs = o.since === undefined ? -Infinity : parseTimeOption('--since', o.since);
-  const toMs = o.until === undefined ? Infinity : parseTimeOption('--until', o.until);
-  if (fromMs >= toMs) throw new UsageError('--since must be before --until');
-  return { fromMs, toMs };
 }
 
 // ----------------------------------------------------------------------------------------- plumbing

@@ -4,7 +4,7 @@
  * data alone: language names come from the table below (not from the runtime's CLDR data), and
  * what a bundle made before campaign profiles holds gives the very text it was made with.
  */
-import type { NoticeCatalogue, StoredRecord } from '../ledger';
+import { holdEntryOf, type NoticeCatalogue, type StoredRecord } from '../ledger';
 import type { EvidenceBundle } from './bundle';
 
 const OUTCOME_FR: Record<string, string> = {
@@ -95,6 +95,29 @@ function controllerSentences(notice: NoticeCatalogue | null): { fr: string[]; ar
   };
 }
 
+/**
+ * The legal holds placed on the call (or on its caller) and released, in the order of their entries.
+ * A bundle made before legal holds has none of these entries: its summary is the text it was made with.
+ */
+function holdSentences(entries: readonly { body: unknown }[]): { fr: string[]; ar: string[] } {
+  const fr: string[] = [];
+  const ar: string[] = [];
+  for (const e of entries) {
+    const h = typeof e.body === 'string' && e.body.includes('"hold"') ? holdEntryOf(e.body) : null;
+    if (!h) continue;
+    const reasonFr = `(motif : ${isolated(h.reason)})`;
+    const reasonAr = `(السبب: ${isolated(h.reason)})`;
+    if (h.type === 'hold') {
+      fr.push(`Conservation légale (legal hold) ${h.hold} placée le ${when(h.at)} sur ${h.scope === 'call' ? 'cet appel' : 'les appels de cette personne'} ${reasonFr} : ni la purge ni l'effacement ne l'atteignent tant qu'elle dure.`);
+      ar.push(`وُضع الحفظ القانوني ${latin(h.hold)} في ${when(h.at)} على ${h.scope === 'call' ? 'هذه المكالمة' : 'مكالمات هذا الشخص'} ${reasonAr}: لا يطالها الحذف الدوري ولا المحو ما دام قائمًا.`);
+    } else {
+      fr.push(`Conservation légale ${h.hold} levée le ${when(h.at)} ${reasonFr}.`);
+      ar.push(`رُفع الحفظ القانوني ${latin(h.hold)} في ${when(h.at)} ${reasonAr}.`);
+    }
+  }
+  return { fr, ar };
+}
+
 /** "2026-11-30 14:02:03 UTC" */
 function when(iso: string | null): string {
   return iso ? `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC` : '?';
@@ -104,7 +127,7 @@ function when(iso: string | null): string {
  * What a call's record, notice and seal say, sentence by sentence, in French and Arabic: the
  * summary without its proof (the bundle's summary adds it; `ledger access` tells a caller this).
  */
-export function describeCall(b: Pick<EvidenceBundle, 'uniqueId' | 'notice' | 'seal'> & { record: StoredRecord }): { fr: string[]; ar: string[] } {
+export function describeCall(b: Pick<EvidenceBundle, 'uniqueId' | 'notice' | 'seal'> & { record: StoredRecord; entries: readonly { body: string }[] }): { fr: string[]; ar: string[] } {
   const r = b.record;
   const fr: string[] = [];
   const ar: string[] = [];
@@ -153,6 +176,9 @@ export function describeCall(b: Pick<EvidenceBundle, 'uniqueId' | 'notice' | 'se
       );
     }
   }
+  const holds = holdSentences(b.entries);
+  fr.push(...holds.fr);
+  ar.push(...holds.ar);
   if (r.erasedAt) {
     fr.push(`Les données personnelles de cet appel ont été effacées le ${when(r.erasedAt)} (enregistrement supprimé).`);
     ar.push(`مُحيت المعطيات الشخصية لهذه المكالمة في ${when(r.erasedAt)} (حُذف التسجيل).`);

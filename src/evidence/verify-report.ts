@@ -1,6 +1,9 @@
 /** What `consent-ivr ledger verify` reports (verify.ts), per log and for this server's recordings. */
 import type { VerifierKey } from './checkpoint';
 import type { VerifyResult } from '../ledger';
+import type { HoldsReport } from './verify-holds';
+
+export type { HoldProblem, HoldProblemKind, HoldsReport } from './verify-holds';
 
 export interface VerifyOptions {
   /** Public keys whose checkpoints are trusted. */
@@ -96,4 +99,6 @@ export interface VerifyReport {
   /** Problems of checkpoints from files that name no log of this ledger, or none of ours. */
   checkpointProblems: CheckpointProblem[];
   recordings: RecordingsReport | null;
+  /** The legal holds in force against their entries in the chain. */
+  holds: HoldsReport;
 }

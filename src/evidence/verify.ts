@@ -9,11 +9,13 @@
  * 3. The records against the entries that wrote them (digest of the stored JSON).
  * 4. With `recordings`, this server's recording files against their seals: changed, missing (and whether
  *    that is expected: erased, purged) or unexpected (a file no seal names).
+ * 5. The legal holds in force against their entries (verify-holds.ts).
  * Memory stays bounded by one chunk of entries and the checkpoints of one log.
  */
 import { ChainVerifier, DAY_MS, entryHash, entryLeaf, Frontier, type AdminContext, type AdminStore } from '../ledger';
 import { relativeToDir } from './seal';
 import { collapse, gatherCheckpoints, type OpenedCheckpoint } from './verify-checkpoints';
+import { HoldSink } from './verify-holds';
 import { CallWriters, checkRecords } from './verify-records';
 import { SealSink } from './verify-recordings';
 import type { CheckpointProblem, LogLoss, LogReport, VerifyOptions, VerifyReport } from './verify-report';
@@ -140,7 +142,8 @@ function lossOfProblems(problems: CheckpointProblem[], headSeq: number): LogLoss
 }
 
 /** Checks one log: its chain, its checkpoints and its records. */
-async function verifyLog(ctx: AdminContext, store: AdminStore, all: OpenedCheckpoint[], problems: CheckpointProblem[], seals: SealSink | null, opts: VerifyOptions): Promise<LogReport> {
+async function verifyLog(ctx: AdminContext, store: AdminStore, all: OpenedCheckpoint[], problems: CheckpointProblem[], sinks: { seals: SealSink | null; holds: HoldSink }, opts: VerifyOptions): Promise<LogReport> {
+  const { seals } = sinks;
   const { accepted, acceptedAt, checkpoints } = sinceAcceptedLoss(all, opts);
   // A record missing from before the shortest retention (plus a day) may have gone by a purge: entries
   // do not say a record's profile, so a profile kept for less than the default sets the bound.
@@ -162,6 +165,7 @@ async function verifyLog(ctx: AdminContext, store: AdminStore, all: OpenedCheckp
     }
     verifier.feed(entries);
     writers.feed(entries);
+    sinks.holds.feed(log, entries);
     walked += entries.length;
     ctx.progress?.(walked);
     for (const e of entries) {
@@ -228,11 +232,13 @@ export async function verifyLedger(ctx: AdminContext, opts: VerifyOptions): Prom
     seals = new SealSink(ctx, opts.recordingFormat, waiting);
   }
   const reports: LogReport[] = [];
-  for (const log of logs) reports.push(await verifyLog(ctx, ctx.store.forLog(log), byLog.get(log) ?? [], problems.get(log) ?? [], seals, opts));
+  const holdSink = new HoldSink();
+  for (const log of logs) reports.push(await verifyLog(ctx, ctx.store.forLog(log), byLog.get(log) ?? [], problems.get(log) ?? [], { seals, holds: holdSink }, opts));
   await seals?.walkDir();
+  const holds = await holdSink.finish(ctx.store);
   const rec = seals?.report ?? null;
   const logsOk = reports.every((r) => r.chain.ok && !r.records.problem && r.checkpoints.problems.length === 0);
   const recOk = !rec || rec.changed.length + rec.missing.length + rec.unexpected.length === 0;
-  return { ok: logsOk && orphans.length === 0 && recOk, logs: reports, checkpointProblems: orphans, recordings: rec };
+  return { ok: logsOk && orphans.length === 0 && recOk && holds.problems.length === 0, logs: reports, checkpointProblems: orphans, recordings: rec, holds };
 }
 

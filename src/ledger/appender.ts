@@ -61,10 +61,13 @@ export interface AppendJob {
   abandon(): boolean;
   /** When the job's batch was handed to the store (ms, on the appender's clock), or null while queued. */
   readonly sentAt: number | null;
+  /** The seq of the job's entry once done; null before, or when the event had been applied already. */
+  readonly seq: number | null;
 }
 
 interface Job extends AppendJob {
   sentAt: number | null;
+  seq: number | null;
   trim: TrimRequest | undefined;
   state: 'queued' | 'sent' | 'abandoned';
   resolve(): void;
@@ -120,6 +123,7 @@ export class ChainAppender {
       done,
       state: 'queued',
       sentAt: null,
+      seq: null,
       resolve,
       reject,
       abandon: () => {
@@ -157,11 +161,14 @@ export class ChainAppender {
         j.sentAt = sentAt;
       }
       try {
-        await this.appendBatch(
+        const seqs = await this.appendBatch(
           batch.map((j) => j.item),
           first.trim,
         );
-        for (const j of batch) j.resolve();
+        for (const j of batch) {
+          j.seq = seqs.get(j.item) ?? null;
+          j.resolve();
+        }
       } catch (e) {
         this.head = null; // unknown after a failure: read it again next time
         for (const j of batch) j.reject(e);
@@ -171,7 +178,8 @@ export class ChainAppender {
     }
   }
 
-  private async appendBatch(all: AppendItem[], trim: TrimRequest | undefined): Promise<void> {
+  /** Appends the items (those not applied already); resolves with the seq of each one's entry. */
+  private async appendBatch(all: AppendItem[], trim: TrimRequest | undefined): Promise<Map<AppendItem, number>> {
     let items = all;
     for (let attempt = 0; items.length > 0; attempt++) {
       const head = this.head ?? (await this.store.head());
@@ -185,7 +193,7 @@ export class ChainAppender {
       if (r.status === 'ok') {
         const last = entries[entries.length - 1];
         this.head = last ? { seq: last.seq, hash: last.hash, tree } : head;
-        return;
+        return new Map(items.map((item, i) => [item, (entries[i] as ChainEntry).seq]));
       }
       if (r.status === 'duplicate') {
         const dup = new Set(r.eventIds);
@@ -201,5 +209,6 @@ export class ChainAppender {
         if (attempt + 1 >= this.opts.maxConflicts) throw new ChainConflictError(attempt + 1);
       }
     }
+    return new Map();
   }
 }

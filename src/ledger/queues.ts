@@ -8,8 +8,8 @@
 import { PROFILE_NAME, SERVER_ID } from '../domain/vocabulary';
 import type { DeletionConfirmation, DestroyedKey, PendingDeletion, RecordingKey, SealReason, UnsealedRecording } from './types';
 
-/** The queues of the ledger's store that are read as work. */
-export type LedgerQueueName = 'deletions' | 'unsealed' | 'erasures';
+/** The queues of the ledger's store that are read as work (and the legal holds, read as what work must spare: holds.ts). */
+export type LedgerQueueName = 'deletions' | 'unsealed' | 'erasures' | 'holds';
 
 /** A queue entry that is not one the service writes: left where it is, reported by its reader. */
 export interface MalformedEntry {

@@ -40,3 +40,16 @@ export interface DestroyedKey {
   uniqueId: string;
   destroyedAtMs: number;
 }
+
+/** Where the keys of encrypted recordings are kept (the ledger's store: Redis). */
+export interface RecordingKeyStore {
+  /** Stores a recording's key (replacing one not written yet); false, storing nothing, when an erasure destroyed it already. */
+  putRecordingKey(k: RecordingKey): Promise<boolean>;
+  /** A recording's key; its tombstone when an erasure destroyed it; null when it has none (not encrypted, or purged). */
+  recordingKey(uniqueId: string): Promise<RecordingKey | DestroyedKey | null>;
+  /**
+   * Destroys a recording's key; true when there was one (or an erasure destroyed it before). `tombstone`
+   * (an erasure) leaves a mark so that no key can be stored for that call again; a purge leaves none.
+   */
+  destroyRecordingKey(uniqueId: string, atMs: number, tombstone: boolean): Promise<boolean>;
+}

@@ -3,15 +3,16 @@
  *
  * Two kinds of data live in a store:
  * - records: one per call (key: the channel's UNIQUEID), the latest known state of the consent decision;
- * - the chain: an append-only log of events (decision, outcome, erasure, access, purge), each entry carrying the
+ * - the chain: an append-only log of events (decision, outcome, erasure, access, purge, legal holds), each entry carrying the
  *   hash of the previous one. Chain entries hold no personal data: a record is referenced by its
  *   uniqueId and by the SHA-256 digest of its stored JSON.
  */
 import type { ConsentRecord } from '../ports/ledger';
+import type { HoldEntryBody, HoldOverrideBody, HoldStore } from './holds';
 import type { QueueRead } from './queues';
-import type { DestroyedKey, RecordingKey, SealEncryption } from './recording-keys';
+import type { RecordingKeyStore, SealEncryption } from './recording-keys';
 
-export type { DestroyedKey, RecordingKey, SealEncryption } from './recording-keys';
+export type { DestroyedKey, RecordingKey, RecordingKeyStore, SealEncryption } from './recording-keys';
 
 /** A record as stored: the port's record plus the time its personal fields were erased. */
 export interface StoredRecord extends ConsentRecord {
@@ -54,7 +55,7 @@ export function nextWriter(cur: RecordWriter | null, seq: number, type: string):
 export const INDEX_ONLY = -1;
 export type Stage = (typeof STAGE)[keyof typeof STAGE] | typeof INDEX_ONLY;
 
-export type EventType = 'decision' | 'outcome' | 'withdrawal' | 'pause' | 'resume' | 'erasure' | 'erasure-request' | 'access' | 'purge' | 'seal' | 'loss';
+export type EventType = 'decision' | 'outcome' | 'withdrawal' | 'pause' | 'resume' | 'erasure' | 'erasure-request' | 'access' | 'purge' | 'seal' | 'loss' | 'hold' | 'release' | 'hold-override';
 
 /** Why a recording was closed (and sealed). */
 export type SealReason = 'call-end' | 'withdrawal' | 'stop';
@@ -107,10 +108,15 @@ export type EventBody =
       /** Records kept until the server holding their recording confirms its deletion. */
       waiting?: number;
       failures: number;
+      /** Records past their retention kept under a legal hold (absent: none). */
+      held?: number;
       /** The chain was trimmed up to and including this entry (its seq and hash become the anchor). */
       trimmedTo: { seq: number; hash: string } | null;
     }
-  | ({ type: 'seal'; at: string; uniqueId: string } & RecordingSeal);
+  | ({ type: 'seal'; at: string; uniqueId: string } & RecordingSeal)
+  /** Legal holds (holds.ts): placed, released, overridden by an erasure. */
+  | HoldEntryBody
+  | HoldOverrideBody;
 
 /** One entry of the chain as stored. `hash` = SHA-256 over seq, prev and body (see chain.ts). */
 export interface ChainEntry {
@@ -267,6 +273,8 @@ export interface DeletionQueue {
   deletionConfirmations(uniqueIds: string[]): Promise<(DeletionConfirmation | null)[]>;
   /** Forgets confirmations once their records are finalised. */
   forgetConfirmations(uniqueIds: string[]): Promise<void>;
+  /** Takes deletions off a server's queue without doing them (a legal hold now keeps their recordings). */
+  cancelDeletions(server: string, uniqueIds: string[]): Promise<void>;
 }
 
 /** A signed checkpoint as kept with its log: the note, and the compact range of the tree it signs. */
@@ -318,7 +326,7 @@ export interface UnsealedRecording {
 }
 
 /** What the service keeps of the ledger beyond its calls' records: notices, and recordings to seal. */
-export interface EvidenceStore {
+export interface EvidenceStore extends RecordingKeyStore {
   saveNotice(n: NoticeCatalogue): Promise<void>;
   notice(version: string): Promise<NoticeCatalogue | null>;
   markUnsealed(server: string, u: UnsealedRecording): Promise<void>;
@@ -327,21 +335,12 @@ export interface EvidenceStore {
   /** The server's recordings waiting for their seal, entry by entry: the valid ones, oldest first, and the malformed ones. */
   readUnsealed(server: string): Promise<QueueRead<UnsealedRecording>>;
   clearUnsealed(server: string, uniqueId: string): Promise<void>;
-  /** Stores a recording's key (replacing one not written yet); false, storing nothing, when an erasure destroyed it already. */
-  putRecordingKey(k: RecordingKey): Promise<boolean>;
-  /** A recording's key; its tombstone when an erasure destroyed it; null when it has none (not encrypted, or purged). */
-  recordingKey(uniqueId: string): Promise<RecordingKey | DestroyedKey | null>;
-  /**
-   * Destroys a recording's key; true when there was one (or an erasure destroyed it before). `tombstone`
-   * (an erasure) leaves a mark so that no key can be stored for that call again; a purge leaves none.
-   */
-  destroyRecordingKey(uniqueId: string, atMs: number, tombstone: boolean): Promise<boolean>;
   /** Registers a log (instance) of this ledger. */
   registerLog(log: string): Promise<void>;
 }
 
 /** The read and maintenance side of a store, used by the CLI (admin.ts). */
-export interface AdminStore extends ChainStore, DeletionQueue, CheckpointStore, EvidenceStore {
+export interface AdminStore extends ChainStore, DeletionQueue, CheckpointStore, EvidenceStore, HoldStore {
   /** Every log of the ledger (the one of versions before per-instance logs, '', when it has data). */
   logs(): Promise<string[]>;
   /** Logs found by their keys, whether the list of logs names them or not (verify). */

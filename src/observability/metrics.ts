@@ -46,7 +46,7 @@ function callMetrics(registers: Registry[], health: HealthSource) {
   return { outcomes, latency, decisionLatency };
 }
 
-/** What the ledger was given: writes, pauses, withdrawals, deletions waiting, and how soon recordings start. */
+/** What the ledger was given: writes, pauses, withdrawals, deletions waiting, legal holds, and how soon recordings start. */
 function recordMetrics(registers: Registry[]) {
   const ledgerWrites = new Counter({
     name: 'consent_ivr_ledger_writes_total',
@@ -64,6 +64,11 @@ function recordMetrics(registers: Registry[]) {
     name: 'consent_ivr_recording_deletion_oldest_seconds',
     help: 'Age of the oldest recording deletion waiting for a server (0 when none); alert when a server has not done its deletions for a day',
     labelNames: ['server'],
+    registers,
+  });
+  const legalHolds = new Gauge({
+    name: 'consent_ivr_legal_holds',
+    help: 'Legal holds in force (ledger hold): records and recordings kept from the purge and from erasure',
     registers,
   });
   const pauses = new Counter({
@@ -84,7 +89,7 @@ function recordMetrics(registers: Registry[]) {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers,
   });
-  return { ledgerWrites, pendingDeletions, pendingOldest, pauses, withdrawals, recordingLatency };
+  return { ledgerWrites, pendingDeletions, pendingOldest, legalHolds, pauses, withdrawals, recordingLatency };
 }
 
 /** The links (ARI, AMI, Redis) and what waits behind them: the journal, the append conflicts, the unsealed recordings. */
@@ -159,6 +164,7 @@ export class Metrics implements ServiceObserver {
   private readonly pauses: Counter<'kind'>;
   private readonly pendingDeletions: Gauge<'server'>;
   private readonly pendingOldest: Gauge<'server'>;
+  private readonly holdsInForce: Gauge;
   private readonly seals: Counter<'reason'>;
   private readonly checkpointTime: Histogram;
   private readonly refusals: Counter;
@@ -177,6 +183,7 @@ export class Metrics implements ServiceObserver {
     this.ledgerWrites = records.ledgerWrites;
     this.pendingDeletions = records.pendingDeletions;
     this.pendingOldest = records.pendingOldest;
+    this.holdsInForce = records.legalHolds;
     this.pauses = records.pauses;
     this.withdrawals = records.withdrawals;
     this.recordingLatency = records.recordingLatency;
@@ -217,6 +224,10 @@ export class Metrics implements ServiceObserver {
       this.pendingDeletions.set({ server: s.server }, s.count);
       this.pendingOldest.set({ server: s.server }, (s.oldestAgeMs ?? 0) / 1000);
     }
+  }
+
+  legalHolds(count: number): void {
+    this.holdsInForce.set(count);
   }
 
   paused(kind: string): void {

@@ -41,6 +41,8 @@ export interface ServiceObserver extends CallObserver {
   ledgerRegressed?(log: string, from: number, to: number): void;
   /** The recording deletions waiting, per server. */
   deletionsPending?(stats: { server: string; count: number; oldestAgeMs: number | null }[]): void;
+  /** The legal holds in force (ledger hold), counted by the deletion worker's pass. */
+  legalHolds?(count: number): void;
   /** A recording was withdrawn during the conversation. */
   withdrawn?(by: WithdrawnBy): void;
   /** The agent paused or resumed a recording. */
@@ -52,7 +54,7 @@ export interface ServiceObserver extends CallObserver {
   queueEntryMalformed?(queue: string): void;
 }
 
-const METHODS = ['callStarted', 'decided', 'stored', 'recordingStarted', 'callEnded', 'sealed', 'checkpointSigned', 'checkpointRefused', 'ledgerRegressed', 'deletionsPending', 'withdrawn', 'paused', 'queueEntryMalformed'] as const;
+const METHODS = ['callStarted', 'decided', 'stored', 'recordingStarted', 'callEnded', 'sealed', 'checkpointSigned', 'checkpointRefused', 'ledgerRegressed', 'deletionsPending', 'legalHolds', 'withdrawn', 'paused', 'queueEntryMalformed'] as const;
 type Method = (typeof METHODS)[number];
 
 /** One observer that tells each of `observers` (absent ones are skipped), in the order given. */

@@ -3,11 +3,18 @@
  * with it: the fate of a record's recording, its tally, the erasure of a caller's indexed records. They
  * work on any AdminStore, in chunks, so memory stays bounded however large the ledger is. Recording
  * files are deleted only inside `recordingDir` (recording-files.ts), or queued for the server holding them.
+ * A record under a legal hold is never erased (hold-guard.ts); an erase that would reach one is refused
+ * before anything changes, unless told to override the holds (logged, holds.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { ChainAppender, AdminUsageError, type AdminContext, isAnonymous, pseudonymise, eraseRecord, parseStoredRecord, serialiseRecord, sha256Hex, STAGE, type AdminStore, type AppendItem, type DeletionReason, type EventBody, type PendingDeletion, type RecordingFateNote, type StoredRecord } from '../ledger';
+import { AdminUsageError, type ChainAppender, type AdminContext, isAnonymous, pseudonymise, eraseRecord, parseStoredRecord, serialiseRecord, sha256Hex, STAGE, type AdminStore, type AppendItem, type DeletionReason, type EventBody, type PendingDeletion, type RecordingFateNote, type StoredRecord } from '../ledger';
 import type { MalformedEntry } from '../ledger';
+import { HoldGuard, type HeldReport } from './hold-guard';
+import { holdReason, holdsOnCaller, HeldRefusal, releaseOverridden } from './holds';
+import { LogWriters } from './log-writers';
 import { removeRecording } from './recording-files';
+
+export { LogWriters } from './log-writers';
 
 export interface Failure {
   uniqueId: string;
@@ -25,9 +32,13 @@ export interface EraseReport {
   failures: Failure[];
   /** Records left as they are until the server holding their recording confirms its deletion: server → count. */
   waiting: Record<string, number>;
+  /** Records left as they are under a legal hold (not one overridden), per hold. */
+  held: HeldReport[];
+  /** The holds an erase went past (--override-hold), and whether it released them (all they covered erased). */
+  overridden: { hold: string; reason: string; released: boolean }[];
 }
 
-export const emptyErase = (): EraseReport => ({ records: 0, recordingsDeleted: 0, recordingsMissing: 0, failures: [], waiting: {} });
+export const emptyErase = (): EraseReport => ({ records: 0, recordingsDeleted: 0, recordingsMissing: 0, failures: [], waiting: {}, held: [], overridden: [] });
 
 export const waitingTotal = (w: Record<string, number>): number => Object.values(w).reduce((a, b) => a + b, 0);
 
@@ -101,7 +112,8 @@ function recordEvent(
 /**
  * Erases the records indexed under a caller that `select` picks: deletes each one's recording, then
  * stores it with the personal fields removed and logs an erasure entry in the chain. A record whose
- * recording cannot be deleted is left untouched and reported.
+ * recording cannot be deleted is left untouched and reported; so is one that `guard` says is held (its
+ * recording is not touched), the holds being read again for each chunk.
  */
 export async function eraseIndexed(
   ctx: AdminContext,
@@ -109,26 +121,15 @@ export async function eraseIndexed(
   pseudonym: string,
   select: (rec: StoredRecord) => boolean,
   report: EraseReport,
+  guard: HoldGuard,
+  erased?: Map<string, string[]>,
 ): Promise<void> {
-  for (const name of await ctx.store.logs()) await eraseInLog(ctx, logs.of(name), pseudonym, select, report);
-}
-
-/**
- * Appenders per log, made on first use: an erasure is logged in the log that holds the record (the
- * record and its entry are written together).
- */
-export class LogWriters {
-  private readonly map = new Map<string, { store: AdminStore; appender: ChainAppender }>();
-  constructor(private readonly ctx: AdminContext) {}
-  of(log: string): { store: AdminStore; appender: ChainAppender } {
-    let w = this.map.get(log);
-    if (!w) {
-      const store = this.ctx.store.forLog(log);
-      w = { store, appender: new ChainAppender(store) };
-      this.map.set(log, w);
-    }
-    return w;
+  for (const name of await ctx.store.logs()) {
+    const ids: string[] = [];
+    await eraseInLog(ctx, logs.of(name), pseudonym, select, report, guard, ids);
+    if (ids.length > 0) erased?.set(name, ids);
   }
+  report.held = guard.report();
 }
 
 async function eraseInLog(
@@ -137,9 +138,12 @@ async function eraseInLog(
   pseudonym: string,
   select: (rec: StoredRecord) => boolean,
   report: EraseReport,
+  guard: HoldGuard,
+  erasedIds: string[],
 ): Promise<void> {
   const newId = ctx.newId ?? randomUUID;
   for await (const ids of store.callerRecordIds(pseudonym, ctx.chunk)) {
+    await guard.refresh();
     const rows = await store.getRecords(ids);
     const jobs = [];
     const confirmed: string[] = [];
@@ -147,11 +151,13 @@ async function eraseInLog(
       if (!row) continue;
       const rec = parseStoredRecord(row.json);
       if (rec.callerPseudonym !== pseudonym || !select(rec)) continue; // stale index entry, or not asked for
+      if (guard.keeps(rec, 'erasures')) continue; // held: left as it is, its recording too
       const fate = await recordingFate(ctx, rec, 'erase');
       if (!tally(report, rec, fate) || fate.kind !== 'gone') continue; // kept: tried again by the next erase or purge
       if (fate.confirmedBy) confirmed.push(rec.uniqueId);
       const at = ctx.now();
       const erased = eraseRecord(rec, at);
+      erasedIds.push(rec.uniqueId);
       jobs.push(appender.submit(recordEvent('erasure', erased, serialiseRecord(erased), at.toISOString(), newId(), pseudonym, fate)).done);
     }
     await Promise.all(jobs);
@@ -167,15 +173,30 @@ async function eraseInLog(
  * logged in the chain. A record whose recording cannot be deleted is left untouched and reported.
  * The request is remembered (until the retention period has passed) so that the purge also erases
  * records of this caller decided before it that reach the ledger only later, from a service's journal.
+ *
+ * When a legal hold covers any of the caller's records (or the caller), nothing is done: HeldRefusal
+ * names each hold and its reason. With `overrideReason` (--override-hold --reason), a `hold-override`
+ * entry names the holds and the reason first, the erasure goes ahead, and each of those holds whose
+ * records are then all erased is released ("overridden: …"); one that still covers a record (its
+ * recording waits for its server, or could not be deleted) stays, and the next erase finishes.
  */
-export async function eraseCaller(ctx: AdminContext, number: string): Promise<EraseReport> {
+export async function eraseCaller(ctx: AdminContext, number: string, overrideReason?: string): Promise<EraseReport> {
   if (isAnonymous(number)) throw new AdminUsageError('--caller: an anonymous or empty number matches every withheld caller; erase needs a real number');
+  const reason = overrideReason === undefined ? null : holdReason(overrideReason);
   const pseudonym = pseudonymise(number, ctx.pseudonymKey);
   const report = emptyErase();
   const logs = new LogWriters(ctx);
+  const blocking = await holdsOnCaller(ctx, (await HoldGuard.load(ctx.store)).active, pseudonym);
+  if (blocking.length > 0 && reason === null) throw new HeldRefusal(blocking);
+  if (blocking.length > 0 && reason !== null) {
+    const body: EventBody = { type: 'hold-override', at: ctx.now().toISOString(), holds: blocking.map((h) => h.id), reason };
+    await ctx.store.registerLog(ctx.store.log);
+    await logs.of(ctx.store.log).appender.submit({ eventId: (ctx.newId ?? randomUUID)(), body: JSON.stringify(body), record: null }).done;
+  }
   // First, so that a record arriving while this runs is caught by the next purge.
   await ctx.store.markErased(pseudonym, ctx.now().getTime());
-  await eraseIndexed(ctx, logs, pseudonym, () => true, report);
+  const erased = new Map<string, string[]>();
+  await eraseIndexed(ctx, logs, pseudonym, () => true, report, new HoldGuard(ctx.store, new Set(blocking.map((h) => h.id))), erased);
   // The request itself goes to this host's log.
   await ctx.store.registerLog(ctx.store.log);
   const { appender } = logs.of(ctx.store.log);
@@ -188,6 +209,7 @@ export async function eraseCaller(ctx: AdminContext, number: string): Promise<Er
     waiting: waitingTotal(report.waiting),
   };
   await appender.submit({ eventId: (ctx.newId ?? randomUUID)(), body: JSON.stringify(body), record: null }).done;
+  if (reason !== null) report.overridden = await releaseOverridden(ctx, logs, blocking, pseudonym, reason, erased);
   return report;
 }
 

@@ -5,13 +5,15 @@
  * file was already gone; the next erase or purge then finalises the record. While this server is
  * down its deletions wait in the ledger. It also reports the queues of every server, for /metrics.
  * Each queue is read entry by entry: one that is not a deletion the ledger queued (bad JSON, wrong
- * shape) is reported once (error line, metric) and left in place, and the others are done.
+ * shape) is reported once (error line, metric) and left in place, and the others are done. Each pass
+ * also counts the legal holds in force, for /metrics (an entry of the holds that is not a hold is
+ * reported the same way).
  */
 import { safe, type Logger } from '../observability/logger';
 import { Periodic, type Clock } from '../ports/clock';
 import type { RecordingFiles } from '../ports/midcall';
 import type { ServiceObserver } from '../ports/observer';
-import type { DeletionQueue, PendingDeletion } from '../ledger';
+import type { DeletionQueue, HoldStore, PendingDeletion } from '../ledger';
 import { QueueReports } from '../ledger';
 
 export interface PendingStats {
@@ -24,6 +26,8 @@ export interface DeletionWorkerPorts {
   queue: DeletionQueue;
   files: RecordingFiles;
   clock: Clock;
+  /** The legal holds in force, counted for the metric. */
+  holds?: Pick<HoldStore, 'readHolds'>;
 }
 
 export class DeletionWorker {
@@ -35,7 +39,7 @@ export class DeletionWorker {
     private readonly ports: DeletionWorkerPorts,
     private readonly settings: { serverId: string; pollMs: number },
     private readonly log: Logger,
-    private readonly observer: Pick<ServiceObserver, 'deletionsPending' | 'queueEntryMalformed'> = {},
+    private readonly observer: Pick<ServiceObserver, 'deletionsPending' | 'queueEntryMalformed' | 'legalHolds'> = {},
   ) {
     this.reports = new QueueReports(log, observer);
     this.runs = new Periodic(ports.clock, settings.pollMs, () =>
@@ -55,7 +59,7 @@ export class DeletionWorker {
     await this.runs.stop();
   }
 
-  /** One pass: this server's deletions, then every server's queue for the metrics. Resolves with the deletions confirmed. */
+  /** One pass: this server's deletions, then every server's queue and the holds for the metrics. Resolves with the deletions confirmed. */
   pass(): Promise<number> {
     return this.runs.runNow();
   }
@@ -86,6 +90,11 @@ export class DeletionWorker {
       stats.push({ server: s, count: pending.length, oldestAgeMs: pending[0] ? now - pending[0].requestedAt : null });
     }
     this.observer.deletionsPending?.(stats);
+    if (this.ports.holds) {
+      const { items, malformed } = await this.ports.holds.readHolds();
+      for (const m of malformed) this.reports.report({ queue: m.queue, key: m.key, field: m.field, problem: m.problem });
+      this.observer.legalHolds?.(items.length);
+    }
     return confirmed;
   }
 

@@ -4,10 +4,13 @@
  * the start of each log is trimmed once older than every profile's; erasures of records that arrived
  * late are completed. It works on any AdminStore, in chunks, so memory stays bounded however large the
  * ledger is; a recording held by another server is queued for it, and its record waits for the deletion.
+ * A record under a legal hold stays, with its recording (it is not even looked at), and the start of a
+ * log is never trimmed past a held call's first entry or a hold's own entry (hold-guard.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { entryLeaf, Frontier, parseStoredRecord, type AdminContext, type AdminStore, type ChainHead, type EventBody, type MalformedEntry, type StoredRecord, type TrimRequest } from '../ledger';
 import { emptyErase, eraseIndexed, LogWriters, recordingFate, tally, waitingTotal, type EraseReport, type Failure, type RecordingFate } from './admin';
+import { HoldGuard, trimFloor, type HeldReport } from './hold-guard';
 import { RetentionCutoffs, type ProfileCutoff } from './retention-periods';
 
 /** When a record was decided (or, never decided, entered): what an erasure request is compared with. */
@@ -21,7 +24,7 @@ function decisionMs(rec: StoredRecord): number {
  * one and stays. Requests older than the longest retention (`cutoffMs`) are forgotten: no record they
  * could concern can still arrive (the journal drops such entries) or remain (the purge deleted them).
  */
-async function completeErasures(ctx: AdminContext, logs: LogWriters, cutoffMs: number, malformed: MalformedEntry[]): Promise<EraseReport> {
+async function completeErasures(ctx: AdminContext, logs: LogWriters, cutoffMs: number, malformed: MalformedEntry[], guard: HoldGuard): Promise<EraseReport> {
   const report = emptyErase();
   const quiet = { ...ctx, progress: undefined }; // the purge's progress counts purged records
   const expired: string[] = [];
@@ -32,7 +35,7 @@ async function completeErasures(ctx: AdminContext, logs: LogWriters, cutoffMs: n
       expired.push(pseudonym);
       continue;
     }
-    await eraseIndexed(quiet, logs, pseudonym, (rec) => decisionMs(rec) <= atMs, report);
+    await eraseIndexed(quiet, logs, pseudonym, (rec) => decisionMs(rec) <= atMs, report, guard);
   }
   await ctx.store.forgetErasures(expired);
   return report;
@@ -78,6 +81,11 @@ export interface PurgeReport {
   lateErasures: EraseReport;
   /** Entries of the erasure requests that are not requests (set apart, left in place). */
   malformed: MalformedEntry[];
+  /**
+   * Per legal hold that kept anything: the records past their retention it kept, and the late erasures
+   * it held back (a record covered by two holds counts under each).
+   */
+  held: HeldReport[];
 }
 
 /** The purge's counts, in total and per profile. */
@@ -124,7 +132,7 @@ class PurgeTally {
  * Entries at the start of a log that are all older than the cutoff and covered by its last checkpoint:
  * the last one of them, with the log's Merkle compact range up to it (null when the log has no tree).
  */
-async function trimTarget(store: AdminStore, cutoffMs: number, chunk: number): Promise<TrimRequest | null> {
+async function trimTarget(store: AdminStore, cutoffMs: number, chunk: number, floor: number): Promise<TrimRequest | null> {
   // Never past the last checkpoint: what a checkpointer continues from must stay checkable against the log.
   const signed = (await store.latestCheckpoint())?.size ?? 0;
   let target: ChainHead | null = null;
@@ -140,7 +148,8 @@ async function trimTarget(store: AdminStore, cutoffMs: number, chunk: number): P
       } catch {
         at = NaN; // unparsable body: stop trimming here
       }
-      if (!(at < cutoffMs) || e.seq > signed) return result();
+      // Nor up to an entry a legal hold keeps (a held call's, a hold's own): they stay checkable.
+      if (!(at < cutoffMs) || e.seq > signed || e.seq >= floor) return result();
       target = { seq: e.seq, hash: e.hash };
       tree?.append(entryLeaf(e));
     }
@@ -169,6 +178,7 @@ export async function purgeLedger(ctx: AdminContext): Promise<PurgeReport> {
     trimmed: [],
     lateErasures: emptyErase(),
     malformed: [],
+    held: [],
   };
   const counts = new PurgeTally(report, cutoffs);
   report.profiles = counts.profiles();
@@ -178,19 +188,23 @@ export async function purgeLedger(ctx: AdminContext): Promise<PurgeReport> {
     return report;
   }
   try {
+    // Read again for each chunk; an entry that is not a hold stops the purge here, before anything goes.
+    const guard = await HoldGuard.load(ctx.store);
     const logs = await ctx.store.logs();
     for (const name of logs) {
       const store = ctx.store.forLog(name);
-      await purgeRecords(ctx, store, cutoffMs, counts);
+      await purgeRecords(ctx, store, cutoffMs, counts, guard);
       // Between the longest and the shortest retention, each record is judged by its own profile's.
-      if (cutoffs.latestMs > cutoffMs) await purgeByProfile(ctx, store, cutoffMs, cutoffs.latestMs, counts);
+      if (cutoffs.latestMs > cutoffMs) await purgeByProfile(ctx, store, cutoffMs, cutoffs.latestMs, counts, guard);
     }
     report.profiles = counts.profiles();
     const writers = new LogWriters(ctx);
-    report.lateErasures = await completeErasures(ctx, writers, cutoffMs, report.malformed);
+    report.lateErasures = await completeErasures(ctx, writers, cutoffMs, report.malformed, guard);
+    report.held = guard.report();
+    await guard.refresh(); // the trim spares a hold placed while the purge ran, too
     for (const name of logs) {
       const { store, appender } = writers.of(name);
-      const target = await trimTarget(store, cutoffMs, ctx.chunk);
+      const target = await trimTarget(store, cutoffMs, ctx.chunk, await trimFloor(store, guard, ctx.chunk));
       const anchor = await currentAnchor(store);
       const trim = target && (!anchor || target.seq > anchor.seq) ? target : undefined;
       if (trim) report.trimmed.push({ log: name, seq: trim.seq });
@@ -202,6 +216,7 @@ export async function purgeLedger(ctx: AdminContext): Promise<PurgeReport> {
         recordingsDeleted: report.recordingsDeleted,
         failures: report.failures.length,
         waiting: waitingTotal(report.waiting),
+        ...(guard.recordsKept > 0 ? { held: guard.recordsKept } : {}),
         trimmedTo: trim ? { seq: trim.seq, hash: trim.hash } : null,
       };
       await appender.submit({ eventId: (ctx.newId ?? randomUUID)(), body: JSON.stringify(body), record: null }, trim).done;
@@ -213,11 +228,12 @@ export async function purgeLedger(ctx: AdminContext): Promise<PurgeReport> {
 }
 
 /** Deletes one log's records entered before the cutoff (past every profile's retention), with their recordings. */
-async function purgeRecords(ctx: AdminContext, store: AdminStore, cutoffMs: number, counts: PurgeTally): Promise<void> {
+async function purgeRecords(ctx: AdminContext, store: AdminStore, cutoffMs: number, counts: PurgeTally, guard: HoldGuard): Promise<void> {
   let kept = 0;
   for (;;) {
     const batch = await store.recordsBefore(cutoffMs, kept, ctx.chunk);
     if (batch.length === 0) break;
+    await guard.refresh();
     const remove: { uniqueId: string; callerPseudonym: string }[] = [];
     const confirmed: string[] = [];
     let records = 0;
@@ -227,6 +243,10 @@ async function purgeRecords(ctx: AdminContext, store: AdminStore, cutoffMs: numb
         continue;
       }
       const rec = parseStoredRecord(row.json);
+      if (guard.keeps(rec, 'records')) {
+        kept += 1; // held: stays with its recording, untouched
+        continue;
+      }
       const fate = await recordingFate(ctx, rec, 'purge');
       if (!counts.count(rec, fate)) {
         kept += 1; // stays, to be tried again next time
@@ -258,7 +278,7 @@ interface Removal {
  * index by time, as listing does, and the walk resumes at the last time it read, counting the records
  * it already read at that time: a record of that time is deleted only once the walk has moved past it.
  */
-async function purgeByProfile(ctx: AdminContext, store: AdminStore, fromMs: number, toMs: number, counts: PurgeTally): Promise<void> {
+async function purgeByProfile(ctx: AdminContext, store: AdminStore, fromMs: number, toMs: number, counts: PurgeTally, guard: HoldGuard): Promise<void> {
   let held: Removal[] = [];
   const remove = async (rows: Removal[]) => {
     if (rows.length === 0) return;
@@ -268,12 +288,14 @@ async function purgeByProfile(ctx: AdminContext, store: AdminStore, fromMs: numb
     ctx.progress?.(counts.report.records);
   };
   for await (const rows of store.recordsByTime(fromMs, toMs, ctx.chunk)) {
+    await guard.refresh();
     let lastMs = -Infinity;
     for (const row of rows) {
       const rec = parseStoredRecord(row.json);
       const enteredMs = Date.parse(rec.enteredAt);
       lastMs = enteredMs;
       if (!(enteredMs < counts.cutoffs.of(rec.profile).cutoffMs)) continue; // within its profile's retention
+      if (guard.keeps(rec, 'records')) continue; // held: stays with its recording, untouched
       const fate = await recordingFate(ctx, rec, 'purge');
       if (!counts.count(rec, fate)) continue; // stays, to be tried again next time
       held.push({ uniqueId: rec.uniqueId, callerPseudonym: rec.callerPseudonym, enteredMs, confirmed: fate.kind === 'gone' && fate.confirmedBy !== null });

@@ -9,7 +9,7 @@ import { ConfigError } from '../config/load';
 import { longestRetentionDays } from '../config/profiles';
 import { logIdOf, type Config } from '../config/schema';
 import { DurableLedger, Journal, MIN_KEY_LENGTH } from '../ledger';
-import type { AdminStore, CheckpointStore, DeletionQueue, EvidenceStore } from '../ledger';
+import type { AdminStore, CheckpointStore, DeletionQueue, EvidenceStore, HoldStore } from '../ledger';
 import { createLogger, safe, type Logger } from '../observability/logger';
 import { systemClock, type Clock } from '../ports/clock';
 import type { Ledger } from '../ports/ledger';
@@ -18,6 +18,8 @@ export interface LedgerHandle {
   ledger: Ledger;
   /** The recording deletions queued per server (erase, purge). */
   deletions: DeletionQueue;
+  /** The legal holds in force (counted for /metrics). */
+  holds: HoldStore;
   /** This instance's log, as the checkpointer reads it. */
   checkpoints: CheckpointStore;
   /** Notices and recordings waiting for their seal. */
@@ -87,6 +89,7 @@ export async function createLedger(config: Config, logger: Logger, opts: CreateL
   return {
     ledger: durable,
     deletions: store,
+    holds: store,
     checkpoints: store,
     evidence: store,
     durable,

@@ -63,7 +63,7 @@ export async function startService(config: Config, warnings: string[] = [], log:
   const evidence = wireEvidence({ config, stores: ledger, channels: ari, signer, trusted, log, observe, protector });
   const ports = { calls: ari, recorder, ledger: evidence.callLedger, clock: systemClock, agentChannel: variables, observer: observe };
   const app = wireCalls({ config, source: ari, ports, profiles: campaigns.calls, log, pseudonymise: (n) => pseudonymise(n, config.secrets.pseudonymKey) });
-  const deletions = wireRetention(config, ledger.deletions, files, log, observe);
+  const deletions = wireRetention(config, ledger.deletions, ledger.holds, files, log, observe);
   const midcall = wireMidCall({ config, profiles: () => campaigns.set, ami, channels: ari, variables, recorder, ledger: ledger.ledger, files, log, observe, onRecordingClosed: evidence.closed });
   health.bind({
     ari: () => ari.state,

@@ -5,6 +5,7 @@
  */
 import { extendTree, linkEntries } from '../../src/ledger/appender';
 import { buildEntries, EMPTY_HEAD, entryId, GENESIS } from '../../src/ledger/chain';
+import type { Hold } from '../../src/ledger/holds';
 import { INDEX_ONLY, STAGE, type AdminStore, type AppendItem, type RecordWrite, type TrimRequest } from '../../src/ledger/types';
 
 /** A record write of call `uniqueId` (the store keeps the JSON as given; it does not read it). */
@@ -236,6 +237,29 @@ export function ledgerStoreContract(name: string, makeStore: () => AdminStore | 
       expect(await store.deletionConfirmations(['u1', 'u3'])).toEqual([{ server: 'srv-a', result: 'missing', atMs: 40 }, null]);
       await store.forgetConfirmations(['u1']);
       expect(await store.deletionConfirmations(['u1'])).toEqual([null]);
+    });
+
+    test('When queued deletions are cancelled (a legal hold), then they leave the queue without a confirmation, and the others stay', async () => {
+      await store.queueDeletion('srv', { uniqueId: 'u1', path: '/rec/u1.wav', reason: 'purge', requestedAt: 10 });
+      await store.queueDeletion('srv', { uniqueId: 'u2', path: '/rec/u2.wav', reason: 'erase', requestedAt: 20 });
+      await store.cancelDeletions('srv', ['u1', 'u9']);
+      await store.cancelDeletions('srv', []);
+      expect((await store.pendingDeletions('srv')).map((d) => d.uniqueId)).toEqual(['u2']);
+      expect(await store.deletionConfirmations(['u1'])).toEqual([null]);
+    });
+
+    test('When legal holds are kept, then every log sees them, oldest placed first, a hold put again replaces itself, and a removed one is gone', async () => {
+      const call: Hold = { id: 'h-bbbbbbbbbb', scope: 'call', uniqueId: 'u1', caller: null, reason: 'litigation 2026-44', at: '2026-11-30T10:00:00.000Z', log: store.log, seq: 0 };
+      const caller: Hold = { id: 'h-aaaaaaaaaa', scope: 'caller', uniqueId: null, caller: 'c'.repeat(64), reason: 'CNDP inquiry', at: '2026-11-30T11:00:00.000Z', log: store.log, seq: 7 };
+      expect(await store.readHolds()).toEqual({ items: [], malformed: [] });
+      await store.putHold(caller);
+      await store.putHold(call);
+      await store.putHold({ ...call, seq: 5 });
+      const other = store.forLog(`${store.log}-other`);
+      expect(await other.readHolds()).toEqual({ items: [{ ...call, seq: 5 }, caller], malformed: [] });
+      await store.removeHold(call.id);
+      await store.removeHold('h-2222222222');
+      expect((await store.readHolds()).items).toEqual([caller]);
     });
 
     test('When erasures are marked, then a later mark replaces an earlier one until forgotten', async () => {

@@ -8,7 +8,8 @@
  * ledger's back; `ready` and `reconnect()` play the connection.
  */
 import { EMPTY_HEAD, entryId } from '../../src/ledger/chain';
-import type { QueueRead } from '../../src/ledger/queues';
+import { byPlacement, checkHold, serialiseHold, type Hold } from '../../src/ledger/holds';
+import { readEntries, type QueueRead } from '../../src/ledger/queues';
 import type {
   AdminStore,
   AppendItem,
@@ -74,6 +75,8 @@ class SharedState {
   readonly deletionsDone = new Map<string, DeletionConfirmation>();
   readonly erasures = new Map<string, number>();
   readonly recordingKeys = new Map<string, RecordingKey | DestroyedKey>();
+  /** Hold id → the hold's stored JSON (as the Redis hash keeps it: tests may write anything there). */
+  readonly holds = new Map<string, string>();
   readonly locks = new Map<string, { token: number; untilMs: number }>();
   nextToken = 1;
 
@@ -446,6 +449,30 @@ export class MemoryLedgerStore implements AdminStore {
 
   async forgetConfirmations(uniqueIds: string[]): Promise<void> {
     for (const id of uniqueIds) this.shared.deletionsDone.delete(id);
+  }
+
+  async cancelDeletions(server: string, uniqueIds: string[]): Promise<void> {
+    for (const id of uniqueIds) this.shared.deletions.get(server)?.delete(id);
+  }
+
+  /** The holds hash as stored, open to tests that play an intruder. */
+  get holdEntries(): Map<string, string> {
+    return this.shared.holds;
+  }
+
+  async putHold(hold: Hold): Promise<void> {
+    this.shared.holds.set(hold.id, serialiseHold(hold));
+  }
+
+  /** Read entry by entry as the Redis store does: an entry a test wrote that is not a hold is set apart. */
+  async readHolds(): Promise<QueueRead<Hold>> {
+    const read = readEntries('holds', '{ledger}:holds', [...this.shared.holds].flat(), checkHold);
+    read.items.sort(byPlacement);
+    return read;
+  }
+
+  async removeHold(id: string): Promise<void> {
+    this.shared.holds.delete(id);
   }
 
   async lock(name: string, ttlMs: number): Promise<(() => Promise<void>) | null> {

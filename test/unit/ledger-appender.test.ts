@@ -144,6 +144,8 @@ describe('chain appender', () => {
     await Promise.all(jobs.map((j) => j.done));
     expect(a.conflicts).toBe(1);
     expect(uniqueIdsInChain(s)).toEqual(['a', 'other', 'b', 'c', 'd', 'e']);
+    // Each job knows the seq its entry got (what a legal hold keeps of its entry), after the foreign one.
+    expect([first, ...jobs].map((j) => j.seq)).toEqual([1, 3, 4, 5, 6]);
     expect(intact(s)).toBe(true);
     expect(treeMatches(s)).toBe(true);
     expect(new Set(uniqueIdsInChain(s)).size).toBe(6);
@@ -197,9 +199,12 @@ describe('chain appender', () => {
     await answer(s);
     await first.done;
     const jobs = [a.submit(item('a')), a.submit(item('b'))];
+    expect(jobs.map((j) => j.seq)).toEqual([null, null]);
     await answer(s, 2); // a b, refused for a; then b alone
     await Promise.all(jobs.map((j) => j.done));
     expect(uniqueIdsInChain(s)).toEqual(['a', 'b']);
+    // The one already applied appended nothing: no seq of its own.
+    expect(jobs.map((j) => j.seq)).toEqual([null, 2]);
     expect(intact(s)).toBe(true);
     expect(treeMatches(s)).toBe(true);
   });

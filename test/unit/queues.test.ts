@@ -106,6 +106,7 @@ describe('the workers go on past an entry they set apart', () => {
           confirmDeletion: async (_s, id) => void confirmed.push(id),
           deletionConfirmations: async () => [],
           forgetConfirmations: async () => undefined,
+          cancelDeletions: async () => undefined,
         },
         files: { remove: async (p) => (removed.push(p), 'removed') },
         clock,

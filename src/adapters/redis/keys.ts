@@ -26,6 +26,7 @@
  *   deletions-done        hash     uniqueid → confirmation of a deletion (JSON)
  *   recording-keys        hash     uniqueid → what opens its encrypted recording: its own key wrapped to the
  *                                  controller's (JSON), or the tombstone an erasure left ({"destroyedAtMs"})
+ *   holds                 hash     hold id → legal hold in force (JSON: scope, call or caller pseudonym, reason, entry)
  */
 export interface LogKeys {
   log: string;
@@ -51,6 +52,7 @@ export interface SharedKeys {
   deletionServers: string;
   deletionsDone: string;
   recordingKeys: string;
+  holds: string;
 }
 
 /** The hash-tagged base of a log's keys ('' is the log of versions before per-instance logs). */
@@ -87,5 +89,6 @@ export function sharedKeys(prefix: string): SharedKeys {
     deletionServers: `${base}deletion-servers`,
     deletionsDone: `${base}deletions-done`,
     recordingKeys: `${base}recording-keys`,
+    holds: `${base}holds`,
   };
 }

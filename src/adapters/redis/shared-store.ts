@@ -1,15 +1,15 @@
 /**
  * The first layer of the ledger's store over Redis (see ledger-store.ts): the connection and the keys of
  * one log, and what is kept under the keys all logs share: the registered logs, the notices, the
- * recordings not sealed yet, the erasure marks, the deletion queues and the locks.
+ * recordings not sealed yet, the erasure marks, the deletion queues, the legal holds and the locks.
  */
-import { checkErasureMark, checkPendingDeletion, checkRecordingKey, checkUnsealed, parseConfirmation, readEntries, type QueueRead } from '../../ledger';
-import type { DeletionConfirmation, DeletionQueue, DestroyedKey, EvidenceStore, NoticeCatalogue, PendingDeletion, RecordingKey, UnsealedRecording } from '../../ledger';
+import { byPlacement, checkErasureMark, checkHold, checkPendingDeletion, checkRecordingKey, checkUnsealed, parseConfirmation, readEntries, serialiseHold, type QueueRead } from '../../ledger';
+import type { DeletionConfirmation, DeletionQueue, DestroyedKey, EvidenceStore, Hold, HoldStore, NoticeCatalogue, PendingDeletion, RecordingKey, UnsealedRecording } from '../../ledger';
 import type { RedisClient } from './client';
 import { logKeys, sharedKeys, type LogKeys, type SharedKeys } from './keys';
 import { putKeyScript, unlockScript } from './scripts';
 
-export abstract class RedisSharedStore implements DeletionQueue, EvidenceStore {
+export abstract class RedisSharedStore implements DeletionQueue, EvidenceStore, HoldStore {
   readonly keys: LogKeys;
   readonly shared: SharedKeys;
 
@@ -128,6 +128,24 @@ export abstract class RedisSharedStore implements DeletionQueue, EvidenceStore {
 
   async forgetConfirmations(uniqueIds: string[]): Promise<void> {
     if (uniqueIds.length > 0) await this.client.call('HDEL', this.shared.deletionsDone, ...uniqueIds);
+  }
+
+  async cancelDeletions(server: string, uniqueIds: string[]): Promise<void> {
+    if (uniqueIds.length > 0) await this.client.call('HDEL', this.shared.deletions(server), ...uniqueIds);
+  }
+
+  async putHold(hold: Hold): Promise<void> {
+    await this.client.call('HSET', this.shared.holds, hold.id, serialiseHold(hold));
+  }
+
+  async readHolds(): Promise<QueueRead<Hold>> {
+    const read = readEntries('holds', this.shared.holds, (await this.client.call('HGETALL', this.shared.holds)) as string[], checkHold);
+    read.items.sort(byPlacement);
+    return read;
+  }
+
+  async removeHold(id: string): Promise<void> {
+    await this.client.call('HDEL', this.shared.holds, id);
   }
 
   async lock(name: string, ttlMs: number): Promise<(() => Promise<void>) | null> {
