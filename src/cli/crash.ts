@@ -1,10 +1,8 @@
 /**
  * What `consent-ivr start` does with an exception nothing caught: the process is in a state nobody
  * planned for, so it logs the error and exits non-zero, and systemd (Restart=on-failure) starts a
- * fresh one, which takes over the calls still in Stasis. ari-client's Swagger load failures, which
- * its loader throws from a callback while the adapter connects, are not crashes: the adapter handles them.
+ * fresh one, which takes over the calls still in Stasis.
  */
-import { isSwaggerLoadFailure } from '../adapters/ari/ari-adapter';
 import { safe, type Logger } from '../observability/logger';
 
 /** The exit code after an uncaught exception (EX_SOFTWARE). */
@@ -16,7 +14,6 @@ const FLUSH_MS = 500;
 export function crashHandler(log: Logger, exit: (code: number) => void = (c) => process.exit(c)): (e: unknown) => void {
   let crashed = false;
   return (e: unknown) => {
-    if (isSwaggerLoadFailure(e)) return;
     if (crashed) return;
     crashed = true;
     const err = e instanceof Error ? e : null;

@@ -24,10 +24,4 @@ describe('crashHandler', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ level: 'error', message: expect.stringContaining('uncaught exception'), error: 'TypeError: bad frame\\u000d\\u000aforged: line', exitCode: CRASH_EXIT_CODE });
   });
-
-  test('When a string that looks like ari-client\'s Swagger failure is thrown while no connect is under way, then it is a crash like any other', async () => {
-    const { log } = capture();
-    const code = await new Promise<number>((resolve) => crashHandler(log, resolve)('401 : http://127.0.0.1:8088/ari/api-docs/resources.json'));
-    expect(code).toBe(CRASH_EXIT_CODE);
-  });
 });

@@ -1,8 +1,9 @@
 /**
- * Calls in Stasis over ari-client 2.2.0. Only client-level listeners are used (per-instance
- * listeners of ari-client are never pruned), events are routed by channel id, every REST request is
- * bounded by a timeout, and the connection is supervised: when ari-client gives up reconnecting, a
- * new client is made, for ever, with a capped backoff.
+ * Calls in Stasis over ari-client 2.2.0, as patched at install (client-patches.ts). Only
+ * client-level listeners are used (per-instance listeners of ari-client are never pruned), events
+ * are routed by channel id, every REST request is bounded by a timeout, and the connection is
+ * supervised: a heartbeat (ari-client's ping and pong) notices a silent websocket, and when
+ * ari-client gives up reconnecting a new client is made, for ever, with a capped backoff.
  */
 import ari from 'ari-client';
 import { EventEmitter } from 'node:events';
@@ -10,18 +11,17 @@ import type { Language } from '../../domain/vocabulary';
 import type { Logger } from '../../observability/logger';
 import type { CallControl, CallEvent, CallSource, DialplanTarget, IncomingCall } from '../../ports/call-control';
 import type { LiveChannels } from '../../ports/midcall';
+import { requirePatched } from './client-patches';
 import { callEvents } from './events';
-import { guardFrames } from './frame-guard';
+import { describeFrame } from './frames';
 import { AriRequestError, withTimeout } from './request';
 import { AriRest } from './rest';
-import { withSwaggerFailuresCaught } from './swagger-load';
-import { pingWebsocket, type AnyClient } from './ws-ping';
 
 export { dialledNumber, INBOUND_ROUTINE, OUTBOUND_ROUTINE, routineArguments } from './events';
-export { guardFrames, type DroppedFrame } from './frame-guard';
 export { AriRequestError } from './request';
 export { MAX_SOCKETS } from './rest';
-export { isSwaggerLoadFailure } from './swagger-load';
+
+type AriClient = ari.Client;
 
 export interface AriSettings {
   url: string;
@@ -29,15 +29,19 @@ export interface AriSettings {
   password: string;
   app: string;
   requestTimeoutMs: number;
+  /** How often the websocket is pinged (5 s unless given); three periods without a pong and it is replaced. */
+  heartbeatMs?: number;
 }
 
 export type AriState = 'connecting' | 'up' | 'down' | 'closed';
 
 const MAX_BACKOFF_MS = 5000;
 const HEARTBEAT_MS = 5000;
+/** ari-client's event for a frame it could not handle (patches/ari-client+2.2.0.patch). */
+const FRAME_ERROR = 'WebSocketMessageError';
 
 export class AriAdapter extends EventEmitter implements CallControl, CallSource, LiveChannels {
-  private client: AnyClient | null = null;
+  private client: AriClient | null = null;
   private stateValue: AriState = 'connecting';
   private backoffMs = 200;
   private heartbeat: NodeJS.Timeout | null = null;
@@ -46,12 +50,15 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource,
   private readonly http: AriRest;
   /** The ARI events the service acts on, by type (see callEvents). */
   private readonly callEvents: ReturnType<typeof callEvents>;
+  private readonly heartbeatMs: number;
 
   constructor(
     private readonly settings: AriSettings,
     private readonly log: Logger,
   ) {
     super();
+    requirePatched(ari);
+    this.heartbeatMs = settings.heartbeatMs ?? HEARTBEAT_MS;
     this.http = new AriRest(settings);
     this.callEvents = callEvents(this, log);
   }
@@ -86,7 +93,8 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource,
         return;
       } catch (e) {
         const err = e as Error & { name?: string };
-        if (/401|Unauthorized/i.test(err.message)) {
+        // ari-client's refusal reads `401 : Unauthorized http://…/ari/api-docs/resources.json`.
+        if (/\b401 : |Unauthorized/i.test(err.message)) {
           throw new AriRequestError(`ARI refused the credentials of user ${this.settings.user} (check ari.user and the ARI password)`, 401);
         }
         this.log.warn('ARI not reachable; retrying', { url: this.settings.url, error: err.message, retryInMs: this.backoffMs });
@@ -100,17 +108,14 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource,
 
   private async connectOnce(): Promise<void> {
     const { url, user, password, app } = this.settings;
-    // ari-client's Swagger loader throws its failures from a callback (an uncaught exception): ask
-    // first with a plain request, so a bad password or a missing Asterisk is an ordinary error.
-    await probe(url, user, password, this.settings.requestTimeoutMs);
-    const client = (await withSwaggerFailuresCaught(() =>
-      withTimeout(ari.connect(url, user, password), this.settings.requestTimeoutMs * 3, 'ARI connect'),
-    )) as AnyClient;
+    // A refused password or an Asterisk that cannot be reached rejects (with the reason in the message).
+    const client = await withTimeout(ari.connect(url, user, password), this.settings.requestTimeoutMs * 3, 'ARI connect');
     this.client = client;
-    // Before start(): every websocket it opens (one per reconnect) gets its frame handling guarded.
-    guardFrames(client, (dropped) => this.log.warn('ARI frame dropped: ari-client could not handle it', dropped));
     const events = client as unknown as { on(type: string, handler: (...args: never[]) => unknown): void };
     for (const [type, handler] of Object.entries(this.callEvents)) events.on(type, handler);
+    // A frame ari-client cannot handle (unparsable, an unknown event type, an object it cannot make)
+    // is reported and dropped; the frames after it are handled as usual.
+    events.on(FRAME_ERROR, (e: unknown, frame: unknown) => this.log.warn('ARI frame dropped: ari-client could not handle it', describeFrame(e, frame)));
     client.on('WebSocketReconnecting', () => {
       if (this.stateValue === 'up') this.log.warn('ARI websocket lost; reconnecting');
       this.setState('down');
@@ -140,23 +145,27 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource,
     this.startHeartbeat();
   }
 
-  /** Pings the websocket; a silent socket is replaced, since ari-client does not notice it. */
+  /**
+   * Pings the websocket (ari-client's ping; it emits Asterisk's answers as 'pong'); a silent socket
+   * is replaced, since ari-client does not notice it.
+   */
   private startHeartbeat(): void {
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = setInterval(() => {
       const c = this.client;
       if (!c || this.stateValue !== 'up') return;
-      if (Date.now() - this.lastPong > HEARTBEAT_MS * 3) {
+      if (Date.now() - this.lastPong > this.heartbeatMs * 3) {
         this.log.warn('ARI websocket silent; reconnecting');
         this.replaceClient();
         return;
       }
       try {
-        pingWebsocket(c);
+        // Throws when the socket is no longer open.
+        c.ping();
       } catch {
         this.replaceClient();
       }
-    }, HEARTBEAT_MS);
+    }, this.heartbeatMs);
     this.heartbeat.unref();
   }
 
@@ -186,13 +195,13 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource,
     }
   }
 
-  private requireClient(): AnyClient {
+  private requireClient(): AriClient {
     if (!this.client || this.stateValue !== 'up') throw new AriRequestError(`ARI is not connected (${this.stateValue})`);
     return this.client;
   }
 
-  private request<T>(what: string, fn: (c: AnyClient) => Promise<T>): Promise<T> {
-    let c: AnyClient;
+  private request<T>(what: string, fn: (c: AriClient) => Promise<T>): Promise<T> {
+    let c: AriClient;
     try {
       c = this.requireClient();
     } catch (e) {
@@ -280,26 +289,12 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource,
   }
 }
 
-/** GET /ari/api-docs/resources.json: resolves when ARI answers 200 to these credentials. */
-async function probe(url: string, user: string, password: string, timeoutMs: number): Promise<void> {
-  let res: Response;
-  try {
-    res = await fetch(`${url.replace(/\/+$/, '')}/ari/api-docs/resources.json`, {
-      headers: { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` },
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-  } catch (e) {
-    const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
-    throw new AriRequestError(`ARI at ${url} cannot be reached (${cause})`);
-  }
-  await res.arrayBuffer();
-  if (res.status === 401) throw new AriRequestError('401 Unauthorized', 401);
-  if (res.status !== 200) throw new AriRequestError(`ARI at ${url} answered ${res.status}`, res.status);
-}
-
 /** Drops every listener of an old client and closes its websocket. */
-function closeSocket(c: AnyClient, log: Logger): void {
-  (c as unknown as EventEmitter).removeAllListeners();
+function closeSocket(c: AriClient, log: Logger): void {
+  const old = c as unknown as EventEmitter;
+  old.removeAllListeners();
+  // A frame still arriving on the closing socket is dropped: with no listener, ari-client would throw it.
+  old.on(FRAME_ERROR, () => undefined);
   try {
     (c as unknown as { stop(): void }).stop();
   } catch (e) {
