@@ -234,7 +234,7 @@ describe('protected recordings', () => {
       ({ uid, plain } = await acceptedCall(appB, '+212600001003'));
       expect(plain.startsWith(dirB)).toBe(true);
       await eventually(() => existsSync(`${plain}.age`) && !existsSync(plain), 20000, 'B to encrypt its recording');
-      expect(appB.lines.some((l) => l.call === uid && l.message === 'recording encrypted and sealed')).toBe(true);
+      await appB.waitForLog((l) => l.call === uid && l.message === 'recording encrypted and sealed', 5000, 'B to log the seal');
       expect(appA.lines.some((l) => l.call === uid && l.message === 'recording encrypted and sealed')).toBe(false);
       expect(filesUnder(dirA)).toEqual([]);
     } finally {
@@ -290,5 +290,37 @@ describe('protected recordings', () => {
       expect(direct.stderr).toContain('no identity matched');
     }
     rmSync(`${plain}.age`);
+  }, 120000);
+
+  test("When a caller asks for access, then the folder holds their records and a decrypted copy of their recording, and nothing of another caller's", async () => {
+    const dir = recordingDir('access');
+    const e = env('srv-access', dir);
+    const app = await startApp(e);
+    const [asking, other] = ['+212600001005', '+212600001006'];
+    let mine = { uid: '', plain: '' };
+    let theirs = { uid: '', plain: '' };
+    try {
+      [mine, theirs] = await Promise.all([acceptedCall(app, asking), acceptedCall(app, other)]);
+      await eventually(() => [mine, theirs].every((c) => existsSync(`${c.plain}.age`) && !existsSync(c.plain)), 20000, 'both recordings encrypted');
+    } finally {
+      expect(await app.stop()).toBe(0);
+    }
+    const out = join(work, 'access-request');
+    const r = await runCli(['ledger', 'access', '--caller', asking, '--out', out, '--identity', id.dpo, '--json'], e);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(JSON.parse(r.stdout)).toMatchObject({ records: 1, recordings: 1, failures: [] });
+    const files = filesUnder(out);
+    expect(files).toContain(`recordings/${mine.uid}.wav`);
+    const copy = join(out, 'recordings', `${mine.uid}.wav`);
+    expect(statSync(copy).mode & 0o777).toBe(0o600);
+    expect(head(copy, 4).toString('latin1')).toBe('RIFF');
+    expect(Math.abs(soxStat(copy).hz - 1000)).toBeLessThan(100);
+    // Nothing of the other caller: no file named after their call, no mention of it or of either number in any file.
+    for (const f of files) {
+      const text = readFileSync(join(out, f)).toString('latin1');
+      expect([f, text.includes(theirs.uid)]).toEqual([f, false]);
+      expect([f, text.includes(other), text.includes(asking)]).toEqual([f, false, false]);
+    }
+    expect(files.some((f) => f.includes(theirs.uid))).toBe(false);
   }, 120000);
 });
