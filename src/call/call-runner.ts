@@ -10,7 +10,7 @@ import { UNIQUE_ID, type Language } from '../domain/vocabulary';
 import { decide, initialState } from './flow/machine';
 import type { Decision, Effect, FlowEvent, FlowSettings, FlowState, Phase, Summary, TimerName } from './flow/types';
 import type { Logger } from '../observability/logger';
-import type { CallControl, IncomingCall } from '../ports/call-control';
+import { isUncertain, type CallControl, type IncomingCall } from '../ports/call-control';
 import type { Clock } from '../ports/clock';
 import type { ConsentRecord, Ledger } from '../ports/ledger';
 import type { ChannelVariables } from '../ports/midcall';
@@ -112,10 +112,7 @@ export class CallRunner {
   private readonly playbacks = new Map<string, number>();
   private facts: CallFacts;
   private readonly observer: CallObserver;
-  /**
-   * Whether the channel is still in Stasis. Not the flow's business: once the flow has ended, a
-   * channel that hung up or left is one whose hand-back is not retried any more.
-   */
+  /** Whether the channel is still in Stasis: once the flow ended, a channel gone is not handed back again. */
   private channel: 'in-stasis' | 'gone' = 'in-stasis';
   readonly done: Promise<Summary>;
   private resolveDone!: (s: Summary) => void;
@@ -214,8 +211,10 @@ export class CallRunner {
         this.later(
           calls.answer(this.channelId).then(() => this.dispatch({ type: 'answered' })),
           (e) => {
-            this.log.warn('answer failed', { error: e.message });
-            this.dispatch({ type: 'answer-failed' });
+            // A loaded Asterisk answers late: go on; a prompt on a channel it did not answer is refused outright.
+            const late = isUncertain(e);
+            this.log.warn(late ? 'answer not confirmed in time; going on as answered' : 'answer failed', { error: e.message });
+            this.dispatch({ type: late ? 'answered' : 'answer-failed' });
           },
         );
         return;
@@ -228,8 +227,10 @@ export class CallRunner {
         this.hooks.onPlaybackStarted?.(playbackId, this);
         this.log.debug('play', { prompt: effect.prompt, lang: effect.lang });
         this.later(calls.play(this.channelId, playbackId, `${this.settings.profile.promptFolder}/${effect.prompt}`, effect.lang), (e) => {
-          this.log.warn('prompt could not be played', { prompt: effect.prompt, lang: effect.lang, error: e.message });
-          this.playbackFinished(playbackId, false);
+          // Slow, not refused: the prompt plays late and its PlaybackFinished comes; keys count meanwhile.
+          const late = isUncertain(e);
+          this.log.warn(late ? 'prompt not confirmed in time; waiting for Asterisk to play it' : 'prompt could not be played', { prompt: effect.prompt, lang: effect.lang, error: e.message });
+          if (!late) this.playbackFinished(playbackId, false);
         });
         return;
       }
@@ -376,9 +377,8 @@ export class CallRunner {
   }
 
   /**
-   * Continues the call at the dialplan place that sets the CONSENT_* variables and returns. A failed
-   * request is retried (Asterisk busy, connection lost) until it works, the channel is gone, or
-   * HAND_BACK_ATTEMPTS is reached: a caller is never left waiting in Stasis because of one error.
+   * Continues the call where the dialplan sets the CONSENT_* variables and returns, retried (Asterisk
+   * busy, connection lost) until it works, the channel is gone or HAND_BACK_ATTEMPTS is reached.
    */
   private async handBack(summary: Summary): Promise<void> {
     await this.tellAgentChannel(summary);

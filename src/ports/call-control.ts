@@ -1,9 +1,18 @@
 /** Control of one channel in Stasis. Implemented over ARI by adapters/ari. */
 import type { Language } from '../domain/vocabulary';
 
+/**
+ * A request Asterisk did not answer in time: it may still take effect (a loaded Asterisk plays the
+ * prompt late, its PlaybackFinished still comes). Requests reject with an error for which this is
+ * true only then; any other rejection is Asterisk's refusal.
+ */
+export function isUncertain(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { uncertain?: unknown }).uncertain === true;
+}
+
 export interface CallControl {
   answer(channelId: string): Promise<void>;
-  /** Starts `sound:<name>` in a language; resolves once Asterisk accepted the playback. */
+  /** Starts `sound:<name>` in a language; resolves once Asterisk accepted the playback (see isUncertain). */
   play(channelId: string, playbackId: string, sound: string, lang: Language): Promise<void>;
   stopPlayback(playbackId: string): Promise<void>;
   /** Leaves Stasis: at the priority after Stasis(), or at the given place of the dialplan. */

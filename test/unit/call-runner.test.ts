@@ -39,6 +39,42 @@ describe('call runner', () => {
     expect(t.ledger.outcomes[0]).toMatchObject({ outcome: 'accepted', digit: '1', language: 'ar', recording: { file: { path: expect.any(String) } }, noticeVersion: 'v1' });
   });
 
+  test('When Asterisk is too slow to confirm the answer and the notice, then the call goes on: the late notice and a key still lead to a recorded accept', async () => {
+    const fakes = fakeRunnerPorts();
+    const { logger, lines: log } = capturedLog();
+    const t = { ...fakes, runner: new CallRunner(testCall({ answered: false }), 'pseudo', fakes.ports, RUNNER_SETTINGS, logger), log };
+    const late = Object.assign(new Error('ARI play timed out after 3000 ms'), { uncertain: true });
+    t.calls.answer = async () => Promise.reject(Object.assign(new Error('ARI answer timed out after 3000 ms'), { uncertain: true }));
+    t.calls.play = async (_c, id, sound, lang) => {
+      t.calls.played.push(`${id}:${lang}:${sound}`);
+      if (sound.endsWith('/notice')) throw late;
+    };
+    t.runner.start();
+    await flush();
+    await flush();
+    expect(t.calls.played).toEqual(['1732800000.42-p1:ar:consent-ivr/notice']);
+    expect(t.log.some((l) => l.includes('prompt not confirmed in time; waiting for Asterisk to play it'))).toBe(true);
+    expect(t.log.some((l) => l.includes('answer not confirmed in time; going on as answered'))).toBe(true);
+    t.runner.digit('1');
+    t.decisionStore.resolve('redis');
+    await flush();
+    t.recStart.resolve({ mixMonitorId: '0x1' });
+    await flush();
+    t.runner.playbackFinished('1732800000.42-p2', true);
+    expect((await t.runner.done).outcome).toBe('accepted');
+    expect(t.recorder.started).toHaveLength(1);
+  });
+
+  test('When Asterisk refuses the notice outright, then nothing is recorded and the call goes on unrecorded', async () => {
+    const t = setup();
+    t.calls.play = async () => Promise.reject(new Error('ARI play failed: 404 Channel not found'));
+    t.runner.start();
+    await flush();
+    const summary = await t.runner.done;
+    expect(summary).toMatchObject({ outcome: 'error', reason: 'prompt-failed' });
+    expect(t.recorder.started).toHaveLength(0);
+  });
+
   test('When the caller accepts, then the observer is told where each ledger write went and the time from the accept to the recording', async () => {
     const stored: string[] = [];
     const recordingMs: number[] = [];

@@ -4,6 +4,8 @@ export class AriRequestError extends Error {
   constructor(
     message: string,
     readonly status?: number,
+    /** Asterisk did not answer in time: the request may still take effect (ports/call-control.ts isUncertain). */
+    readonly uncertain = false,
   ) {
     super(message);
     this.name = 'AriRequestError';
@@ -12,7 +14,7 @@ export class AriRequestError extends Error {
 
 export function withTimeout<T>(p: Promise<T> | PromiseLike<T>, ms: number, what: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new AriRequestError(`${what} timed out after ${ms} ms`)), ms);
+    const t = setTimeout(() => reject(new AriRequestError(`${what} timed out after ${ms} ms`, undefined, true)), ms);
     Promise.resolve(p).then(
       (v) => {
         clearTimeout(t);

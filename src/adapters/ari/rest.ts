@@ -60,7 +60,7 @@ export class AriRest {
           });
         },
       );
-      req.on('timeout', () => req.destroy(new AriRequestError(`ARI ${what} timed out after ${requestTimeoutMs} ms`)));
+      req.on('timeout', () => req.destroy(new AriRequestError(`ARI ${what} timed out after ${requestTimeoutMs} ms`, undefined, true)));
       req.on('error', (e) => reject(e instanceof AriRequestError ? e : new AriRequestError(`ARI ${what} failed: ${e.message}`)));
       req.end(json === undefined ? undefined : JSON.stringify(json));
     });
