@@ -4,7 +4,8 @@
  * wrong: the AMI secret, a prompt, Redis's persistence, the routine in the dialplan; and it warns when
  * several servers share the ledger while one makes UNIQUEIDs without asterisk.conf's systemname.
  */
-import { cpSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -25,11 +26,37 @@ beforeAll(() => sandbox());
 
 test('When the sandbox is up, then doctor passes every check with no --config, and says so', async () => {
   const r = await doctor();
-  const passed = /doctor: 12 check\(s\) passed \(([^)]*)\); 0 problem\(s\) — ready/.exec(r.out)?.[1]?.split(', ').sort();
-  expect(passed).toEqual(['ami', 'ari', 'clock', 'config', 'http', 'modules', 'prompts', 'recordings', 'redis', 'routine', 'systemname', 'checkpoints'].sort());
+  const passed = /doctor: 13 check\(s\) passed \(([^)]*)\); 0 problem\(s\) — ready/.exec(r.out)?.[1]?.split(', ').sort();
+  expect(passed).toEqual(['ami', 'ari', 'clock', 'config', 'encryption', 'http', 'modules', 'prompts', 'recordings', 'redis', 'routine', 'systemname', 'checkpoints'].sort());
   expect(r.out).not.toContain('PROBLEM');
+  // The sandbox's recordings are plain WAV files: a warning, not a problem.
+  expect(r.out).toMatch(/^warning encryption: recordings of every profile are not encrypted: each is a plain WAV on this disk/m);
   expect(r.code).toBe(0);
 }, 90000);
+
+test('When recordings are encrypted, then doctor does not warn; a recipients file holding a private key, or an age that is not there, is a problem', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'civr-doctor-age-'));
+  try {
+    const key = join(dir, 'dpo.key');
+    execFileSync('age-keygen', ['-o', key], { stdio: 'ignore' });
+    const good = join(dir, 'recipients.txt');
+    writeFileSync(good, execFileSync('age-keygen', ['-y', key]));
+    const ok = await doctor({ CONSENT_IVR_RECORDING_ENCRYPTION_RECIPIENTS_FILE: good });
+    expect(ok.out).not.toContain('encryption:');
+    expect(ok.out).toMatch(/doctor: 13 check\(s\) passed \([^)]*encryption/);
+    expect(ok.code).toBe(0);
+    const bad = join(dir, 'bad.txt');
+    writeFileSync(bad, readFileSync(key));
+    const wrong = await doctor({ CONSENT_IVR_RECORDING_ENCRYPTION_RECIPIENTS_FILE: bad });
+    expect(wrong.out).toMatch(/^PROBLEM encryption: profile default: .*bad\.txt: line 3 is a private key/m);
+    expect(wrong.code).toBe(1);
+    const noAge = await doctor({ CONSENT_IVR_RECORDING_ENCRYPTION_RECIPIENTS_FILE: good, CONSENT_IVR_RECORDING_ENCRYPTION_AGE: join(dir, 'no-such-age') });
+    expect(noAge.out).toMatch(/^PROBLEM encryption: recording\.encryption\.age: .*is not installed/m);
+    expect(noAge.code).toBe(1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 120000);
 
 test('When the AMI secret is wrong, then doctor fails naming AMI and the secret', async () => {
   const r = await doctor({ CONSENT_IVR_AMI_SECRET: 'not-the-secret' });
@@ -101,7 +128,7 @@ test('When two servers share the ledger and this one makes UNIQUEIDs without a s
     }
     const r = await doctor({ CONSENT_IVR_REDIS_URL: redis.url, CONSENT_IVR_SERVER_ID: 'srv-a' });
     expect(r.out).toMatch(/^warning systemname: this ledger holds the calls of several servers \(srv-a, srv-b\) and srv-a makes UNIQUEIDs without a system name: .*set systemname/m);
-    expect(r.out).toMatch(/doctor: 12 check\(s\) passed \([^)]*systemname[^)]*\); 0 problem\(s\)/);
+    expect(r.out).toMatch(/doctor: 13 check\(s\) passed \([^)]*systemname[^)]*\); 0 problem\(s\)/);
     expect(r.code).toBe(0);
   } finally {
     await redis.destroy();
@@ -124,7 +151,7 @@ test("When this host's log in Redis no longer extends what this host signed, the
     await ledger.close();
     const env = { CONSENT_IVR_REDIS_URL: redis.url, CONSENT_IVR_LEDGER_LOG: 'pbx-d', CONSENT_IVR_LEDGER_CHECKPOINT_FILE: checkpointFile, CONSENT_IVR_LEDGER_SIGNING_KEY: signingKey };
     expect((await runCli(['ledger', 'checkpoint'], env)).code).toBe(0);
-    expect((await doctor(env)).out).toMatch(/doctor: 12 check\(s\) passed \([^)]*checkpoints/);
+    expect((await doctor(env)).out).toMatch(/doctor: 13 check\(s\) passed \([^)]*checkpoints/);
     // Redis loses the log's last entry (and the checkpoints kept with it).
     const raw = new Redis(redis.url);
     try {
