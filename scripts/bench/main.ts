@@ -50,7 +50,7 @@ async function main(): Promise<void> {
     settings: { ...o, callerVars: undefined },
     machine: { cpus: cpus().length, node: process.version },
     code: gitState(),
-    perCallColumns: ['uniqueId', 'enter', 'heard', 'dtmfEnd', 'recStart', 'done', 'hangup', 'result', 'originateFailed'],
+    perCallColumns: ['uniqueId', 'enter', 'heard', 'dtmfEnd', 'recStart', 'done', 'hangup', 'result', 'originateFailed', 'lang'],
     phases,
     targets: tgts,
     service: { exitCode, problems: Object.fromEntries(problems), warnings: run.svc.warnings, errorLines: run.log.errors },

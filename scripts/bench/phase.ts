@@ -1,7 +1,7 @@
 /** One phase of a run: place a flow's calls, measure Asterisk, the service and the machine meanwhile, check what the calls left. */
 import { resolve } from 'node:path';
 import { until, promValue, stasisChannels } from '../../test/support';
-import { latencies, type CallRecord, type Flow } from './calls';
+import { confirmationLang, latencies, type CallRecord, type Flow } from './calls';
 import { checkLedger, stuckChannels, type LedgerCheck } from './checks';
 import { ProcSampler, cpuSeconds, machineCpu, threads } from './proc';
 import { sleep, waitQuiet, type AppLog, type Run } from './run';
@@ -177,7 +177,9 @@ export interface PhaseResult {
   originateSeconds: number;
   wallSeconds: number;
   peakCallsInFlow: number;
-  latencyMs: { dtmfToRecording: Summary; entryToPromptHeard: Summary; timeInFlow: Summary };
+  latencyMs: { dtmfToRecording: Summary; entryToPromptHeard: Summary; timeInFlow: Summary; keyToHandBack: Summary; handBackOverConfirmation: Summary };
+  /** The confirmation prompt's length (ms) in each language the calls were confirmed in. */
+  confirmationMs: Record<string, number | null>;
   missingEvents: ReturnType<typeof latencies>['missing'];
   results: Record<string, number>;
   originateFailures: number;
@@ -198,7 +200,7 @@ export async function phase(run: Run, flow: Flow, total: number, limit: number |
   console.log(`\n${flow}: ${total} calls${how} (machine ${quiet.quiet ? 'quiet' : 'NOT quiet'} after ${fmt(quiet.waitedS, 0)} s: ${quiet.otherChannels} other channels, ${fmt(quiet.busyPercentOfOneCore, 0)} % of a core busy)`);
   const m = await measure(run, flow, () => place(run, flow, total, limit));
   const calls = m.result.calls;
-  const lat = latencies(calls);
+  const lat = latencies(calls, (l) => run.confirmationMs(l));
   const result: PhaseResult = {
     flow,
     mode: limit === null ? 'burst' : 'soak',
@@ -207,7 +209,14 @@ export async function phase(run: Run, flow: Flow, total: number, limit: number |
     originateSeconds: m.result.originateMs / 1000,
     wallSeconds: m.wallSeconds,
     peakCallsInFlow: peakOverlap(calls.filter((c) => c.enter !== null).map((c) => ({ start: c.enter as number, end: c.done ?? c.hangup ?? Infinity }))),
-    latencyMs: { dtmfToRecording: summarise(lat.dtmfToRecordingMs), entryToPromptHeard: summarise(lat.entryToPromptHeardMs), timeInFlow: summarise(lat.flowMs) },
+    latencyMs: {
+      dtmfToRecording: summarise(lat.dtmfToRecordingMs),
+      entryToPromptHeard: summarise(lat.entryToPromptHeardMs),
+      timeInFlow: summarise(lat.flowMs),
+      keyToHandBack: summarise(lat.keyToHandBackMs),
+      handBackOverConfirmation: summarise(lat.handBackOverConfirmationMs),
+    },
+    confirmationMs: Object.fromEntries([...new Set(calls.filter((c) => c.done !== null).map(confirmationLang))].map((l) => [l, run.confirmationMs(l)])),
     missingEvents: lat.missing,
     results: calls.reduce<Record<string, number>>((r, c) => {
       const k = c.originateFailed ? 'originate-failed' : (c.result ?? 'none');
@@ -220,7 +229,7 @@ export async function phase(run: Run, flow: Flow, total: number, limit: number |
     machine: m.machine,
     checks: await check(run, flow, calls),
     breakdownMs: flow === 'app' ? breakdown(run.log, calls) : null,
-    perCall: calls.map((c) => [c.uniqueId, c.enter, c.heard, c.dtmfEnd, c.recStart, c.done, c.hangup, c.result, c.originateFailed]),
+    perCall: calls.map((c) => [c.uniqueId, c.enter, c.heard, c.dtmfEnd, c.recStart, c.done, c.hangup, c.result, c.originateFailed, c.lang]),
   };
   if (limit !== null) result.rssSeries = m.result.series;
   await run.hooks.afterPhase?.(result);

@@ -68,7 +68,13 @@ export function print(phases: PhaseResult[], tgts: Target[], profiles: ProfileSu
   console.log('');
   row(['', ...phases.flatMap((p) => [p.flow, '', '', ''])]);
   row(['metric (ms)', ...phases.flatMap(() => ['p50', 'p99', 'max', 'n'])]);
-  const labels = { dtmfToRecording: 'DTMF → MixMonitorStart', entryToPromptHeard: 'entry → first prompt heard', timeInFlow: 'time in flow (entry → return)' } as const;
+  const labels = {
+    dtmfToRecording: 'DTMF → MixMonitorStart',
+    entryToPromptHeard: 'entry → first prompt heard',
+    keyToHandBack: 'DTMF → hand-back (return)',
+    handBackOverConfirmation: '  less the confirmation prompt',
+    timeInFlow: 'time in flow (entry → return)',
+  } as const;
   for (const [key, label] of Object.entries(labels) as [keyof typeof labels, string][]) {
     row([label, ...phases.flatMap((p) => [fmt(p.latencyMs[key].p50), fmt(p.latencyMs[key].p99), fmt(p.latencyMs[key].max), String(p.latencyMs[key].n)])]);
   }

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { REPO, asteriskCli, requireSandbox, TestAmi, type LogLine, type SandboxStatus, type StartOptions } from '../../test/support';
+import { REPO, asteriskCli, promptSeconds, requireSandbox, TestAmi, type LogLine, type SandboxStatus, type StartOptions } from '../../test/support';
 import { CallTracker } from './calls';
 import { dropLedger } from './checks';
 import { ServiceGroup } from './instances';
@@ -47,7 +47,26 @@ export interface Run {
   log: AppLog;
   hooks: BenchHooks;
   asteriskPid: number;
+  /** The length (ms) of the sandbox's built `accepted` prompt in a language, or null when it has none. */
+  confirmationMs(lang: string): number | null;
   interrupted: boolean;
+}
+
+/** The sandbox's confirmation prompt lengths, read once per language. */
+function confirmationLengths(): (lang: string) => number | null {
+  const known = new Map<string, number | null>();
+  return (lang) => {
+    if (!known.has(lang)) {
+      let ms: number | null = null;
+      try {
+        ms = promptSeconds(lang as 'ar' | 'fr', 'accepted') * 1000;
+      } catch {
+        // no such prompt built in the sandbox
+      }
+      known.set(lang, ms);
+    }
+    return known.get(lang) ?? null;
+  };
 }
 
 /** Starts the Node floor under its own Stasis application; resolves once it is connected. */
@@ -112,7 +131,7 @@ export async function prepare(o: Options): Promise<Run> {
     const k = stamp[String(l.message)];
     if (k) log.at[k].set(l.call, Date.parse(String(l.timestamp)));
   });
-  const run: Run = { o, sb, runId, recDir, profDir, ami, tracker: new CallTracker(ami, runId), svc, floor, log, hooks, asteriskPid: sb.asterisk.pid, interrupted: false };
+  const run: Run = { o, sb, runId, recDir, profDir, ami, tracker: new CallTracker(ami, runId), svc, floor, log, hooks, asteriskPid: sb.asterisk.pid, confirmationMs: confirmationLengths(), interrupted: false };
   process.once('SIGINT', () => {
     run.interrupted = true;
     console.error('interrupted: stopping the service');
