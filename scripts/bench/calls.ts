@@ -101,7 +101,9 @@ export class CallTracker {
 
   /** Places one call; resolves once Asterisk queued the originate. */
   async place(seq: number, flow: Flow, script: CallScript, vars: Record<string, string>): Promise<CallRecord> {
-    const benchId = `${this.runId}-${flow}-${seq}`;
+    // A flow's later phases (the steps of --capacity) number their calls from 0 again: keep ids unique.
+    const first = `${this.runId}-${flow}-${seq}`;
+    const benchId = this.calls.has(first) ? `${first}.${this.calls.size}` : first;
     const c = { benchId, flow, base: null, uniqueId: null, originateFailed: null, result: null, lang: null, ...Object.fromEntries(STAMPS.map((s) => [s, null])) } as CallRecord;
     this.calls.set(benchId, c);
     const variables = {

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO } from '../../test/support';
 import type { CallScript, Flow } from './calls';
+import { DEFAULT_SEARCH, type SearchOptions } from './capacity';
 
 function positive(name: string, v: string | undefined): number {
   const n = Number(v);
@@ -46,18 +47,62 @@ export function benchRecipients(dir: string, runId: string): string {
   return file;
 }
 
-export function options() {
-  const { values: a } = parseArgs({
+/** What a run does: a burst (the default), a soak, a sustained rate, or the capacity search. */
+export type Mode = 'burst' | 'soak' | 'rate' | 'capacity';
+
+type Args = Record<string, string | boolean | undefined>;
+
+function modeOf(a: Args): Mode {
+  const given = (['soak', 'rate', 'capacity'] as const).filter((k) => a[k] !== undefined && a[k] !== false);
+  if (given.length > 1) throw new Error(`--${given.join(' and --')} cannot be combined`);
+  return given[0] ?? 'burst';
+}
+
+/**
+ * What each caller does. Burst and soak: the key 2 + U(0, 4) s after the answer (2 to 6 s into the
+ * Arabic notice), the agent 2 s after the hand-back. Sustained rate: the key 3 + U(0, 2) s after the
+ * answer, the confirmation (~5.5 s), then the agent stays 10 s while the call is recorded: ~20 s per
+ * call, so that R calls/s keep about 20 × R calls up. The caller stays `talk` seconds after the key (the
+ * agent's hang-up ends the call first).
+ */
+function scriptOf(a: Args, mode: Mode): CallScript {
+  const sustained = mode === 'rate' || mode === 'capacity';
+  const pick = (k: string, burst: string, rate: string) => (typeof a[k] === 'string' ? (a[k] as string) : sustained ? rate : burst);
+  const w1Jitter = Number(pick('w1-jitter', '4', '2'));
+  if (!Number.isFinite(w1Jitter) || w1Jitter < 0) throw new Error('--w1-jitter must be a number of seconds >= 0');
+  const agentSecs = Number(pick('agent-secs', '2', '10'));
+  if (!Number.isFinite(agentSecs) || agentSecs < 0) throw new Error('--agent-secs must be a number of seconds >= 0');
+  return { w1: positive('w1', pick('w1', '2', '3')), w1Jitter, key: '1', agentSecs, talk: positive('talk', pick('talk', '120', '30')) };
+}
+
+/** --capacity: the search's bounds (capacity.ts). */
+function searchOf(a: Args): SearchOptions {
+  const start = positive('capacity-start', String(a['capacity-start'] ?? DEFAULT_SEARCH.start));
+  const max = positive('capacity-max', String(a['capacity-max'] ?? DEFAULT_SEARCH.max));
+  if (max < start) throw new Error('--capacity-max must be at least --capacity-start');
+  const maxSteps = Math.round(positive('capacity-steps', String(a['capacity-steps'] ?? DEFAULT_SEARCH.maxSteps)));
+  return { start, max, min: start / 8, precision: DEFAULT_SEARCH.precision, maxSteps };
+}
+
+function parse() {
+  return parseArgs({
     options: {
       calls: { type: 'string', default: '400' },
       flows: { type: 'string', default: 'baseline,node,app' },
       soak: { type: 'boolean', default: false },
       'soak-calls': { type: 'string', default: '5000' },
       concurrency: { type: 'string', default: '200' },
-      w1: { type: 'string', default: '2' },
-      'w1-jitter': { type: 'string', default: '4' },
+      rate: { type: 'string' },
+      duration: { type: 'string', default: '60' },
+      capacity: { type: 'boolean', default: false },
+      'capacity-start': { type: 'string' },
+      'capacity-max': { type: 'string' },
+      'capacity-steps': { type: 'string' },
+      w1: { type: 'string' },
+      'w1-jitter': { type: 'string' },
       ramp: { type: 'string', default: '0' },
-      'agent-secs': { type: 'string', default: '2' },
+      'agent-secs': { type: 'string' },
+      talk: { type: 'string' },
       settle: { type: 'string', default: '5' },
       'sample-every': { type: 'string', default: '5' },
       out: { type: 'string', default: 'bench-results' },
@@ -73,14 +118,16 @@ export function options() {
       encrypt: { type: 'boolean', default: false },
     },
     strict: true,
-  });
-  const soak = a.soak === true;
-  // Each caller presses the key w1 + U(0, w1-jitter) s after the answer: by default 2 to 6 s into the 12 s
-  // Arabic notice. --w1-jitter 0 is the worst case: every key within the time it took to place the calls.
-  const w1Jitter = Number(a['w1-jitter']);
-  if (!Number.isFinite(w1Jitter) || w1Jitter < 0) throw new Error('--w1-jitter must be a number of seconds >= 0');
+  }).values;
+}
+
+export function options() {
+  const a = parse();
+  const mode = modeOf(a);
+  const soak = mode === 'soak';
   const rampMs = Number(a.ramp) * 1000;
   if (!Number.isFinite(rampMs) || rampMs < 0) throw new Error('--ramp must be a number of seconds >= 0');
+  if (rampMs > 0 && mode !== 'burst') throw new Error('--ramp is for a burst only');
   const flows = (soak ? 'app' : (a.flows ?? '')).split(',').map((f) => f.trim()) as Flow[];
   for (const f of flows) if (!['app', 'baseline', 'node'].includes(f)) throw new Error(`--flows: unknown flow ${f} (baseline, node, app)`);
   // What the caller sends: "silence" from the answer to the key (a phone's RTP); "talk" also a 1 kHz tone
@@ -88,10 +135,15 @@ export function options() {
   const caller = a.caller ?? 'silence';
   if (!['silence', 'talk', 'none'].includes(caller)) throw new Error(`--caller must be silence, talk or none, got ${caller}`);
   return {
+    mode,
     soak,
     calls: Math.round(positive(soak ? 'soak-calls' : 'calls', soak ? a['soak-calls'] : a.calls)),
     concurrency: soak ? Math.round(positive('concurrency', a.concurrency)) : null,
-    script: { w1: positive('w1', a.w1), w1Jitter, key: '1', agentSecs: Number(a['agent-secs']), talk: 120 } as CallScript,
+    /** --rate: calls per second; --duration: seconds of arrivals (each step of --capacity too). */
+    rate: mode === 'rate' ? positive('rate', a.rate) : null,
+    durationS: positive('duration', a.duration),
+    search: searchOf(a),
+    script: scriptOf(a, mode),
     settleMs: Number(a.settle) * 1000,
     rampMs,
     sampleEveryMs: positive('sample-every', a['sample-every']) * 1000,

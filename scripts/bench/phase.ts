@@ -9,17 +9,61 @@ import { fmt, peakOverlap, summarise, type Summary } from './stats';
 
 export type RssPoint = { t: number; completed: number; rssMb: number | null; heapUsedMb: number | null; heapTotalMb?: number | null; externalMb?: number | null };
 
+/**
+ * How a phase places its calls: all at once (or over --ramp), a soak of at most `limit` at a time, or
+ * a sustained arrival of `perSecond` calls a second for `seconds` (one every 1000 / perSecond ms).
+ */
+export type Load = { kind: 'burst'; calls: number } | { kind: 'soak'; calls: number; limit: number } | { kind: 'rate'; perSecond: number; seconds: number };
+
+/** The number of calls a load places. */
+export const callsOf = (l: Load): number => (l.kind === 'rate' ? Math.max(1, Math.round(l.perSecond * l.seconds)) : l.calls);
+
 interface Placed {
   calls: CallRecord[];
   originateMs: number;
   series: RssPoint[];
 }
 
-/** Places `total` calls of `flow`: all at once (or over --ramp), or in a soak at most `limit` at a time; resolves when they are over. */
-async function place(run: Run, flow: Flow, total: number, limit: number | null): Promise<Placed> {
+/** The variables of the i-th call of a flow: which Stasis application, where the floor records. */
+function callVars(run: Run, flow: Flow): (i: number) => Record<string, string> {
+  const { o, svc } = run;
+  if (flow === 'app') return (i) => ({ ...o.callerVars, __CONSENT_APP: svc.appFor(i) });
+  if (flow === 'node') return () => ({ ...o.callerVars, __CONSENT_APP: run.floor?.app ?? '' });
+  return () => ({ ...o.callerVars, __BASELINE_DIR: resolve(run.recDir, 'baseline') });
+}
+
+/**
+ * Places calls one by one at their times (t0 + i × everyMs). A sustained arrival does not wait for an
+ * originate to be queued before the next (arrivals do not slow down with Asterisk); --ramp does.
+ */
+async function placeSpread(run: Run, flow: Flow, total: number, everyMs: number, t0: number, out: Placed, awaitEach: boolean): Promise<void> {
+  const vars = callVars(run, flow);
+  const originating: Promise<unknown>[] = [];
+  for (let i = 0; i < total && !run.interrupted; i++) {
+    await sleep(Math.max(0, t0 + i * everyMs - Date.now()));
+    const placing = run.tracker.place(i, flow, run.o.script, vars(i)).then((c) => out.calls.push(c));
+    if (awaitEach) await placing;
+    else originating.push(placing);
+  }
+  await Promise.all(originating);
+  out.originateMs = Date.now() - t0;
+}
+
+/** How long a load may take before the calls still going are given up on (they count as unfinished). */
+function budgetMs(run: Run, load: Load): number {
+  const { script, rampMs } = run.o;
+  // A call lasts about w1 + prompts + agentSecs: give the slowest plenty of time.
+  const perCallMs = (script.w1 + script.w1Jitter + script.agentSecs + 30) * 1000;
+  const placing = load.kind === 'soak' ? perCallMs * Math.ceil(load.calls / load.limit) : load.kind === 'rate' ? load.seconds * 1000 + perCallMs : perCallMs + rampMs;
+  return placing + 120000;
+}
+
+/** Places the calls of a load; resolves when they are over. */
+async function place(run: Run, flow: Flow, load: Load): Promise<Placed> {
   const { o, svc, tracker } = run;
-  const vars = (i: number) =>
-    flow === 'app' ? { ...o.callerVars, __CONSENT_APP: svc.appFor(i) } : flow === 'node' ? { ...o.callerVars, __CONSENT_APP: run.floor?.app ?? '' } : { ...o.callerVars, __BASELINE_DIR: resolve(run.recDir, 'baseline') };
+  const total = callsOf(load);
+  const limit = load.kind === 'soak' ? load.limit : null;
+  const vars = callVars(run, flow);
   const t0 = Date.now();
   const out: Placed = { calls: [], originateMs: 0, series: [] };
   let placed = 0;
@@ -37,7 +81,7 @@ async function place(run: Run, flow: Flow, total: number, limit: number | null):
   tracker.onFinished = (c) => {
     if (c.flow !== flow) return;
     finished++;
-    if (limit !== null && finished % 500 === 0) console.log(`  ${finished} calls done, service RSS ${fmt(svc.rssMb())} MB`);
+    if (load.kind !== 'burst' && finished % 500 === 0) console.log(`  ${finished} calls done, service RSS ${fmt(svc.rssMb())} MB`);
     if (finished >= total) allDone();
     else if (limit !== null) launch();
   };
@@ -48,19 +92,11 @@ async function place(run: Run, flow: Flow, total: number, limit: number | null):
     const most = (name: string) => (ms ? Math.max(...ms.map((m) => promValue(m, name) / 2 ** 20)) : null);
     out.series.push({ ...p, heapUsedMb: most('consent_ivr_nodejs_heap_size_used_bytes'), heapTotalMb: most('consent_ivr_nodejs_heap_size_total_bytes'), externalMb: most('consent_ivr_nodejs_external_memory_bytes') });
   };
-  const sampler = limit === null ? null : setInterval(() => void sample(), o.sampleEveryMs);
-  if (limit === null && o.rampMs > 0) {
-    for (let i = 0; i < total && !run.interrupted; i++) {
-      await sleep(Math.max(0, t0 + (i * o.rampMs) / total - Date.now()));
-      const c = await tracker.place(placed++, flow, o.script, vars(i));
-      out.calls.push(c);
-    }
-    out.originateMs = Date.now() - t0;
-  } else launch();
-  // A call lasts about w1 + prompts + agentSecs: give the slowest plenty of time.
-  const perCallMs = (o.script.w1 + o.script.w1Jitter + o.script.agentSecs + 30) * 1000;
-  const budget = (limit === null ? perCallMs + o.rampMs : perCallMs * Math.ceil(total / limit)) + 120000;
-  await Promise.race([over, sleep(budget)]);
+  const sampler = load.kind === 'burst' ? null : setInterval(() => void sample(), o.sampleEveryMs);
+  if (load.kind === 'rate') await placeSpread(run, flow, total, 1000 / load.perSecond, t0, out, false);
+  else if (load.kind === 'burst' && o.rampMs > 0) await placeSpread(run, flow, total, o.rampMs / total, t0, out, true);
+  else launch();
+  await Promise.race([over, sleep(Math.max(0, t0 + budgetMs(run, load) - Date.now()))]);
   if (sampler) {
     clearInterval(sampler);
     out.series.push({ t: Date.now() - t0, completed: finished, rssMb: svc.rssMb(), heapUsedMb: null });
@@ -72,10 +108,11 @@ async function place(run: Run, flow: Flow, total: number, limit: number | null):
 
 export type Usage = ReturnType<ProcSampler['stop']>;
 
-/** CPU and memory of Asterisk, the service and the machine while `body` runs. */
+/** CPU and memory of Asterisk, Redis, the service and the machine while `body` runs. */
 async function measure<T>(run: Run, flow: Flow, body: () => Promise<T>) {
   const pid = run.asteriskPid;
   const ast = new ProcSampler(pid, 500).start();
+  const redisSampler = run.sb.redis.pid ? new ProcSampler(run.sb.redis.pid, 500).start() : null;
   const app = flow === 'app' ? run.svc.sample(500) : flow === 'node' ? new ProcSampler(run.floor?.proc.pid ?? -1, 500).start() : null;
   let threadsPeak = threads(pid) ?? 0;
   const threadTimer = setInterval(() => (threadsPeak = Math.max(threadsPeak, threads(pid) ?? 0)), 500);
@@ -88,15 +125,16 @@ async function measure<T>(run: Run, flow: Flow, body: () => Promise<T>) {
   const wallSeconds = (Date.now() - t0) / 1000;
   const asterisk = { ...ast.stop(), threadsPeak };
   const appUse: Usage | null = app?.stop() ?? null;
+  const redis: Usage | null = redisSampler?.stop() ?? null;
   const machine1 = machineCpu();
   const benchCpu = bench0 === null ? null : (cpuSeconds(process.pid) ?? bench0) - bench0;
   const busy = machine0 && machine1 ? machine1.busyS - machine0.busyS : null;
   const machine = {
     busyPercentOfAllCores: busy !== null && machine0 && machine1 ? (100 * busy) / Math.max(1e-9, machine1.totalS - machine0.totalS) : null,
-    othersCpuSeconds: busy === null ? null : Math.max(0, busy - (asterisk.cpuSeconds ?? 0) - (appUse?.cpuSeconds ?? 0) - (benchCpu ?? 0)),
+    othersCpuSeconds: busy === null ? null : Math.max(0, busy - (asterisk.cpuSeconds ?? 0) - (redis?.cpuSeconds ?? 0) - (appUse?.cpuSeconds ?? 0) - (benchCpu ?? 0)),
     benchCpuSeconds: benchCpu,
   };
-  return { result, wallSeconds, asterisk, appUse, machine };
+  return { result, wallSeconds, asterisk, redis, appUse, machine };
 }
 
 export interface Checks {
@@ -112,7 +150,7 @@ export interface Checks {
 }
 
 /** Every call decided (accepted, and for the app its flow logged as ended), no channel left, no ledger record lost. */
-async function check(run: Run, flow: Flow, calls: CallRecord[]): Promise<Checks> {
+async function check(run: Run, flow: Flow, calls: CallRecord[], journalWritesBefore: number): Promise<Checks> {
   const live = calls.filter((c) => !c.originateFailed);
   const undecided = live.filter((c) => !(c.result === 'accepted' && (flow !== 'app' || (c.uniqueId !== null && run.log.ended.has(c.uniqueId)))));
   const apps = flow === 'app' ? run.svc.apps : flow === 'node' && run.floor ? [run.floor.app] : [];
@@ -137,7 +175,7 @@ async function check(run: Run, flow: Flow, calls: CallRecord[]): Promise<Checks>
     return r.complete === r.expected && r;
   }, 10000, 500) || (await ledger());
   out.ledger = { ...lc, missing: lc.missing.length, mismatched: lc.mismatched.length, examples: [...lc.missing.slice(0, 5), ...lc.mismatched.slice(0, 5)] };
-  out.journalWrites = run.log.journalWrites;
+  out.journalWrites = run.log.journalWrites - journalWritesBefore;
   const ms = await run.svc.metrics().catch(() => null);
   if (ms) {
     const total = (name: string, labels: Record<string, string> = {}) => ms.reduce((a, m) => a + promValue(m, name, labels), 0);
@@ -171,10 +209,13 @@ function breakdown(log: AppLog, calls: CallRecord[]): Record<string, Summary> {
 
 export interface PhaseResult {
   flow: Flow;
-  mode: 'burst' | 'soak';
+  mode: Load['kind'];
+  load: Load;
   calls: number;
   quiet: Awaited<ReturnType<typeof waitQuiet>>;
   originateSeconds: number;
+  /** Calls per second from the first call's entry to the last's. */
+  arrivalPerSecond: number | null;
   wallSeconds: number;
   peakCallsInFlow: number;
   latencyMs: { dtmfToRecording: Summary; entryToPromptHeard: Summary; timeInFlow: Summary; keyToHandBack: Summary; handBackOverConfirmation: Summary };
@@ -185,6 +226,8 @@ export interface PhaseResult {
   originateFailures: number;
   unfinished: number;
   asterisk: Usage & { threadsPeak: number };
+  /** The sandbox's Redis (its pid from the sandbox status): the ledger's, and the Node floor's SET. */
+  redis: Usage | null;
   /** CPU and memory of the flow's Node process: consent-ivr, or the Node floor. */
   app: Usage | null;
   machine: Awaited<ReturnType<typeof measure>>['machine'];
@@ -194,21 +237,14 @@ export interface PhaseResult {
   perCall: (string | number | null)[][];
 }
 
-export async function phase(run: Run, flow: Flow, total: number, limit: number | null): Promise<PhaseResult> {
-  const quiet = await waitQuiet(run);
-  const how = limit ? `, at most ${limit} at a time` : run.o.rampMs > 0 ? ` placed over ${run.o.rampMs / 1000} s` : ' at once';
-  console.log(`\n${flow}: ${total} calls${how} (machine ${quiet.quiet ? 'quiet' : 'NOT quiet'} after ${fmt(quiet.waitedS, 0)} s: ${quiet.otherChannels} other channels, ${fmt(quiet.busyPercentOfOneCore, 0)} % of a core busy)`);
-  const m = await measure(run, flow, () => place(run, flow, total, limit));
-  const calls = m.result.calls;
+/** What the calls' timestamps give: the latencies, the confirmation lengths used, the events missing. */
+function callLatencies(run: Run, calls: CallRecord[]): Pick<PhaseResult, 'latencyMs' | 'confirmationMs' | 'missingEvents' | 'peakCallsInFlow' | 'arrivalPerSecond'> {
   const lat = latencies(calls, (l) => run.confirmationMs(l));
-  const result: PhaseResult = {
-    flow,
-    mode: limit === null ? 'burst' : 'soak',
-    calls: calls.length,
-    quiet,
-    originateSeconds: m.result.originateMs / 1000,
-    wallSeconds: m.wallSeconds,
+  const entered = calls.map((c) => c.enter).filter((t): t is number => t !== null);
+  const span = entered.length > 1 ? (Math.max(...entered) - Math.min(...entered)) / 1000 : 0;
+  return {
     peakCallsInFlow: peakOverlap(calls.filter((c) => c.enter !== null).map((c) => ({ start: c.enter as number, end: c.done ?? c.hangup ?? Infinity }))),
+    arrivalPerSecond: span > 0 ? (entered.length - 1) / span : null,
     latencyMs: {
       dtmfToRecording: summarise(lat.dtmfToRecordingMs),
       entryToPromptHeard: summarise(lat.entryToPromptHeardMs),
@@ -218,6 +254,30 @@ export async function phase(run: Run, flow: Flow, total: number, limit: number |
     },
     confirmationMs: Object.fromEntries([...new Set(calls.filter((c) => c.done !== null).map(confirmationLang))].map((l) => [l, run.confirmationMs(l)])),
     missingEvents: lat.missing,
+  };
+}
+
+function describe(run: Run, load: Load): string {
+  if (load.kind === 'soak') return `${load.calls} calls, at most ${load.limit} at a time`;
+  if (load.kind === 'rate') return `${fmt(load.perSecond, 2)} calls/s for ${load.seconds} s (${callsOf(load)} calls)`;
+  return `${load.calls} calls${run.o.rampMs > 0 ? ` placed over ${run.o.rampMs / 1000} s` : ' at once'}`;
+}
+
+export async function phase(run: Run, flow: Flow, load: Load): Promise<PhaseResult> {
+  const quiet = await waitQuiet(run);
+  console.log(`\n${flow}: ${describe(run, load)} (machine ${quiet.quiet ? 'quiet' : 'NOT quiet'} after ${fmt(quiet.waitedS, 0)} s: ${quiet.otherChannels} other channels, ${fmt(quiet.busyPercentOfOneCore, 0)} % of a core busy)`);
+  const journalWrites = run.log.journalWrites;
+  const m = await measure(run, flow, () => place(run, flow, load));
+  const calls = m.result.calls;
+  const result: PhaseResult = {
+    flow,
+    mode: load.kind,
+    load,
+    calls: calls.length,
+    quiet,
+    originateSeconds: m.result.originateMs / 1000,
+    wallSeconds: m.wallSeconds,
+    ...callLatencies(run, calls),
     results: calls.reduce<Record<string, number>>((r, c) => {
       const k = c.originateFailed ? 'originate-failed' : (c.result ?? 'none');
       return { ...r, [k]: (r[k] ?? 0) + 1 };
@@ -225,13 +285,14 @@ export async function phase(run: Run, flow: Flow, total: number, limit: number |
     originateFailures: calls.filter((c) => c.originateFailed).length,
     unfinished: calls.filter((c) => !c.originateFailed && c.hangup === null).length,
     asterisk: m.asterisk,
+    redis: m.redis,
     app: m.appUse,
     machine: m.machine,
-    checks: await check(run, flow, calls),
+    checks: await check(run, flow, calls, journalWrites),
     breakdownMs: flow === 'app' ? breakdown(run.log, calls) : null,
     perCall: calls.map((c) => [c.uniqueId, c.enter, c.heard, c.dtmfEnd, c.recStart, c.done, c.hangup, c.result, c.originateFailed, c.lang]),
   };
-  if (limit !== null) result.rssSeries = m.result.series;
+  if (load.kind !== 'burst') result.rssSeries = m.result.series;
   await run.hooks.afterPhase?.(result);
   return result;
 }
