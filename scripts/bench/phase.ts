@@ -238,8 +238,10 @@ export interface PhaseResult {
 }
 
 /** What the calls' timestamps give: the latencies, the confirmation lengths used, the events missing. */
-function callLatencies(run: Run, calls: CallRecord[]): Pick<PhaseResult, 'latencyMs' | 'confirmationMs' | 'missingEvents' | 'peakCallsInFlow' | 'arrivalPerSecond'> {
-  const lat = latencies(calls, (l) => run.confirmationMs(l));
+function callLatencies(run: Run, flow: Flow, calls: CallRecord[]): Pick<PhaseResult, 'latencyMs' | 'confirmationMs' | 'missingEvents' | 'peakCallsInFlow' | 'arrivalPerSecond'> {
+  // The Node floor plays no confirmation: it hands the call back right after MixMonitor.
+  const confirmation = flow === 'node' ? () => null : (l: string) => run.confirmationMs(l);
+  const lat = latencies(calls, confirmation);
   const entered = calls.map((c) => c.enter).filter((t): t is number => t !== null);
   const span = entered.length > 1 ? (Math.max(...entered) - Math.min(...entered)) / 1000 : 0;
   return {
@@ -252,7 +254,7 @@ function callLatencies(run: Run, calls: CallRecord[]): Pick<PhaseResult, 'latenc
       keyToHandBack: summarise(lat.keyToHandBackMs),
       handBackOverConfirmation: summarise(lat.handBackOverConfirmationMs),
     },
-    confirmationMs: Object.fromEntries([...new Set(calls.filter((c) => c.done !== null).map(confirmationLang))].map((l) => [l, run.confirmationMs(l)])),
+    confirmationMs: Object.fromEntries([...new Set(calls.filter((c) => c.done !== null).map(confirmationLang))].map((l) => [l, confirmation(l)])),
     missingEvents: lat.missing,
   };
 }
@@ -277,7 +279,7 @@ export async function phase(run: Run, flow: Flow, load: Load): Promise<PhaseResu
     quiet,
     originateSeconds: m.result.originateMs / 1000,
     wallSeconds: m.wallSeconds,
-    ...callLatencies(run, calls),
+    ...callLatencies(run, flow, calls),
     results: calls.reduce<Record<string, number>>((r, c) => {
       const k = c.originateFailed ? 'originate-failed' : (c.result ?? 'none');
       return { ...r, [k]: (r[k] ?? 0) + 1 };
