@@ -6,8 +6,10 @@
  *   heard      ChannelTalkingStart on the caller half (;1): the first prompt audio reached the caller
  *   dtmfEnd    DTMFEnd Direction: Received on ;2 (Read() and ARI both act on the end of the key)
  *   recStart   MixMonitorStart on ;2
- *   done       UserEvent ConsentBenchDone on ;2, right after the routine returned
+ *   done       UserEvent ConsentBenchDone on ;2, right after the routine returned (the hand-back)
  *   hangup     Hangup of ;2
+ *
+ * and, from ConsentBenchDone, the call's result and the language of its confirmation (CONSENT_LANG).
  */
 import { amiTimestampMs, originateLocal, type AmiEvent, type TestAmi } from '../../test/support';
 
@@ -17,7 +19,7 @@ export type Flow = 'app' | 'baseline' | 'node';
 const STAMPS = ['enter', 'heard', 'dtmfEnd', 'recStart', 'done', 'hangup'] as const;
 type Stamp = (typeof STAMPS)[number];
 
-export type CallRecord = { benchId: string; flow: Flow; base: string | null; uniqueId: string | null; originateFailed: string | null; result: string | null } & Record<Stamp, number | null>;
+export type CallRecord = { benchId: string; flow: Flow; base: string | null; uniqueId: string | null; originateFailed: string | null; result: string | null; lang: string | null } & Record<Stamp, number | null>;
 
 export interface CallScript {
   /** Seconds between the answer and the key. */
@@ -69,6 +71,8 @@ export class CallTracker {
       } else if (e.userevent === 'ConsentBenchDone') {
         c.done = ts;
         c.result = e.result ?? null;
+        // Empty from the dialplan floor (it sets no CONSENT_LANG) and from a dialplan loaded before Lang was added.
+        c.lang = e.lang || null;
       }
       return;
     }
@@ -97,8 +101,10 @@ export class CallTracker {
 
   /** Places one call; resolves once Asterisk queued the originate. */
   async place(seq: number, flow: Flow, script: CallScript, vars: Record<string, string>): Promise<CallRecord> {
-    const benchId = `${this.runId}-${flow}-${seq}`;
-    const c = { benchId, flow, base: null, uniqueId: null, originateFailed: null, result: null, ...Object.fromEntries(STAMPS.map((s) => [s, null])) } as CallRecord;
+    // A flow's later phases (the steps of --capacity) number their calls from 0 again: keep ids unique.
+    const first = `${this.runId}-${flow}-${seq}`;
+    const benchId = this.calls.has(first) ? `${first}.${this.calls.size}` : first;
+    const c = { benchId, flow, base: null, uniqueId: null, originateFailed: null, result: null, lang: null, ...Object.fromEntries(STAMPS.map((s) => [s, null])) } as CallRecord;
     this.calls.set(benchId, c);
     const variables = {
       __BENCHID: benchId,
@@ -122,11 +128,19 @@ export interface FlowLatencies {
   dtmfToRecordingMs: number[];
   entryToPromptHeardMs: number[];
   flowMs: number[];
+  /** The caller's key (DTMFEnd) → the routine returned to the dialplan (ConsentBenchDone). */
+  keyToHandBackMs: number[];
+  /** The same less the length of the call's confirmation prompt (its language's), when known. */
+  handBackOverConfirmationMs: number[];
   missing: { dtmf: number; recStart: number; heard: number; done: number };
 }
 
-export function latencies(calls: CallRecord[]): FlowLatencies {
-  const out: FlowLatencies = { dtmfToRecordingMs: [], entryToPromptHeardMs: [], flowMs: [], missing: { dtmf: 0, recStart: 0, heard: 0, done: 0 } };
+/** The language of a call's confirmation: the one the service reported, else Arabic (the floors play the Arabic one). */
+export const confirmationLang = (c: CallRecord): string => c.lang ?? 'ar';
+
+/** `confirmationMs(lang)`: the length of the confirmation prompt in that language (null: unknown). */
+export function latencies(calls: CallRecord[], confirmationMs: (lang: string) => number | null = () => null): FlowLatencies {
+  const out: FlowLatencies = { dtmfToRecordingMs: [], entryToPromptHeardMs: [], flowMs: [], keyToHandBackMs: [], handBackOverConfirmationMs: [], missing: { dtmf: 0, recStart: 0, heard: 0, done: 0 } };
   const span = (list: number[], from: number | null, to: number | null) => from !== null && to !== null && list.push(to - from);
   for (const c of calls.filter((x) => !x.originateFailed)) {
     out.missing.dtmf += c.dtmfEnd === null ? 1 : 0;
@@ -136,6 +150,9 @@ export function latencies(calls: CallRecord[]): FlowLatencies {
     span(out.dtmfToRecordingMs, c.dtmfEnd, c.recStart);
     span(out.entryToPromptHeardMs, c.enter, c.heard);
     span(out.flowMs, c.enter, c.done);
+    span(out.keyToHandBackMs, c.dtmfEnd, c.done);
+    const prompt = confirmationMs(confirmationLang(c));
+    if (prompt !== null) span(out.handBackOverConfirmationMs, c.dtmfEnd === null ? null : c.dtmfEnd + prompt, c.done);
   }
   return out;
 }

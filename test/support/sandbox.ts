@@ -44,7 +44,7 @@ export interface SandboxStatus {
   amiTest: { host: string; port: number; user: string; secret: string };
   /** Where SIP test callers (SIPp) send their INVITEs, and a number that reaches consent-example-inbound. */
   sip: { host: string; port: number; exten: string };
-  redis: { url: string; running: boolean };
+  redis: { url: string; running: boolean; pid: number | null };
   /** The service's control API with config/sandbox.yaml, and its bearer token file. */
   api: { url: string; tokenFile: string };
   recordingsDir: string;
@@ -104,6 +104,7 @@ export async function sandboxStatus(env = process.env): Promise<SandboxStatus> {
   const ari = { url: c.ARI_URL as string, user: c.ARI_USER as string, password: readSecret(p.secretsDir, 'ari-password'), app: c.ARI_APP as string };
   const amiHost = c.AMI_HOST as string;
   const amiPort = Number(c.AMI_PORT);
+  const redisPid = runningPid(join(p.runDir, 'redis.pid'), 'redis-server');
   const [info, amiUp, redisUp] = await Promise.all([
     pid && ari.password
       ? fetch(`${ari.url}/ari/asterisk/info`, { headers: { authorization: basicAuth(ari.user, ari.password) }, signal: AbortSignal.timeout(2000) })
@@ -111,14 +112,14 @@ export async function sandboxStatus(env = process.env): Promise<SandboxStatus> {
           .catch(() => null)
       : null,
     pid ? probe(amiHost, amiPort, null, /^Asterisk Call Manager/) : false,
-    runningPid(join(p.runDir, 'redis.pid'), 'redis-server') ? probe('127.0.0.1', redisPort, 'PING\r\n', /^\+PONG/) : false,
+    redisPid ? probe('127.0.0.1', redisPort, 'PING\r\n', /^\+PONG/) : false,
   ]);
   return {
     ari: { ...ari, running: info !== null },
     ami: { host: amiHost, port: amiPort, user: c.AMI_USER as string, secret: readSecret(p.secretsDir, 'ami-secret'), running: amiUp },
     amiTest: { host: amiHost, port: amiPort, user: c.AMI_TEST_USER as string, secret: readSecret(p.secretsDir, 'ami-test-secret') },
     sip: { host: c.SIP_HOST as string, port: Number(c.SIP_PORT), exten: c.SIP_EXTEN as string },
-    redis: { url: `redis://127.0.0.1:${redisPort}`, running: redisUp },
+    redis: { url: `redis://127.0.0.1:${redisPort}`, running: redisUp, pid: redisPid },
     api: { url: c.API_URL as string, tokenFile: join(p.secretsDir, 'api-token') },
     recordingsDir: p.recordingsDir,
     stateDir: p.state,
