@@ -7,32 +7,25 @@
  * --identity, are the recordings' tests'.)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { Redis } from 'ioredis';
-import { eventually, RedisServer } from '../support';
-import type { Config } from '../../src/config/schema';
-import { createLedger } from '../../src/service/ledger';
+import { RedisServer } from '../support';
 import { pseudonymise } from '../../src/ledger';
 import { parseCsv } from '../../src/ledger/format';
 import { runAccess } from '../../src/cli/access-command';
-import { runCheckpoint, runVerify } from '../../src/cli/evidence-commands';
+import { runVerify } from '../../src/cli/evidence-commands';
 import { runErase } from '../../src/cli/retention-commands';
-import { formatSigner, formatVerifier, generateSigner, verifierOf } from '../../src/evidence/checkpoint';
 import type { ConsentRecord } from '../../src/ports/ledger';
-import type { Outcome } from '../../src/call/flow/types';
-import { testRecord, testRecording, TEST_PROMPT_TEXTS, TEST_PSEUDONYM_KEY as KEY, testConfig } from '../support/records';
-import { captureIo, quietLogger, settableClock } from '../support/cli-io';
+import { testRecording, TEST_PROMPT_TEXTS, TEST_PSEUDONYM_KEY as KEY } from '../support/records';
+import { captureIo } from '../support/cli-io';
+import { fakeRecording, ledgerRecord, LedgerCases, seedLedger, type LedgerCase } from '../support/ledger-cases';
 
 const REPO = resolve(__dirname, '../..');
 
 const DAY = 86_400_000;
 const NOW = Math.floor(Date.now() / 1000) * 1000;
-/** The key the ledgers of these cases are signed with, as a service would sign them. */
-const SIGNER = generateSigner('access-test');
-
 /** The campaign profiles of these cases: the default (the top level) and `bank`, each its own controller and retention. */
 const LEGAL = {
   controller: 'Société Exemple SARL',
@@ -47,97 +40,24 @@ const PROFILES = {
   shop: { legal: { controller: 'Boutique Zénith', cndpReference: 'A-789-2026' }, ledger: { retentionDays: 60 } },
 };
 
-/** The signing key's public half in a file (ledger.trustedKeyFiles of a configuration without the key). */
-function publicKeyFile(e: { dir: string }): string {
-  const f = join(e.dir, 'ledger.pub');
-  writeFileSync(f, formatVerifier(verifierOf(SIGNER)));
-  return f;
-}
-
+const cases = new LedgerCases('access');
 let redis: RedisServer;
 let raw: Redis;
 let work: string;
-let seq = 0;
 
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), 'civr-access-'));
-  redis = await RedisServer.start({ persistence: false });
-  raw = new Redis({ port: redis.port, maxRetriesPerRequest: 1 });
+  await cases.start();
+  ({ redis, raw, work } = cases);
 });
 
-afterAll(async () => {
-  raw.disconnect();
-  await redis.destroy();
-  rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => cases.stop());
 
-interface Env {
-  config: Config;
-  prefix: string;
-  dir: string;
-  recordings: string;
-}
-
-function env(): Env {
-  seq += 1;
-  const prefix = `access${seq}:`;
-  const dir = join(work, `case${seq}`);
-  const recordings = join(dir, 'recordings');
-  mkdirSync(recordings, { recursive: true });
-  const config = testConfig(
-    {
-      server: { id: 'pbx-1' },
-      redis: { url: redis.url, keyPrefix: prefix, writeTimeoutMs: 2000 },
-      ledger: { log: 'main', journalPath: join(dir, 'journal.jsonl'), retentionDays: 180, replayIntervalMs: 500, checkpointFile: join(dir, 'checkpoints.jsonl') },
-      recording: { dir: recordings },
-      legal: LEGAL,
-      profiles: PROFILES,
-    },
-    dir,
-    { signingKey: formatSigner(SIGNER) },
-  );
-  return { config, prefix, dir, recordings };
-}
-
-function rec(i: number, enteredMs: number, outcome: Outcome, number: string, over: Partial<ConsentRecord> = {}): ConsentRecord {
-  const iso = (ms: number) => new Date(ms).toISOString();
-  return testRecord({
-    uniqueId: `${Math.floor(enteredMs / 1000)}.${i}`,
-    callerPseudonym: pseudonymise(number, KEY),
-    calledNumber: '+212522000000',
-    outcome,
-    digit: outcome === 'accepted' ? '1' : outcome === 'refused' ? '2' : null,
-    language: outcome === 'abandoned' ? null : 'fr',
-    attempts: 1,
-    enteredAt: iso(enteredMs),
-    noticeStartedAt: iso(enteredMs + 100),
-    decidedAt: outcome === 'abandoned' ? null : iso(enteredMs + 4000),
-    recording: null,
-    ...over,
-  });
-}
-
-/** A file standing for a call recording, in the case's recording.dir. */
-function fakeRecording(e: Env, name: string): string {
-  const p = join(e.recordings, name);
-  writeFileSync(p, 'RIFF fake wav');
-  return p;
-}
-
-/** Writes records through the real ledger, with its clock at each record's time. */
-async function seed(e: Env, records: ConsentRecord[]): Promise<void> {
-  const clock = settableClock(NOW);
-  const h = await createLedger(e.config, quietLogger, { clock });
-  await eventually(() => h.state() === 'up', 5000, 'the ledger to connect', 20);
-  for (const r of records) {
-    clock.set(Date.parse(r.enteredAt) + 5000);
-    if (r.outcome === 'accepted' || r.outcome === 'refused') await expect(h.ledger.recordDecision({ ...r, recording: null })).resolves.toBe('redis');
-    await expect(h.ledger.recordOutcome(r)).resolves.toBe('redis');
-  }
-  await h.close();
-  // The service signs its log while it adds entries.
-  expect(await runCheckpoint(e.config, { sign: true }, { io: captureIo().io })).toBe(0);
-}
+type Env = LedgerCase;
+const env = (): Env => cases.env(180, { server: { id: 'pbx-1' }, legal: LEGAL, profiles: PROFILES });
+const publicKeyFile = (e: { dir: string }): string => cases.publicKeyFile(e);
+const rec = ledgerRecord;
+/** Writes records through the real ledger, with its clock at each record's time, and signs the log. */
+const seed = (e: Env, records: ConsentRecord[]): Promise<void> => seedLedger(e, records, NOW);
 
 type Entry = [string, string[]];
 
