@@ -65,6 +65,25 @@ async function findSeal(store: AdminStore, uniqueId: string): Promise<Sealed | n
   return null;
 }
 
+/** A pass-through that hashes and counts what goes through it (read both once it has ended). */
+function counted(): { stream: Transform; sha256(): string; bytes(): number } {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let digest = '';
+  const stream = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      cb(null, chunk);
+    },
+    flush(cb) {
+      digest = hash.digest('hex');
+      cb();
+    },
+  });
+  return { stream, sha256: () => digest, bytes: () => bytes };
+}
+
 async function digestOf(path: string): Promise<{ sha256: string; size: number } | null> {
   const hash = createHash('sha256');
   let size = 0;
@@ -124,15 +143,7 @@ export async function decryptRecording(ctx: DecryptContext, uniqueId: string, id
 
 async function writePlaintext(cipher: RecordingCipher, identity: string, path: string, out: string, seal: Sealed & { encryption: NonNullable<RecordingSeal['encryption']> }): Promise<Decrypted> {
   const tmp = temporaryNameFor(out);
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const counting = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      cb(null, chunk);
-    },
-  });
+  const { stream: counting, sha256, bytes } = counted();
   const file = createWriteStream(tmp, { flags: 'wx', mode: 0o600 });
   const writing = pipeline(counting, file);
   try {
@@ -141,7 +152,7 @@ async function writePlaintext(cipher: RecordingCipher, identity: string, path: s
       throw e;
     });
     await writing;
-    if (hash.digest('hex') !== seal.encryption.plaintext.sha256 || bytes !== seal.encryption.plaintext.size) {
+    if (sha256() !== seal.encryption.plaintext.sha256 || bytes() !== seal.encryption.plaintext.size) {
       throw new DecryptRefused(`call ${seal.uniqueId}: the decrypted recording differs from the plaintext its seal states; not written`, 'damaged');
     }
     const h = await fsp.open(tmp, 'r+');
@@ -154,7 +165,7 @@ async function writePlaintext(cipher: RecordingCipher, identity: string, path: s
     if (e instanceof CipherError) throw new DecryptRefused(`call ${seal.uniqueId}: ${e.message}`, 'damaged');
     throw e;
   }
-  return { uniqueId: seal.uniqueId, out, bytes, durationMs: seal.durationMs, keyId: seal.encryption.keyId, sealedAt: seal.at };
+  return { uniqueId: seal.uniqueId, out, bytes: bytes(), durationMs: seal.durationMs, keyId: seal.encryption.keyId, sealedAt: seal.at };
 }
 
 /**
@@ -171,23 +182,15 @@ export async function copyPlainRecording(ctx: Omit<DecryptContext, 'cipher'>, un
   if (seal.server !== ctx.serverId) throw new DecryptRefused(`call ${uniqueId}: its recording is on server ${seal.server}; run this command there`, 'elsewhere');
   const path = join(ctx.recordingDir, seal.file);
   const tmp = temporaryNameFor(out);
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const counting = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      cb(null, chunk);
-    },
-  });
+  const { stream: counting, sha256, bytes } = counted();
   try {
     await pipeline(createReadStream(path), counting, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }));
-    if (hash.digest('hex') !== seal.sha256 || bytes !== seal.size) throw new DecryptRefused(`call ${uniqueId}: ${seal.file} differs from its seal of ${seal.at}; not copied`, 'changed');
+    if (sha256() !== seal.sha256 || bytes() !== seal.size) throw new DecryptRefused(`call ${uniqueId}: ${seal.file} differs from its seal of ${seal.at}; not copied`, 'changed');
     await fsp.rename(tmp, out);
   } catch (e) {
     await fsp.rm(tmp, { force: true });
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new DecryptRefused(`call ${uniqueId}: ${seal.file} is missing from ${ctx.recordingDir}`, 'changed');
     throw e;
   }
-  return { uniqueId, out, bytes, durationMs: seal.durationMs, keyId: '', sealedAt: seal.at };
+  return { uniqueId, out, bytes: bytes(), durationMs: seal.durationMs, keyId: '', sealedAt: seal.at };
 }
