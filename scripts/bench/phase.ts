@@ -234,7 +234,28 @@ export interface PhaseResult {
   checks: Checks;
   breakdownMs: Record<string, Summary> | null;
   rssSeries?: RssPoint[];
+  /** Soak: the service's timers, sockets and event listeners when idle before the calls and after them. */
+  resources?: { before: Resources | null; after: Resources | null };
   perCall: (string | number | null)[][];
+}
+
+/** What a soak counts of the service when no call is in progress (its /metrics). */
+export interface Resources {
+  timers: number;
+  sockets: number;
+  listeners: Record<string, number>;
+}
+
+/** The service's timers, sockets and listeners now (the largest instance), or null without metrics. */
+async function resourcesOf(run: Run): Promise<Resources | null> {
+  const ms = await run.svc.metrics().catch(() => null);
+  if (!ms || ms.length === 0) return null;
+  const most = (name: string, labels: Record<string, string> = {}) => Math.max(...ms.map((m) => promValue(m, name, labels)));
+  return {
+    timers: most('consent_ivr_nodejs_active_resources', { type: 'Timeout' }),
+    sockets: most('consent_ivr_nodejs_active_resources', { type: 'TCPSocketWrap' }) + most('consent_ivr_nodejs_active_resources', { type: 'TCPWRAP' }),
+    listeners: Object.fromEntries(['ari', 'ami', 'redis'].map((e) => [e, most('consent_ivr_event_listeners', { emitter: e })])),
+  };
 }
 
 /** What the calls' timestamps give: the latencies, the confirmation lengths used, the events missing. */
@@ -269,6 +290,8 @@ export async function phase(run: Run, flow: Flow, load: Load): Promise<PhaseResu
   const quiet = await waitQuiet(run);
   console.log(`\n${flow}: ${describe(run, load)} (machine ${quiet.quiet ? 'quiet' : 'NOT quiet'} after ${fmt(quiet.waitedS, 0)} s: ${quiet.otherChannels} other channels, ${fmt(quiet.busyPercentOfOneCore, 0)} % of a core busy)`);
   const journalWrites = run.log.journalWrites;
+  const soakOfApp = load.kind === 'soak' && flow === 'app';
+  const before = soakOfApp ? await resourcesOf(run) : null;
   const m = await measure(run, flow, () => place(run, flow, load));
   const calls = m.result.calls;
   const result: PhaseResult = {
@@ -295,6 +318,12 @@ export async function phase(run: Run, flow: Flow, load: Load): Promise<PhaseResu
     perCall: calls.map((c) => [c.uniqueId, c.enter, c.heard, c.dtmfEnd, c.recStart, c.done, c.hangup, c.result, c.originateFailed, c.lang]),
   };
   if (load.kind !== 'burst') result.rssSeries = m.result.series;
+  if (soakOfApp) {
+    // Idle again: the calls' timers and sockets are gone, the seals and checkpoints of the last ones done.
+    await until(async () => ((await run.svc.metrics().catch(() => [''])).every((t) => promValue(t, 'consent_ivr_calls_in_flow') === 0) ? true : undefined), 30000, 500);
+    await sleep(5000);
+    result.resources = { before, after: await resourcesOf(run) };
+  }
   await run.hooks.afterPhase?.(result);
   return result;
 }

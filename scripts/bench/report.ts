@@ -90,9 +90,19 @@ export function targets(phases: PhaseResult[]): Target[] {
       const v = series.filter((x) => x.completed >= (i * app.calls) / 5 && (i === 4 || x.completed < ((i + 1) * app.calls) / 5)).map((x) => x.rssMb ?? 0);
       return v.length ? Math.max(...v) : null;
     });
+    const r = app.resources;
+    if (r?.before && r.after) {
+      const { before: b, after: a } = r;
+      const grew = [['timers', b.timers, a.timers], ['sockets', b.sockets, a.sockets], ...Object.keys(a.listeners).map((k) => [`${k} listeners`, b.listeners[k] ?? 0, a.listeners[k] ?? 0])] as [string, number, number][];
+      out.push({
+        name: '(4) soak: no growth of event listeners, timers or sockets (idle before and after)',
+        met: grew.every(([, x, y]) => y <= x),
+        detail: grew.map(([n, x, y]) => `${n} ${x} → ${y}`).join(', '),
+      });
+    }
     out.push({
-      name: 'soak: RSS ≤ 150 MB and flat',
-      met: max === null ? null : max <= 150,
+      name: '(4) soak: RSS ≤ 120 MB and flat',
+      met: max === null ? null : max <= 120 && (growth === null || growth <= 1),
       detail: `max ${fmt(max)} MB; peak per fifth of the calls ${fifths.map((f) => fmt(f)).join(' / ')} MB; trend after warm-up ${fmt(growth, 2)} MB per 1,000 calls`,
     });
   }

@@ -23,6 +23,8 @@ export interface HealthSource {
   sealBacklog?(): number;
   /** The checkpointer refused to sign at its last attempt. */
   checkpointRefused?(): boolean;
+  /** Event listeners per client library's emitter (ari, ami, redis). */
+  listeners?(): Record<string, number>;
 }
 
 /** The calls in the flow, how they left it, and how long they took to decide and to leave. */
@@ -99,6 +101,15 @@ function linkMetrics(registers: Registry[], health: HealthSource): void {
   link('consent_ivr_ari_connected', 'ARI websocket connected (1) or not (0)', () => health.ari());
   link('consent_ivr_ami_connected', 'AMI connected (1) or not (0)', () => health.ami());
   link('consent_ivr_redis_connected', 'Redis reachable (1) or not (0)', () => health.redis());
+  new Gauge({
+    name: 'consent_ivr_event_listeners',
+    help: 'Event listeners on each client library (ari, ami, redis): flat over time, or something leaks',
+    labelNames: ['emitter'],
+    registers,
+    collect() {
+      for (const [emitter, n] of Object.entries(health.listeners?.() ?? {})) this.set({ emitter }, n);
+    },
+  });
   new Gauge({ name: 'consent_ivr_journal_backlog', help: 'Ledger entries waiting in the local journal', registers, collect() { this.set(health.journalBacklog()); } });
   new Counter({
     name: 'consent_ivr_ledger_append_conflicts_total',

@@ -22,5 +22,6 @@ export function healthOfParts(): BoundHealth {
     appendConflicts: () => parts?.appendConflicts?.() ?? 0,
     sealBacklog: () => parts?.sealBacklog?.() ?? 0,
     checkpointRefused: () => parts?.checkpointRefused?.() ?? false,
+    listeners: () => parts?.listeners?.() ?? {},
   };
 }

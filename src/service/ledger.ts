@@ -32,6 +32,8 @@ export interface LedgerHandle {
   onReady(fn: () => void): void;
   /** How Redis keeps data across a restart. */
   persistence(): Promise<Persistence>;
+  /** Listeners on the Redis client (a soak checks that they do not grow). */
+  emitterListeners(): number;
   close(): Promise<void>;
 }
 
@@ -95,6 +97,7 @@ export async function createLedger(config: Config, logger: Logger, opts: CreateL
     durable,
     state: () => durable.state(),
     persistence: () => persistence(client),
+    emitterListeners: () => client.eventNames().reduce((n, k) => n + client.listenerCount(k), 0),
     onReady: (fn) => {
       store.onReady(fn);
       if (store.isReady()) fn();

@@ -45,9 +45,8 @@ const RELOADED = new Set(['legal', 'prompts', 'flow', 'withdrawal', 'profiles', 
 /** Starts the service. `observer` (tests) is told what happens to calls, besides the metrics. */
 export async function startService(config: Config, warnings: string[] = [], log: Logger = createLogger(config.logging), observer?: ServiceObserver): Promise<Service> {
   for (const w of warnings) log.warn(w);
-  const first = preflight(config, log);
-  const { signer, trusted } = first;
-  let campaigns: Campaigns = first.campaigns;
+  const { signer, trusted, campaigns: firstCampaigns } = preflight(config, log);
+  let campaigns: Campaigns = firstCampaigns;
   let keyring = recipientsOf(config);
   const cipher = await cipherFor(config, keyring);
   const ledger = await openLedger(config, log, () => cataloguesOf(campaigns));
@@ -74,6 +73,7 @@ export async function startService(config: Config, warnings: string[] = [], log:
     appendConflicts: () => ledger.durable.appendConflicts(),
     sealBacklog: evidence.sealBacklog,
     checkpointRefused: evidence.checkpointRefused,
+    listeners: () => ({ ari: ari.emitterListeners(), ami: ami.emitterListeners(), redis: ledger.emitterListeners() }),
   });
 
   const server: Server | null = metrics ? await metrics.listen(config.metrics.host, config.metrics.port) : null;

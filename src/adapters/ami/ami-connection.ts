@@ -41,6 +41,8 @@ export function assertSafeAmiValue(key: string, value: string): void {
 }
 
 interface RawManager {
+  eventNames?(): (string | symbol)[];
+  listenerCount?(event: string | symbol): number;
   connect(port: number, host: string, cb: (err: Error | null) => void): void;
   login(cb: (err: unknown) => void): void;
   action(action: Record<string, string>, cb: (err: unknown, res: Record<string, unknown>) => void): string;
@@ -54,6 +56,13 @@ const MAX_BACKOFF_MS = 5000;
 
 export class AmiConnection extends EventEmitter {
   private manager: RawManager | null = null;
+
+  /** Listeners on this connection and on asterisk-manager's (a soak checks that they do not grow). */
+  emitterListeners(): number {
+    const count = (e: Pick<EventEmitter, 'eventNames' | 'listenerCount'>) => e.eventNames().reduce((n, k) => n + e.listenerCount(k), 0);
+    const m = this.manager;
+    return count(this) + (m?.eventNames && m.listenerCount ? count(m as Pick<EventEmitter, 'eventNames' | 'listenerCount'>) : 0);
+  }
   private stateValue: AmiState = 'connecting';
   private backoffMs = 200;
   private retry: NodeJS.Timeout | null = null;

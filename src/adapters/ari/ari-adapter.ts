@@ -63,6 +63,11 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource,
     this.callEvents = callEvents(this, log);
   }
 
+  /** Listeners on this adapter and on ari-client's client (a soak checks that they do not grow). */
+  emitterListeners(): number {
+    return listenerTotal(this) + (this.client ? listenerTotal(this.client as unknown as EventEmitter) : 0);
+  }
+
   get state(): AriState {
     return this.stateValue;
   }
@@ -300,4 +305,8 @@ function closeSocket(c: AriClient, log: Logger): void {
   } catch (e) {
     log.debug('closing an ARI websocket failed', { error: (e as Error).message });
   }
+}
+
+function listenerTotal(e: EventEmitter): number {
+  return e.eventNames().reduce((n, k) => n + e.listenerCount(k), 0);
 }
