@@ -113,6 +113,8 @@ export function createRedisClient(s: RedisSettings, logger: Logger, opts: Client
     connectionName: `consent-ivr-${opts.role}`,
     // RESP2: flat replies (ZRANGE … WITHSCORES, XINFO) whatever the server's default protocol.
     protocol: 2,
+    // The service's commands of one tick (the calls of a burst, the workers' reads) go out in one write.
+    enableAutoPipelining: opts.role === 'app',
   };
   let client: RedisClient;
   switch (s.mode) {
