@@ -18,6 +18,10 @@ import { AstDbMidCallQueue } from './astdb-queue';
 import { listenApi } from './control-api';
 import { MidCallInbox } from './inbox';
 
+/** The AMI events the inbox listens for (matched by Asterisk against each event's text): the dialplan's nudges. */
+export const MIDCALL_EVENT_FILTER = 'UserEvent: ConsentIvr(Withdrawn|Pause)';
+const NUDGE = /^ConsentIvr(Withdrawn|Pause)$/i;
+
 export interface MidCallWiring {
   config: Config;
   /** The campaign profiles in force (they change on a reload). */
@@ -58,7 +62,7 @@ export function wireMidCall(w: MidCallWiring): MidCallPart {
   );
   // The dialplan announces what it queued (UserEvent, the only events this AMI user may read).
   w.ami.on('event', (ev: Record<string, unknown>) => {
-    if (String(ev.event) === 'UserEvent' && /^ConsentIvr(Withdrawn|Pause)$/i.test(String(ev.userevent)) && ev.app === config.ari.app) inbox.nudge();
+    if (String(ev.event) === 'UserEvent' && NUDGE.test(String(ev.userevent)) && ev.app === config.ari.app) inbox.nudge();
   });
   let api: Server | null = null;
   return {

@@ -1,6 +1,7 @@
 /** The service's links: the ledger over Redis, AMI and ARI, each opened with what it reports at start. */
 import { AmiConnection } from '../adapters/ami/ami-connection';
 import { AriAdapter } from '../adapters/ari/ari-adapter';
+import { MIDCALL_EVENT_FILTER } from '../midcall/wire';
 import { ConfigError } from '../config/load';
 import type { Config } from '../config/schema';
 import type { NoticeCatalogue } from '../ledger';
@@ -36,7 +37,7 @@ export async function openLedger(config: Config, log: Logger, catalogues: () => 
  */
 export async function connectAmi(config: Config, log: Logger, onRefused: () => void): Promise<AmiConnection> {
   const ami = new AmiConnection(
-    { host: config.ami.host, port: config.ami.port, user: config.ami.user, secret: config.secrets.amiSecret, actionTimeoutMs: config.ami.actionTimeoutMs, events: true },
+    { host: config.ami.host, port: config.ami.port, user: config.ami.user, secret: config.secrets.amiSecret, actionTimeoutMs: config.ami.actionTimeoutMs, events: true, eventFilter: MIDCALL_EVENT_FILTER },
     log.child({ component: 'ami' }),
   );
   const first = await Promise.race([

@@ -107,3 +107,35 @@ describe('a call through the service', () => {
     expect(application?.events_disallowed).toEqual([]);
   });
 });
+
+describe("the service's AMI events", () => {
+  test('When the service logs in to AMI, then Asterisk sends it only the dialplan\'s withdrawal and pause nudges, not the other user events of the PBX', async () => {
+    const { AmiConnection } = await import('../../src/adapters/ami/ami-connection');
+    const { createLogger } = await import('../../src/observability/logger');
+    const { MIDCALL_EVENT_FILTER } = await import('../../src/midcall/wire');
+    const lines: string[] = [];
+    const log = createLogger({ level: 'warn', format: 'json' }, new (await import('node:stream')).Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }));
+    const service = new AmiConnection({ ...sandbox().ami, actionTimeoutMs: 5000, events: true, eventFilter: MIDCALL_EVENT_FILTER }, log);
+    const tester = new TestAmi();
+    const got: string[] = [];
+    service.on('event', (e: Record<string, string>) => {
+      if (e.event === 'UserEvent') got.push(e.userevent as string);
+    });
+    await Promise.all([service.start(), tester.start()]);
+    try {
+      const tag = randomUUID();
+      for (const name of ['ConsentBenchEnter', 'ConsentIvrWithdrawn', 'QueueCallerJoin', 'ConsentIvrPause', 'ConsentIvrPauseLate']) {
+        await tester.conn.action('UserEvent', { UserEvent: name, Tag: tag });
+      }
+      await tester.conn.action('UserEvent', { UserEvent: 'ConsentIvrWithdrawn', Tag: `${tag}-last` });
+      await tester.waitFor((e) => e.userevent === 'ConsentIvrWithdrawn' && e.tag === `${tag}-last`, 5000, 'the last user event');
+      await new Promise((r) => setTimeout(r, 300));
+      // PauseLate matches the filter's prefix; the inbox itself ignores it.
+      expect(got).toEqual(['ConsentIvrWithdrawn', 'ConsentIvrPause', 'ConsentIvrPauseLate', 'ConsentIvrWithdrawn']);
+      expect(lines.join('')).not.toMatch(/event filter not set/);
+    } finally {
+      service.close();
+      tester.close();
+    }
+  });
+});

@@ -17,6 +17,12 @@ export interface AmiSettings {
   actionTimeoutMs: number;
   /** Whether this connection receives events (the app does not need them). */
   events?: boolean;
+  /**
+   * With events: the only events wanted, as an AMI filter (a regular expression Asterisk matches
+   * against each event's text). Set on every login with the Filter action: Asterisk then sends
+   * nothing else, which spares this process reading and parsing every other event of the PBX.
+   */
+  eventFilter?: string;
 }
 
 export class AmiError extends Error {
@@ -138,9 +144,35 @@ export class AmiConnection extends EventEmitter {
         this.backoffMs = 200;
         this.firstError = null;
         this.log.info('AMI connected', { host, port });
-        this.setState('up');
+        this.filterEvents(m, () => this.setState('up'));
       });
     });
+  }
+
+  /**
+   * Asks Asterisk for the wanted events only, before the connection is said up; a refusal (a user
+   * without the `system` write permission) or no answer in time costs only CPU: it goes on unfiltered.
+   */
+  private filterEvents(m: RawManager, then: () => void): void {
+    const filter = this.settings.events ? this.settings.eventFilter : undefined;
+    if (filter === undefined) return then();
+    let done = false;
+    const finish = (error: string | null) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (error !== null) this.log.warn('AMI event filter not set; every event this user may read will be received', { error });
+      if (m === this.manager) then();
+    };
+    const timer = setTimeout(() => finish(`no answer within ${this.settings.actionTimeoutMs} ms`), this.settings.actionTimeoutMs);
+    try {
+      assertSafeAmiValue('Filter', filter);
+      m.action({ action: 'Filter', operation: 'Add', filter, actionid: `civr-${randomUUID()}` }, (err) =>
+        finish(err ? String((err as Record<string, unknown>).message ?? 'refused') : null),
+      );
+    } catch (e) {
+      finish((e as Error).message);
+    }
   }
 
   private scheduleReconnect(m: RawManager): void {
