@@ -3,4 +3,4 @@ export { AgentActions } from './agent-actions';
 export { AmiChannelVariables, AstDbMidCallQueue } from './astdb-queue';
 export { listenApi } from './control-api';
 export { MidCallInbox } from './inbox';
-export { wireMidCall, type MidCallPart, type MidCallWiring } from './wire';
+export { MIDCALL_EVENT_FILTER, wireMidCall, type MidCallPart, type MidCallWiring } from './wire';

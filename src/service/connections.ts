@@ -1,7 +1,7 @@
 /** The service's links: the ledger over Redis, AMI and ARI, each opened with what it reports at start. */
 import { AmiConnection } from '../adapters/ami/ami-connection';
 import { AriAdapter } from '../adapters/ari/ari-adapter';
-import { MIDCALL_EVENT_FILTER } from '../midcall/wire';
+import { MIDCALL_EVENT_FILTER } from '../midcall';
 import { ConfigError } from '../config/load';
 import type { Config } from '../config/schema';
 import type { NoticeCatalogue } from '../ledger';

@@ -112,7 +112,7 @@ describe("the service's AMI events", () => {
   test('When the service logs in to AMI, then Asterisk sends it only the dialplan\'s withdrawal and pause nudges, not the other user events of the PBX', async () => {
     const { AmiConnection } = await import('../../src/adapters/ami/ami-connection');
     const { createLogger } = await import('../../src/observability/logger');
-    const { MIDCALL_EVENT_FILTER } = await import('../../src/midcall/wire');
+    const { MIDCALL_EVENT_FILTER } = await import('../../src/midcall');
     const lines: string[] = [];
     const log = createLogger({ level: 'warn', format: 'json' }, new (await import('node:stream')).Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }));
     const service = new AmiConnection({ ...sandbox().ami, actionTimeoutMs: 5000, events: true, eventFilter: MIDCALL_EVENT_FILTER }, log);
