@@ -270,7 +270,7 @@ export class AriAdapter extends EventEmitter implements CallControl, CallSource,
     return this.getVariable(channel, 'CHANNEL(linkedid)');
   }
 
-  private rest(method: string, path: string, query: Record<string, string>, what: string, json?: unknown): Promise<string> {
+  private rest(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, query: Record<string, string>, what: string, json?: unknown): Promise<string> {
     if (this.stateValue !== 'up') return Promise.reject(new AriRequestError(`ARI is not connected (${this.stateValue})`));
     return this.http.request(method, path, query, what, json);
   }
