@@ -92,10 +92,19 @@ export interface AppenderOptions {
 
 const DEFAULTS: AppenderOptions = { batchMax: 512, maxConflicts: 100, clock: systemClock };
 
+/** Calls whose last entry this appender remembers (it wrote it): the most recent ones. */
+const KNOWN_CALLS = 20_000;
+
 export class ChainAppender {
   private queue: Job[] = [];
   private running: Promise<void> | null = null;
   private head: LogHead | null = null;
+  /**
+   * The last entry of the calls this appender wrote about, as their records keep it: the next entry
+   * about such a call is sent without reading the record first. Only a hint: the store compares each
+   * record's `last` before it writes, and a call another writer moved is refused, forgotten and read.
+   */
+  private readonly known = new Map<string, CallHead>();
   /** Conflicts met so far (another writer had moved the head). */
   conflicts = 0;
   /** When the batch in flight was sent; null when none is. */
@@ -185,12 +194,15 @@ export class ChainAppender {
       const head = this.head ?? (await this.store.head());
       // An empty log (new, or emptied by a loss) says so in the ledger's list of logs.
       if (head.seq === 0) await this.store.registerSelf();
-      const ids = [...new Set(items.flatMap((i) => (i.record ? [i.record.uniqueId] : [])))];
-      const calls: CallHead[] = ids.length > 0 ? await this.store.callHeads(ids) : [];
+      const calls = await this.callHeadsOf(items);
       const entries = linkEntries(head, items, new Map(calls.map((c) => [c.uniqueId, c.prev])));
       const tree = extendTree(head.tree, entries);
-      const r = await this.store.append(head, entries, items, tree, trim, calls);
+      const r = await this.store.append(head, entries, items, tree, trim, calls).catch((e: unknown) => {
+        this.forget(items); // unknown whether it was applied
+        throw e;
+      });
       if (r.status === 'ok') {
+        this.remember(items, entries);
         const last = entries[entries.length - 1];
         this.head = last ? { seq: last.seq, hash: last.hash, tree } : head;
         return new Map(items.map((item, i) => [item, (entries[i] as ChainEntry).seq]));
@@ -200,15 +212,74 @@ export class ChainAppender {
         items = items.filter((i) => !dup.has(i.eventId));
         this.head = head;
       } else {
+        // A head this appender remembered or assumed, refused: read it (not another writer's doing, as far as is known).
+        const hint = r.status === 'call-conflict' && this.hinted.has(r.uniqueId);
+        if (r.status === 'call-conflict') {
+          this.known.delete(r.uniqueId);
+          this.read.add(r.uniqueId);
+        }
         if (r.status === 'conflict') {
           if (this.head !== null && r.head.seq < this.head.seq) this.opts.onRegression?.(this.head.seq, r.head.seq);
           this.head = r.head;
         } else this.head = head;
-        this.conflicts += 1;
-        this.opts.onConflict?.();
+        if (!hint) {
+          this.conflicts += 1;
+          this.opts.onConflict?.();
+        }
         if (attempt + 1 >= this.opts.maxConflicts) throw new ChainConflictError(attempt + 1);
       }
     }
     return new Map();
+  }
+
+  /** Calls the store refused a remembered or assumed head for: read from the store next time. */
+  private readonly read = new Set<string>();
+  /** Calls of the batch being sent whose heads were remembered or assumed, not read. */
+  private hinted = new Set<string>();
+
+  /**
+   * The heads of the calls of `items`: remembered, assumed empty for a call's first entry, or read
+   * from the store (one round trip, only when some call is neither).
+   */
+  private async callHeadsOf(items: readonly AppendItem[]): Promise<CallHead[]> {
+    const heads = new Map<string, CallHead>();
+    const unknown: string[] = [];
+    this.hinted = new Set();
+    for (const { record } of items) {
+      if (!record || heads.has(record.uniqueId) || unknown.includes(record.uniqueId)) continue;
+      const id = record.uniqueId;
+      const known = this.read.has(id) ? undefined : this.known.get(id);
+      if (known) heads.set(id, known);
+      else if (record.first && !this.read.has(id)) heads.set(id, { uniqueId: id, prev: null, stored: '' });
+      else {
+        unknown.push(id);
+        continue;
+      }
+      this.hinted.add(id);
+    }
+    if (unknown.length > 0) {
+      for (const h of await this.store.callHeads(unknown)) heads.set(h.uniqueId, h);
+      for (const id of unknown) this.read.delete(id);
+    }
+    return [...heads.values()];
+  }
+
+  /** Remembers each call's last entry among those just appended. */
+  private remember(items: readonly AppendItem[], entries: readonly ChainEntry[]): void {
+    items.forEach((item, i) => {
+      const id = item.record?.uniqueId;
+      const e = entries[i];
+      if (id === undefined || !e) return;
+      this.known.delete(id); // re-inserted last: the Map's order is the eviction order
+      this.known.set(id, { uniqueId: id, prev: { seq: e.seq, hash: e.hash }, stored: `${e.seq}:${e.hash}` });
+    });
+    for (const id of this.known.keys()) {
+      if (this.known.size <= KNOWN_CALLS) break;
+      this.known.delete(id);
+    }
+  }
+
+  private forget(items: readonly AppendItem[]): void {
+    for (const { record } of items) if (record) this.known.delete(record.uniqueId);
   }
 }

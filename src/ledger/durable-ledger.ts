@@ -60,6 +60,7 @@ export function eventFor(kind: JournalKind, record: ConsentRecord, at: string, e
       enteredMs: Date.parse(record.enteredAt),
       callerPseudonym: record.callerPseudonym,
       callerIndex: 'add',
+      ...(kind === 'decision' ? { first: true } : {}),
     },
   };
 }

@@ -155,6 +155,12 @@ export interface RecordWrite {
   /** Caller index to add the record to, or remove it from (erasure). Empty pseudonym: none. */
   callerPseudonym: string;
   callerIndex: 'add' | 'remove';
+  /**
+   * The writer expects this to be the call's first entry (a decision): the appender may then send it
+   * without reading the call's record first. The store still compares the record's `last` (it must be
+   * absent), so a call that has entries after all is refused ('call-conflict') and read, then retried.
+   */
+  first?: boolean;
 }
 
 /** One event to append: its chain entry body, plus optionally the record it writes. */

@@ -3,7 +3,7 @@
  * must pass: the Redis store (test/e2e/ledger-store-redis.test.ts) and the in-memory one the unit
  * tests use (test/unit/ledger-store-memory.test.ts). Not a test file itself: it is called by those.
  */
-import { extendTree, linkEntries } from '../../src/ledger/appender';
+import { ChainAppender, extendTree, linkEntries } from '../../src/ledger/appender';
 import { buildEntries, EMPTY_HEAD, entryId, GENESIS } from '../../src/ledger/chain';
 import type { Hold } from '../../src/ledger/holds';
 import { INDEX_ONLY, STAGE, type AdminStore, type AppendItem, type RecordWrite, type TrimRequest } from '../../src/ledger/types';
@@ -62,6 +62,39 @@ export function ledgerStoreContract(name: string, makeStore: () => AdminStore | 
       const entries = linkEntries(head, [item('e', w('e'))], new Map(stale.map((x) => [x.uniqueId, x.prev])));
       expect(await store.append(head, entries, [item('e', w('e'))], extendTree(head.tree, entries), undefined, stale)).toEqual({ status: 'call-conflict', uniqueId: 'u1' });
       expect((await store.head()).seq).toBe(4);
+    });
+
+    test("When an appender sends a call's entries from what it remembers, or a decision as the call's first, then it reads no record; where another writer moved the call, or the \"first\" entry is not, the store refuses it and the entry links after the real last one", async () => {
+      let reads = 0;
+      const counted = new Proxy(store, {
+        get(target, prop, receiver) {
+          if (prop === 'callHeads') return (ids: string[]) => ((reads += ids.length), target.callHeads(ids));
+          const v: unknown = Reflect.get(target, prop, receiver);
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      });
+      const mine = new ChainAppender(counted);
+      const other = new ChainAppender(store); // another instance, or the CLI
+      const rec = (id: string, first = false) => write(id, STAGE.outcome, { json: `{"n":"${id}"}`, ...(first ? { first: true } : {}) });
+      const prevOf = async (seq: number) => JSON.parse(String((await store.entriesAfter(seq - 1, 1))[0]?.body)).callPrev as { seq: number } | null;
+      await mine.submit(item('d1', rec('u1', true))).done;
+      await mine.submit(item('o1', rec('u1'))).done;
+      expect(reads).toBe(0);
+      expect(await prevOf(1)).toBeNull();
+      expect(await prevOf(2)).toMatchObject({ seq: 1 });
+      // Another writer appends about u1: the remembered head is refused, read, and the entry links after the other's.
+      await other.submit(item('x1', rec('u1'))).done;
+      await mine.submit(item('w1', rec('u1'))).done;
+      expect(reads).toBe(1);
+      expect(await prevOf(4)).toMatchObject({ seq: 3 });
+      // A "first" entry of a call that has entries already (written by the other writer).
+      await other.submit(item('x2', rec('u2'))).done;
+      await mine.submit(item('d2', rec('u2', true))).done;
+      expect(reads).toBe(2);
+      expect(await prevOf(6)).toMatchObject({ seq: 5 });
+      // Refused hints are not another writer's appends; the head moved by the other writer is one each time.
+      expect(mine.conflicts).toBe(2);
+      expect((await store.head()).seq).toBe(6);
     });
 
     test('When the log is empty, then its head is the genesis with the empty tree, and it has no entries, checkpoint or history', async () => {
