@@ -6,8 +6,12 @@
  *   failure from an HTTP callback (an uncaught exception: the process exits); nothing is printed
  *   (the unpatched loader printed a deprecation notice on stdout at every load);
  * - a websocket message that cannot be handled goes to the client's 'WebSocketMessageError'
- *   listeners (unpatched: thrown from the websocket's data handler), and to nobody else.
- * The heartbeat's ping and pong are ari-client's public API; they are checked here too.
+ *   listeners (unpatched: thrown from the websocket's data handler), and to nobody else;
+ * - the objects of an event (a Channel, a Playback...) inherit their operations from a prototype of
+ *   their type, made once (unpatched: every object got a closure of its own per operation); the one
+ *   function, called on each object, names that object to Asterisk.
+ * Parts of ari-client's public API that no patch changes are checked here too: the heartbeat's ping
+ * and pong, and the listeners of an event's objects (on, once).
  */
 import { execFile } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -137,12 +141,14 @@ describe('the Swagger load of the installed ari-client, in a process of its own'
 describe('the websocket messages of the installed ari-client', () => {
   let server: FakeAri;
   let client: ari.Client;
+  let answer: Answer | null = null;
   beforeAll(async () => {
-    server = await fakeAri();
+    server = await fakeAri({ answer: (path, req, res) => answer?.(path, req, res) ?? false });
     client = await ari.connect(server.url, 'u', 'p');
   });
   afterAll(() => server.close());
   beforeEach(() => {
+    answer = null;
     MockSocket.made = [];
     (client as unknown as EventEmitter).removeAllListeners();
   });
@@ -171,6 +177,17 @@ describe('the websocket messages of the installed ari-client', () => {
     }
   };
   const stasisStart = (channel: Record<string, unknown>) => JSON.stringify({ type: 'StasisStart', application: 'patch-test', args: [], channel });
+  const dtmf = (channelId: string, digit: string) => JSON.stringify({ type: 'ChannelDtmfReceived', application: 'patch-test', digit, channel: { id: channelId, name: 'PJSIP/d', state: 'Up' } });
+  /** The channels of StasisStart frames, as ari-client gives them to a listener. */
+  function channelsOf(ws: MockSocket, frames: string[]): ari.Channel[] {
+    const channels: ari.Channel[] = [];
+    const keep = (_e: unknown, channel: ari.Channel) => channels.push(channel);
+    const events = client as unknown as EventEmitter;
+    events.on('StasisStart', keep);
+    for (const frame of frames) expect(handle(ws, frame)).toBeUndefined();
+    events.off('StasisStart', keep);
+    return channels;
+  }
 
   test('When a message cannot be handled and the client listens for WebSocketMessageError, then the listener is given the error and the message, and the next message is handled as usual', async () => {
     const errors: [unknown, unknown][] = [];
@@ -227,6 +244,65 @@ describe('the websocket messages of the installed ari-client', () => {
     expect(handle(second, 'not json')).toBeUndefined();
     expect(errors).toHaveLength(1);
     await stop(second);
+  });
+
+  test('When events carry channels, then the channels share their operations, made once, and have as own properties the values of the event', async () => {
+    const ws = await started();
+    const values = { id: '3.1', name: 'PJSIP/a', state: 'Up', caller: { name: '', number: '0612345678' } };
+    const [a, b, c] = channelsOf(ws, [stasisStart(values), stasisStart({ id: '3.2', name: 'PJSIP/b', state: 'Ring' }), stasisStart({ id: '3.3', name: 'PJSIP/c', state: 'Up', get: 'a value' })]) as [ari.Channel, ari.Channel, ari.Channel];
+    expect(typeof a.get).toBe('function');
+    expect(b.get).toBe(a.get);
+    expect(Object.prototype.hasOwnProperty.call(a, 'get')).toBe(false);
+    expect(Object.keys(a).sort()).toEqual(['_client', ...Object.keys(values)].sort());
+    expect({ id: a.id, name: a.name, state: a.state, caller: a.caller }).toEqual(values);
+    // A value named like an operation does not hide it (as when operations were set on each object).
+    expect(c.get).toBe(a.get);
+    // An object made by the client inherits the same operations, with an id of its own.
+    const made = client.Channel();
+    expect(made.get).toBe(a.get);
+    expect(made.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(client.Channel('chosen').id).toBe('chosen');
+    await stop(ws);
+  });
+
+  test('When an operation is called on a channel, then Asterisk is asked about that channel (its id given), as a promise or with a callback, and answers with a Channel', async () => {
+    const asked: string[] = [];
+    answer = (path, req, res) => {
+      const m = /^\/ari\/channels\/([^/]+)$/.exec(path);
+      if (!m || req.method !== 'GET') return false;
+      const id = decodeURIComponent(m[1] as string);
+      asked.push(id);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ id, name: `PJSIP/${id}`, state: 'Up' }));
+      return true;
+    };
+    const ws = await started();
+    const [a, b] = channelsOf(ws, [stasisStart({ id: '4.1', name: 'PJSIP/a', state: 'Up' }), stasisStart({ id: '4.2', name: 'PJSIP/b', state: 'Up' })]) as [ari.Channel, ari.Channel];
+    expect(b.get).toBe(a.get);
+    const got = await a.get();
+    const viaCallback = await new Promise<ari.Channel>((resolve, reject) => b.get((err, ch) => (err ? reject(err) : resolve(ch))));
+    const made = client.Channel();
+    await made.get();
+    expect(asked).toEqual(['4.1', '4.2', made.id]);
+    expect([got.id, got.name, viaCallback.id]).toEqual(['4.1', 'PJSIP/4.1', '4.2']);
+    expect(got.get).toBe(a.get);
+    await stop(ws);
+  });
+
+  test('When a channel has listeners of its own, then they are given the events of that channel only (once: the first), until removed', async () => {
+    const ws = await started();
+    const [a] = channelsOf(ws, [stasisStart({ id: '5.1', name: 'PJSIP/a', state: 'Up' })]) as [ari.Channel];
+    const heard: string[] = [];
+    const once: string[] = [];
+    a.on('ChannelDtmfReceived', (event, channel) => heard.push(`${channel.id}:${event.digit}`));
+    a.once('ChannelDtmfReceived', (event) => once.push(event.digit));
+    for (const frame of [dtmf('5.1', '1'), dtmf('5.2', '2'), dtmf('5.1', '3')]) expect(handle(ws, frame)).toBeUndefined();
+    expect(heard).toEqual(['5.1:1', '5.1:3']);
+    expect(once).toEqual(['1']);
+    a.removeAllListeners('ChannelDtmfReceived');
+    expect(handle(ws, dtmf('5.1', '4'))).toBeUndefined();
+    expect(heard).toHaveLength(2);
+    await stop(ws);
   });
 
   test('When the client is pinged, then its websocket is, and a pong of the websocket is the client\'s pong; once stopped, a ping does nothing', async () => {

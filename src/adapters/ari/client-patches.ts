@@ -12,6 +12,8 @@ export const REQUIRED_PATCHES = [
   'ari-load-failures',
   // A frame that cannot be handled goes to the client's 'WebSocketMessageError' listeners.
   'ari-message-errors',
+  // The objects of an event inherit their operations, made once per type, instead of a closure each.
+  'ari-lean-resources',
   // swagger-client prints nothing (its Swagger 1.1 deprecation notice on every load).
   'swagger-quiet',
   // swagger-client reports its load failures to its caller, and never throws them from a callback.
