@@ -68,7 +68,24 @@ const amiAction = (fields: Record<string, string>) =>
     ami.write(`${Object.entries({ ...fields, ActionID: id }).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`);
   });
 
-const ari = (method: string, path: string) => fetch(`${ARI}/ari${path}`, { method, headers: { authorization: auth } }).then((r) => r.arrayBuffer());
+/**
+ * One ARI request. A keep-alive connection Asterisk closed under load ("other side closed", past
+ * http.conf's sessionlimit) fails the request before it reached Asterisk: any service sends it
+ * again, so this does, a few times; what still fails is counted on stderr, never thrown.
+ */
+async function ari(method: string, path: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await (await fetch(`${ARI}/ari${path}`, { method, headers: { authorization: auth } })).arrayBuffer();
+      return;
+    } catch (e) {
+      if (attempt >= 5) {
+        process.stderr.write(`node floor: ARI ${method} ${path.split('?')[0]} failed: ${(e as Error).message}\n`);
+        return;
+      }
+    }
+  }
+}
 
 /** The calls between their StasisStart and their key. */
 const waiting = new Set<string>();
