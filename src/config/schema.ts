@@ -163,7 +163,7 @@ export const configSchema = z.strictObject({
       sentinelName: z.string().default('mymaster').describe('sentinel: master group name'),
       clusterNodes: z.array(z.string()).default([]).describe('cluster: host:port seed list'),
       keyPrefix: z.string().default('consent-ivr:').describe('Prefix of every key the app writes'),
-      writeTimeoutMs: z.number().int().positive().default(500).describe('Bound on a ledger write before the journal takes it'),
+      writeTimeoutMs: z.number().int().positive().default(1500).describe('Bound on a ledger write before the journal takes it (a Redis that is not connected sends it there at once)'),
       commandTimeoutMs: z.number().int().positive().default(2000).describe('Bound on any one Redis command (reads, CLI scans)'),
       connectTimeoutMs: z.number().int().positive().default(2000).describe('Bound on establishing a Redis connection'),
       reconnectMaxDelayMs: z.number().int().positive().default(2000).describe('Cap of the backoff between reconnect attempts (the app reconnects forever)'),
