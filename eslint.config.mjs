@@ -52,7 +52,7 @@ const FOLDERS = {
 };
 
 /** Client libraries of Asterisk and Redis, each imported only by its own adapter. */
-const LIBRARIES = { 'ari-client': 'adapters/ari', undici: 'adapters/ari', 'asterisk-manager': 'adapters/ami', ioredis: 'adapters/redis' };
+const LIBRARIES = { 'ari-client': 'adapters/ari', 'asterisk-manager': 'adapters/ami', ioredis: 'adapters/redis' };
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.sandbox/', 'coverage/', 'jest.config.js'] },

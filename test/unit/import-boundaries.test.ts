@@ -58,7 +58,6 @@ const WRONG: [string, string, string][] = [
   ['src/adapters/ari/x.ts', "export { Redis } from 'ioredis';", 'ioredis is used through src/adapters/redis/ only'],
   ['src/adapters/ari/x.ts', "export { AmiConnection } from '../ami/ami-connection';", "src/adapters/ari/ may import only domain, observability, ports of src/; '../ami/ami-connection' is src/adapters/ami/"],
   ['src/adapters/ami/x.ts', "export { default as Ari } from 'ari-client';", 'ari-client is used through src/adapters/ari/ only'],
-  ['src/call/x.ts', "export { Pool } from 'undici';", 'undici is used through src/adapters/ari/ only'],
   ['src/adapters/ami/x.ts', "export { ConsentApp } from '../../call';", "src/adapters/ami/ may import only observability, ports of src/; '../../call' is src/call/"],
   ['src/adapters/redis/x.ts', "export { parseRecord } from '../redis/../../ledger/record';", "'../redis/../../ledger/record' is inside the slice ledger/"],
   ['src/adapters/redis/x.ts', "export { AmiRecorder } from '../ami/recorder';", "src/adapters/redis/ may import only config, ledger, observability of src/; '../ami/recorder' is src/adapters/ami/"],
