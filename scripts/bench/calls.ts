@@ -19,7 +19,12 @@ export type Flow = 'app' | 'baseline' | 'node';
 const STAMPS = ['enter', 'heard', 'dtmfEnd', 'recStart', 'done', 'hangup'] as const;
 type Stamp = (typeof STAMPS)[number];
 
-export type CallRecord = { benchId: string; flow: Flow; base: string | null; uniqueId: string | null; originateFailed: string | null; result: string | null; lang: string | null } & Record<Stamp, number | null>;
+/**
+ * `lags`: for each of the call's two user events, its Timestamp (written by Asterisk's manager when it
+ * renders the event) less the time the dialplan raised it (its At field): how late the manager's
+ * events, and so the stamps above, run behind the calls.
+ */
+export type CallRecord = { benchId: string; flow: Flow; base: string | null; uniqueId: string | null; originateFailed: string | null; result: string | null; lang: string | null; lags: number[] } & Record<Stamp, number | null>;
 
 export interface CallScript {
   /** Seconds between the answer and the key. */
@@ -32,6 +37,13 @@ export interface CallScript {
   /** Seconds the caller "talks" after the key (the agent's hang-up normally ends the call first). */
   talk: number;
 }
+
+/**
+ * The AMI filter of the benchmark's reader: only the events above (and OriginateResponse). Asterisk
+ * then writes nothing else to this connection, so a burst's thousands of other call events cost
+ * neither Asterisk's manager thread for this session nor this process.
+ */
+export const BENCH_EVENT_FILTER = 'Event: (OriginateResponse|ChannelTalkingStart|DTMFEnd|MixMonitorStart|Hangup)[^A-Za-z]|UserEvent: ConsentBench';
 
 const baseOf = (channel: string | undefined) => /^(.*);[12]$/.exec(channel ?? '')?.[1] ?? null;
 
@@ -63,6 +75,8 @@ export class CallTracker {
     if (e.event === 'UserEvent') {
       const c = this.calls.get(e.benchid ?? '');
       if (!c) return;
+      const at = amiTimestampMs(e.at);
+      if (ts !== null && at !== null) c.lags.push(ts - at);
       if (e.userevent === 'ConsentBenchEnter') {
         c.enter = ts;
         c.uniqueId = e.uniqueid ?? null;
@@ -104,7 +118,7 @@ export class CallTracker {
     // A flow's later phases (the steps of --capacity) number their calls from 0 again: keep ids unique.
     const first = `${this.runId}-${flow}-${seq}`;
     const benchId = this.calls.has(first) ? `${first}.${this.calls.size}` : first;
-    const c = { benchId, flow, base: null, uniqueId: null, originateFailed: null, result: null, lang: null, ...Object.fromEntries(STAMPS.map((s) => [s, null])) } as CallRecord;
+    const c = { benchId, flow, base: null, uniqueId: null, originateFailed: null, result: null, lang: null, lags: [] as number[], ...Object.fromEntries(STAMPS.map((s) => [s, null])) } as CallRecord;
     this.calls.set(benchId, c);
     const variables = {
       __BENCHID: benchId,
@@ -132,6 +146,8 @@ export interface FlowLatencies {
   keyToHandBackMs: number[];
   /** The same less the length of the call's confirmation prompt (its language's), when known. */
   handBackOverConfirmationMs: number[];
+  /** The calls' user events: the manager's Timestamp less the dialplan's (CallRecord's lags). */
+  eventLagMs: number[];
   missing: { dtmf: number; recStart: number; heard: number; done: number };
 }
 
@@ -140,7 +156,7 @@ export const confirmationLang = (c: CallRecord): string => c.lang ?? 'ar';
 
 /** `confirmationMs(lang)`: the length of the confirmation prompt in that language (null: unknown). */
 export function latencies(calls: CallRecord[], confirmationMs: (lang: string) => number | null = () => null): FlowLatencies {
-  const out: FlowLatencies = { dtmfToRecordingMs: [], entryToPromptHeardMs: [], flowMs: [], keyToHandBackMs: [], handBackOverConfirmationMs: [], missing: { dtmf: 0, recStart: 0, heard: 0, done: 0 } };
+  const out: FlowLatencies = { dtmfToRecordingMs: [], entryToPromptHeardMs: [], flowMs: [], keyToHandBackMs: [], handBackOverConfirmationMs: [], eventLagMs: [], missing: { dtmf: 0, recStart: 0, heard: 0, done: 0 } };
   const span = (list: number[], from: number | null, to: number | null) => from !== null && to !== null && list.push(to - from);
   for (const c of calls.filter((x) => !x.originateFailed)) {
     out.missing.dtmf += c.dtmfEnd === null ? 1 : 0;
@@ -151,6 +167,7 @@ export function latencies(calls: CallRecord[], confirmationMs: (lang: string) =>
     span(out.entryToPromptHeardMs, c.enter, c.heard);
     span(out.flowMs, c.enter, c.done);
     span(out.keyToHandBackMs, c.dtmfEnd, c.done);
+    out.eventLagMs.push(...c.lags);
     const prompt = confirmationMs(confirmationLang(c));
     if (prompt !== null) span(out.handBackOverConfirmationMs, c.dtmfEnd === null ? null : c.dtmfEnd + prompt, c.done);
   }

@@ -218,7 +218,7 @@ export interface PhaseResult {
   arrivalPerSecond: number | null;
   wallSeconds: number;
   peakCallsInFlow: number;
-  latencyMs: { dtmfToRecording: Summary; entryToPromptHeard: Summary; timeInFlow: Summary; keyToHandBack: Summary; handBackOverConfirmation: Summary };
+  latencyMs: { dtmfToRecording: Summary; entryToPromptHeard: Summary; timeInFlow: Summary; keyToHandBack: Summary; handBackOverConfirmation: Summary; amiEventLag: Summary };
   /** The confirmation prompt's length (ms) in each language the calls were confirmed in. */
   confirmationMs: Record<string, number | null>;
   missingEvents: ReturnType<typeof latencies>['missing'];
@@ -274,6 +274,7 @@ function callLatencies(run: Run, flow: Flow, calls: CallRecord[]): Pick<PhaseRes
       timeInFlow: summarise(lat.flowMs),
       keyToHandBack: summarise(lat.keyToHandBackMs),
       handBackOverConfirmation: summarise(lat.handBackOverConfirmationMs),
+      amiEventLag: summarise(lat.eventLagMs),
     },
     confirmationMs: Object.fromEntries([...new Set(calls.filter((c) => c.done !== null).map(confirmationLang))].map((l) => [l, confirmation(l)])),
     missingEvents: lat.missing,

@@ -122,6 +122,7 @@ export function print(phases: PhaseResult[], tgts: Target[], verdicts: Verdict[]
     keyToHandBack: 'DTMF → hand-back (return)',
     handBackOverConfirmation: '  less the confirmation prompt',
     timeInFlow: 'time in flow (entry → return)',
+    amiEventLag: 'AMI events behind the calls',
   } as const;
   for (const [key, label] of Object.entries(labels) as [keyof typeof labels, string][]) {
     row([label, ...phases.flatMap((p) => [fmt(p.latencyMs[key].p50), fmt(p.latencyMs[key].p99), fmt(p.latencyMs[key].max), String(p.latencyMs[key].n)])]);

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { REPO, asteriskCli, promptSeconds, requireSandbox, TestAmi, type LogLine, type SandboxStatus, type StartOptions } from '../../test/support';
-import { CallTracker } from './calls';
+import { BENCH_EVENT_FILTER, CallTracker } from './calls';
 import { dropLedger } from './checks';
 import { ServiceGroup } from './instances';
 import { benchRecipients, campaignConfig, type Options } from './options';
@@ -104,7 +104,7 @@ export async function prepare(o: Options): Promise<Run> {
   const recDir = resolve(sb.recordingsDir, 'bench', runId);
   const profDir = o.cpuProf ? resolve(o.out, `${runId}-prof`) : undefined;
   if (profDir) mkdirSync(profDir, { recursive: true });
-  const ami = await new TestAmi({ actionTimeoutMs: 60000, keep: false, eventMask: 'call,dtmf,user' }).start();
+  const ami = await new TestAmi({ actionTimeoutMs: 60000, keep: false, eventMask: 'call,dtmf,user', filter: BENCH_EVENT_FILTER }).start();
   console.log(`run ${runId}: starting ${o.instances} consent-ivr instance(s) (app and ledger prefix ${runId})${o.campaigns > 0 ? ` with ${o.campaigns} campaign profiles loaded` : ''}${o.encrypt ? ', recordings encrypted (age)' : ''}`);
   let start: StartOptions = {
     ...(o.campaigns > 0 ? { config: campaignConfig(o.out, runId, o.campaigns) } : {}),

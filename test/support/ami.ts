@@ -27,11 +27,12 @@ export class TestAmi {
   /**
    * `actionTimeoutMs`: longer where hundreds of calls are placed; `keep: false`: remember no event (the
    * benchmark only listens); `eventMask`: only these event classes (e.g. "call,dtmf,user"), so that a
-   * busy Asterisk does not drop events for a reader that cannot keep up with all of them.
+   * busy Asterisk does not drop events for a reader that cannot keep up with all of them; `filter`: an
+   * AMI event filter (a regular expression) set at login, so that Asterisk sends only what matches.
    */
-  constructor(private readonly opts: { actionTimeoutMs?: number; keep?: boolean; eventMask?: string } = {}) {
+  constructor(private readonly opts: { actionTimeoutMs?: number; keep?: boolean; eventMask?: string; filter?: string } = {}) {
     this.seen = new Seen<AmiEvent>(opts.keep ?? true);
-    this.conn = new AmiConnection({ ...sandbox().amiTest, actionTimeoutMs: opts.actionTimeoutMs ?? 10000, events: true }, quiet);
+    this.conn = new AmiConnection({ ...sandbox().amiTest, actionTimeoutMs: opts.actionTimeoutMs ?? 10000, events: true, eventFilter: opts.filter }, quiet);
     this.conn.on('event', (e: AmiEvent) => {
       for (const l of this.listeners) l(e);
       this.seen.add(e);
