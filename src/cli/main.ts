@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2 --heap-growing-percent=20
 /**
  * The consent-ivr command line: start the service, build prompts, check the configuration, and the
  * ledger commands. Exit codes: 0 ok, 1 operational failure, 2 bad configuration or usage.

@@ -7,6 +7,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { shebangNodeOptions } from '../../src/cli/node-options';
 import { REPO, sandbox } from './sandbox';
 import { Seen } from './wait';
 
@@ -23,8 +24,14 @@ function baseEnv(name: string): Record<string, string> {
   };
 }
 
+/** The built CLI, and the node options its first line (`#!/usr/bin/env -S node …`) gives it when run as `consent-ivr`. */
+const CLI = resolve(REPO, 'dist/cli/main.js');
+let binFlags: string[] | undefined;
+
+/** Runs the CLI as its bin file runs it: with the node options of its first line, then the caller's. */
 function cliArgs(nodeArgs: string[], args: string[]): string[] {
-  return [...nodeArgs, resolve(REPO, 'dist/cli/main.js'), ...args];
+  binFlags ??= shebangNodeOptions(readFileSync(CLI, 'utf8').split('\n', 1)[0] ?? '');
+  return [...binFlags, ...nodeArgs, CLI, ...args];
 }
 
 export interface StartOptions {
