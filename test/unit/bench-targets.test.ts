@@ -81,6 +81,10 @@ describe('item 2: 400 at once', () => {
     const late = handBackTarget(flow('app', { confirmationMs: { ar: 5478, fr: 5168 } }, { keyToHandBack: 6100, handBackOverConfirmation: 622 }));
     expect(late.status).toBe('fail');
     expect(late.detail).toBe('p99 6100.0 ms; less the call\'s confirmation (ar 5478 ms, fr 5168 ms): p99 622.0 ms');
+    // The dialplan floor's figure of the same run follows; the bound stays the written one.
+    const both = handBackTarget(flow('app', { confirmationMs: { ar: 5478 } }, { keyToHandBack: 6100, handBackOverConfirmation: 622 }), flow('baseline', {}, { handBackOverConfirmation: 630 }));
+    expect(both.status).toBe('fail');
+    expect(both.detail).toBe('p99 6100.0 ms; less the call\'s confirmation (ar 5478 ms): p99 622.0 ms; the dialplan floor\'s in this run: p99 630.0 ms');
     // No prompt length known (the sandbox has none built): nothing shows the bound was met.
     expect(handBackTarget(flow('app', { confirmationMs: { ar: null } }, { handBackOverConfirmation: null })).status).toBe('fail');
   });
