@@ -7,7 +7,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { shebangNodeOptions } from '../../src/cli/node-options';
+import { shebangNodeOptions } from './node-options';
 import { REPO, sandbox } from './sandbox';
 import { Seen } from './wait';
 

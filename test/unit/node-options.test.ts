@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { shebangNodeOptions } from '../../src/cli/node-options';
+import { shebangNodeOptions } from '../support/node-options';
 
 const REPO = resolve(__dirname, '../..');
 const mainLine = readFileSync(resolve(REPO, 'src/cli/main.ts'), 'utf8').split('\n', 1)[0] ?? '';
