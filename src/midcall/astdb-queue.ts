@@ -79,8 +79,18 @@ export class AstDbMidCallQueue implements MidCallQueue {
   }
 
   async remove(item: QueuedAction): Promise<void> {
-    const family = item.kind === 'withdrawal' ? WITHDRAWAL_FAMILY : PAUSE_FAMILY;
-    await this.ami.action('DBDel', { Family: `${family}/${this.app}`, Key: item.key });
+    const where = { Family: `${item.kind === 'withdrawal' ? WITHDRAWAL_FAMILY : PAUSE_FAMILY}/${this.app}`, Key: item.key };
+    try {
+      await this.ami.action('DBDel', where);
+    } catch (e) {
+      // Asterisk answers the same to an entry that is gone and to one it could not delete. Gone (the
+      // control API and the queue's pass both finished the request) is done; still there is an error.
+      const gone = await this.ami.action('DBGet', where).then(
+        () => false,
+        (got: unknown) => got instanceof AmiError && /not found/i.test(String(got.response?.message ?? '')),
+      );
+      if (!gone) throw e;
+    }
   }
 }
 

@@ -46,6 +46,8 @@ export class MidCallInbox {
   private readonly runs: Periodic<number>;
   private again = false;
   private stopped = false;
+  /** Per call, the end of what is being carried out about it. */
+  private readonly running = new Map<string, Promise<void>>();
   /** Entries set apart, each reported once. */
   private readonly reports: QueueReports;
 
@@ -92,7 +94,7 @@ export class MidCallInbox {
   }
 
   private async pass(): Promise<number> {
-    const { queue, ledger, clock } = this.ports;
+    const { queue } = this.ports;
     const { items, unreadable } = await queue.pending();
     for (const u of unreadable) {
       this.reports.report(
@@ -103,31 +105,54 @@ export class MidCallInbox {
     let stored = 0;
     for (const item of items) {
       if (this.stopped) break;
-      const log = this.log.child({ call: item.uniqueId });
-      let record: ConsentRecord | null;
-      try {
-        record = await ledger.find(item.uniqueId);
-      } catch (e) {
-        // The ledger answers null while Redis is away: what throws is a record that cannot be read.
-        this.reports.report(
-          { queue: item.kind === 'withdrawal' ? 'withdrawals' : 'pauses', key: item.key, field: '', problem: `the call's record cannot be read: ${(e as Error).message}` },
-          "mid-call request not carried out: the call's record cannot be read; left in AstDB",
-        );
-        continue;
-      }
-      if (!record) {
-        if (clock.now().getTime() - item.at.getTime() > this.settings.giveUpAfterMs) {
-          log.error('queued request about a call the ledger does not know; dropped', { request: item.kind, at: item.at.toISOString() });
-          await queue.remove(item);
-        }
-        continue; // Redis down, or the call's record is still in a journal: next pass
-      }
-      const done = await this.carryOut(item, record, log);
-      if (done === 'retry') continue;
-      if (done === 'stored') stored += 1;
-      await queue.remove(item);
+      if ((await this.oneAtATime(item.uniqueId, () => this.settle(item))) === 'stored') stored += 1;
     }
     return stored;
+  }
+
+  /** One queued request: read its call's record, carry it out, and take it off the queue once done. */
+  private async settle(item: QueuedAction): Promise<'stored' | 'nothing' | 'retry'> {
+    const { queue, ledger, clock } = this.ports;
+    const log = this.log.child({ call: item.uniqueId });
+    let record: ConsentRecord | null;
+    try {
+      record = await ledger.find(item.uniqueId);
+    } catch (e) {
+      // The ledger answers null while Redis is away: what throws is a record that cannot be read.
+      this.reports.report(
+        { queue: item.kind === 'withdrawal' ? 'withdrawals' : 'pauses', key: item.key, field: '', problem: `the call's record cannot be read: ${(e as Error).message}` },
+        "mid-call request not carried out: the call's record cannot be read; left in AstDB",
+      );
+      return 'retry';
+    }
+    if (!record) {
+      if (clock.now().getTime() - item.at.getTime() > this.settings.giveUpAfterMs) {
+        log.error('queued request about a call the ledger does not know; dropped', { request: item.kind, at: item.at.toISOString() });
+        await queue.remove(item);
+      }
+      return 'retry'; // Redis down, or the call's record is still in a journal: next pass
+    }
+    const done = await this.act(item, record, log);
+    if (done !== 'retry') await queue.remove(item);
+    return done;
+  }
+
+  /**
+   * Runs `work` once whatever runs for the same call has ended, so that the control API and the
+   * queue's pass never carry out requests about one call side by side (both would plan from the
+   * record as it was before either stored).
+   */
+  private oneAtATime<T>(uniqueId: string, work: () => Promise<T>): Promise<T> {
+    const run = (this.running.get(uniqueId) ?? Promise.resolve()).then(work);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.running.set(uniqueId, settled);
+    void settled.then(() => {
+      if (this.running.get(uniqueId) === settled) this.running.delete(uniqueId);
+    });
+    return run;
   }
 
   /**
@@ -135,6 +160,14 @@ export class MidCallInbox {
    * with requests that were never queued): 'retry' when it could not be done now.
    */
   carryOut(item: QueuedAction, record: ConsentRecord, log: Logger = this.log.child({ call: item.uniqueId })): Promise<'stored' | 'nothing' | 'retry'> {
+    return this.oneAtATime(item.uniqueId, async () => {
+      // The queue's pass may have stored something about this call since the caller read `record`.
+      const now = (await this.ports.ledger.find(item.uniqueId).catch(() => null)) ?? record;
+      return this.act(item, now, log);
+    });
+  }
+
+  private act(item: QueuedAction, record: ConsentRecord, log: Logger): Promise<'stored' | 'nothing' | 'retry'> {
     return item.kind === 'withdrawal' ? this.withdrawal(item, record, log) : this.pause(item, record, log);
   }
 

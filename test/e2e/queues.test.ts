@@ -20,7 +20,7 @@ import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { logKeys, sharedKeys } from '../../src/adapters/redis/keys';
-import { WITHDRAWAL_FAMILY } from '../../src/midcall/astdb-queue';
+import { AstDbMidCallQueue, WITHDRAWAL_FAMILY } from '../../src/midcall/astdb-queue';
 import { createLedger } from '../../src/service/ledger';
 import { runPending } from '../../src/cli/retention-commands';
 import type { CliIO } from '../../src/cli/toolkit';
@@ -288,4 +288,21 @@ describe('UNIQUEIDs with a system name', () => {
       expect(await app.stop()).toBe(0);
     }
   }, 60000);
+});
+
+describe('the AstDB withdrawal queue', () => {
+  test('When a request is taken off the queue twice (the control API and the queue\'s pass both finished it), then the second removal is no error and the queue is empty', async () => {
+    const name = `civr-${randomUUID().slice(0, 8)}`;
+    const queue = new AstDbMidCallQueue(ami.conn, name);
+    const item = { kind: 'withdrawal', key: '1796032800.40', uniqueId: '1796032800.40', at: new Date(1796032805250), by: 'agent' } as const;
+    try {
+      await queue.put(item);
+      expect((await queue.pending()).items).toEqual([item]);
+      await queue.remove(item);
+      await expect(queue.remove(item)).resolves.toBeUndefined();
+      expect(await queue.pending()).toEqual({ items: [], unreadable: [] });
+    } finally {
+      await ami.action('DBDelTree', { Family: `${WITHDRAWAL_FAMILY}/${name}` }).catch(() => undefined);
+    }
+  }, 30000);
 });

@@ -156,6 +156,7 @@ describe('MidCallInbox', () => {
     const entries = new Map<string, string>([['1764496800.7', '1796032805.250|caller']]);
     const removedFiles: string[] = [];
     const observed: string[] = [];
+    const closed: string[] = [];
     const withdrawals: { record: ConsentRecord; eventId: string }[] = [];
     let current = stored;
     const ledger: Ledger = {
@@ -163,6 +164,7 @@ describe('MidCallInbox', () => {
       recordOutcome: async () => 'redis',
       recordWithdrawal: async (r, eventId): Promise<StoredIn> => {
         if (opts.failStore) throw new Error('Redis and the journal both failed');
+        await new Promise((done) => setTimeout(done, 5)); // a Redis round trip: room for the other side to run
         withdrawals.push({ record: r, eventId });
         current = r;
         return 'redis';
@@ -191,9 +193,9 @@ describe('MidCallInbox', () => {
       },
       { partialRecording: 'delete', pollMs: 1000, giveUpAfterMs: 86_400_000 },
       log,
-      { observer: { withdrawn: (by) => observed.push(by) } },
+      { observer: { withdrawn: (by) => observed.push(by) }, onRecordingClosed: (id) => closed.push(id) },
     );
-    return { inbox, entries, removedFiles, withdrawals, observed };
+    return { inbox, entries, removedFiles, withdrawals, observed, closed };
   }
 
   test('When a withdrawal is queued, then the file is removed, the withdrawal stored once, and the entry removed', async () => {
@@ -226,5 +228,31 @@ describe('MidCallInbox', () => {
     expect(await t.inbox.drain()).toBe(0);
     expect(t.withdrawals).toEqual([]);
     expect(t.entries.size).toBe(0);
+  });
+
+  test('When the control API and the queue\'s pass carry out the same withdrawal at once, then it is stored, logged and counted once', async () => {
+    const t = setup(record());
+    const item = parseQueued('1764496800.7', '1796032805.250|caller') as QueuedWithdrawal;
+    const [viaApi, viaPass] = await Promise.all([t.inbox.carryOut(item, record()), t.inbox.drain()]);
+    expect(viaApi).toBe('stored');
+    expect(viaPass).toBe(0);
+    expect(t.withdrawals).toHaveLength(1);
+    expect(t.observed).toEqual(['caller']);
+    expect(t.closed).toEqual(['1764496800.7']);
+    expect(t.removedFiles).toHaveLength(1);
+    expect(t.entries.size).toBe(0);
+  });
+
+  test('When the pass takes the request first, then the control API, holding the record it read before, stores nothing more', async () => {
+    const t = setup(record());
+    const item = parseQueued('1764496800.7', '1796032805.250|caller') as QueuedWithdrawal;
+    const pass = t.inbox.drain();
+    await new Promise((done) => setTimeout(done, 1)); // the pass is storing by now
+    const [viaPass, viaApi] = await Promise.all([pass, t.inbox.carryOut(item, record())]);
+    expect(viaPass).toBe(1);
+    expect(viaApi).toBe('nothing');
+    expect(t.withdrawals).toHaveLength(1);
+    expect(t.observed).toEqual(['caller']);
+    expect(t.closed).toEqual(['1764496800.7']);
   });
 });
