@@ -5,6 +5,9 @@
  * websocket (Node's own, --experimental-websocket), keep-alive HTTP (fetch), one Redis socket and one
  * AMI socket speaking their protocols directly; no logging, no ledger chain, no flow, no timers.
  *
+ * With FLOOR_STEPS=product (`--floor-steps product`) it also takes the steps consent-ivr cannot do
+ * without (below), to tell what the product costs from what its implementation costs.
+ *
  * Run by the benchmark: node --experimental-websocket node-floor.js (settings in the environment);
  * prints "ready" once its application is registered. Not a product: it records on any "1", keeps
  * nothing, handles no failure.
@@ -90,23 +93,52 @@ async function ari(method: string, path: string): Promise<void> {
 /** The calls between their StasisStart and their key. */
 const waiting = new Set<string>();
 
+/**
+ * FLOOR_STEPS=product: the steps consent-ivr's accept cannot do without, each done the cheapest way:
+ * the notice stopped at the key, the confirmation played over ARI and waited for, the outcome
+ * written after the hand-back (a second Redis write). What it costs on top of the floor is the
+ * product's, not its implementation's.
+ */
+const STEPS = env('FLOOR_STEPS');
+if (STEPS !== 'minimal' && STEPS !== 'product') throw new Error(`node-floor: FLOOR_STEPS must be minimal or product, got ${STEPS}`);
+const PRODUCT = STEPS === 'product';
+const confirming = new Map<string, string>();
+
 async function accepted(id: string): Promise<void> {
+  if (PRODUCT) void ari('DELETE', `/playbacks/${id}-n`);
   await redisSet(`${APP}:${id}`, 'accepted');
   await amiAction({ Action: 'MixMonitor', Channel: channels.get(id) ?? id, File: `${REC_DIR}/${id}.wav`, Options: 'b' });
-  await ari('POST', `/channels/${id}/continue?context=consent-ivr-result&extension=accepted_ar_key-accept&priority=1`);
+  if (PRODUCT) {
+    confirming.set(`${id}-c`, id);
+    await ari('POST', `/channels/${id}/play?media=sound:ar/consent-ivr/accepted&playbackId=${id}-c`);
+    return;
+  }
+  await handBack(id);
 }
 
-function onEvent(e: { type: string; channel?: { id: string; name: string }; digit?: string }): void {
+async function handBack(id: string): Promise<void> {
+  await ari('POST', `/channels/${id}/continue?context=consent-ivr-result&extension=accepted_ar_key-accept&priority=1`);
+  if (PRODUCT) await redisSet(`${APP}:${id}:outcome`, 'accepted');
+}
+
+function onEvent(e: { type: string; channel?: { id: string; name: string }; digit?: string; playback?: { id: string } }): void {
+  if (e.type === 'PlaybackFinished' && e.playback && confirming.has(e.playback.id)) {
+    const call = confirming.get(e.playback.id) as string;
+    confirming.delete(e.playback.id);
+    void handBack(call);
+    return;
+  }
   const id = e.channel?.id;
   if (!id) return;
   if (e.type === 'StasisStart') {
     waiting.add(id);
     channels.set(id, e.channel?.name ?? '');
-    void ari('POST', `/channels/${id}/answer`).then(() => ari('POST', `/channels/${id}/play?media=sound:ar/consent-ivr/notice`));
+    void ari('POST', `/channels/${id}/answer`).then(() => ari('POST', `/channels/${id}/play?media=sound:ar/consent-ivr/notice&playbackId=${id}-n`));
   } else if (e.type === 'ChannelDtmfReceived' && e.digit === '1' && waiting.delete(id)) {
     void accepted(id);
   } else if (e.type === 'StasisEnd') {
     waiting.delete(id);
+    confirming.delete(`${id}-c`);
     channels.delete(id);
   }
 }

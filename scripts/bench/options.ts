@@ -5,6 +5,8 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO } from '../../test/support';
 import type { CallScript, Flow } from './calls';
+
+export type FloorSteps = 'minimal' | 'product';
 import { DEFAULT_SEARCH, type SearchOptions } from './capacity';
 
 function positive(name: string, v: string | undefined): number {
@@ -116,6 +118,7 @@ function parse() {
       instances: { type: 'string', default: '1' },
       campaigns: { type: 'string', default: '0' },
       encrypt: { type: 'boolean', default: false },
+      'floor-steps': { type: 'string', default: 'minimal' },
     },
     strict: true,
   }).values;
@@ -132,6 +135,8 @@ export function options() {
   for (const f of flows) if (!['app', 'baseline', 'node'].includes(f)) throw new Error(`--flows: unknown flow ${f} (baseline, node, app)`);
   // What the caller sends: "silence" from the answer to the key (a phone's RTP); "talk" also a 1 kHz tone
   // after the key; "none" nothing at all (then Answer() in the floor waits 500 ms for media).
+  const floorSteps = a['floor-steps'] ?? 'minimal';
+  if (floorSteps !== 'minimal' && floorSteps !== 'product') throw new Error(`--floor-steps must be minimal or product, got ${floorSteps}`);
   const caller = a.caller ?? 'silence';
   if (!['silence', 'talk', 'none'].includes(caller)) throw new Error(`--caller must be silence, talk or none, got ${caller}`);
   return {
@@ -148,6 +153,8 @@ export function options() {
     rampMs,
     sampleEveryMs: positive('sample-every', a['sample-every']) * 1000,
     flows,
+    /** --floor-steps: the Node floor's shape (node-floor.ts): the least steps, or the steps the product cannot do without. */
+    floorSteps: floorSteps as FloorSteps,
     caller,
     callerVars: { BENCH_HEARD: a['no-heard'] ? '0' : '1', BENCH_SILENCE: caller === 'none' ? '0' : '1', BENCH_TONE: caller === 'talk' ? '1' : '0' },
     logLevel: a['log-level'] === 'debug' ? 'debug' : 'info',

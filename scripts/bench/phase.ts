@@ -6,6 +6,7 @@ import { checkLedger, stuckChannels, type LedgerCheck } from './checks';
 import { ProcSampler, cpuSeconds, machineCpu, threads } from './proc';
 import { sleep, waitQuiet, type AppLog, type Run } from './run';
 import { fmt, peakOverlap, summarise, type Summary } from './stats';
+import type { FloorSteps } from './options';
 
 export type RssPoint = { t: number; completed: number; rssMb: number | null; heapUsedMb: number | null; heapTotalMb?: number | null; externalMb?: number | null };
 
@@ -209,6 +210,8 @@ function breakdown(log: AppLog, calls: CallRecord[]): Record<string, Summary> {
 
 export interface PhaseResult {
   flow: Flow;
+  /** The Node floor's shape (--floor-steps); null for the other flows. */
+  floorSteps: FloorSteps | null;
   mode: Load['kind'];
   load: Load;
   calls: number;
@@ -260,8 +263,8 @@ async function resourcesOf(run: Run): Promise<Resources | null> {
 
 /** What the calls' timestamps give: the latencies, the confirmation lengths used, the events missing. */
 function callLatencies(run: Run, flow: Flow, calls: CallRecord[]): Pick<PhaseResult, 'latencyMs' | 'confirmationMs' | 'missingEvents' | 'peakCallsInFlow' | 'arrivalPerSecond'> {
-  // The Node floor plays no confirmation: it hands the call back right after MixMonitor.
-  const confirmation = flow === 'node' ? () => null : (l: string) => run.confirmationMs(l);
+  // The minimal Node floor plays no confirmation: it hands the call back right after MixMonitor.
+  const confirmation = flow === 'node' && run.o.floorSteps === 'minimal' ? () => null : (l: string) => run.confirmationMs(l);
   const lat = latencies(calls, confirmation);
   const entered = calls.map((c) => c.enter).filter((t): t is number => t !== null);
   const span = entered.length > 1 ? (Math.max(...entered) - Math.min(...entered)) / 1000 : 0;
@@ -297,6 +300,7 @@ export async function phase(run: Run, flow: Flow, load: Load): Promise<PhaseResu
   const calls = m.result.calls;
   const result: PhaseResult = {
     flow,
+    floorSteps: flow === 'node' ? run.o.floorSteps : null,
     mode: load.kind,
     load,
     calls: calls.length,

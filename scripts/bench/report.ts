@@ -22,6 +22,7 @@ export function summaryOf(p: PhaseResult): FlowSummary {
   const c = p.checks;
   return {
     flow: p.flow,
+    floorSteps: p.floorSteps ?? null,
     calls: p.calls,
     serviceCpuSeconds: p.app?.cpuSeconds ?? null,
     p99: {

@@ -70,8 +70,9 @@ function confirmationLengths(): (lang: string) => number | null {
 }
 
 /** Starts the Node floor under its own Stasis application; resolves once it is connected. */
-async function startFloor(sb: SandboxStatus, app: string, recDir: string): Promise<NonNullable<Run['floor']>> {
+async function startFloor(sb: SandboxStatus, app: string, recDir: string, steps: Options['floorSteps']): Promise<NonNullable<Run['floor']>> {
   const env = {
+    FLOOR_STEPS: steps,
     FLOOR_ARI_URL: sb.ari.url,
     FLOOR_ARI_USER: sb.ari.user,
     FLOOR_ARI_PASSWORD: sb.ari.password,
@@ -119,7 +120,7 @@ export async function prepare(o: Options): Promise<Run> {
   };
   start = hooks.startOptions?.(start) ?? start;
   const svc = await ServiceGroup.start(runId, start, o.instances);
-  const floor = o.flows.includes('node') ? await startFloor(sb, `${runId}-floor`, resolve(recDir, 'node')) : null;
+  const floor = o.flows.includes('node') ? await startFloor(sb, `${runId}-floor`, resolve(recDir, 'node'), o.floorSteps) : null;
   const log: AppLog = { ended: new Set(), at: { entered: new Map(), decision: new Map(), recording: new Map() }, journalWrites: 0, errors: 0 };
   const stamp: Record<string, keyof AppLog['at']> = { 'call entered the consent flow': 'entered', decision: 'decision', 'recording started': 'recording' };
   svc.onLine((l) => {

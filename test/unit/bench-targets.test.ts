@@ -49,6 +49,16 @@ describe('item 1: CPU per call against the Node floor', () => {
     expect(cpuTarget([flow('baseline'), flow('node')]).status).toBe('n/a');
     expect(cpuTarget([flow('app', { serviceCpuSeconds: null }), flow('node')]).status).toBe('fail');
   });
+
+  it('against the Node floor with the product\'s steps, gives the ratio but no verdict: the targets are against the minimal floor', () => {
+    const node = flow('node', { floorSteps: 'product' }, { keyToRecording: 500 });
+    const [cpu, rec, prompt] = burstTargets([node, flow('app', { serviceCpuSeconds: 2 }, { keyToRecording: 900 })]);
+    expect([cpu?.status, rec?.status, prompt?.status]).toEqual(['n/a', 'n/a', 'n/a']);
+    expect(cpu?.detail).toContain("against the Node floor with the product's steps");
+    expect(cpu?.detail).toContain('5.00 ms vs 2.50 ms per call: 2.00×');
+    expect(rec?.detail).toContain('900.0 ms vs 500.0 ms');
+    expect(cpuTarget([flow('app', { serviceCpuSeconds: 2 }), flow('node', { floorSteps: 'minimal' })]).status).toBe('fail');
+  });
 });
 
 describe('item 2: 400 at once', () => {
