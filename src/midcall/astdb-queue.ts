@@ -84,7 +84,7 @@ export class AstDbMidCallQueue implements MidCallQueue {
       await this.ami.action('DBDel', where);
     } catch (e) {
       // Asterisk answers the same to an entry that is gone and to one it could not delete. Gone (the
-      // control API and the queue's pass both finished the request) is done; still there is an error.
+      // control API and the queue's pass both finished the request) is done; one still there is an error.
       const gone = await this.ami.action('DBGet', where).then(
         () => false,
         (got: unknown) => got instanceof AmiError && /not found/i.test(String(got.response?.message ?? '')),
