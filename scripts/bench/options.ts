@@ -5,9 +5,10 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO } from '../../test/support';
 import type { CallScript, Flow } from './calls';
-
-export type FloorSteps = 'minimal' | 'product';
 import { DEFAULT_SEARCH, type SearchOptions } from './capacity';
+
+/** --floor-steps: the Node floor's shape (node-floor.ts): the least steps, or the steps the product cannot do without. */
+export type FloorSteps = 'minimal' | 'product';
 
 function positive(name: string, v: string | undefined): number {
   const n = Number(v);
@@ -133,10 +134,10 @@ export function options() {
   if (rampMs > 0 && mode !== 'burst') throw new Error('--ramp is for a burst only');
   const flows = (soak ? 'app' : (a.flows ?? '')).split(',').map((f) => f.trim()) as Flow[];
   for (const f of flows) if (!['app', 'baseline', 'node'].includes(f)) throw new Error(`--flows: unknown flow ${f} (baseline, node, app)`);
-  // What the caller sends: "silence" from the answer to the key (a phone's RTP); "talk" also a 1 kHz tone
-  // after the key; "none" nothing at all (then Answer() in the floor waits 500 ms for media).
   const floorSteps = a['floor-steps'] ?? 'minimal';
   if (floorSteps !== 'minimal' && floorSteps !== 'product') throw new Error(`--floor-steps must be minimal or product, got ${floorSteps}`);
+  // What the caller sends: "silence" from the answer to the key (a phone's RTP); "talk" also a 1 kHz tone
+  // after the key; "none" nothing at all (then Answer() in the floor waits 500 ms for media).
   const caller = a.caller ?? 'silence';
   if (!['silence', 'talk', 'none'].includes(caller)) throw new Error(`--caller must be silence, talk or none, got ${caller}`);
   return {
@@ -153,7 +154,6 @@ export function options() {
     rampMs,
     sampleEveryMs: positive('sample-every', a['sample-every']) * 1000,
     flows,
-    /** --floor-steps: the Node floor's shape (node-floor.ts): the least steps, or the steps the product cannot do without. */
     floorSteps: floorSteps as FloorSteps,
     caller,
     callerVars: { BENCH_HEARD: a['no-heard'] ? '0' : '1', BENCH_SILENCE: caller === 'none' ? '0' : '1', BENCH_TONE: caller === 'talk' ? '1' : '0' },

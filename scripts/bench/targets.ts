@@ -13,6 +13,7 @@
  * A target whose flows were not run is "n/a", never a failure; a target whose flows ran but gave no
  * measurement fails (nothing shows it was met).
  */
+import type { FloorSteps } from './options';
 
 export type FlowName = 'app' | 'baseline' | 'node';
 
@@ -20,7 +21,7 @@ export type FlowName = 'app' | 'baseline' | 'node';
 export interface FlowSummary {
   flow: FlowName;
   /** The Node floor's shape (--floor-steps): issue 26's targets are against the minimal one. */
-  floorSteps?: 'minimal' | 'product' | null;
+  floorSteps?: FloorSteps | null;
   calls: number;
   /** CPU seconds of the flow's Node process over the phase (consent-ivr, the Node floor); null for the dialplan floor. */
   serviceCpuSeconds: number | null;

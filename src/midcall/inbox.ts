@@ -156,8 +156,9 @@ export class MidCallInbox {
   }
 
   /**
-   * Carries out one request about a call whose record is `record` (also used by the control API,
-   * with requests that were never queued): 'retry' when it could not be done now.
+   * Carries out one request about a call (also used by the control API, with requests that were
+   * never queued): 'retry' when it could not be done now. `record` is the one the caller read; it is
+   * read again in the call's turn, and stands in only when the ledger cannot answer.
    */
   carryOut(item: QueuedAction, record: ConsentRecord, log: Logger = this.log.child({ call: item.uniqueId })): Promise<'stored' | 'nothing' | 'retry'> {
     return this.oneAtATime(item.uniqueId, async () => {
